@@ -1,0 +1,35 @@
+//! BLAKE2s-256 and BLAKE2b-512 from the `blake2` crate, shared by every provider.
+
+use super::Digest;
+use blake2::Digest as _;
+
+/// A running BLAKE2 computation.
+#[derive(Clone)]
+pub(crate) enum Blake2 {
+    S(blake2::Blake2s256),
+    B(blake2::Blake2b512),
+}
+
+impl Blake2 {
+    pub(crate) fn s() -> Self {
+        Blake2::S(blake2::Blake2s256::new())
+    }
+
+    pub(crate) fn b() -> Self {
+        Blake2::B(blake2::Blake2b512::new())
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Blake2::S(h) => h.update(data),
+            Blake2::B(h) => h.update(data),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Digest {
+        match self {
+            Blake2::S(h) => Digest::from_slice(&h.finalize()),
+            Blake2::B(h) => Digest::from_slice(&h.finalize()),
+        }
+    }
+}

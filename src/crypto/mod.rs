@@ -1,0 +1,213 @@
+//! Cryptographic primitives behind a small provider trait.
+//!
+//! The protocol machines are generic over a [`Provider`] that supplies the
+//! AEAD ciphers and hash functions; it is chosen at compile time:
+//!
+//! | provider | feature | targets | AEAD | SHA-2 | BLAKE2 |
+//! |---|---|---|---|---|---|
+//! | [`Ring`] | `ring` | hosted (x86_64, aarch64, wasm32) | ring | ring | `blake2` crate |
+//! | [`RustCrypto`] | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
+//!
+//! X25519 is always [`x25519`] (x25519-dalek): ring cannot hold a static
+//! X25519 private key, so it cannot do Noise. BLAKE2s and BLAKE2b always come
+//! from the `blake2` crate.
+//!
+//! [`DefaultProvider`] is [`Ring`] when the `ring` feature is on, otherwise
+//! [`RustCrypto`] when `rustcrypto` is on.
+//!
+//! Key material owned by this module ([`x25519::KeyPair`],
+//! [`x25519::SharedSecret`], [`Digest`] of keyed hashes) is zeroized on drop.
+
+use core::fmt;
+
+mod blake;
+pub mod hmac;
+pub mod x25519;
+
+#[cfg(feature = "ring")]
+mod ring_provider;
+#[cfg(feature = "ring")]
+pub use ring_provider::Ring;
+
+#[cfg(feature = "rustcrypto")]
+mod rustcrypto_provider;
+#[cfg(feature = "rustcrypto")]
+pub use rustcrypto_provider::RustCrypto;
+
+/// The provider used when a machine is not told otherwise.
+#[cfg(feature = "ring")]
+pub type DefaultProvider = Ring;
+/// The provider used when a machine is not told otherwise.
+#[cfg(all(feature = "rustcrypto", not(feature = "ring")))]
+pub type DefaultProvider = RustCrypto;
+
+/// Length of every AEAD key used here (ChaCha20-Poly1305 and AES-256-GCM).
+pub const AEAD_KEY_LEN: usize = 32;
+/// Length of an AEAD nonce.
+pub const AEAD_NONCE_LEN: usize = 12;
+/// Length of an AEAD authentication tag.
+pub const AEAD_TAG_LEN: usize = 16;
+/// Longest hash output supported (SHA-512, BLAKE2b).
+pub const MAX_HASH_LEN: usize = 64;
+/// Longest hash block supported (SHA-512, BLAKE2b).
+pub const MAX_BLOCK_LEN: usize = 128;
+
+/// An AEAD algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum AeadAlgorithm {
+    /// ChaCha20-Poly1305 (RFC 8439).
+    ChaCha20Poly1305,
+    /// AES-256 in Galois/Counter Mode (NIST SP 800-38D).
+    Aes256Gcm,
+}
+
+/// A hash function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum HashAlgorithm {
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+    /// SHA-512 (FIPS 180-4).
+    Sha512,
+    /// BLAKE2s with a 32-byte output (RFC 7693).
+    Blake2s,
+    /// BLAKE2b with a 64-byte output (RFC 7693).
+    Blake2b,
+}
+
+impl HashAlgorithm {
+    /// Output length in bytes (Noise's `HASHLEN`).
+    pub const fn output_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 32,
+            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 64,
+        }
+    }
+
+    /// Block length in bytes (Noise's `BLOCKLEN`, used by HMAC).
+    pub const fn block_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 64,
+            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 128,
+        }
+    }
+}
+
+/// A hash output of up to [`MAX_HASH_LEN`] bytes. Zeroized on drop, since it
+/// often holds key material (HMAC outputs, chaining keys).
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct Digest {
+    bytes: [u8; MAX_HASH_LEN],
+    len: usize,
+}
+
+impl Digest {
+    /// A digest holding `bytes` (at most [`MAX_HASH_LEN`]; longer input is cut).
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        let mut d = Digest {
+            bytes: [0; MAX_HASH_LEN],
+            len: bytes.len().min(MAX_HASH_LEN),
+        };
+        if let (Some(dst), Some(src)) = (d.bytes.get_mut(..d.len), bytes.get(..d.len)) {
+            dst.copy_from_slice(src);
+        }
+        d
+    }
+
+    /// The output bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl AsRef<[u8]> for Digest {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print possible key material.
+        write!(f, "Digest({} bytes)", self.len)
+    }
+}
+
+/// Authentication failed: the ciphertext, tag, nonce or associated data was
+/// not what the key sealed. Drop the message; nothing else is learned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AeadError;
+
+impl fmt::Display for AeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "AEAD authentication failed: message forged, corrupted or for another key; drop it",
+        )
+    }
+}
+
+impl core::error::Error for AeadError {}
+
+/// A keyed AEAD cipher.
+pub trait Aead {
+    /// The algorithm this key is for.
+    fn algorithm(&self) -> AeadAlgorithm;
+
+    /// Encrypts `in_out` in place and returns the tag.
+    fn seal_in_place(
+        &self,
+        nonce: &[u8; AEAD_NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> [u8; AEAD_TAG_LEN];
+
+    /// Verifies `tag` and decrypts `in_out` in place.
+    ///
+    /// # Errors
+    /// [`AeadError`] if authentication fails. The contents of `in_out` are
+    /// then unspecified (never the plaintext of a forged message): callers
+    /// decrypt into a scratch or output buffer, never into state they keep.
+    fn open_in_place(
+        &self,
+        nonce: &[u8; AEAD_NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; AEAD_TAG_LEN],
+    ) -> Result<(), AeadError>;
+}
+
+/// An incremental hash computation.
+pub trait Hasher: Clone {
+    /// The algorithm being computed.
+    fn algorithm(&self) -> HashAlgorithm;
+    /// Absorbs `data`.
+    fn update(&mut self, data: &[u8]);
+    /// Finishes and returns the digest.
+    fn finish(self) -> Digest;
+}
+
+/// A crypto provider: a compile-time choice of AEAD and hash implementations.
+pub trait Provider {
+    /// Short name used in benchmarks and logs ("ring", "rustcrypto").
+    const NAME: &'static str;
+    /// A keyed AEAD cipher.
+    type AeadKey: Aead;
+    /// An incremental hasher.
+    type Hasher: Hasher;
+
+    /// Keys an AEAD cipher. Keying is done once per key, not per message.
+    fn aead_key(alg: AeadAlgorithm, key: &[u8; AEAD_KEY_LEN]) -> Self::AeadKey;
+
+    /// Starts a hash computation.
+    fn hasher(alg: HashAlgorithm) -> Self::Hasher;
+
+    /// Hashes the concatenation of `parts` in one call.
+    fn hash(alg: HashAlgorithm, parts: &[&[u8]]) -> Digest {
+        let mut h = Self::hasher(alg);
+        for p in parts {
+            h.update(p);
+        }
+        h.finish()
+    }
+}

@@ -1,0 +1,111 @@
+//! # hyperport
+//!
+//! The protocol core of an encrypted overlay network, as pure `#![no_std]`
+//! sans-IO state machines: length-prefix framing, the Noise Protocol
+//! Framework, Mojo-style ports and hyperbolic greedy routing.
+//!
+//! No machine owns a socket, a clock, a thread, an allocator or a random
+//! source. Each consumes bytes, time and commands, and emits bytes, timers and
+//! events; the caller (a driver) moves bytes between machines and the outside
+//! world.
+//!
+//! ## The run loop
+//!
+//! Every machine follows the same convention:
+//!
+//! * inputs are `handle_*(now, …)` calls, where `now` is a [`time::Instant`]
+//!   the driver reads from its own clock;
+//! * outputs are drained from `poll_transmit` / `poll_event` /
+//!   `poll_timeout` until they return `None`, after every input;
+//! * `poll_timeout` is a contract: calling `handle_timeout` at the returned
+//!   instant moves it strictly later or to `None`, so a driver never spins.
+//!
+//! ```ignore
+//! use hyperport::framing::{Decoder, Config};
+//!
+//! // A driver reads bytes from its transport in whatever chunks arrive...
+//! let mut wire = Vec::new();
+//! for body in [&b"hello"[..], b"", b"world"] {
+//!     wire.extend_from_slice(&(body.len() as u32).to_be_bytes());
+//!     wire.extend_from_slice(body);
+//! }
+//! let mut decoder = Decoder::<1024>::new(Config::default());
+//! let mut frames = Vec::new();
+//! for chunk in wire.chunks(3) {
+//!     // ...hands each chunk to the machine...
+//!     let mut input = chunk;
+//!     while !input.is_empty() {
+//!         let used = decoder.handle_input(input).expect("well-formed stream");
+//!         input = &input[used..];
+//!         // ...and drains every output before the next input.
+//!         while let Some(frame) = decoder.poll_frame() {
+//!             frames.push(frame.to_vec());
+//!         }
+//!     }
+//! }
+//! assert_eq!(frames, [b"hello".to_vec(), vec![], b"world".to_vec()]);
+//! ```ignore
+//!
+//! ## Modules
+//!
+//! * [`time`]: the crate's [`time::Instant`] and the [`time::Timed`] contract.
+//! * [`rng`]: injected randomness.
+//! * [`buf`]: checked readers and writers over byte slices.
+//! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
+//! * [`framing`]: stream framing and the datagram header.
+//!
+//! ## Safety and limits
+//!
+//! The core has no `unsafe`, no allocation, no `std`, no clock and no global
+//! RNG. Bytes from the network never panic a machine: every buffer, queue and
+//! table has a named bound a peer cannot raise, and overflow is a typed error
+//! or a counted drop.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | implies `alloc`; nothing in the core needs it |
+//! | `alloc` | via `std` | conveniences only |
+//! | `ring` | yes | the [`crypto::Ring`] provider (hosted targets) |
+//! | `rustcrypto` | no | the [`crypto::RustCrypto`] provider (every target, Cortex-M included) |
+//! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
+//! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
+//! | `sim` | no | the deterministic network simulator (uses `std`) |
+//!
+//! The firmware build is `--no-default-features --features rustcrypto`.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod buf;
+pub mod crypto;
+pub mod error;
+pub mod rng;
+pub mod time;
+
+pub use error::{BufferTooSmall, Truncated};
+pub use time::{Duration, Instant};
