@@ -20,8 +20,8 @@
 //! * `poll_timeout` is a contract: calling `handle_timeout` at the returned
 //!   instant moves it strictly later or to `None`, so a driver never spins.
 //!
-//! ```ignore
-//! use hyperport::framing::{Decoder, Config};
+//! ```
+//! use hyperport::framing::{Config, Decoder};
 //!
 //! // A driver reads bytes from its transport in whatever chunks arrive...
 //! let mut wire = Vec::new();
@@ -29,22 +29,19 @@
 //!     wire.extend_from_slice(&(body.len() as u32).to_be_bytes());
 //!     wire.extend_from_slice(body);
 //! }
-//! let mut decoder = Decoder::<1024>::new(Config::default());
+//! let config = Config::new().with_max_frame_len(1024);
+//! let mut decoder = Decoder::new(config, [0u8; 1024]).expect("storage holds max_frame_len");
 //! let mut frames = Vec::new();
 //! for chunk in wire.chunks(3) {
-//!     // ...hands each chunk to the machine...
+//!     // ...hands each chunk to the machine, and drains every output
+//!     // (each call returns at most one frame) before the next input.
 //!     let mut input = chunk;
-//!     while !input.is_empty() {
-//!         let used = decoder.handle_input(input).expect("well-formed stream");
-//!         input = &input[used..];
-//!         // ...and drains every output before the next input.
-//!         while let Some(frame) = decoder.poll_frame() {
-//!             frames.push(frame.to_vec());
-//!         }
+//!     while let Some(frame) = decoder.handle_input(&mut input).expect("well-formed stream") {
+//!         frames.push(frame.to_vec());
 //!     }
 //! }
 //! assert_eq!(frames, [b"hello".to_vec(), vec![], b"world".to_vec()]);
-//! ```ignore
+//! ```
 //!
 //! ## Modules
 //!
@@ -104,6 +101,7 @@ extern crate std;
 pub mod buf;
 pub mod crypto;
 pub mod error;
+pub mod framing;
 pub mod rng;
 pub mod time;
 

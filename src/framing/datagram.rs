@@ -1,0 +1,392 @@
+//! The fixed-size header of every datagram on the UDP link.
+//!
+//! Every datagram starts with a 20-byte header followed by the payload (a
+//! Noise handshake message, or a Noise transport message whose explicit nonce
+//! is the header's counter). All integers are big-endian.
+//!
+//! | offset | size | field | value |
+//! |---|---|---|---|
+//! | 0 | 1 | version | [`VERSION`] (1); anything else is [`HeaderError::UnknownVersion`] |
+//! | 1 | 1 | message type | [`MessageType`]: 1 handshake-initiation, 2 handshake-response, 3 transport-data |
+//! | 2 | 2 | reserved | must be zero ([`HeaderError::ReservedNotZero`]); room for future flags |
+//! | 4 | 4 | sender index | the sender's session index (handshakes only) |
+//! | 8 | 4 | receiver index | the receiver's session index (the index its peer chose) |
+//! | 12 | 8 | counter | transport data: the Noise explicit nonce; handshakes: zero |
+//! | 20 | … | payload | not part of the header |
+//!
+//! Which fields each message type uses (an unused field must be zero, else
+//! [`HeaderError::UnusedFieldNotZero`]):
+//!
+//! | message type | sender index | receiver index | counter |
+//! |---|---|---|---|
+//! | handshake-initiation (1) | initiator's index | unused (zero) | unused (zero) |
+//! | handshake-response (2) | responder's index | initiator's index | unused (zero) |
+//! | transport-data (3) | unused (zero) | recipient's index | explicit nonce |
+//!
+//! [`Header`] is a checked view over a buffer (after
+//! [`Header::new_checked`] no accessor can fail); [`Repr`] is the parsed,
+//! validated form, in which an illegal combination cannot be expressed.
+//!
+//! ```
+//! use hyperport::framing::datagram::{Header, Repr, HEADER_LEN};
+//!
+//! let repr = Repr::TransportData { receiver_index: 7, counter: 42 };
+//! let mut buf = [0u8; HEADER_LEN + 3];
+//! repr.emit(&mut buf)?;
+//! let header = Header::new_checked(&buf[..])?;
+//! assert_eq!(Repr::parse(&header)?, repr);
+//! assert_eq!(header.payload().len(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use core::fmt;
+
+use super::error::{HeaderError, HeaderField};
+use crate::error::{BufferTooSmall, Truncated};
+
+/// Length of the datagram header in bytes.
+pub const HEADER_LEN: usize = 20;
+
+/// The only header version this crate speaks.
+pub const VERSION: u8 = 1;
+
+mod field {
+    use core::ops::Range;
+    pub(super) const VERSION: usize = 0;
+    pub(super) const TYPE: usize = 1;
+    pub(super) const RESERVED: Range<usize> = 2..4;
+    pub(super) const SENDER: Range<usize> = 4..8;
+    pub(super) const RECEIVER: Range<usize> = 8..12;
+    pub(super) const COUNTER: Range<usize> = 12..20;
+}
+
+/// The message type byte (offset 1).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum MessageType {
+    /// First handshake message, initiator to responder (1).
+    HandshakeInitiation,
+    /// Second handshake message, responder to initiator (2).
+    HandshakeResponse,
+    /// Noise transport message (3).
+    TransportData,
+}
+
+impl MessageType {
+    /// The wire value.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            MessageType::HandshakeInitiation => 1,
+            MessageType::HandshakeResponse => 2,
+            MessageType::TransportData => 3,
+        }
+    }
+
+    /// The type for a wire value, if it names one.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            1 => Some(MessageType::HandshakeInitiation),
+            2 => Some(MessageType::HandshakeResponse),
+            3 => Some(MessageType::TransportData),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MessageType::HandshakeInitiation => "handshake-initiation",
+            MessageType::HandshakeResponse => "handshake-response",
+            MessageType::TransportData => "transport-data",
+        })
+    }
+}
+
+/// A view of a datagram header over a buffer, smoltcp style.
+///
+/// Build it with [`Header::new_checked`], which checks the length once; then
+/// every accessor is infallible. The view does not check field values: that
+/// is [`Repr::parse`]'s job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<T> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Header<T> {
+    /// A view without any check.
+    ///
+    /// Accessors never panic: on a buffer shorter than [`HEADER_LEN`] they
+    /// read missing bytes as zero. Prefer [`Header::new_checked`].
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Header { buffer }
+    }
+
+    /// A view over `buffer`, checked to hold at least [`HEADER_LEN`] bytes.
+    ///
+    /// # Errors
+    /// [`HeaderError::Truncated`] if it is shorter.
+    pub fn new_checked(buffer: T) -> Result<Self, HeaderError> {
+        let header = Header::new_unchecked(buffer);
+        header.check_len()?;
+        Ok(header)
+    }
+
+    /// Checks the buffer holds at least [`HEADER_LEN`] bytes.
+    ///
+    /// # Errors
+    /// [`HeaderError::Truncated`] if it is shorter.
+    pub fn check_len(&self) -> Result<(), HeaderError> {
+        let available = self.buffer.as_ref().len();
+        if available < HEADER_LEN {
+            Err(HeaderError::Truncated(Truncated {
+                needed: HEADER_LEN,
+                available,
+            }))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn bytes<const N: usize>(&self, at: usize) -> [u8; N] {
+        let mut out = [0u8; N];
+        let end = at.saturating_add(N);
+        if let Some(src) = self.buffer.as_ref().get(at..end) {
+            out.copy_from_slice(src);
+        }
+        out
+    }
+
+    /// The version byte.
+    pub fn version(&self) -> u8 {
+        self.buffer
+            .as_ref()
+            .get(field::VERSION)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The raw message type byte.
+    pub fn message_type(&self) -> u8 {
+        self.buffer.as_ref().get(field::TYPE).copied().unwrap_or(0)
+    }
+
+    /// The reserved bytes (2..4) as a big-endian `u16`.
+    pub fn reserved(&self) -> u16 {
+        u16::from_be_bytes(self.bytes(field::RESERVED.start))
+    }
+
+    /// The sender index.
+    pub fn sender_index(&self) -> u32 {
+        u32::from_be_bytes(self.bytes(field::SENDER.start))
+    }
+
+    /// The receiver index.
+    pub fn receiver_index(&self) -> u32 {
+        u32::from_be_bytes(self.bytes(field::RECEIVER.start))
+    }
+
+    /// The counter (the Noise explicit nonce of transport data).
+    pub fn counter(&self) -> u64 {
+        u64::from_be_bytes(self.bytes(field::COUNTER.start))
+    }
+
+    /// The bytes after the header.
+    pub fn payload(&self) -> &[u8] {
+        self.buffer.as_ref().get(HEADER_LEN..).unwrap_or(&[])
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Header<T> {
+    fn set_bytes(&mut self, at: usize, value: &[u8]) {
+        let end = at.saturating_add(value.len());
+        if let Some(dst) = self.buffer.as_mut().get_mut(at..end) {
+            dst.copy_from_slice(value);
+        }
+    }
+
+    /// Sets the version byte.
+    pub fn set_version(&mut self, v: u8) {
+        self.set_bytes(field::VERSION, &[v]);
+    }
+
+    /// Sets the raw message type byte.
+    pub fn set_message_type(&mut self, v: u8) {
+        self.set_bytes(field::TYPE, &[v]);
+    }
+
+    /// Sets the reserved bytes.
+    pub fn set_reserved(&mut self, v: u16) {
+        self.set_bytes(field::RESERVED.start, &v.to_be_bytes());
+    }
+
+    /// Sets the sender index.
+    pub fn set_sender_index(&mut self, v: u32) {
+        self.set_bytes(field::SENDER.start, &v.to_be_bytes());
+    }
+
+    /// Sets the receiver index.
+    pub fn set_receiver_index(&mut self, v: u32) {
+        self.set_bytes(field::RECEIVER.start, &v.to_be_bytes());
+    }
+
+    /// Sets the counter.
+    pub fn set_counter(&mut self, v: u64) {
+        self.set_bytes(field::COUNTER.start, &v.to_be_bytes());
+    }
+
+    /// The bytes after the header, mutably (to write the payload in place).
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        self.buffer
+            .as_mut()
+            .get_mut(HEADER_LEN..)
+            .unwrap_or(&mut [])
+    }
+}
+
+/// A parsed, valid datagram header: only the fields each type uses.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Repr {
+    /// Handshake initiation: carries the initiator's session index.
+    HandshakeInitiation {
+        /// The index the initiator chose for this session; the responder
+        /// puts it in the receiver index of its response.
+        sender_index: u32,
+    },
+    /// Handshake response.
+    HandshakeResponse {
+        /// The index the responder chose for this session.
+        sender_index: u32,
+        /// The initiator's index, copied from the initiation.
+        receiver_index: u32,
+    },
+    /// Transport data.
+    TransportData {
+        /// The recipient's session index.
+        receiver_index: u32,
+        /// The Noise explicit nonce of the payload.
+        counter: u64,
+    },
+}
+
+impl Repr {
+    /// Parses and validates a header.
+    ///
+    /// # Errors
+    /// [`HeaderError::UnknownVersion`], [`HeaderError::UnknownType`],
+    /// [`HeaderError::ReservedNotZero`], [`HeaderError::UnusedFieldNotZero`],
+    /// and [`HeaderError::Truncated`] for a view built with
+    /// [`Header::new_unchecked`] over a short buffer.
+    pub fn parse<T: AsRef<[u8]>>(header: &Header<T>) -> Result<Repr, HeaderError> {
+        header.check_len()?;
+        if header.version() != VERSION {
+            return Err(HeaderError::UnknownVersion(header.version()));
+        }
+        let ty = MessageType::from_u8(header.message_type())
+            .ok_or(HeaderError::UnknownType(header.message_type()))?;
+        if header.reserved() != 0 {
+            return Err(HeaderError::ReservedNotZero(header.reserved()));
+        }
+        let unused = |is_zero: bool, field| {
+            if is_zero {
+                Ok(())
+            } else {
+                Err(HeaderError::UnusedFieldNotZero(field))
+            }
+        };
+        match ty {
+            MessageType::HandshakeInitiation => {
+                unused(header.receiver_index() == 0, HeaderField::ReceiverIndex)?;
+                unused(header.counter() == 0, HeaderField::Counter)?;
+                Ok(Repr::HandshakeInitiation {
+                    sender_index: header.sender_index(),
+                })
+            }
+            MessageType::HandshakeResponse => {
+                unused(header.counter() == 0, HeaderField::Counter)?;
+                Ok(Repr::HandshakeResponse {
+                    sender_index: header.sender_index(),
+                    receiver_index: header.receiver_index(),
+                })
+            }
+            MessageType::TransportData => {
+                unused(header.sender_index() == 0, HeaderField::SenderIndex)?;
+                Ok(Repr::TransportData {
+                    receiver_index: header.receiver_index(),
+                    counter: header.counter(),
+                })
+            }
+        }
+    }
+
+    /// Parses the header at the start of a datagram and returns it with the
+    /// payload after it.
+    ///
+    /// # Errors
+    /// As [`Repr::parse`], including [`HeaderError::Truncated`].
+    pub fn parse_datagram(datagram: &[u8]) -> Result<(Repr, &[u8]), HeaderError> {
+        let header = Header::new_checked(datagram)?;
+        let repr = Repr::parse(&header)?;
+        Ok((repr, datagram.get(HEADER_LEN..).unwrap_or(&[])))
+    }
+
+    /// The message type.
+    pub const fn message_type(&self) -> MessageType {
+        match self {
+            Repr::HandshakeInitiation { .. } => MessageType::HandshakeInitiation,
+            Repr::HandshakeResponse { .. } => MessageType::HandshakeResponse,
+            Repr::TransportData { .. } => MessageType::TransportData,
+        }
+    }
+
+    /// Bytes [`Repr::emit`] writes: always [`HEADER_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header into the first [`HEADER_LEN`] bytes of `buf` and
+    /// returns [`HEADER_LEN`]; the rest of `buf` is untouched.
+    ///
+    /// # Errors
+    /// [`BufferTooSmall`] if `buf` is shorter than [`HEADER_LEN`]; `buf` is
+    /// untouched.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let available = buf.len();
+        let dst = buf.get_mut(..HEADER_LEN).ok_or(BufferTooSmall {
+            needed: HEADER_LEN,
+            available,
+        })?;
+        self.emit_header(&mut Header::new_unchecked(dst));
+        Ok(HEADER_LEN)
+    }
+
+    /// Writes every header field into a view (which should have been checked
+    /// with [`Header::new_checked`]; fields beyond a short buffer are skipped).
+    pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(&self, header: &mut Header<T>) {
+        let (sender, receiver, counter) = match *self {
+            Repr::HandshakeInitiation { sender_index } => (sender_index, 0, 0),
+            Repr::HandshakeResponse {
+                sender_index,
+                receiver_index,
+            } => (sender_index, receiver_index, 0),
+            Repr::TransportData {
+                receiver_index,
+                counter,
+            } => (0, receiver_index, counter),
+        };
+        header.set_version(VERSION);
+        header.set_message_type(self.message_type().to_u8());
+        header.set_reserved(0);
+        header.set_sender_index(sender);
+        header.set_receiver_index(receiver);
+        header.set_counter(counter);
+    }
+}
