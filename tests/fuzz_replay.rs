@@ -57,4 +57,8 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+    framing_decode,
+    framing_header,
+    framing_roundtrip,
+}
