@@ -65,6 +65,28 @@ fn serve(stream: TcpStream) -> Result<u64, String> {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut frames = 0u64;
     loop {
+        // In the middle of a large body: read straight into the decoder's
+        // storage instead of copying through `buf`.
+        if let Some(dst) = decoder
+            .body_remaining_mut()
+            .filter(|d| d.len() >= READ_CHUNK)
+        {
+            let n = reader.read(dst).map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                decoder.handle_eof().map_err(|e| e.to_string())?;
+                return Ok(frames);
+            }
+            if let Some(frame) = decoder.handle_filled(n).map_err(|e| e.to_string())? {
+                let prefix = encoder.prefix(frame.len()).map_err(|e| e.to_string())?;
+                writer
+                    .write_all(&prefix)
+                    .and_then(|()| writer.write_all(frame))
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| format!("write: {e}"))?;
+                frames += 1;
+            }
+            continue;
+        }
         let n = reader.read(&mut buf).map_err(|e| format!("read: {e}"))?;
         if n == 0 {
             decoder.handle_eof().map_err(|e| e.to_string())?;

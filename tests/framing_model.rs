@@ -58,6 +58,17 @@ fn model(stream: &[u8], max: u32) -> (Vec<Vec<u8>>, End) {
 /// Feeds `stream` to a decoder in the given chunk sizes (cycled) and reports
 /// what came out in the model's terms.
 fn run_decoder(stream: &[u8], max: u32, chunk_sizes: &[usize]) -> (Vec<Vec<u8>>, End) {
+    run_decoder_with(stream, max, chunk_sizes, false)
+}
+
+/// As [`run_decoder`]; with `direct`, a body in progress is read straight
+/// into the decoder's storage (`body_remaining_mut` + `handle_filled`).
+fn run_decoder_with(
+    stream: &[u8],
+    max: u32,
+    chunk_sizes: &[usize],
+    direct: bool,
+) -> (Vec<Vec<u8>>, End) {
     let mut decoder = Decoder::new(
         Config::new().with_max_frame_len(max),
         vec![0u8; max as usize],
@@ -68,6 +79,18 @@ fn run_decoder(stream: &[u8], max: u32, chunk_sizes: &[usize]) -> (Vec<Vec<u8>>,
     let mut sizes = chunk_sizes.iter().cycle();
     while offset < stream.len() {
         let size = (*sizes.next().unwrap()).min(stream.len() - offset);
+        if direct {
+            if let Some(dst) = decoder.body_remaining_mut() {
+                assert!(!dst.is_empty());
+                let n = size.min(dst.len());
+                dst[..n].copy_from_slice(&stream[offset..offset + n]);
+                offset += n;
+                if let Some(frame) = decoder.handle_filled(n).unwrap() {
+                    frames.push(frame.to_vec());
+                }
+                continue;
+            }
+        }
         let chunk = &stream[offset..offset + size];
         let mut input = chunk;
         loop {
@@ -163,6 +186,51 @@ fn random_streams_and_chunkings_match_the_model() {
         too_long > 300 && frames_seen > 3_000,
         "{too_long} {frames_seen}"
     );
+}
+
+#[test]
+fn reading_straight_into_storage_matches_the_model() {
+    let mut rng = Rng(0xfeed);
+    let mut direct_reads = 0;
+    for _ in 0..2_000 {
+        let max = [1u32, 7, 64, 1400][rng.below(4)];
+        let stream = random_stream(&mut rng, max);
+        let chunks = random_chunking(&mut rng);
+        let want = model(&stream, max);
+        assert_eq!(run_decoder_with(&stream, max, &chunks, true), want);
+        direct_reads += (want.0.iter().any(|f| f.len() > chunks[0])) as usize;
+    }
+    assert!(direct_reads > 100, "{direct_reads}");
+}
+
+#[test]
+fn handle_filled_misuse_changes_nothing() {
+    use hyperport::framing::FillError;
+    let mut d = Decoder::new(Config::new().with_max_frame_len(8), [0u8; 8]).unwrap();
+    assert!(d.body_remaining_mut().is_none());
+    assert_eq!(
+        d.handle_filled(1),
+        Err(FillError {
+            filled: 1,
+            remaining: 0
+        })
+    );
+    let mut input = &[0, 0, 0, 5, b'a'][..];
+    assert_eq!(d.handle_input(&mut input), Ok(None));
+    assert_eq!(d.body_remaining_mut().map(|b| b.len()), Some(4));
+    assert_eq!(
+        d.handle_filled(5),
+        Err(FillError {
+            filled: 5,
+            remaining: 4
+        })
+    );
+    d.body_remaining_mut().unwrap()[..2].copy_from_slice(b"bc");
+    assert_eq!(d.handle_filled(2), Ok(None));
+    assert_eq!(d.buffered(), 7);
+    let mut input = &b"de"[..];
+    assert_eq!(d.handle_input(&mut input), Ok(Some(&b"abcde"[..])));
+    assert!(d.is_at_frame_boundary());
 }
 
 #[test]

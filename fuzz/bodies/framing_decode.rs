@@ -3,8 +3,10 @@
 // reference model's, and nothing may panic.
 //
 // Input layout: `max_frame_len` (3 bytes, big-endian, reduced modulo
-// 131 073), `k` (1 byte; `k % 8 + 1` chunk sizes follow), the chunk sizes
-// (1 byte each, 0 meaning 4096, used cyclically), then the stream.
+// 131 073), `k` (1 byte; `k % 8 + 1` chunk sizes follow; bit 7 set: a body
+// in progress is read straight into the decoder's storage through
+// `body_remaining_mut`/`handle_filled`), the chunk sizes (1 byte each, 0
+// meaning 4096, used cyclically), then the stream.
 
 use hyperport::framing::{Config, DecodeError, Decoder};
 
@@ -53,6 +55,7 @@ pub fn run(data: &[u8]) {
     let max =
         (u32::from(data[0]) << 16 | u32::from(data[1]) << 8 | u32::from(data[2])) % (MAX_CAP + 1);
     let k = usize::from(data[3] % 8) + 1;
+    let direct = data[3] & 0x80 != 0;
     if data.len() < 4 + k {
         return;
     }
@@ -74,6 +77,19 @@ pub fn run(data: &[u8]) {
     let mut sizes = sizes.iter().cycle();
     while offset < stream.len() {
         let size = (*sizes.next().expect("non-empty")).min(stream.len() - offset);
+        if direct {
+            if let Some(dst) = decoder.body_remaining_mut() {
+                assert!(!dst.is_empty(), "empty body slice offered");
+                let n = size.min(dst.len());
+                dst[..n].copy_from_slice(&stream[offset..offset + n]);
+                offset += n;
+                if let Some(frame) = decoder.handle_filled(n).expect("n fits") {
+                    assert_eq!(Some(&frame), want_frames.get(got), "frame {got} differs");
+                    got += 1;
+                }
+                continue;
+            }
+        }
         let chunk = &stream[offset..offset + size];
         let mut input = chunk;
         loop {

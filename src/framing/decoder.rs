@@ -2,7 +2,7 @@
 
 use super::PREFIX_LEN;
 use super::config::Config;
-use super::error::{ConfigError, DecodeError};
+use super::error::{ConfigError, DecodeError, FillError};
 
 /// Where the decoder is within the byte stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,6 +204,51 @@ impl<S: AsMut<[u8]>> Decoder<S> {
         }
         *input = &[];
         None
+    }
+
+    /// The unfilled part of the frame body being accumulated, for reading
+    /// from the transport straight into the decoder's storage.
+    ///
+    /// `Some` only between frames' prefix and end, when the body started in
+    /// an earlier chunk and is still incomplete (after
+    /// [`Decoder::handle_input`] returned `Ok(None)` in the middle of a body).
+    /// A driver receiving large frames can then read directly into this slice
+    /// and call [`Decoder::handle_filled`], saving the copy from its read
+    /// buffer. Worth it when the slice is at least as long as the driver's
+    /// usual read; otherwise keep calling `handle_input`. The slice holds
+    /// exactly the missing body bytes, so a read into it never takes bytes of
+    /// the next frame.
+    pub fn body_remaining_mut(&mut self) -> Option<&mut [u8]> {
+        match self.state {
+            State::Body { len, have } => self.storage.as_mut().get_mut(have..len),
+            _ => None,
+        }
+    }
+
+    /// Marks `filled` bytes at the start of [`Decoder::body_remaining_mut`]
+    /// as received, and returns the frame if that completed it.
+    ///
+    /// # Errors
+    /// [`FillError`] if `filled` exceeds the slice's length (0 when no body
+    /// is in progress); nothing changes, the call was a driver bug.
+    pub fn handle_filled(&mut self, filled: usize) -> Result<Option<&[u8]>, FillError> {
+        let State::Body { len, have } = self.state else {
+            return Err(FillError {
+                filled,
+                remaining: 0,
+            });
+        };
+        let remaining = len.saturating_sub(have);
+        if filled > remaining {
+            return Err(FillError { filled, remaining });
+        }
+        let have = have.saturating_add(filled);
+        if have < len {
+            self.state = State::Body { len, have };
+            return Ok(None);
+        }
+        self.state = START;
+        Ok(self.storage.as_mut().get(..len))
     }
 
     /// Checks a declared length against the maximum; closes on failure.

@@ -96,6 +96,30 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
+/// [`Decoder::handle_filled`](super::Decoder::handle_filled) was told more
+/// bytes were filled than [`Decoder::body_remaining_mut`](super::Decoder::body_remaining_mut)
+/// offered. A driver bug; the decoder is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillError {
+    /// Bytes the caller reported as filled.
+    pub filled: usize,
+    /// Bytes the body still needed (0 if no body was in progress).
+    pub remaining: usize,
+}
+
+impl fmt::Display for FillError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} bytes reported filled but the frame body needed only {}; \
+             fill at most body_remaining_mut().len() bytes",
+            self.filled, self.remaining
+        )
+    }
+}
+
+impl core::error::Error for FillError {}
+
 /// [`Encoder`](super::Encoder) could not write a frame. Nothing was written.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

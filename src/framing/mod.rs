@@ -66,7 +66,7 @@ mod error;
 pub use config::{Config, DEFAULT_MAX_FRAME_LEN};
 pub use decoder::Decoder;
 pub use encoder::Encoder;
-pub use error::{ConfigError, DecodeError, EncodeError, HeaderError, HeaderField};
+pub use error::{ConfigError, DecodeError, EncodeError, FillError, HeaderError, HeaderField};
 
 /// Length of the frame length prefix: 4 bytes, a big-endian `u32`.
 pub const PREFIX_LEN: usize = 4;
