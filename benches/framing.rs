@@ -5,14 +5,15 @@
 //! cargo bench --bench framing
 //! ```
 //!
-//! For 64 B, 1400 B and 64 KiB frames, a wire image of about 8 MiB is fed in
+//! For 64 B, 1400 B and 64 KiB frames, a wire image of about 2 MiB is fed in
 //! 4 KiB chunks. Both implementations pay the same simulated socket read:
 //! each 4 KiB chunk is copied once into the implementation's buffer (for
 //! tokio-util its `BytesMut`; for hyperport a 4 KiB read buffer, or, while a
 //! body of at least 4 KiB more is in progress, the decoder's storage via
 //! `body_remaining_mut`/`handle_filled`) and decoded from there; every
 //! frame's length is summed through `black_box`. Each figure is the median of
-//! `RUNS` timed passes after `WARMUP` untimed ones. A hand-rolled timer keeps
+//! `RUNS` timed passes after `WARMUP` untimed ones; the two implementations'
+//! passes alternate so that both see the same machine load. A hand-rolled timer keeps
 //! the build small.
 
 use std::hint::black_box;
@@ -23,10 +24,10 @@ use hyperport::framing::{Config, Decoder};
 use tokio_util::codec::{Decoder as _, LengthDelimitedCodec};
 
 const CHUNK: usize = 4096;
-const WIRE_BYTES: usize = 8 << 20;
+const WIRE_BYTES: usize = 2 << 20;
 const MAX_FRAME: u32 = 64 * 1024;
 const WARMUP: usize = 3;
-const RUNS: usize = 21;
+const RUNS: usize = 41;
 
 fn wire(frame_len: usize) -> (Vec<u8>, usize) {
     let frames = (WIRE_BYTES / (frame_len + 4)).max(1);
@@ -81,21 +82,32 @@ fn tokio_pass(wire: &[u8], codec: &mut LengthDelimitedCodec, buf: &mut BytesMut)
     (frames, bytes)
 }
 
-fn median(mut f: impl FnMut() -> (usize, usize), expect: (usize, usize)) -> Duration {
+/// Times `a` and `b` alternately (so both see the same machine load) and
+/// returns the median duration of each.
+fn medians(
+    mut a: impl FnMut() -> (usize, usize),
+    mut b: impl FnMut() -> (usize, usize),
+    expect: (usize, usize),
+) -> (Duration, Duration) {
     for _ in 0..WARMUP {
-        assert_eq!(f(), expect);
+        assert_eq!(a(), expect);
+        assert_eq!(b(), expect);
     }
-    let mut times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let t = Instant::now();
-            let got = f();
-            let d = t.elapsed();
-            assert_eq!(got, expect);
-            d
-        })
-        .collect();
-    times.sort();
-    times[RUNS / 2]
+    let time = |f: &mut dyn FnMut() -> (usize, usize)| {
+        let t = Instant::now();
+        let got = f();
+        let d = t.elapsed();
+        assert_eq!(got, expect);
+        d
+    };
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ta.push(time(&mut a));
+        tb.push(time(&mut b));
+    }
+    ta.sort();
+    tb.sort();
+    (ta[RUNS / 2], tb[RUNS / 2])
 }
 
 fn main() {
@@ -112,15 +124,17 @@ fn main() {
 
         let config = Config::new().with_max_frame_len(MAX_FRAME);
         let mut decoder = Decoder::new(config, vec![0u8; MAX_FRAME as usize]).expect("storage");
-        let ours = median(|| hyperport_pass(&wire, &mut decoder), expect);
-
         let mut codec = LengthDelimitedCodec::builder()
             .length_field_length(4)
             .big_endian()
             .max_frame_length(MAX_FRAME as usize)
             .new_codec();
         let mut buf = BytesMut::with_capacity(2 * CHUNK);
-        let theirs = median(|| tokio_pass(&wire, &mut codec, &mut buf), expect);
+        let (ours, theirs) = medians(
+            || hyperport_pass(&wire, &mut decoder),
+            || tokio_pass(&wire, &mut codec, &mut buf),
+            expect,
+        );
 
         let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
         for (name, d, r) in [

@@ -168,6 +168,8 @@ impl<S: AsMut<[u8]>> Decoder<S> {
         // does not end in this one. Invariant: have < len <= self.max.
         let take = len.saturating_sub(have).min(input.len());
         let end = have.saturating_add(take);
+        // `take <= input.len()` (the `min` above), so `split_at` cannot panic;
+        // `dst` below is `end - have == take` bytes long, as is `part`.
         let (part, rest) = input.split_at(take);
         let Some(dst) = self.storage.as_mut().get_mut(have..end) else {
             self.state = State::Closed;
