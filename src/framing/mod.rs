@@ -15,6 +15,9 @@
 //!   it hands out frames zero-copy when they lie in the input and accumulates
 //!   split frames in caller storage (`S: AsMut<[u8]>` of at least
 //!   `max_frame_len` bytes: a `[u8; N]` in firmware, a `Vec<u8>` with std).
+//!   While a large body is in progress, a driver may read from its transport
+//!   straight into that storage ([`Decoder::body_remaining_mut`],
+//!   [`Decoder::handle_filled`]) and so copy each byte only once.
 //! * [`Encoder`]: writes prefixes (and bodies) into caller buffers.
 //! * [`Config::max_frame_len`] bounds both; the default is
 //!   [`DEFAULT_MAX_FRAME_LEN`] = 64 KiB. A longer declared length is rejected
