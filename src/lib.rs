@@ -53,7 +53,8 @@
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
 //! * [`framing`]: stream framing and the datagram header.
-//! * `sim` (feature `sim`): the deterministic network simulator (virtual clock, seeded faults, trace and replay).
+//! * `sim` (feature `sim`): the deterministic network simulator (virtual
+//!   clock, seeded faults, trace and replay).
 //!
 //! ## Safety and limits
 //!
@@ -108,7 +109,6 @@ pub mod error;
 pub mod rng;
 pub mod time;
 
-/// The deterministic discrete-event network simulator (test harness; uses `std`).
 #[cfg(feature = "sim")]
 pub mod sim;
 
