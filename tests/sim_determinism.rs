@@ -317,3 +317,32 @@ fn flooding_a_single_drain_is_bounded() {
         })
     );
 }
+
+#[test]
+fn node_seeds_are_distinct_and_stable() {
+    use hyperport::sim::node_seed;
+    let seeds: std::collections::HashSet<[u8; 32]> =
+        (0..1_000).map(|i| node_seed(42, NodeId(i))).collect();
+    assert_eq!(seeds.len(), 1_000);
+    assert_eq!(node_seed(42, NodeId(7)), node_seed(42, NodeId(7)));
+    assert_ne!(node_seed(42, NodeId(7)), node_seed(43, NodeId(7)));
+}
+
+#[test]
+fn run_until_condition_is_step_bounded() {
+    let mut sim = Sim::new(
+        SimConfig::default(),
+        vec![Echo2::default(), Echo2::default()],
+    );
+    sim.connect(
+        NodeId(0),
+        NodeId(1),
+        LinkConfig::fixed(Duration::from_millis(1)),
+    )
+    .unwrap();
+    sim.command(NodeId(0), NodeId(1)).unwrap();
+    assert!(matches!(
+        sim.run_until_condition(50, |_| false),
+        Err(SimError::StepLimit { steps: 50, .. })
+    ));
+}

@@ -189,3 +189,18 @@ fn faults_are_checked_when_scheduled() {
         Err(SimError::UnknownNode { .. })
     ));
 }
+
+#[test]
+fn run_until_condition_stops_when_it_holds() {
+    let mut sim = square();
+    sim.command(A, Originate).unwrap();
+    // 0 -> 1 -> 2 over 1 ms links: node 2 hears the rumour at 2 ms.
+    let held = sim
+        .run_until_condition(100, |s| s.node(NodeId(2)).unwrap().seen.contains(&(0, 0)))
+        .unwrap();
+    assert!(held);
+    assert_eq!(sim.now(), ms(2));
+    // A condition that never holds ends when the simulation is quiet.
+    assert_eq!(sim.run_until_condition(100, |_| false), Ok(false));
+    assert!(sim.is_quiet());
+}

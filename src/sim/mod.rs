@@ -153,6 +153,19 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// A 32-byte seed for node `node`'s own randomness (for example
+/// [`crate::rng::SeededRng::from_seed`]), derived from a scenario seed with
+/// [`SplitMix64`]: distinct per node, the same on every run and target.
+/// Build nodes with it so that a replay rebuilds identical nodes.
+pub fn node_seed(seed: u64, node: NodeId) -> [u8; 32] {
+    let mut r = SplitMix64::new(seed ^ u64::from(node.0).wrapping_mul(0xd6e8_feb8_6659_fd93));
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&r.next_u64().to_le_bytes());
+    }
+    out
+}
+
 /// A message a node wants sent to a neighbour.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Transmit {
@@ -310,6 +323,12 @@ impl RunStats {
 }
 
 /// Why the simulator stopped or refused an operation.
+///
+/// After [`SimError::StepLimit`] or a refused operation (unknown node, node
+/// down, no link) the simulation is intact and can go on. After a node
+/// misbehaved ([`SimError::TimerNotAdvanced`], [`SimError::TransmitFlood`],
+/// [`SimError::InFlightLimit`]) the input that caused it is recorded only in
+/// part: inspect the nodes, but do not trust further steps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SimError {
@@ -631,7 +650,8 @@ impl<N: SimNode> Sim<N> {
 
     /// A node, mutably, **without** draining it or recording anything:
     /// changes made here are invisible to the trace and can make a replay
-    /// diverge, and transmits it queues wait for the node's next input. Use
+    /// diverge, transmits it queues wait for the node's next input, and a
+    /// deadline it changes is not seen until then either. Use
     /// [`Sim::command`] (replayable) or [`Sim::with_node`] to act on a node.
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut N> {
         self.nodes.get_mut(id.index())
@@ -850,6 +870,36 @@ impl<N: SimNode> Sim<N> {
             bump(&mut steps);
         }
         Ok(self.stats)
+    }
+
+    /// Steps until `done(self)` holds (checked before every step, so an
+    /// already true condition takes no step). `Ok(true)` when it holds,
+    /// `Ok(false)` when the simulation went quiet first;
+    /// [`SimError::StepLimit`] after `max_steps` steps of this call.
+    ///
+    /// ```ignore
+    /// let ok = sim.run_until_condition(100_000, |s| s.node(b).is_some_and(|n| n.handshake_done()))?;
+    /// ```
+    pub fn run_until_condition(
+        &mut self,
+        max_steps: u64,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> Result<bool, SimError> {
+        self.start()?;
+        let mut steps = 0u64;
+        loop {
+            if done(self) {
+                return Ok(true);
+            }
+            if self.is_quiet() {
+                return Ok(false);
+            }
+            if steps >= max_steps {
+                return Err(self.step_limit(steps));
+            }
+            self.step()?;
+            bump(&mut steps);
+        }
     }
 
     fn step_limit(&self, steps: u64) -> SimError {
