@@ -240,3 +240,27 @@ fn ties_follow_send_order_and_time_jumps_to_events() {
     let s = sim.stats();
     assert_eq!((s.steps, s.now), (10, Instant::from_millis(3)));
 }
+
+#[test]
+fn pair_is_two_linked_nodes() {
+    let mut sim = Sim::pair(
+        SimConfig::default(),
+        Sender::default(),
+        Sender::default(),
+        LinkConfig::fixed(Duration::from_millis(4)),
+    );
+    assert_eq!(sim.node_count(), 2);
+    assert_eq!(sim.topology().edges(), &[(A, B)]);
+    sim.command(
+        B,
+        SenderCmd::Stream {
+            to: A,
+            count: 3,
+            interval: Duration::from_millis(1),
+            size: 12,
+        },
+    )
+    .unwrap();
+    let s = sim.run_until_quiet(100).unwrap();
+    assert_eq!((s.delivered, s.now), (3, Instant::from_millis(6)));
+}

@@ -598,6 +598,15 @@ impl<N: SimNode> Sim<N> {
         Ok(sim)
     }
 
+    /// Two nodes, `a` as [`NodeId`] 0 and `b` as 1, on one link: the
+    /// two-party set-up (handshakes, transports).
+    pub fn pair(config: SimConfig, a: N, b: N, link: LinkConfig) -> Self {
+        let mut sim = Sim::new(config, std::vec![a, b]);
+        // Cannot fail: two distinct, existing, unlinked nodes.
+        let _ = sim.connect(NodeId(0), NodeId(1), link);
+        sim
+    }
+
     /// Links `a` and `b` (both directions) with `config`, or reconfigures
     /// the existing link (its partitions and FIFO state are kept).
     pub fn connect(&mut self, a: NodeId, b: NodeId, config: LinkConfig) -> Result<(), SimError> {
