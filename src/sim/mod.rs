@@ -44,6 +44,29 @@
 //! assert_eq!(stats.delivered, 2);
 //! ```
 //!
+//! # Driving a protocol machine
+//!
+//! Wrap the machine in a small adapter that implements [`SimNode`]:
+//!
+//! * `handle_message` passes the bytes to the machine's `handle_*` input
+//!   (for a stream machine, as one chunk or split as the test likes);
+//! * `poll_transmit` drains the machine's `poll_transmit` into owned
+//!   [`Transmit`]s (copy out of the machine's caller buffer), naming the
+//!   neighbour the machine addressed;
+//! * `poll_timeout` / `handle_timeout` forward to the machine's;
+//! * the machine's `poll_event` outputs are drained inside the adapter after
+//!   every input and kept in the adapter (a `Vec` of events), where the test
+//!   reads them with [`Sim::node`];
+//! * everything the scenario asks of a node (open a session, send on a port,
+//!   originate a route announcement) is a variant of the adapter's
+//!   [`SimNode::Command`] enum, so the trace replays it;
+//! * the machine's randomness comes from a seed given at construction
+//!   ([`node_seed`]), so [`replay`] can rebuild identical nodes.
+//!
+//! For two parties, [`Sim::pair`]; for a real graph, [`Topology::from_file`]
+//! and [`Sim::with_topology`]; to wait for an outcome,
+//! [`Sim::run_until_condition`].
+//!
 //! # Time model
 //!
 //! Virtual time is a [`crate::time::Instant`] starting at [`Instant::ZERO`].
