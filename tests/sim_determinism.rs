@@ -361,3 +361,134 @@ fn pinned_digest() {
 }
 
 const PINNED: &str = "75547e6ee36b75ae388d4ebc31764edc26dae809afbecd831047ef9c9bc8603d";
+
+#[test]
+fn flooding_first_receipt_matches_bfs_distance() {
+    // Reference model: on perfect links of fixed latency L, a flooded rumour
+    // first reaches node v at L * (hop distance from the origin), and on
+    // links of latency in [a, b] somewhere in [a * d, b * d].
+    for name in ["zoo-Geant2012", "zoo-Kdl", "zoo-Cogentco"] {
+        let t = Topology::from_file(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("vectors/topologies/{name}.txt")),
+        )
+        .unwrap();
+        let origin = NodeId(3);
+        let dist = t.bfs_distances(origin);
+        let mut sim = Sim::with_topology(
+            SimConfig::default(),
+            gossip_nodes(&t),
+            &t,
+            LinkConfig::fixed(Duration::from_millis(3)),
+        )
+        .unwrap();
+        sim.command(origin, Originate).unwrap();
+        sim.run_until_quiet(1_000_000).unwrap();
+        for (i, node) in sim.nodes().iter().enumerate() {
+            let d = u64::from(dist[i].unwrap());
+            assert_eq!(
+                node.log,
+                [((3, 0), Instant::from_millis(3 * d))],
+                "{name} node {i}"
+            );
+        }
+        let mut sim = Sim::with_topology(
+            SimConfig::with_seed(4),
+            gossip_nodes(&t),
+            &t,
+            LinkConfig::default().with_latency(Duration::from_millis(2), Duration::from_millis(9)),
+        )
+        .unwrap();
+        sim.command(origin, Originate).unwrap();
+        sim.run_until_quiet(1_000_000).unwrap();
+        for (i, node) in sim.nodes().iter().enumerate() {
+            let d = u64::from(dist[i].unwrap());
+            let at = node.log[0].1;
+            assert!(at >= Instant::from_millis(2 * d) && at <= Instant::from_millis(9 * d));
+        }
+    }
+}
+
+#[test]
+fn random_scenarios_keep_the_invariants() {
+    use hyperport::sim::SplitMix64;
+    let t = geant();
+    let n = t.node_count() as u64;
+    for seed in 0..40u64 {
+        let scenario = |record| {
+            let mut r = SplitMix64::new(seed);
+            let mut sim = Sim::new(
+                SimConfig {
+                    record_trace: record,
+                    ..SimConfig::with_seed(seed)
+                },
+                gossip_nodes(&t),
+            );
+            for &(a, b) in t.edges() {
+                let lo = r.range_inclusive(0, 10_000);
+                let link = LinkConfig::default()
+                    .with_latency(
+                        Duration::from_micros(lo),
+                        Duration::from_micros(lo + r.below(30_000)),
+                    )
+                    .with_loss_ppm(r.below(200_000) as u32)
+                    .with_duplicate_ppm(r.below(100_000) as u32)
+                    .with_reorder_ppm(r.below(300_000) as u32);
+                sim.connect(a, b, link).unwrap();
+            }
+            for _ in 0..6 {
+                let at = Instant::from_micros(r.below(200_000));
+                let until = at + Duration::from_micros(r.below(200_000));
+                let node = NodeId(r.below(n) as u32);
+                match r.below(3) {
+                    0 => {
+                        let (a, b) = t.edges()[r.below(t.edge_count() as u64) as usize];
+                        sim.schedule_partition(at, Partition::Link(a, b)).unwrap();
+                        sim.schedule_heal(until, Partition::Link(b, a)).unwrap();
+                    }
+                    1 => {
+                        let set: Vec<NodeId> =
+                            (0..r.below(8)).map(|_| NodeId(r.below(n) as u32)).collect();
+                        sim.schedule_partition(at, Partition::Cut(set.clone()))
+                            .unwrap();
+                        sim.schedule_heal(until, Partition::Cut(set)).unwrap();
+                    }
+                    _ => {
+                        sim.schedule_node_down(at, node).unwrap();
+                        sim.schedule_node_up(until, node).unwrap();
+                    }
+                }
+            }
+            for _ in 0..10 {
+                sim.run_until(sim.now() + Duration::from_micros(r.below(50_000)))
+                    .unwrap();
+                let node = NodeId(r.below(n) as u32);
+                if !sim.is_down(node) {
+                    sim.command(node, Originate).unwrap();
+                }
+            }
+            sim.run_until_quiet(1_000_000).unwrap();
+            sim
+        };
+        let sim = scenario(true);
+        let s = sim.stats();
+        check_accounting(&s);
+        assert_eq!(s.in_flight, 0);
+        assert!(sim.trace().windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(
+            s.delivered,
+            sim.trace()
+                .iter()
+                .filter(|e| matches!(e.input, TraceInput::Message { .. }))
+                .count() as u64
+        );
+        let mut fresh = gossip_nodes(&t);
+        assert_eq!(
+            replay(sim.trace(), &mut fresh),
+            Ok(sim.trace().len()),
+            "seed {seed}"
+        );
+        let again = scenario(false);
+        assert_eq!(again.trace_digest(), sim.trace_digest(), "seed {seed}");
+        assert_eq!(again.stats(), s);
+    }
+}
