@@ -117,6 +117,8 @@
 //!   keeps its state and its deadlines, and when it comes back up a deadline
 //!   that fell due meanwhile fires at the up time (like a process resumed
 //!   after suspension). Its messages already in flight are still delivered.
+//!   A node already down at the first step misses the start-up drain: what
+//!   it queued at construction goes out after its first input.
 //!
 //! # Bounds and memory
 //!
