@@ -264,3 +264,56 @@ fn pair_is_two_linked_nodes() {
     let s = sim.run_until_quiet(100).unwrap();
     assert_eq!((s.delivered, s.now), (3, Instant::from_millis(6)));
 }
+
+#[test]
+fn bandwidth_serialises_messages() {
+    // 1 000-byte probes at 1 MB/s take 1 ms each on the wire; with a fixed
+    // 5 ms latency, probe k (sent at 0 with the others) arrives at
+    // (k + 1) ms + 5 ms. A lost probe still used its slot.
+    let link = LinkConfig::fixed(Duration::from_millis(5)).with_bandwidth(1_000_000);
+    let mut sim = Sim::pair(
+        SimConfig::default(),
+        Sender::default(),
+        Sender::default(),
+        link,
+    );
+    sim.command(
+        A,
+        SenderCmd::Stream {
+            to: B,
+            count: 10,
+            interval: Duration::ZERO,
+            size: 1_000,
+        },
+    )
+    .unwrap();
+    sim.run_until_quiet(100).unwrap();
+    let at: Vec<u64> = sim
+        .node(B)
+        .unwrap()
+        .received
+        .iter()
+        .map(|r| r.at.as_millis())
+        .collect();
+    assert_eq!(at, (6..16).collect::<Vec<_>>());
+    // The other direction is independent, and a 1-byte-per-second link
+    // makes a 12-byte probe take 12 s.
+    sim.connect(A, B, LinkConfig::fixed(Duration::ZERO).with_bandwidth(1))
+        .unwrap();
+    let t0 = sim.now();
+    sim.command(
+        B,
+        SenderCmd::Stream {
+            to: A,
+            count: 1,
+            interval: Duration::ZERO,
+            size: 12,
+        },
+    )
+    .unwrap();
+    sim.run_until_quiet(100).unwrap();
+    assert_eq!(
+        sim.node(A).unwrap().received[0].at - t0,
+        Duration::from_secs(12)
+    );
+}

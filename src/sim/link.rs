@@ -13,18 +13,28 @@ pub const PPM: u32 = 1_000_000;
 /// run is bit-identical on every target; values above [`PPM`] act as [`PPM`].
 ///
 /// Per message, in this order:
-/// 1. larger than [`mtu`](Self::mtu): dropped (`dropped_mtu`);
-/// 2. with probability [`loss_ppm`](Self::loss_ppm): dropped (`dropped_loss`);
-/// 3. delivered after a latency drawn uniformly from
+/// 1. larger than [`mtu`](Self::mtu): dropped (`dropped_mtu`); blocked by a
+///    partition: dropped (`dropped_partition`);
+/// 2. with a [`bandwidth`](Self::bandwidth), the message is serialised:
+///    it leaves the sender `ceil(len * 10^6 / bandwidth)` microseconds after
+///    the previous message on that direction has left (or after now), an
+///    unbounded drop-free queue; without one it leaves now;
+/// 3. with probability [`loss_ppm`](Self::loss_ppm): dropped (`dropped_loss`),
+///    after using its share of the bandwidth;
+/// 4. delivered a latency after it left, drawn uniformly from
 ///    `[latency_min, latency_max]` (inclusive, in microseconds);
-/// 4. with probability [`reorder_ppm`](Self::reorder_ppm) the copy is held back
+/// 5. with probability [`reorder_ppm`](Self::reorder_ppm) the copy is held back
 ///    by an extra delay drawn uniformly from `[1 us, reorder_delay]` and is
 ///    exempt from FIFO order, so later messages may overtake it (`reordered`).
 ///    Every other message is FIFO per direction: its arrival is pushed to no
 ///    earlier than the previous FIFO arrival on that direction (equal times
 ///    keep send order), so **with `reorder_ppm == 0` a link never reorders**;
-/// 5. with probability [`duplicate_ppm`](Self::duplicate_ppm) a second copy is
-///    sent, which goes through steps 3-4 on its own (`duplicated`).
+/// 6. with probability [`duplicate_ppm`](Self::duplicate_ppm) a second copy is
+///    sent, which goes through steps 4-5 on its own (`duplicated`; the
+///    duplication happens past the bottleneck, so it uses no bandwidth).
+///
+/// Random draws per message, in this order: loss, duplication, then per
+/// copy latency and reordering (plus the hold-back when reordered).
 ///    With `duplicate_ppm == 0` a link never duplicates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LinkConfig {
@@ -45,6 +55,9 @@ pub struct LinkConfig {
     /// Largest message, in bytes; larger ones are dropped. Default `None`
     /// (no limit).
     pub mtu: Option<usize>,
+    /// Bytes per second each direction carries. Default `None` (infinite:
+    /// no serialisation delay); `Some(0)` acts as `None`.
+    pub bandwidth: Option<u64>,
 }
 
 impl Default for LinkConfig {
@@ -57,6 +70,7 @@ impl Default for LinkConfig {
             reorder_ppm: 0,
             reorder_delay: Duration::from_millis(20),
             mtu: None,
+            bandwidth: None,
         }
     }
 }
@@ -97,6 +111,14 @@ impl LinkConfig {
     pub fn with_reorder_ppm(self, reorder_ppm: u32) -> Self {
         LinkConfig {
             reorder_ppm,
+            ..self
+        }
+    }
+
+    /// This configuration with a bandwidth in bytes per second.
+    pub fn with_bandwidth(self, bytes_per_second: u64) -> Self {
+        LinkConfig {
+            bandwidth: Some(bytes_per_second),
             ..self
         }
     }

@@ -520,6 +520,8 @@ struct Link {
     cut: u32,
     /// Latest FIFO arrival per direction: `[low -> high, high -> low]`.
     fifo: [Instant; 2],
+    /// When the sender side is free again per direction (bandwidth).
+    busy_until: [Instant; 2],
 }
 
 #[derive(Clone, Debug)]
@@ -647,6 +649,7 @@ impl<N: SimNode> Sim<N> {
             config,
             cut: 0,
             fifo: [Instant::ZERO; 2],
+            busy_until: [Instant::ZERO; 2],
         });
         Ok(())
     }
@@ -1171,25 +1174,57 @@ impl<N: SimNode> Sim<N> {
             bump(&mut self.stats.dropped_partition);
             return Ok(());
         }
+        let dir = usize::from(from > to);
+        let depart = self.serialise(li, dir, &cfg, t.payload.len());
         if self.rng.chance_ppm(cfg.loss_ppm) {
             bump(&mut self.stats.dropped_loss);
             return Ok(());
         }
         let duplicate = self.rng.chance_ppm(cfg.duplicate_ppm);
-        let dir = usize::from(from > to);
-        self.send_copy(li, dir, &cfg, from, to, t.payload.clone())?;
+        self.send_copy(li, dir, &cfg, depart, from, to, t.payload.clone())?;
         if duplicate {
             bump(&mut self.stats.duplicated);
-            self.send_copy(li, dir, &cfg, from, to, t.payload.clone())?;
+            self.send_copy(li, dir, &cfg, depart, from, to, t.payload.clone())?;
         }
         Ok(())
     }
 
+    /// When a message of `len` bytes has left the sender on a link with a
+    /// bandwidth: messages queue behind each other per direction (no queue
+    /// bound). The clock itself without a bandwidth.
+    fn serialise(&mut self, li: usize, dir: usize, cfg: &LinkConfig, len: usize) -> Instant {
+        let now = self.now;
+        let Some(bw) = cfg.bandwidth.filter(|&b| b > 0) else {
+            return now;
+        };
+        let Some(busy) = self
+            .links
+            .get_mut(li)
+            .and_then(|l| l.busy_until.get_mut(dir))
+        else {
+            return now;
+        };
+        let bytes = u64::try_from(len).unwrap_or(u64::MAX);
+        // ceil(len * 1e6 / bw) microseconds; bw > 0 so the division is defined.
+        let micros = bytes
+            .saturating_mul(1_000_000)
+            .saturating_add(bw.saturating_sub(1))
+            .checked_div(bw)
+            .unwrap_or(u64::MAX);
+        let depart = (*busy)
+            .max(now)
+            .saturating_add(Duration::from_micros(micros));
+        *busy = depart;
+        depart
+    }
+
+    #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the copy
     fn send_copy(
         &mut self,
         li: usize,
         dir: usize,
         cfg: &LinkConfig,
+        depart: Instant,
         from: NodeId,
         to: NodeId,
         payload: Vec<u8>,
@@ -1197,7 +1232,7 @@ impl<N: SimNode> Sim<N> {
         let lo = cfg.latency_min.as_micros();
         let hi = cfg.latency_max.as_micros().max(lo);
         let latency = Duration::from_micros(self.rng.range_inclusive(lo, hi));
-        let mut at = self.now.saturating_add(latency);
+        let mut at = depart.saturating_add(latency);
         if self.rng.chance_ppm(cfg.reorder_ppm) {
             let extra = self
                 .rng
