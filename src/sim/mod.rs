@@ -132,7 +132,7 @@
 //!   bound one drain and the event queue.
 //! * Memory (64-bit host, measured with `size_of`): the nodes themselves;
 //!   per node about 80 bytes (flags, two deadlines, adjacency list, timer
-//!   set entry); per link 80 bytes plus about 40 of index and adjacency; per
+//!   set entry); per link 96 bytes plus about 40 of index and adjacency; per
 //!   message copy in flight 64 bytes plus its payload. The trace (on by
 //!   default, [`SimConfig::record_trace`]) keeps every entry until taken:
 //!   88 bytes per entry plus 32 per output, and every payload twice (once
