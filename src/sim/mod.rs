@@ -63,7 +63,9 @@
 //! * the machine's randomness comes from a seed given at construction
 //!   ([`node_seed`]), so [`replay`] can rebuild identical nodes.
 //!
-//! For two parties, [`Sim::pair`]; for a real graph, [`Topology::from_file`]
+//! All nodes of a simulation share one type: give different kinds of node
+//! (initiator and responder, a relay) a role field or make the adapter an
+//! enum. For two parties, [`Sim::pair`]; for a real graph, [`Topology::from_file`]
 //! and [`Sim::with_topology`]; to wait for an outcome,
 //! [`Sim::run_until_condition`].
 //!
