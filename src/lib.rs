@@ -50,6 +50,8 @@
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
 //! * [`framing`]: stream framing and the datagram header.
+//! * `sim` (feature `sim`): the deterministic network simulator (virtual
+//!   clock, seeded faults, trace and replay).
 //!
 //! ## Safety and limits
 //!
@@ -104,6 +106,9 @@ pub mod error;
 pub mod framing;
 pub mod rng;
 pub mod time;
+
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use error::{BufferTooSmall, Truncated};
 pub use time::{Duration, Instant};
