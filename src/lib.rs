@@ -66,8 +66,8 @@
 //! |---|---|---|
 //! | `std` | yes | implies `alloc`; nothing in the core needs it |
 //! | `alloc` | via `std` | conveniences only |
-//! | `ring` | yes | the [`crypto::Ring`] provider (hosted targets) |
-//! | `rustcrypto` | no | the [`crypto::RustCrypto`] provider (every target, Cortex-M included) |
+//! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
+//! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included) |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |

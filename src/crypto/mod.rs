@@ -5,15 +5,15 @@
 //!
 //! | provider | feature | targets | AEAD | SHA-2 | BLAKE2 |
 //! |---|---|---|---|---|---|
-//! | [`Ring`] | `ring` | hosted (x86_64, aarch64, wasm32) | ring | ring | `blake2` crate |
-//! | [`RustCrypto`] | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
+//! | `Ring` | `ring` | hosted (x86_64, aarch64, wasm32) | ring | ring | `blake2` crate |
+//! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
 //!
 //! X25519 is always [`x25519`] (x25519-dalek): ring cannot hold a static
 //! X25519 private key, so it cannot do Noise. BLAKE2s and BLAKE2b always come
 //! from the `blake2` crate.
 //!
-//! [`DefaultProvider`] is [`Ring`] when the `ring` feature is on, otherwise
-//! [`RustCrypto`] when `rustcrypto` is on.
+//! `DefaultProvider` is `Ring` when the `ring` feature is on, otherwise
+//! `RustCrypto` when `rustcrypto` is on.
 //!
 //! Key material owned by this module ([`x25519::KeyPair`],
 //! [`x25519::SharedSecret`], [`Digest`] of keyed hashes) is zeroized on drop.
