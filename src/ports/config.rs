@@ -1,0 +1,32 @@
+//! Runtime limits of a [`super::Node`].
+//!
+//! Storage is fixed by the node's const generics (see [`super::Node`]); the
+//! fields here cap how much of that storage a single port or a single peer
+//! node may take, so one hostile peer cannot starve the others.
+
+/// Per-port and per-peer limits. `Config::default()` documents the defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Most user messages queued at one port (default 64). Worst-case memory
+    /// is bounded by the node's `MSGS` pool regardless.
+    pub max_queued_per_port: usize,
+    /// Most out-of-order (held) control events for one port (default 16).
+    pub max_held_per_port: usize,
+    /// Most out-of-order (held) control events sent by one peer node, over all
+    /// ports (default 32).
+    pub max_held_per_node: usize,
+    /// Most self-addressed events processed at the end of one call (default
+    /// 4096); the rest wait for the next call.
+    pub max_local_steps: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_queued_per_port: 64,
+            max_held_per_port: 16,
+            max_held_per_node: 32,
+            max_local_steps: 4096,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Mojo-style ports: message pipes whose ends can travel between nodes.
+//!
+//! A *route* is a cycle of ports; its two user-visible ends are *receiving*
+//! ports, everything between them is a *proxy* that exists only until it is
+//! bypassed. A port sent inside a message to another node leaves a proxy
+//! behind; the proxy asks to be bypassed (ObserveProxy), the upstream
+//! receiving port re-points and acknowledges (ObserveProxyAck), and the proxy
+//! disappears once it has forwarded every message up to the acknowledged
+//! sequence number (ending its edge with UpdatePreviousPeer).
+//!
+//! This module implements the *latest* Chromium ports protocol (previous-peer
+//! checks and per-edge control sequence numbers) as a sans-IO [`Node`]:
+//! commands are method calls, events from other nodes enter through
+//! [`Node::handle_event`], and outputs are drained from
+//! [`Node::poll_transmit`], [`Node::poll_broadcast`] and [`Node::poll_event`].
+//! The wire codec is in [`event`] (byte tables in its docs).
+//!
+//! # Hardening beyond the reference
+//!
+//! * Out-of-order sender-verified events are held in a bounded pool, capped
+//!   per port and per sending node ([`Config`]); overflow is a
+//!   [`ProtocolError`] naming the node. Stale (already processed control
+//!   number) and duplicate events are dropped and counted ([`Stats`]).
+//! * Events from anyone but the port's expected previous peer are never
+//!   processed (held, bounded, and discarded with the port).
+//! * PortAccepted is accepted only from the node the port was sent to and
+//!   only while buffering; ObserveProxyAck only on a proxy; anything else is
+//!   a typed violation, never a panic.
+//! * An unexpected MergePort never closes the named target port: the port
+//!   it carries is accepted (so its old route is not stranded) and closed.
+//! * Node loss also tears down ports whose *previous* peer was on the lost
+//!   node (Chromium only looks at peers), so no port waits forever for
+//!   events only a dead node could send.
+//! * Dead proxies are erased at once (no lingering closed proxies to leak).
+//!
+//! # Proxy-chain collapse cost
+//!
+//! Collapse follows the reference protocol: a proxy whose upstream neighbour
+//! is still a proxy gets "retry later" and re-sends ObserveProxy around the
+//! cycle once the neighbour is gone. `tests/ports_collapse.rs` prints the
+//! measured curve (events vs chain length N); see that file and
+//! `BENCHMARKS.md` for the figures and for why it was not changed.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod name;
+mod node;
+mod port;
+
+pub use config::Config;
+pub use error::{CommandError, ProtocolError, Violation};
+pub use event::{
+    DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
+};
+pub use name::{NodeName, PortName};
+pub use node::{Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats};
+pub use port::PortState;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SeededRng;
+
+    type Pl = heapless::Vec<u8, 16>;
+    type N = Node<Pl, SeededRng, 16, 32, 2, 16, 64>;
+
+    fn pl(s: &[u8]) -> Pl {
+        heapless::Vec::from_slice(s).unwrap()
+    }
+
+    fn node(n: u64) -> N {
+        N::new(
+            NodeName::new(0, n),
+            Config::default(),
+            SeededRng::from_u64(n),
+        )
+    }
+
+    #[test]
+    fn local_pair_delivers_in_order_and_closes_cleanly() {
+        let mut n = node(1);
+        let (a, b) = n.create_port_pair().unwrap();
+        n.send_user_message(a, pl(b"1"), &[]).unwrap();
+        n.send_user_message(a, pl(b"2"), &[]).unwrap();
+        assert_eq!(n.get_message(b).unwrap().unwrap().payload, pl(b"1"));
+        assert_eq!(n.get_message(b).unwrap().unwrap().payload, pl(b"2"));
+        assert_eq!(n.get_message(b).unwrap(), None);
+        n.close_port(a).unwrap();
+        assert_eq!(n.get_message(b), Err(CommandError::PeerClosed));
+        n.close_port(b).unwrap();
+        assert!(n.can_shutdown_cleanly(ShutdownPolicy::DontAllowLocalPorts));
+        assert_eq!(n.poll_transmit(), None);
+    }
+
+    #[test]
+    fn send_errors_match_reference_codes() {
+        let mut n = node(2);
+        let u = n.create_uninitialized_port().unwrap();
+        assert_eq!(
+            n.send_user_message(u, pl(b""), &[]),
+            Err(CommandError::StateUnexpected)
+        );
+        n.close_port(u).unwrap();
+        let (a, b) = n.create_port_pair().unwrap();
+        assert_eq!(
+            n.send_user_message(a, pl(b""), &[a]),
+            Err(CommandError::CannotSendSelf)
+        );
+        assert_eq!(
+            n.send_user_message(a, pl(b""), &[b]),
+            Err(CommandError::CannotSendPeer)
+        );
+        assert_eq!(n.port_state(b), None, "peer attached on failure is closed");
+    }
+
+    #[test]
+    fn unsolicited_port_accepted_is_a_typed_violation() {
+        let mut n = node(3);
+        let (a, _b) = n.create_port_pair().unwrap();
+        let ev = Event {
+            port: a,
+            from_port: PortName::INVALID,
+            control_seq: event::INVALID_SEQ,
+            kind: EventKind::PortAccepted,
+        };
+        let bad = NodeName::new(9, 9);
+        let err = n.handle_event(bad, ev).unwrap_err();
+        assert_eq!(err.node, bad);
+        assert_eq!(err.violation, Violation::UnexpectedEvent(a));
+        assert_eq!(n.port_state(a), Some(PortState::Receiving));
+    }
+}
