@@ -73,6 +73,10 @@ pub struct Stats {
     pub violations: u64,
     /// Most events ever held out of order at once.
     pub held_peak: usize,
+    /// Self-addressed events processed (they never reach the outbox).
+    pub local_events: u64,
+    /// Events accepted through [`Node::handle_event`] from other nodes.
+    pub remote_events: u64,
 }
 
 struct Held<P, const A: usize> {
@@ -574,6 +578,7 @@ where
         event: Event<P, A>,
     ) -> Result<(), ProtocolError> {
         self.error = None;
+        self.stats.remote_events = self.stats.remote_events.saturating_add(1);
         self.accept(from, event);
         self.finish();
         match self.error.take() {
@@ -659,6 +664,7 @@ where
                 break;
             };
             steps = steps.saturating_add(1);
+            self.stats.local_events = self.stats.local_events.saturating_add(1);
             let me = self.name;
             self.accept(me, ev);
         }
