@@ -126,11 +126,16 @@ pub struct Node<
     broadcasts: Deque<Event<P, A>, OUT>,
     status: Deque<PortName, OUT>,
     to_close: Deque<PortName, PORTS>,
+    lost: Deque<NodeName, LOST_NODES_REMEMBERED>,
     stats: Stats,
     error: Option<ProtocolError>,
 }
 
 type Msg<P, const A: usize> = UserMessage<P, A>;
+
+/// How many lost nodes a node remembers, so that late news naming a lost
+/// node (a new previous peer or peer there) is treated as a loss at once.
+pub const LOST_NODES_REMEMBERED: usize = 16;
 
 impl<
     P,
@@ -160,6 +165,7 @@ where
             broadcasts: Deque::new(),
             status: Deque::new(),
             to_close: Deque::new(),
+            lost: Deque::new(),
             stats: Stats::default(),
             error: None,
         }
@@ -520,6 +526,12 @@ where
     /// was there see their peer closed; proxies toward it die and are
     /// announced by broadcast.
     pub fn lost_connection_to_node(&mut self, node: NodeName) {
+        if !self.lost.iter().any(|n| *n == node) {
+            if self.lost.is_full() {
+                let _ = self.lost.pop_front();
+            }
+            let _ = self.lost.push_back(node);
+        }
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would
         // otherwise wait forever for events only that node could send.
@@ -530,24 +542,18 @@ where
             }
         }
         for name in victims {
-            let Some(p) = self.port(name) else { continue };
-            let was_proxy = matches!(p.state, PortState::Proxying | PortState::Buffering);
-            let mut last = p.queue_next_seq.saturating_sub(1);
-            while self.msg_index(name, last.saturating_add(1)).is_some() {
-                last = last.saturating_add(1);
+            self.prev_lost(name);
+        }
+        // A merge target waiting for a MergePort that only the lost node
+        // could send will never be merged: close it so its route ends.
+        let mut orphans: Vec<PortName, PORTS> = Vec::new();
+        for p in &self.ports {
+            if p.pending_merge && p.pending_merge_node == node {
+                let _ = orphans.push(p.name);
             }
-            if let Some(p) = self.port_mut(name) {
-                p.peer_lost = true;
-            }
-            self.on_observe_closure(name, last);
-            if let Some(p) = self.port_mut(name) {
-                p.prev_node = NodeName::INVALID;
-                p.prev_port = PortName::INVALID;
-            }
-            self.held.retain(|h| h.port != name);
-            if was_proxy {
-                self.broadcast_dead(name);
-            }
+        }
+        for name in orphans {
+            let _ = self.close_internal(name);
         }
         self.finish();
     }
@@ -888,6 +894,12 @@ where
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
             return;
         }
+        if self.is_lost(d.referring_node) {
+            self.prev_lost(name);
+        }
+        if self.is_lost(d.peer_node) {
+            self.peer_lost(name);
+        }
         self.send(
             d.referring_node,
             Event {
@@ -990,7 +1002,11 @@ where
             },
         };
         let to = p.peer_node;
-        self.send(to, upp);
+        // A proxy whose previous peer was lost (prev cleared) already sent
+        // ObserveClosure downstream; it has no successor to name.
+        if p.prev_node.is_valid() {
+            self.send(to, upp);
+        }
         self.erase_port(name);
         if let Some((n, e)) = deferred {
             self.send(n, e);
@@ -1069,6 +1085,39 @@ where
             }
         }
         Ok(())
+    }
+
+    fn is_lost(&self, node: NodeName) -> bool {
+        self.lost.iter().any(|n| *n == node)
+    }
+
+    /// The previous peer of `name` is on a lost node: nothing more will come
+    /// through it. Acts as if the previous peer had sent ObserveClosure for
+    /// everything received so far, and forgets the previous peer.
+    fn prev_lost(&mut self, name: PortName) {
+        let Some(p) = self.port(name) else { return };
+        let was_proxy = matches!(p.state, PortState::Proxying | PortState::Buffering);
+        let mut last = p.queue_next_seq.saturating_sub(1);
+        while self.msg_index(name, last.saturating_add(1)).is_some() {
+            last = last.saturating_add(1);
+        }
+        if let Some(p) = self.port_mut(name) {
+            p.peer_lost = true;
+            p.prev_node = NodeName::INVALID;
+            p.prev_port = PortName::INVALID;
+        }
+        self.held.retain(|h| h.port != name);
+        self.on_observe_closure(name, last);
+        if was_proxy {
+            self.broadcast_dead(name);
+        }
+    }
+
+    /// The peer of `name` is on a lost node.
+    fn peer_lost(&mut self, name: PortName) {
+        let Some(p) = self.port(name) else { return };
+        let (node, port) = (p.peer_node, p.peer_port);
+        self.destroy_all_ports_with_peer(node, Some(port));
     }
 
     fn destroy_all_ports_with_peer(&mut self, node: NodeName, port: Option<PortName>) {
@@ -1242,6 +1291,9 @@ where
                     p.prev_port = port;
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
+                    if self.is_lost(node) {
+                        self.prev_lost(target);
+                    }
                 }
             }
         }
@@ -1356,6 +1408,9 @@ where
                 self.maybe_resend_ack_request(target);
                 self.maybe_resend_ack(target);
                 self.status_changed(target);
+                if self.is_lost(dest.0) {
+                    self.peer_lost(target);
+                }
             } else {
                 p.deferred_ack = Some(proxy);
             }
