@@ -326,7 +326,7 @@ fn run(seed: u64, ops: usize) {
                 net.with(node, |n| n.close_port(port)).unwrap();
                 m.close_end(e);
             }
-            87 if losses < 1 && alive.len() > 2 && rng.chance(50) => {
+            87 if losses < 2 && alive.len() > 2 && rng.chance(60) => {
                 losses += 1;
                 let l = alive[rng.below(alive.len())];
                 net.remove_node(l);
@@ -417,11 +417,11 @@ fn random_runs() {
     let runs: u64 = std::env::var("PORTS_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(1500);
     for seed in base..base + runs {
         if std::env::var("PORTS_VERBOSE").is_ok() {
             eprintln!("seed {seed}");
         }
-        run(seed, 80);
+        run(seed, 40 + (seed % 100) as usize);
     }
 }

@@ -740,11 +740,28 @@ where
         if let Some(i) = self.ports.iter().position(|p| p.name == name) {
             self.ports.swap_remove(i);
         }
-        self.held.retain(|h| h.port != name);
+        // Held user messages are discarded like messages to a closed port:
+        // their carried ports are accepted and closed, so the proxies that
+        // refer to them are released and their routes see the closure.
+        self.discard_held(name);
         self.deferred.retain(|d| d.0 != name);
         while let Some(k) = self.msgs.iter().position(|(o, _)| *o == name) {
             let (_, m) = self.msgs.swap_remove(k);
             self.drop_message(m);
+        }
+    }
+
+    /// Drops every event held for `name`. Held user messages are discarded
+    /// like messages to a closed port: their carried ports are accepted and
+    /// closed, so the proxies that refer to them are released.
+    fn discard_held(&mut self, name: PortName) {
+        while let Some(k) = self.held.iter().position(|h| h.port == name) {
+            let h = self.held.swap_remove(k);
+            if let EventKind::UserMessage(m) = h.event.kind
+                && self.accept_carried(h.from, &m)
+            {
+                self.drop_message(m);
+            }
         }
     }
 
@@ -1106,7 +1123,7 @@ where
             p.prev_node = NodeName::INVALID;
             p.prev_port = PortName::INVALID;
         }
-        self.held.retain(|h| h.port != name);
+        self.discard_held(name);
         self.on_observe_closure(name, last);
         if was_proxy {
             self.broadcast_dead(name);
@@ -1299,28 +1316,39 @@ where
         }
     }
 
+    /// Creates the ports a message from another node carries (sending
+    /// PortAccepted to each referrer). Validates everything first; on a bad
+    /// name or descriptor nothing is created and `false` is returned.
+    fn accept_carried(&mut self, from: NodeName, m: &Msg<P, A>) -> bool {
+        if from == self.name {
+            return true;
+        }
+        for (k, (n, d)) in m.ports.iter().enumerate() {
+            if !n.is_valid()
+                || self.port(*n).is_some()
+                || m.ports.iter().take(k).any(|(o, _)| o == n)
+            {
+                self.violation(from, Violation::PortExists(*n));
+                return false;
+            }
+            if !Self::descriptor_ok(d) {
+                self.violation(from, Violation::Malformed);
+                return false;
+            }
+        }
+        if self.ports.len().saturating_add(m.ports.len()) > PORTS {
+            self.violation(from, Violation::CapacityExceeded);
+            return false;
+        }
+        for (n, d) in &m.ports {
+            self.accept_port(*n, d);
+        }
+        true
+    }
+
     fn on_user_message(&mut self, from: NodeName, target: PortName, m: Msg<P, A>) {
-        if from != self.name {
-            for (k, (n, d)) in m.ports.iter().enumerate() {
-                if !n.is_valid()
-                    || self.port(*n).is_some()
-                    || m.ports.iter().take(k).any(|(o, _)| o == n)
-                {
-                    self.violation(from, Violation::PortExists(*n));
-                    return;
-                }
-                if !Self::descriptor_ok(d) {
-                    self.violation(from, Violation::Malformed);
-                    return;
-                }
-            }
-            if self.ports.len().saturating_add(m.ports.len()) > PORTS {
-                self.violation(from, Violation::CapacityExceeded);
-                return;
-            }
-            for (n, d) in &m.ports {
-                self.accept_port(*n, d);
-            }
+        if !self.accept_carried(from, &m) {
+            return;
         }
         let ok = self.can_accept_more(target)
             && self.port(target).map(|p| p.state) != Some(PortState::Uninitialized);
