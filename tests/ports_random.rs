@@ -134,7 +134,11 @@ fn decode(b: &[u8]) -> (usize, u32, Vec<usize>) {
         .chunks(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    (w[0] as usize, w[1], w[2..].iter().map(|x| *x as usize).collect())
+    (
+        w[0] as usize,
+        w[1],
+        w[2..].iter().map(|x| *x as usize).collect(),
+    )
 }
 
 struct Rng(u64);
@@ -156,7 +160,9 @@ impl Rng {
 /// Reads everything readable at end `e`, checking it against the model.
 fn read_all(net: &mut Net, m: &mut Model, e: usize, seed: u64) {
     loop {
-        let Loc::At(node, port) = m.ends[e].loc else { return };
+        let Loc::At(node, port) = m.ends[e].loc else {
+            return;
+        };
         if m.ends[e].closed || net.is_dead(node) {
             return;
         }
@@ -173,7 +179,11 @@ fn read_all(net: &mut Net, m: &mut Model, e: usize, seed: u64) {
         if lossy {
             assert!(k > m.ends[e].read, "seed {seed}: duplicate or reordered");
         } else {
-            assert_eq!(k, m.ends[e].read + 1, "seed {seed}: gap or reorder on end {e}");
+            assert_eq!(
+                k,
+                m.ends[e].read + 1,
+                "seed {seed}: gap or reorder on end {e}"
+            );
         }
         m.ends[e].read = k;
         // Pop the model entry (earlier ones were lost if the route is lossy).
@@ -191,7 +201,14 @@ fn read_all(net: &mut Net, m: &mut Model, e: usize, seed: u64) {
                 }
             }
         }
-        assert_eq!(att.len(), msg.ports.len(), "seed {seed}: attached ports lost");
+        assert_eq!(
+            att.len(),
+            msg.ports.len(),
+            "seed {seed}: attached ports lost"
+        );
+        if std::env::var("PORTS_VERBOSE").is_ok() {
+            eprintln!("read end {e} at {node}:{port} k {k} ports {:?}", msg.ports);
+        }
         for (x, p) in att.iter().zip(msg.ports.iter()) {
             m.ends[*x].loc = Loc::At(node, *p);
             let r = m.ends[*x].route;
@@ -243,14 +260,17 @@ fn run(seed: u64, ops: usize) {
                 if i == j {
                     net.with(i, |n| n.merge_local_ports(b, c)).unwrap();
                 } else {
-                    net.with(j, |n| n.allow_merge(c, Some(Net::name(i)))).unwrap();
+                    net.with(j, |n| n.allow_merge(c, Some(Net::name(i))))
+                        .unwrap();
                     net.with(i, |n| n.merge_ports(b, Net::name(j), c)).unwrap();
                 }
                 m.new_route(Loc::At(i, a), Loc::At(j, d), &[i, j]);
             }
             14..=59 if !live_ends.is_empty() => {
                 let e = live_ends[rng.below(live_ends.len())];
-                let Loc::At(node, port) = m.ends[e].loc else { unreachable!() };
+                let Loc::At(node, port) = m.ends[e].loc else {
+                    unreachable!()
+                };
                 let mut att = Vec::new();
                 if rng.chance(40) {
                     let cands: Vec<usize> = m
@@ -284,6 +304,9 @@ fn run(seed: u64, ops: usize) {
                     n.send_user_message(port, pl(&encode(e, k, &att)), &names)
                 });
                 let c = m.conj(e);
+                if std::env::var("PORTS_VERBOSE").is_ok() {
+                    eprintln!("send end {e} at {node}:{port} att {names:?} -> {r:?}");
+                }
                 match r {
                     Ok(()) => {
                         m.ends[e].sent = k;
@@ -322,14 +345,22 @@ fn run(seed: u64, ops: usize) {
             }
             80..=86 if !live_ends.is_empty() => {
                 let e = live_ends[rng.below(live_ends.len())];
-                let Loc::At(node, port) = m.ends[e].loc else { unreachable!() };
+                let Loc::At(node, port) = m.ends[e].loc else {
+                    unreachable!()
+                };
                 net.with(node, |n| n.close_port(port)).unwrap();
+                if std::env::var("PORTS_VERBOSE").is_ok() {
+                    eprintln!("close end {e} at {node}:{port}");
+                }
                 m.close_end(e);
             }
             87 if losses < 2 && alive.len() > 2 && rng.chance(60) => {
                 losses += 1;
                 let l = alive[rng.below(alive.len())];
                 net.remove_node(l);
+                if std::env::var("PORTS_VERBOSE").is_ok() {
+                    eprintln!("remove node {l}");
+                }
                 for r in 0..m.routes.len() {
                     if m.routes[r].nodes.contains(&l) {
                         m.mark_lossy(r);
@@ -373,8 +404,14 @@ fn run(seed: u64, ops: usize) {
         if m.ends[a].closed || m.ends[b].closed {
             continue;
         }
-        assert_eq!(m.ends[b].read, m.ends[a].sent, "seed {seed}: messages lost a→b");
-        assert_eq!(m.ends[a].read, m.ends[b].sent, "seed {seed}: messages lost b→a");
+        assert_eq!(
+            m.ends[b].read, m.ends[a].sent,
+            "seed {seed}: messages lost a→b"
+        );
+        assert_eq!(
+            m.ends[a].read, m.ends[b].sent,
+            "seed {seed}: messages lost b→a"
+        );
         assert!(m.ends[a].incoming.is_empty() && m.ends[b].incoming.is_empty());
     }
     // Close everything and check that nothing leaks.

@@ -54,7 +54,9 @@ pub use event::{
     DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
 };
 pub use name::{NodeName, PortName};
-pub use node::{LOST_NODES_REMEMBERED, Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats};
+pub use node::{
+    LOST_NODES_REMEMBERED, Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats,
+};
 pub use port::PortState;
 
 #[cfg(test)]

@@ -537,7 +537,12 @@ where
         // otherwise wait forever for events only that node could send.
         let mut victims: Vec<PortName, PORTS> = Vec::new();
         for p in &self.ports {
-            if p.prev_node == node && p.state != PortState::Uninitialized {
+            // A prev announced by the lost node and never heard from may
+            // not exist at all: the message that was to create it may have
+            // died with that node.
+            if (p.prev_node == node || p.prev_announcer == node)
+                && p.state != PortState::Uninitialized
+            {
                 let _ = victims.push(p.name);
             }
         }
@@ -774,10 +779,21 @@ where
             }
             PortState::Receiving => {
                 let last = p.next_seq_send.saturating_sub(1);
+                let lost = p.peer_lost;
                 let stamped = self.stamp(name, EventKind::ObserveClosure { last_seq: last });
                 self.erase_port(name);
                 if let Some((to, ev)) = stamped {
                     self.send(to, ev);
+                }
+                if lost {
+                    // The route is broken by a node loss, so the closure
+                    // cannot travel around it back to the proxies that still
+                    // forward to this port (one may even have a previous
+                    // peer that was never created). Announce the port's end
+                    // like a dead proxy: every port whose peer it was learns.
+                    self.broadcast_dead(name);
+                    let me = self.name;
+                    self.destroy_all_ports_with_peer(me, Some(name));
                 }
                 Ok(())
             }
@@ -1189,11 +1205,22 @@ where
             return;
         }
         if !p.prev_node.is_valid() {
+            // Route torn down by a node loss: nothing more is processed, but
+            // ports carried by a dropped message are accepted and closed so
+            // the proxies referring to them are released.
             self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            if let EventKind::UserMessage(m) = ev.kind
+                && self.accept_carried(from, &m)
+            {
+                self.drop_message(m);
+            }
             return;
         }
         if from == p.prev_node && ev.from_port == p.prev_port {
             if ev.control_seq == p.ctl_recv {
+                if let Some(p) = self.port_mut(target) {
+                    p.prev_announcer = NodeName::INVALID;
+                }
                 self.dispatch_and_drain(from, ev);
                 return;
             }
@@ -1262,6 +1289,9 @@ where
                 return;
             };
             let h = self.held.swap_remove(k);
+            if let Some(p) = self.port_mut(target) {
+                p.prev_announcer = NodeName::INVALID;
+            }
             self.dispatch(h.from, h.event);
         }
     }
@@ -1306,6 +1336,7 @@ where
                 if let Some(p) = self.port_mut(target) {
                     p.prev_node = node;
                     p.prev_port = port;
+                    p.prev_announcer = from;
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
                     if self.is_lost(node) {

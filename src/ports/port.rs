@@ -26,6 +26,9 @@ pub(crate) struct Port {
     pub peer_port: PortName,
     pub prev_node: NodeName,
     pub prev_port: PortName,
+    /// Node whose UpdatePreviousPeer named the current prev, until the
+    /// first event from that prev arrives (invalid once confirmed).
+    pub prev_announcer: NodeName,
     pub pending_merge: bool,
     pub pending_merge_node: NodeName,
     /// Next control number on the edge to the current peer.
@@ -56,6 +59,7 @@ impl Port {
             peer_port: PortName::INVALID,
             prev_node: NodeName::INVALID,
             prev_port: PortName::INVALID,
+            prev_announcer: NodeName::INVALID,
             pending_merge: false,
             pending_merge_node: NodeName::INVALID,
             ctl_send: INITIAL_SEQ,

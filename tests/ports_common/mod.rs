@@ -228,7 +228,10 @@ impl Net {
         self.steps += 1;
         self.delivered[type_of(&ev) as usize] += 1;
         if std::env::var("PORTS_TRACE").is_ok() {
-            eprintln!("{f}->{t} port={} from={} ctl={} {:?}", ev.port, ev.from_port, ev.control_seq, ev.kind);
+            eprintln!(
+                "{f}->{t} port={} from={} ctl={} {:?}",
+                ev.port, ev.from_port, ev.control_seq, ev.kind
+            );
         }
         if let Some(node) = self.nodes[t].as_mut() {
             if let Err(e) = node.handle_event(Self::name(f), ev) {
