@@ -57,4 +57,7 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+    ports_decode,
+    ports_hostile,
+}

@@ -59,6 +59,9 @@ pub use node::{
 };
 pub use port::PortState;
 
+/// A ready-made [`Payload`]: up to `N` opaque bytes.
+pub type Bytes<const N: usize> = heapless::Vec<u8, N>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
