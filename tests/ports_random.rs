@@ -220,7 +220,13 @@ fn read_all(net: &mut Net, m: &mut Model, e: usize, seed: u64) {
 fn run(seed: u64, ops: usize) {
     let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
     let nodes = 3 + rng.below(4);
-    let mut net = Net::new(nodes, seed);
+    // Odd seeds run Chromium's bypass (ObserveProxy around the route), even
+    // seeds the direct bypass extension.
+    let cfg = hyperport::ports::Config {
+        direct_bypass: seed % 2 == 0,
+        ..config()
+    };
+    let mut net = Net::with_config(nodes, seed, cfg);
     let mut m = Model {
         ends: Vec::new(),
         routes: Vec::new(),

@@ -75,6 +75,10 @@ fn expected(v: &Value) -> Ev {
             node: node(&f["node"]),
             port: port(&f["port"]),
         },
+        9 => EventKind::ObserveProxyDirect {
+            target_node: node(&f["target_node"]),
+            target_port: port(&f["target_port"]),
+        },
         t => panic!("unknown type {t}"),
     };
     Event {
@@ -117,7 +121,7 @@ fn ports_event_vectors() {
             assert!(Ev::decode(&bytes[..cut]).is_err(), "{name} prefix {cut}");
         }
     }
-    assert_eq!(types.len(), 9, "one vector per event type");
+    assert_eq!(types.len(), 10, "one vector per event type");
 }
 
 fn want_ports(e: &Ev) -> usize {

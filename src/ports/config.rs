@@ -18,6 +18,13 @@ pub struct Config {
     /// Most self-addressed events processed at the end of one call (default
     /// 4096); the rest wait for the next call.
     pub max_local_steps: usize,
+    /// Proxy bypass by a direct request to the proxy's previous peer (event
+    /// type 9, a hyperport extension) instead of Chromium's ObserveProxy
+    /// walk around the route (default `true`). Collapsing a chain of N
+    /// proxies then costs O(N) events instead of O(N²). Set to `false` when
+    /// any node on a route may be a Chromium ports node, which drops type 9
+    /// (its proxies would then never be bypassed).
+    pub direct_bypass: bool,
 }
 
 impl Default for Config {
@@ -27,6 +34,7 @@ impl Default for Config {
             max_held_per_port: 16,
             max_held_per_node: 32,
             max_local_steps: 4096,
+            direct_bypass: true,
         }
     }
 }

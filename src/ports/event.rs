@@ -30,6 +30,12 @@
 //! | 6 | UserMessageReadAckRequest | seq to acknowledge u64 | 56 |
 //! | 7 | UserMessageReadAck | seq acknowledged u64 | 56 |
 //! | 8 | UpdatePreviousPeer | new prev node, new prev port (2 × 16 B) | 80 |
+//! | 9 | ObserveProxyDirect (hyperport extension) | target node, target port (2 × 16 B) | 80 |
+//!
+//! Type 9 is not part of Chromium's protocol: a proxy sends it straight to
+//! its previous peer (the port that forwards into it) to ask to be
+//! bypassed, instead of sending ObserveProxy around the whole route; see
+//! [`super::Config::direct_bypass`]. A Chromium node drops it as unknown.
 //!
 //! [`PortDescriptor`] (96 bytes): peer node @0, peer port @16, referring node
 //! @32, referring port @48 (16 B each), next seq to send u64 @64, next seq to
@@ -211,6 +217,15 @@ pub enum EventKind<P, const A: usize> {
         /// The new previous peer.
         port: PortName,
     },
+    /// Type 9 (hyperport extension): the sending proxy (`from_port` on the
+    /// sending node) asks its previous peer, the target, to re-point past
+    /// it to `target`. Accepted only if the target's peer is the sender.
+    ObserveProxyDirect {
+        /// Node of the proxy's peer.
+        target_node: NodeName,
+        /// The proxy's peer.
+        target_port: PortName,
+    },
 }
 
 /// A ports event: header fields plus a typed body.
@@ -337,6 +352,7 @@ impl<P, const A: usize> EventKind<P, A> {
             EventKind::ReadAckRequest { .. } => 6,
             EventKind::ReadAck { .. } => 7,
             EventKind::UpdatePreviousPeer { .. } => 8,
+            EventKind::ObserveProxyDirect { .. } => 9,
         }
     }
 }
@@ -347,7 +363,9 @@ impl<P: Payload, const A: usize> Event<P, A> {
     /// and the broadcast form of ObserveProxy).
     pub fn is_sender_verified(&self) -> bool {
         match self.kind {
-            EventKind::PortAccepted | EventKind::MergePort { .. } => false,
+            EventKind::PortAccepted
+            | EventKind::MergePort { .. }
+            | EventKind::ObserveProxyDirect { .. } => false,
             EventKind::ObserveProxy { .. } => self.port.is_valid(),
             _ => true,
         }
@@ -367,6 +385,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
             | EventKind::ReadAck { .. } => 8,
             EventKind::MergePort { .. } => 16 + DESCRIPTOR_LEN,
             EventKind::UpdatePreviousPeer { .. } => 32,
+            EventKind::ObserveProxyDirect { .. } => 32,
         };
         HEADER_LEN.saturating_add(body)
     }
@@ -429,7 +448,11 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 descriptor.encode(&mut w)?;
             }
             EventKind::ReadAckRequest { seq } | EventKind::ReadAck { seq } => w.u64_le(*seq)?,
-            EventKind::UpdatePreviousPeer { node, port } => {
+            EventKind::UpdatePreviousPeer { node, port }
+            | EventKind::ObserveProxyDirect {
+                target_node: node,
+                target_port: port,
+            } => {
                 w.put(&node.to_bytes())?;
                 w.put(&port.to_bytes())?;
             }
@@ -509,6 +532,10 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 node: read_node(&mut r)?,
                 port: read_port(&mut r)?,
             },
+            9 => EventKind::ObserveProxyDirect {
+                target_node: read_node(&mut r)?,
+                target_port: read_port(&mut r)?,
+            },
             other => return Err(DecodeError::UnknownType(other)),
         };
         if !r.is_empty() {
@@ -569,8 +596,8 @@ mod tests {
             Err(DecodeError::Truncated(_))
         ));
         let mut b = [0u8; 48];
-        b[0] = 9;
-        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(9)));
+        b[0] = 10;
+        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(10)));
         b[0] = 1;
         b[4] = 1;
         assert_eq!(Ev::decode(&b), Err(DecodeError::UnsupportedVersion(1)));

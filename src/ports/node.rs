@@ -997,6 +997,26 @@ where
         if p.state != PortState::Proxying {
             return;
         }
+        if self.config.direct_bypass {
+            // Ask the port that forwards into this proxy, directly.
+            if !p.prev_node.is_valid() || p.remove_on_last {
+                return;
+            }
+            let (to, ev) = (
+                p.prev_node,
+                Event {
+                    port: p.prev_port,
+                    from_port: name,
+                    control_seq: INVALID_SEQ,
+                    kind: EventKind::ObserveProxyDirect {
+                        target_node: p.peer_node,
+                        target_port: p.peer_port,
+                    },
+                },
+            );
+            self.send(to, ev);
+            return;
+        }
         let kind = EventKind::ObserveProxy {
             proxy_node: me,
             proxy_port: name,
@@ -1328,6 +1348,31 @@ where
             } => self.on_merge_port(from, target, new_port, descriptor),
             EventKind::ReadAckRequest { seq } => self.on_read_ack_request(target, seq),
             EventKind::ReadAck { seq } => self.on_read_ack(target, seq),
+            EventKind::ObserveProxyDirect {
+                target_node,
+                target_port,
+            } => {
+                let matches = self
+                    .port(target)
+                    .is_some_and(|p| p.peer_node == from && p.peer_port == ev.from_port);
+                if !matches {
+                    // Stale (already re-pointed, moved, or closed) or forged.
+                    self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
+                    return;
+                }
+                if self.port(target).map(|p| p.state) != Some(PortState::Receiving) {
+                    // The target is itself a proxy: no deferred answer is
+                    // needed, its removal sends the asker an
+                    // UpdatePreviousPeer, on which the asker asks again.
+                    return;
+                }
+                self.on_observe_proxy(
+                    from,
+                    target,
+                    (from, ev.from_port),
+                    (target_node, target_port),
+                );
+            }
             EventKind::UpdatePreviousPeer { node, port } => {
                 if !node.is_valid() || !port.is_valid() {
                     self.violation(from, Violation::Malformed);
@@ -1339,8 +1384,12 @@ where
                     p.prev_announcer = from;
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
+                    let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
                     if self.is_lost(node) {
                         self.prev_lost(target);
+                    } else if awaiting && self.config.direct_bypass {
+                        // The old prev was bypassed or moved: ask the new one.
+                        self.initiate_proxy_removal(target);
                     }
                 }
             }

@@ -31,9 +31,12 @@ pub const OBSERVE_PROXY: u32 = 2;
 pub const OBSERVE_PROXY_ACK: u32 = 3;
 pub const OBSERVE_CLOSURE: u32 = 4;
 pub const MERGE_PORT: u32 = 5;
+pub const OBSERVE_PROXY_DIRECT: u32 = 9;
 
+/// Harness defaults: Chromium's bypass unless a test opts in.
 pub fn config() -> Config {
     Config {
+        direct_bypass: false,
         max_queued_per_port: 256,
         max_held_per_port: 64,
         max_held_per_node: 96,
@@ -50,7 +53,7 @@ pub struct Net {
     save: Vec<bool>,
     pub saved: Vec<Vec<(PortName, Message<Pl, 4>)>>,
     /// Cross-node events delivered, by type.
-    pub delivered: [u64; 9],
+    pub delivered: [u64; 10],
     pub broadcasts: u64,
     pub errors: Vec<(usize, ProtocolError)>,
     pub steps: u64,
@@ -81,7 +84,7 @@ impl Net {
             drop_outgoing: vec![false; n],
             save: vec![false; n],
             saved: (0..n).map(|_| Vec::new()).collect(),
-            delivered: [0; 9],
+            delivered: [0; 10],
             broadcasts: 0,
             errors: Vec::new(),
             steps: 0,
