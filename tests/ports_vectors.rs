@@ -109,7 +109,10 @@ fn ports_event_vectors() {
             want.is_sender_verified(),
             !matches!(
                 name,
-                "port_accepted" | "merge_port" | "observe_proxy_broadcast"
+                "port_accepted"
+                    | "merge_port"
+                    | "observe_proxy_broadcast"
+                    | "observe_proxy_direct_ext"
             )
         );
         types.insert(u(&v["type"]));
