@@ -33,13 +33,35 @@
 //!   events only a dead node could send.
 //! * Dead proxies are erased at once (no lingering closed proxies to leak).
 //!
-//! # Proxy-chain collapse cost
+//! # Proxy-chain collapse: linear instead of quadratic
 //!
-//! Collapse follows the reference protocol: a proxy whose upstream neighbour
-//! is still a proxy gets "retry later" and re-sends ObserveProxy around the
-//! cycle once the neighbour is gone. `tests/ports_collapse.rs` prints the
-//! measured curve (events vs chain length N); see that file and
-//! `BENCHMARKS.md` for the figures and for why it was not changed.
+//! In Chromium a proxy asks to be bypassed by sending ObserveProxy to its
+//! peer; the event walks the route until it reaches the port whose peer is
+//! the proxy. If that port is itself a proxy it answers "retry later" once it
+//! is gone, and the request walks the route again. A chain of N proxies
+//! therefore costs about 1.5·N² events (measured by `tests/ports_collapse.rs`:
+//! 6430 events for N = 64).
+//!
+//! The port the request is looking for is exactly the proxy's *previous
+//! peer*, which the latest protocol already tracks. With
+//! [`Config::direct_bypass`] (the default) a proxy sends
+//! [`EventKind::ObserveProxyDirect`] (type 9) straight to it, and sends it
+//! again whenever an UpdatePreviousPeer changes its previous peer. The
+//! receiver acts only if the sender is its current peer (the mirror image of
+//! the previous-peer check: the transport authenticates the node, the node
+//! knows its peer), and only if it is a receiving port; then it does what
+//! Chromium does for a matching ObserveProxy (re-point, ObserveProxyAck on
+//! the old edge, which is sender-verified and control-ordered as before). A
+//! previous peer that is itself a proxy ignores the request: when it goes
+//! away its final UpdatePreviousPeer names the asker's new previous peer,
+//! which triggers the re-send, so no "retry later" state is needed. A stale
+//! request (the previous peer already moved, merged or closed) is dropped;
+//! every such change also ends with an UpdatePreviousPeer to the asker.
+//! User-message ordering is unchanged: the ObserveProxyAck still carries the
+//! last sequence number sent to the proxy, and the proxy still leaves only
+//! after forwarding up to it. The cost is 4N − 1 events for N proxies.
+//! Chromium nodes drop type 9 as unknown, so a network with any Chromium
+//! node must turn the option off (its proxies would otherwise never leave).
 
 pub mod config;
 pub mod error;
