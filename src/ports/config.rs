@@ -11,6 +11,13 @@ pub struct Config {
     /// is bounded by the node's `MSGS` pool regardless.
     pub max_queued_per_port: usize,
     /// Most out-of-order (held) control events for one port (default 16).
+    ///
+    /// Legitimate traffic needs holding only while a port's previous peer
+    /// changes: events from the new sender wait for the old sender's last
+    /// event (UpdatePreviousPeer). This bound must exceed what an honest
+    /// sender can have in flight during that window; past it the event is
+    /// dropped and reported as [`super::Violation::HeldPerPortExceeded`],
+    /// and the route loses that event. Total storage is the node's `HELD`.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
     /// ports (default 32).
