@@ -1411,7 +1411,10 @@ where
                 self.violation(from, Violation::PortExists(*n));
                 return false;
             }
-            if !Self::descriptor_ok(d) {
+            // The referring port is the sender's own (it became a proxy
+            // there): anything else would make this node send PortAccepted
+            // to a third party (reflection) or to itself.
+            if !Self::descriptor_ok(d) || d.referring_node != from {
                 self.violation(from, Violation::Malformed);
                 return false;
             }
@@ -1613,7 +1616,7 @@ where
             self.violation(from, Violation::PortExists(new_port));
             return;
         }
-        if !Self::descriptor_ok(&d) {
+        if !Self::descriptor_ok(&d) || d.referring_node != from {
             self.violation(from, Violation::Malformed);
             return;
         }
