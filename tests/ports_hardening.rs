@@ -305,3 +305,35 @@ fn a_merge_target_whose_merging_node_is_lost_is_closed() {
         Err(CommandError::PeerClosed)
     );
 }
+
+/// Reference weakness 3.2h: a carried port's descriptor names the port that
+/// will receive PortAccepted. It must be the sender's own; otherwise a node
+/// could make this one send PortAccepted to any third party (or itself).
+#[test]
+fn carried_ports_must_refer_to_the_sending_node() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    drain(&mut v);
+    let mut m = UserMessage {
+        seq: 1,
+        ports: heapless::Vec::new(),
+        payload: pl(b"reflect"),
+    };
+    let d = PortDescriptor {
+        peer_node: B,
+        peer_port: PortName::new(0xb, 7),
+        referring_node: D,
+        referring_port: PortName::new(0xd, 1),
+        next_seq_to_send: 1,
+        next_seq_to_receive: 1,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    };
+    m.ports.push((PortName::new(0x7e, 9), d)).unwrap();
+    let err = v
+        .handle_event(B, ev(x, y, 1, EventKind::UserMessage(m)))
+        .unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::Malformed));
+    assert_eq!(v.port_count(), 1, "no port was created");
+    assert!(drain(&mut v).iter().all(|(n, _)| *n != D), "nothing reflected to D");
+}
