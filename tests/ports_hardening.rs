@@ -335,5 +335,8 @@ fn carried_ports_must_refer_to_the_sending_node() {
         .unwrap_err();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     assert_eq!(v.port_count(), 1, "no port was created");
-    assert!(drain(&mut v).iter().all(|(n, _)| *n != D), "nothing reflected to D");
+    assert!(
+        drain(&mut v).iter().all(|(n, _)| *n != D),
+        "nothing reflected to D"
+    );
 }

@@ -28,6 +28,12 @@
 //!   a typed violation, never a panic.
 //! * An unexpected MergePort never closes the named target port: the port
 //!   it carries is accepted (so its old route is not stranded) and closed.
+//! * A carried or merged port's descriptor must name a referring port on
+//!   the sending node, so no node can make this one send PortAccepted to a
+//!   third party or to itself (found by the `ports_hostile` fuzz target).
+//! * A dropped user message (unknown target, torn-down route, held event
+//!   discarded with its port) still accepts and closes the ports it carries,
+//!   so the proxies that refer to them are released.
 //! * Node loss also tears down ports whose *previous* peer was on the lost
 //!   node (Chromium only looks at peers), so no port waits forever for
 //!   events only a dead node could send.
