@@ -33,13 +33,11 @@ pub const OBSERVE_CLOSURE: u32 = 4;
 pub const MERGE_PORT: u32 = 5;
 pub const OBSERVE_PROXY_DIRECT: u32 = 9;
 
-/// Harness defaults: Chromium's bypass unless a test opts in.
+/// Harness defaults: the crate's default limits, and Chromium's bypass
+/// unless a test opts in.
 pub fn config() -> Config {
     Config {
         direct_bypass: false,
-        max_queued_per_port: 256,
-        max_held_per_port: 64,
-        max_held_per_node: 96,
         ..Config::default()
     }
 }
