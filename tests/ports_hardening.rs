@@ -6,7 +6,7 @@
 mod ports_common;
 
 use hyperport::ports::{
-    CommandError, Config, Event, EventKind, NodeName, PortDescriptor, PortName, PortState,
+    Config, Event, EventKind, GetMessageError, NodeName, PortDescriptor, PortName, PortState,
     ProtocolError, UserMessage, Violation,
 };
 use hyperport::rng::SeededRng;
@@ -276,7 +276,7 @@ fn losing_the_previous_peers_node_never_leaves_a_port_waiting() {
     net.idle();
     assert_eq!(
         net.with(2, |n| n.get_message(b2)),
-        Err(CommandError::PeerClosed),
+        Err(GetMessageError::PeerClosed),
         "b2 learns that nothing more can come"
     );
     assert_eq!(net.node(2).held_count(), 0);
@@ -302,7 +302,7 @@ fn a_merge_target_whose_merging_node_is_lost_is_closed() {
     assert_eq!(net.node(1).port_state(c), None);
     assert_eq!(
         net.with(1, |n| n.get_message(d)),
-        Err(CommandError::PeerClosed)
+        Err(GetMessageError::PeerClosed)
     );
 }
 

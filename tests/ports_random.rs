@@ -17,7 +17,7 @@ mod ports_common;
 
 use std::collections::{BTreeSet, VecDeque};
 
-use hyperport::ports::{CommandError, PortName};
+use hyperport::ports::{GetMessageError, PortName, SendError};
 use ports_common::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -170,7 +170,7 @@ fn read_all(net: &mut Net, m: &mut Model, e: usize, seed: u64) {
         let msg = match got {
             Ok(Some(msg)) => msg,
             Ok(None) => return,
-            Err(CommandError::PeerClosed) => return,
+            Err(GetMessageError::PeerClosed) => return,
             Err(err) => panic!("seed {seed}: get_message on end {e}: {err}"),
         };
         let (sender, k, att) = decode(&msg.payload);
@@ -333,7 +333,7 @@ fn run(seed: u64, ops: usize) {
                             }
                         }
                     }
-                    Err(CommandError::PeerClosed) => {
+                    Err(SendError::PeerClosed) => {
                         assert!(
                             m.ends[c].closed || m.routes[m.ends[e].route].lossy,
                             "seed {seed}: PeerClosed on a live route"

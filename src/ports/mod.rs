@@ -77,7 +77,10 @@ mod node;
 mod port;
 
 pub use config::Config;
-pub use error::{CommandError, ProtocolError, Violation};
+pub use error::{
+    CreateError, GetMessageError, InitializeError, MergeError, PortError, ProtocolError, SendError,
+    Violation,
+};
 pub use event::{
     DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
 };
@@ -120,7 +123,7 @@ mod tests {
         assert_eq!(n.get_message(b).unwrap().unwrap().payload, pl(b"2"));
         assert_eq!(n.get_message(b).unwrap(), None);
         n.close_port(a).unwrap();
-        assert_eq!(n.get_message(b), Err(CommandError::PeerClosed));
+        assert_eq!(n.get_message(b), Err(GetMessageError::PeerClosed));
         n.close_port(b).unwrap();
         assert!(n.can_shutdown_cleanly(ShutdownPolicy::DontAllowLocalPorts));
         assert_eq!(n.poll_transmit(), None);
@@ -132,17 +135,17 @@ mod tests {
         let u = n.create_uninitialized_port().unwrap();
         assert_eq!(
             n.send_user_message(u, pl(b""), &[]),
-            Err(CommandError::StateUnexpected)
+            Err(SendError::StateUnexpected)
         );
         n.close_port(u).unwrap();
         let (a, b) = n.create_port_pair().unwrap();
         assert_eq!(
             n.send_user_message(a, pl(b""), &[a]),
-            Err(CommandError::CannotSendSelf)
+            Err(SendError::CannotSendSelf)
         );
         assert_eq!(
             n.send_user_message(a, pl(b""), &[b]),
-            Err(CommandError::CannotSendPeer)
+            Err(SendError::CannotSendPeer)
         );
         assert_eq!(n.port_state(b), None, "peer attached on failure is closed");
     }

@@ -4,7 +4,10 @@ use heapless::{Deque, Vec};
 use rand_core::{CryptoRng, RngCore};
 
 use super::config::Config;
-use super::error::{CommandError, ProtocolError, Violation};
+use super::error::{
+    CreateError, Failure, GetMessageError, InitializeError, MergeError, PortError, ProtocolError,
+    SendError, Violation,
+};
 use super::event::{
     Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload, PortDescriptor, UserMessage,
 };
@@ -235,12 +238,12 @@ where
     /// Creates a port with no peer yet (see [`Node::initialize_port`]).
     ///
     /// # Errors
-    /// [`CommandError::CapacityExceeded`] if the port table is full.
-    pub fn create_uninitialized_port(&mut self) -> Result<PortName, CommandError> {
+    /// [`CreateError::CapacityExceeded`] if the port table is full.
+    pub fn create_uninitialized_port(&mut self) -> Result<PortName, CreateError> {
         let name = self.fresh_name();
         self.ports
             .push(Port::new(name))
-            .map_err(|_| CommandError::CapacityExceeded)?;
+            .map_err(|_| Failure::CapacityExceeded)?;
         Ok(name)
     }
 
@@ -248,8 +251,8 @@ where
     /// (for a fresh cross-node pair, both are the other end).
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`] if the
-    /// port was already initialized, [`CommandError::InvalidName`].
+    /// [`InitializeError::PortUnknown`], [`InitializeError::StateUnexpected`] if the
+    /// port was already initialized, [`InitializeError::InvalidName`].
     pub fn initialize_port(
         &mut self,
         port: PortName,
@@ -257,17 +260,17 @@ where
         peer_port: PortName,
         prev_node: NodeName,
         prev_port: PortName,
-    ) -> Result<(), CommandError> {
+    ) -> Result<(), InitializeError> {
         if !(peer_node.is_valid()
             && peer_port.is_valid()
             && prev_node.is_valid()
             && prev_port.is_valid())
         {
-            return Err(CommandError::InvalidName);
+            return Err(Failure::InvalidName.into());
         }
-        let p = self.port_mut(port).ok_or(CommandError::PortUnknown)?;
+        let p = self.port_mut(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Uninitialized {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         p.state = PortState::Receiving;
         p.set_peer(peer_node, peer_port);
@@ -280,16 +283,17 @@ where
     /// Creates two connected receiving ports on this node.
     ///
     /// # Errors
-    /// [`CommandError::CapacityExceeded`] if fewer than two port slots are free.
-    pub fn create_port_pair(&mut self) -> Result<(PortName, PortName), CommandError> {
+    /// [`CreateError::CapacityExceeded`] if fewer than two port slots are free.
+    pub fn create_port_pair(&mut self) -> Result<(PortName, PortName), CreateError> {
         if self.ports.len().saturating_add(2) > PORTS {
-            return Err(CommandError::CapacityExceeded);
+            return Err(Failure::CapacityExceeded.into());
         }
         let a = self.create_uninitialized_port()?;
         let b = self.create_uninitialized_port()?;
         let me = self.name;
-        self.initialize_port(a, me, b, me, b)?;
-        self.initialize_port(b, me, a, me, a)?;
+        // Both ports were just created uninitialized; the names are valid.
+        let _ = self.initialize_port(a, me, b, me, b);
+        let _ = self.initialize_port(b, me, a, me, a);
         Ok((a, b))
     }
 
@@ -298,22 +302,22 @@ where
     /// On failure every attached port other than `port` is closed.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`] (not
+    /// [`SendError::PortUnknown`], [`SendError::StateUnexpected`] (not
     /// receiving, or an attached port is not receiving),
-    /// [`CommandError::PeerClosed`], [`CommandError::CannotSendSelf`],
-    /// [`CommandError::CannotSendPeer`], [`CommandError::CapacityExceeded`]
+    /// [`SendError::PeerClosed`], [`SendError::CannotSendSelf`],
+    /// [`SendError::CannotSendPeer`], [`SendError::CapacityExceeded`]
     /// (more than `A` attached ports).
     pub fn send_user_message(
         &mut self,
         port: PortName,
         payload: P,
         attached: &[PortName],
-    ) -> Result<(), CommandError> {
+    ) -> Result<(), SendError> {
         let mut ports = Vec::new();
         let mut err = None;
         for n in attached {
             if ports.push((*n, PortDescriptor::default())).is_err() {
-                err = Some(CommandError::CapacityExceeded);
+                err = Some(Failure::CapacityExceeded);
             }
         }
         let result = match err {
@@ -341,22 +345,25 @@ where
             }
         }
         self.finish();
-        result
+        result.map_err(SendError::from)
     }
 
     /// Takes the next in-order message from a receiving port, if any.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`],
-    /// [`CommandError::PeerClosed`] once the peer is closed and every message
+    /// [`GetMessageError::PortUnknown`], [`GetMessageError::StateUnexpected`],
+    /// [`GetMessageError::PeerClosed`] once the peer is closed and every message
     /// it sent was read.
-    pub fn get_message(&mut self, port: PortName) -> Result<Option<Message<P, A>>, CommandError> {
-        let p = self.port(port).ok_or(CommandError::PortUnknown)?;
+    pub fn get_message(
+        &mut self,
+        port: PortName,
+    ) -> Result<Option<Message<P, A>>, GetMessageError> {
+        let p = self.port(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Receiving {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         if !self.can_accept_more(port) {
-            return Err(CommandError::PeerClosed);
+            return Err(Failure::PeerClosed.into());
         }
         let Some(k) = self.head(port) else {
             return Ok(None);
@@ -391,11 +398,11 @@ where
     /// Status of a receiving port.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`].
-    pub fn get_status(&self, port: PortName) -> Result<PortStatus, CommandError> {
-        let p = self.port(port).ok_or(CommandError::PortUnknown)?;
+    /// [`PortError::PortUnknown`], [`PortError::StateUnexpected`].
+    pub fn get_status(&self, port: PortName) -> Result<PortStatus, PortError> {
+        let p = self.port(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Receiving {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         let mut count = 0usize;
         let mut bytes = 0usize;
@@ -423,27 +430,27 @@ where
     /// discarded and the ports they carried closed.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`] for a
+    /// [`PortError::PortUnknown`], [`PortError::StateUnexpected`] for a
     /// proxy.
-    pub fn close_port(&mut self, port: PortName) -> Result<(), CommandError> {
+    pub fn close_port(&mut self, port: PortName) -> Result<(), PortError> {
         let r = self.close_internal(port);
         self.finish();
-        r
+        r.map_err(PortError::from)
     }
 
     /// Asks the conjugate to acknowledge reads every `interval` messages
     /// (0 = stop asking).
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`].
+    /// [`PortError::PortUnknown`], [`PortError::StateUnexpected`].
     pub fn set_acknowledge_request_interval(
         &mut self,
         port: PortName,
         interval: u64,
-    ) -> Result<(), CommandError> {
-        let p = self.port_mut(port).ok_or(CommandError::PortUnknown)?;
+    ) -> Result<(), PortError> {
+        let p = self.port_mut(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Receiving {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         p.ack_interval = interval;
         let seq = p.last_seq_ack.saturating_add(interval);
@@ -458,15 +465,11 @@ where
     /// from node `from`.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`].
-    pub fn allow_merge(
-        &mut self,
-        port: PortName,
-        from: Option<NodeName>,
-    ) -> Result<(), CommandError> {
-        let p = self.port_mut(port).ok_or(CommandError::PortUnknown)?;
+    /// [`PortError::PortUnknown`], [`PortError::StateUnexpected`].
+    pub fn allow_merge(&mut self, port: PortName, from: Option<NodeName>) -> Result<(), PortError> {
+        let p = self.port_mut(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Receiving {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         p.pending_merge = true;
         p.pending_merge_node = from.unwrap_or(NodeName::INVALID);
@@ -478,20 +481,20 @@ where
     /// port may have sent a message. Call on one side only.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`],
-    /// [`CommandError::InvalidName`].
+    /// [`MergeError::PortUnknown`], [`MergeError::StateUnexpected`],
+    /// [`MergeError::InvalidName`].
     pub fn merge_ports(
         &mut self,
         port: PortName,
         dest_node: NodeName,
         dest_port: PortName,
-    ) -> Result<(), CommandError> {
+    ) -> Result<(), MergeError> {
         if !dest_node.is_valid() || !dest_port.is_valid() {
-            return Err(CommandError::InvalidName);
+            return Err(Failure::InvalidName.into());
         }
-        let p = self.port(port).ok_or(CommandError::PortUnknown)?;
+        let p = self.port(port).ok_or(Failure::PortUnknown)?;
         if p.state != PortState::Receiving || p.next_seq_send != INITIAL_SEQ {
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected.into());
         }
         let (new_port, descriptor) = self.convert_to_proxy(port, dest_node);
         self.send(
@@ -514,12 +517,12 @@ where
     /// each other's peers and both ports go away.
     ///
     /// # Errors
-    /// [`CommandError::PortUnknown`], [`CommandError::StateUnexpected`]; on a
+    /// [`MergeError::PortUnknown`], [`MergeError::StateUnexpected`]; on a
     /// bad state both ports are closed.
-    pub fn merge_local_ports(&mut self, a: PortName, b: PortName) -> Result<(), CommandError> {
+    pub fn merge_local_ports(&mut self, a: PortName, b: PortName) -> Result<(), MergeError> {
         let r = self.merge_internal(a, b);
         self.finish();
-        r
+        r.map_err(MergeError::from)
     }
 
     /// The transport to `node` is gone: ports whose peer or previous peer
@@ -770,8 +773,8 @@ where
         }
     }
 
-    fn close_internal(&mut self, name: PortName) -> Result<(), CommandError> {
-        let p = self.port(name).ok_or(CommandError::PortUnknown)?;
+    fn close_internal(&mut self, name: PortName) -> Result<(), Failure> {
+        let p = self.port(name).ok_or(Failure::PortUnknown)?;
         match p.state {
             PortState::Uninitialized => {
                 self.erase_port(name);
@@ -797,7 +800,7 @@ where
                 }
                 Ok(())
             }
-            PortState::Buffering | PortState::Proxying => Err(CommandError::StateUnexpected),
+            PortState::Buffering | PortState::Proxying => Err(Failure::StateUnexpected),
         }
     }
 
@@ -812,32 +815,30 @@ where
         expected: PortState,
         ignore_closed_peer: bool,
         mut m: Msg<P, A>,
-    ) -> Result<(NodeName, Event<P, A>), (CommandError, Msg<P, A>)> {
+    ) -> Result<(NodeName, Event<P, A>), (Failure, Msg<P, A>)> {
         let Some(p) = self.port(fwd) else {
-            return Err((CommandError::PortUnknown, m));
+            return Err((Failure::PortUnknown, m));
         };
         if p.state != expected {
-            return Err((CommandError::StateUnexpected, m));
+            return Err((Failure::StateUnexpected, m));
         }
         if !ignore_closed_peer && p.peer_closed {
-            return Err((CommandError::PeerClosed, m));
+            return Err((Failure::PeerClosed, m));
         }
         let to = p.peer_node;
         let peer_port = p.peer_port;
         for (k, (n, _)) in m.ports.iter().enumerate() {
             let e = if *n == fwd {
-                Some(CommandError::CannotSendSelf)
+                Some(Failure::CannotSendSelf)
             } else if to == self.name && *n == peer_port {
-                Some(CommandError::CannotSendPeer)
+                Some(Failure::CannotSendPeer)
             } else {
                 match self.port(*n) {
-                    None => Some(CommandError::PortUnknown),
-                    Some(q) if q.state != PortState::Receiving => {
-                        Some(CommandError::StateUnexpected)
-                    }
+                    None => Some(Failure::PortUnknown),
+                    Some(q) if q.state != PortState::Receiving => Some(Failure::StateUnexpected),
                     Some(_) => {
                         if m.ports.iter().take(k).any(|(o, _)| o == n) {
-                            Some(CommandError::StateUnexpected)
+                            Some(Failure::StateUnexpected)
                         } else {
                             None
                         }
@@ -860,7 +861,7 @@ where
             }
         }
         let Some(p) = self.port_mut(fwd) else {
-            return Err((CommandError::PortUnknown, m));
+            return Err((Failure::PortUnknown, m));
         };
         let ev = Event {
             port: p.peer_port,
@@ -1066,7 +1067,7 @@ where
         }
     }
 
-    fn merge_internal(&mut self, a: PortName, b: PortName) -> Result<(), CommandError> {
+    fn merge_internal(&mut self, a: PortName, b: PortName) -> Result<(), Failure> {
         let me = self.name;
         let ok = match (self.port(a), self.port(b)) {
             (Some(pa), Some(pb)) => {
@@ -1087,9 +1088,9 @@ where
                 }
             }
             if self.port(a).is_none() && self.port(b).is_none() {
-                return Err(CommandError::StateUnexpected);
+                return Err(Failure::StateUnexpected);
             }
-            return Err(CommandError::StateUnexpected);
+            return Err(Failure::StateUnexpected);
         }
         let mut upps: Vec<(NodeName, Event<P, A>), 2> = Vec::new();
         let mut peers = [(NodeName::INVALID, PortName::INVALID); 2];

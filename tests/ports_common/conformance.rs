@@ -1,7 +1,9 @@
 // Shared body of tests/ports_conformance.rs (Chromium bypass) and
 // tests/ports_conformance_direct.rs (direct bypass extension).
 
-use hyperport::ports::{CommandError, NodeName, PortName, PortState, ShutdownPolicy};
+use hyperport::ports::{
+    GetMessageError, NodeName, PortName, PortState, SendError, ShutdownPolicy,
+};
 use ports_common::*;
 
 /// The event type a proxy uses to ask to be bypassed in this mode.
@@ -122,7 +124,7 @@ fn lost_connection_to_node2() {
     net.idle();
     assert_eq!(
         net.with(0, |n| n.get_message(a0)),
-        Err(CommandError::PeerClosed)
+        Err(GetMessageError::PeerClosed)
     );
     // Node 1 can still read the carrier message.
     let m = net.get(1, x1).expect("carrier message");
@@ -246,7 +248,7 @@ fn get_message1() {
     net.idle();
     assert_eq!(
         net.with(0, |n| n.get_message(a0)),
-        Err(CommandError::PeerClosed)
+        Err(GetMessageError::PeerClosed)
     );
     net.close(0, a0);
     assert_clean(&mut net);
@@ -331,7 +333,7 @@ fn send_uninitialized() {
     let x = net.with(0, |n| n.create_uninitialized_port()).unwrap();
     assert_eq!(
         net.with(0, |n| n.send_user_message(x, pl(b"oops"), &[])),
-        Err(CommandError::StateUnexpected)
+        Err(SendError::StateUnexpected)
     );
     net.close(0, x);
     assert_clean(&mut net);
@@ -343,17 +345,17 @@ fn send_failure() {
     let (a, b) = pair(&mut net, 0);
     assert_eq!(
         net.with(0, |n| n.send_user_message(a, pl(b"oops"), &[a])),
-        Err(CommandError::CannotSendSelf)
+        Err(SendError::CannotSendSelf)
     );
     assert_eq!(
         net.with(0, |n| n.send_user_message(a, pl(b"nope"), &[b])),
-        Err(CommandError::CannotSendPeer)
+        Err(SendError::CannotSendPeer)
     );
     assert_eq!(net.node(0).port_state(b), None, "B was closed");
     net.idle();
     assert_eq!(
         net.with(0, |n| n.get_message(a)),
-        Err(CommandError::PeerClosed),
+        Err(GetMessageError::PeerClosed),
         "nothing delivered, and A sees B closed"
     );
     net.close(0, a);
@@ -511,7 +513,7 @@ fn merge_port_with_closed_peer1() {
     assert_eq!(text(&net.get(1, d).unwrap()), b"hey");
     assert_eq!(
         net.with(1, |n| n.get_message(d)),
-        Err(CommandError::PeerClosed)
+        Err(GetMessageError::PeerClosed)
     );
     net.close(1, d);
     net.idle();
@@ -584,7 +586,7 @@ fn merge_ports_fails_gracefully() {
     let e = net.get(0, x).unwrap().ports[0];
     assert_eq!(
         net.with(0, |n| n.get_message(a)),
-        Err(CommandError::PeerClosed)
+        Err(GetMessageError::PeerClosed)
     );
     for (i, p) in [(0, a), (1, d), (0, e), (0, x), (1, y)] {
         net.close(i, p);
