@@ -52,6 +52,7 @@
 //! * [`framing`]: stream framing and the datagram header.
 //! * `sim` (feature `sim`): the deterministic network simulator (virtual
 //!   clock, seeded faults, trace and replay).
+//! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //!
 //! ## Safety and limits
 //!
@@ -104,6 +105,7 @@ pub mod buf;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod ports;
 pub mod rng;
 pub mod time;
 

@@ -61,4 +61,6 @@ targets! {
     framing_decode,
     framing_header,
     framing_roundtrip,
+    ports_decode,
+    ports_hostile,
 }

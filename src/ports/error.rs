@@ -1,0 +1,185 @@
+//! Errors of the ports layer.
+
+use core::fmt;
+
+use super::name::{NodeName, PortName};
+
+/// Internal failure reasons; each public command maps them onto its own
+/// error enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    PortUnknown,
+    StateUnexpected,
+    CannotSendSelf,
+    CannotSendPeer,
+    PeerClosed,
+    CapacityExceeded,
+    InvalidName,
+}
+
+macro_rules! command_error {
+    (
+        $(#[$doc:meta])*
+        $name:ident {
+            $( $(#[$vdoc:meta])* $variant:ident => $text:literal, )*
+        }
+        otherwise $fallback:ident
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vdoc])* $variant, )*
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $( $name::$variant => $text, )*
+                })
+            }
+        }
+
+        impl core::error::Error for $name {}
+
+        impl From<Failure> for $name {
+            #[allow(unreachable_patterns)]
+            fn from(e: Failure) -> Self {
+                match e {
+                    $( Failure::$variant => $name::$variant, )*
+                    _ => $name::$fallback,
+                }
+            }
+        }
+    };
+}
+
+command_error! {
+    /// Why a port could not be created.
+    CreateError {
+        /// The port table is full: close ports and retry.
+        CapacityExceeded => "the port table is full; close ports and retry",
+    }
+    otherwise CapacityExceeded
+}
+
+command_error! {
+    /// Why [`super::Node::initialize_port`] failed.
+    InitializeError {
+        /// No such port on this node.
+        PortUnknown => "no such port on this node",
+        /// The port was already initialized.
+        StateUnexpected => "the port is already initialized",
+        /// A peer or previous-peer name was the invalid name.
+        InvalidName => "invalid (all-zero) peer or previous-peer name",
+    }
+    otherwise StateUnexpected
+}
+
+command_error! {
+    /// Why [`super::Node::send_user_message`] failed (every attached port
+    /// other than the sending one has been closed).
+    SendError {
+        /// No such port (sending or attached) on this node.
+        PortUnknown => "no such port on this node",
+        /// The sending port, or an attached port, is not a receiving port
+        /// (or a port is attached twice).
+        StateUnexpected => "a port involved is not a receiving port",
+        /// The peer is closed: nothing more can be sent.
+        PeerClosed => "the peer port is closed",
+        /// A port cannot be attached to a message sent through itself.
+        CannotSendSelf => "a port cannot be sent through itself",
+        /// A port cannot be attached to a message sent to it.
+        CannotSendPeer => "a port cannot be sent to its own peer",
+        /// More attached ports than the node's `A`.
+        CapacityExceeded => "too many attached ports for this node",
+    }
+    otherwise StateUnexpected
+}
+
+command_error! {
+    /// Why [`super::Node::get_message`] failed.
+    GetMessageError {
+        /// No such port on this node.
+        PortUnknown => "no such port on this node",
+        /// Not a receiving port.
+        StateUnexpected => "not a receiving port",
+        /// The peer is closed and every message it sent was read.
+        PeerClosed => "the peer is closed and every message was read",
+    }
+    otherwise StateUnexpected
+}
+
+command_error! {
+    /// Why an operation on one port (status, close, acknowledgement
+    /// interval, allowing a merge) failed.
+    PortError {
+        /// No such port on this node.
+        PortUnknown => "no such port on this node",
+        /// The port is not in a state that allows this (e.g. closing a proxy).
+        StateUnexpected => "the port is not in a state that allows this operation",
+    }
+    otherwise StateUnexpected
+}
+
+command_error! {
+    /// Why a merge could not start.
+    MergeError {
+        /// No such port on this node.
+        PortUnknown => "no such port on this node",
+        /// A port is not receiving, has sent messages, or the two are peers
+        /// (a failed local merge closes the ports it was given).
+        StateUnexpected => "ports cannot be merged in their current state",
+        /// The destination name was the invalid name.
+        InvalidName => "invalid (all-zero) destination name",
+    }
+    otherwise StateUnexpected
+}
+
+/// What a peer node did wrong (the [`ProtocolError`] names the node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Violation {
+    /// Too many out-of-order control events held for this port.
+    HeldPerPortExceeded(PortName),
+    /// Too many out-of-order control events held from this node.
+    HeldPerNodeExceeded,
+    /// The node-wide held-event pool is full.
+    HeldPoolFull,
+    /// A message would exceed the port's queue limit or the message pool.
+    QueueFull(PortName),
+    /// A carried or merged port name already exists here.
+    PortExists(PortName),
+    /// A port table, outbox or buffer is full while accepting the event.
+    CapacityExceeded,
+    /// The event is not valid for the target port's state (e.g. an
+    /// unsolicited PortAccepted or ObserveProxyAck).
+    UnexpectedEvent(PortName),
+    /// The event came from a node that is not entitled to send it.
+    WrongSender(PortName),
+    /// A field is invalid (invalid names, zero sequence numbers).
+    Malformed,
+}
+
+/// A peer node violated the protocol. The event was dropped without
+/// changing any port it was not entitled to change; the embedder may drop
+/// the connection to `node`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProtocolError {
+    /// The offending node.
+    pub node: NodeName,
+    /// What it did.
+    pub violation: Violation,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ports protocol violation by node {}: {:?}; the event was dropped, consider disconnecting that node",
+            self.node, self.violation
+        )
+    }
+}
+
+impl core::error::Error for ProtocolError {}

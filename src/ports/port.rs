@@ -1,0 +1,94 @@
+//! The per-port record.
+
+use super::event::INITIAL_SEQ;
+use super::name::{NodeName, PortName};
+
+/// Lifecycle state of a port (closed ports are erased at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortState {
+    /// Created, not yet given a peer.
+    Uninitialized,
+    /// A user-visible end of a route.
+    Receiving,
+    /// Sent to another node; holds events until that node accepts it.
+    Buffering,
+    /// Forwards everything to its peer until it is bypassed.
+    Proxying,
+}
+
+/// Everything a node knows about one port. Messages and held events live in
+/// node-wide pools keyed by port name, so this record is small and `Copy`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Port {
+    pub name: PortName,
+    pub state: PortState,
+    pub peer_node: NodeName,
+    pub peer_port: PortName,
+    pub prev_node: NodeName,
+    pub prev_port: PortName,
+    /// Node whose UpdatePreviousPeer named the current prev, until the
+    /// first event from that prev arrives (invalid once confirmed).
+    pub prev_announcer: NodeName,
+    pub pending_merge: bool,
+    pub pending_merge_node: NodeName,
+    /// Next control number on the edge to the current peer.
+    pub ctl_send: u64,
+    /// Next control number expected from the current prev.
+    pub ctl_recv: u64,
+    pub next_seq_send: u64,
+    pub last_seq_ack: u64,
+    pub ack_interval: u64,
+    pub last_seq_to_receive: u64,
+    pub seq_to_ack: u64,
+    /// Next user sequence number to hand out (receiving) or forward (proxy).
+    pub queue_next_seq: u64,
+    pub signalable: bool,
+    /// Deferred ObserveProxyAck(retry) to send when this proxy goes away.
+    pub deferred_ack: Option<(NodeName, PortName)>,
+    pub remove_on_last: bool,
+    pub peer_closed: bool,
+    pub peer_lost: bool,
+}
+
+impl Port {
+    pub fn new(name: PortName) -> Self {
+        Port {
+            name,
+            state: PortState::Uninitialized,
+            peer_node: NodeName::INVALID,
+            peer_port: PortName::INVALID,
+            prev_node: NodeName::INVALID,
+            prev_port: PortName::INVALID,
+            prev_announcer: NodeName::INVALID,
+            pending_merge: false,
+            pending_merge_node: NodeName::INVALID,
+            ctl_send: INITIAL_SEQ,
+            ctl_recv: INITIAL_SEQ,
+            next_seq_send: INITIAL_SEQ,
+            last_seq_ack: 0,
+            ack_interval: 0,
+            last_seq_to_receive: 0,
+            seq_to_ack: 0,
+            queue_next_seq: INITIAL_SEQ,
+            signalable: true,
+            deferred_ack: None,
+            remove_on_last: false,
+            peer_closed: false,
+            peer_lost: false,
+        }
+    }
+
+    /// Re-points the port; the control stream to the new peer restarts at 1.
+    pub fn set_peer(&mut self, node: NodeName, port: PortName) {
+        self.peer_node = node;
+        self.peer_port = port;
+        self.ctl_send = INITIAL_SEQ;
+    }
+
+    /// Takes the next control number on the edge to the current peer.
+    pub fn take_ctl(&mut self) -> u64 {
+        let n = self.ctl_send;
+        self.ctl_send = self.ctl_send.saturating_add(1);
+        n
+    }
+}
