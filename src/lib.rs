@@ -53,6 +53,7 @@
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
 //! * [`framing`]: stream framing and the datagram header.
+//! * [`noise`]: Noise cipher state, handshake and transports.
 //!
 //! ## Safety and limits
 //!
@@ -104,6 +105,7 @@ extern crate std;
 pub mod buf;
 pub mod crypto;
 pub mod error;
+pub mod noise;
 pub mod rng;
 pub mod time;
 
