@@ -57,4 +57,7 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+    noise_initiator,
+    noise_responder,
+}
