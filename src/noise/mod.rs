@@ -4,3 +4,4 @@
 //! [`crypto::Provider`](crate::crypto::Provider).
 
 pub mod cipher;
+pub mod replay;
