@@ -4,4 +4,6 @@
 //! [`crypto::Provider`](crate::crypto::Provider).
 
 pub mod cipher;
+pub mod datagram;
 pub mod replay;
+pub mod transport;
