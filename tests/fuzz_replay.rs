@@ -57,4 +57,6 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+    noise_datagram,
+}
