@@ -19,9 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hyperport::crypto::{AeadAlgorithm, DefaultProvider, Digest};
 use hyperport::noise::cipher::SplitKeys;
-use hyperport::noise::datagram::{
-    Config, DatagramTransport, RekeyPolicy, TIME_ONLY_EPOCH_LEN,
-};
+use hyperport::noise::datagram::{Config, DatagramTransport, RekeyPolicy, TIME_ONLY_EPOCH_LEN};
 use hyperport::noise::replay::REPLAY_WINDOW;
 use hyperport::noise::transport::MAX_EPOCH_SKIP;
 use hyperport::time::{Duration, Instant, Timed};
@@ -132,7 +130,11 @@ pub fn run(data: &[u8]) {
     let config = Config { rekey };
     let h = Digest::from_slice(&[7; 32]);
     let mut now = Instant::ZERO;
-    let mut tx = T::new(SplitKeys::new([1; 32], [2; 32], alg, h.clone(), true), config, now);
+    let mut tx = T::new(
+        SplitKeys::new([1; 32], [2; 32], alg, h.clone(), true),
+        config,
+        now,
+    );
     let mut rx = T::new(SplitKeys::new([1; 32], [2; 32], alg, h, false), config, now);
     let mut model = Model {
         epoch_len,
@@ -147,19 +149,20 @@ pub fn run(data: &[u8]) {
     let mut sealed = 0usize;
     let mut out = [0u8; MAX_PAYLOAD + 16];
 
-    let mut deliver = |rx: &mut T, model: &mut Model, nonce: u64, ct: &[u8], payload: Option<&[u8]>| {
-        let expect = payload.is_some() && model.accepts(nonce);
-        let got = rx.read_message(nonce, ct, &mut out);
-        match got {
-            Ok(len) => {
-                assert!(expect, "accepted nonce {nonce} the model refuses: {got:?}");
-                assert!(accepted.insert(nonce), "duplicate nonce {nonce} accepted");
-                assert_eq!(Some(&out[..len]), payload, "wrong payload");
-                model.accept(nonce);
+    let mut deliver =
+        |rx: &mut T, model: &mut Model, nonce: u64, ct: &[u8], payload: Option<&[u8]>| {
+            let expect = payload.is_some() && model.accepts(nonce);
+            let got = rx.read_message(nonce, ct, &mut out);
+            match got {
+                Ok(len) => {
+                    assert!(expect, "accepted nonce {nonce} the model refuses: {got:?}");
+                    assert!(accepted.insert(nonce), "duplicate nonce {nonce} accepted");
+                    assert_eq!(Some(&out[..len]), payload, "wrong payload");
+                    model.accept(nonce);
+                }
+                Err(e) => assert!(!expect, "refused nonce {nonce} the model accepts: {e}"),
             }
-            Err(e) => assert!(!expect, "refused nonce {nonce} the model accepts: {e}"),
-        }
-    };
+        };
 
     while let Some(op) = input.byte() {
         match op % 6 {
@@ -190,7 +193,9 @@ pub fn run(data: &[u8]) {
             // Deliver a tampered pooled datagram: flipped bit, other nonce,
             // or truncated.
             3 => {
-                let (Some(i), Some(how)) = (input.byte(), input.byte()) else { break };
+                let (Some(i), Some(how)) = (input.byte(), input.byte()) else {
+                    break;
+                };
                 if pool.is_empty() {
                     continue;
                 }
