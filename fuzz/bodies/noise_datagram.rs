@@ -221,7 +221,7 @@ pub fn run(data: &[u8]) {
             }
             // Let time pass on the sender (time-based rekey).
             _ => {
-                now = now + period;
+                now += period;
                 if let Some(t) = tx.poll_timeout() {
                     assert!(t > Instant::ZERO);
                 }
