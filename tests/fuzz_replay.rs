@@ -58,6 +58,7 @@ macro_rules! targets {
 
 // One entry per fuzz target (keep sorted).
 targets! {
+    noise_datagram,
     noise_initiator,
     noise_responder,
 }

@@ -415,11 +415,25 @@ impl<P: Provider> CipherState<P> {
     /// 32 zero bytes. The nonce is unchanged. An empty cipher state stays
     /// empty (there is no key to rekey).
     pub fn rekey(&mut self) {
-        let Some(key) = self.key.as_ref() else {
-            return;
-        };
-        let new = Zeroizing::new(rekey_bytes::<P>(self.alg, &key.aead));
-        self.key = Some(Keyed::new(self.alg, &new));
+        if let Some(key) = self.key.as_ref() {
+            let new = Zeroizing::new(rekey_bytes::<P>(self.alg, &key.aead));
+            self.key = Some(Keyed::new(self.alg, &new));
+        }
+    }
+
+    /// A new cipher state holding `REKEY(k)` and the same nonce, leaving
+    /// `self` untouched (for callers that must try the next key before
+    /// committing to it). An empty state gives an empty state.
+    pub fn rekeyed(&self) -> Self {
+        let key = self.key.as_ref().map(|key| {
+            let new = Zeroizing::new(rekey_bytes::<P>(self.alg, &key.aead));
+            Keyed::new(self.alg, &new)
+        });
+        CipherState {
+            alg: self.alg,
+            key,
+            n: self.n,
+        }
     }
 
     /// The raw key bytes, if any (for tests of this module and of the
@@ -776,6 +790,10 @@ mod tests {
             let _ = P::aead_key(alg, &k).seal_in_place(&nonce, &[], &mut expect);
             assert_eq!(cs.key_bytes(), Some(&expect));
             assert_ne!(expect, k);
+            let fresh = keyed(alg);
+            let next = fresh.rekeyed();
+            assert_eq!(fresh.key_bytes(), Some(&k), "rekeyed leaves self alone");
+            assert_eq!(next.key_bytes(), Some(&expect));
             // And the new key is the one used afterwards.
             let mut other = CipherState::<P>::with_key(alg, &expect);
             other.set_nonce(7);

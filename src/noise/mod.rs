@@ -69,11 +69,14 @@
 
 pub mod builder;
 pub mod cipher;
+pub mod datagram;
 pub mod error;
 pub mod handshake;
 pub mod params;
 pub mod pattern;
+pub mod replay;
 mod symmetric;
+pub mod transport;
 
 pub use builder::{Builder, PSK_LEN};
 pub use error::{BuildError, FallbackError, HandshakeError};
