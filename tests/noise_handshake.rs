@@ -360,3 +360,53 @@ fn split_before_the_end_hands_the_state_back() {
     assert_eq!(back.message_index(), 0);
     assert!(back.is_my_turn());
 }
+
+/// A finished handshake goes straight into either transport; the datagram
+/// one takes explicit nonces and rejects a replay.
+#[test]
+fn into_transports() {
+    use hyperport::noise::{datagram, transport};
+    let run = |seed| {
+        let (mut i, mut r) = pair("Noise_XX_25519_ChaChaPoly_BLAKE2s", seed);
+        let mut buf = [0u8; 256];
+        let mut out = [0u8; 256];
+        let mut turn = true;
+        while !i.is_finished() {
+            let (w, rd) = if turn {
+                (&mut i, &mut r)
+            } else {
+                (&mut r, &mut i)
+            };
+            let n = w.write_message(&[], &mut buf).unwrap();
+            rd.read_message(&buf[..n], &mut out).unwrap();
+            turn = !turn;
+        }
+        (i, r)
+    };
+    let (i, r) = run(11);
+    let (mut ti, mut tr) = (
+        i.into_transport(transport::Config::default()).unwrap(),
+        r.into_transport(transport::Config::default()).unwrap(),
+    );
+    let mut buf = [0u8; 256];
+    let mut out = [0u8; 256];
+    let n = tr.write_message(b"stream", &mut buf).unwrap();
+    let got = ti.read_message(&buf[..n], &mut out).unwrap();
+    assert_eq!(&out[..got], b"stream");
+
+    let (i, r) = run(12);
+    let now = hyperport::Instant::from_micros(0);
+    let (mut di, mut dr) = (
+        i.into_datagram_transport(datagram::Config::default(), now)
+            .unwrap(),
+        r.into_datagram_transport(datagram::Config::default(), now)
+            .unwrap(),
+    );
+    let (nonce, n) = di.write_message(b"datagram", &mut buf).unwrap();
+    let got = dr.read_message(nonce, &buf[..n], &mut out).unwrap();
+    assert_eq!(&out[..got], b"datagram");
+    assert!(dr.read_message(nonce, &buf[..n], &mut out).is_err());
+
+    let (i, _r) = pair("Noise_XX_25519_ChaChaPoly_BLAKE2s", 13);
+    assert!(i.into_transport(transport::Config::default()).is_err());
+}

@@ -3,7 +3,8 @@
 //! with `psk0`, `pskN` at the last message, and `psk0+psk1+...` combined;
 //! both ciphers and all four hashes; hyperport as initiator and as
 //! responder; random payloads in every handshake message; then transport
-//! messages both ways (one way for one-way patterns) with the
+//! messages both ways (one way for one-way patterns): half the runs through
+//! hyperport's stream `Transport` (`into_transport`), half through the raw
 //! `CipherState`s from `split`.
 
 use hyperport::crypto::DefaultProvider as P;
@@ -85,6 +86,7 @@ impl Side {
 #[allow(clippy::large_enum_variant)]
 enum Transport {
     Ours(CipherState<P>, CipherState<P>),
+    OursStream(hyperport::noise::transport::Transport<P>),
     Snow(snow::TransportState),
 }
 
@@ -92,19 +94,25 @@ impl Transport {
     fn send(&mut self, payload: &[u8], out: &mut [u8]) -> usize {
         match self {
             Transport::Ours(s, _) => s.encrypt_with_ad(&[], payload, out).unwrap(),
+            Transport::OursStream(t) => t.write_message(payload, out).unwrap(),
             Transport::Snow(t) => t.write_message(payload, out).unwrap(),
         }
     }
     fn recv(&mut self, msg: &[u8], out: &mut [u8]) -> usize {
         match self {
             Transport::Ours(_, r) => r.decrypt_with_ad(&[], msg, out).unwrap(),
+            Transport::OursStream(t) => t.read_message(msg, out).unwrap(),
             Transport::Snow(t) => t.read_message(msg, out).unwrap(),
         }
     }
 }
 
-fn into_transport(side: Side) -> Transport {
+fn into_transport(side: Side, stream: bool) -> Transport {
     match side {
+        Side::Ours(h) if stream => Transport::OursStream(
+            h.into_transport(hyperport::noise::transport::Config::default())
+                .unwrap(),
+        ),
         Side::Ours(h) => {
             let (s, r) = h.split().unwrap().into_cipher_states::<P>();
             Transport::Ours(s, r)
@@ -199,8 +207,9 @@ fn run(name: &str, ours_initiates: bool, rng: &mut SeededRng) {
     if needs_static(&pat, false) && !pat.is_one_way() {
         assert_eq!(init.remote_static().as_deref(), Some(&bob_s.public()[..]));
     }
-    let mut ti = into_transport(init);
-    let mut tr = into_transport(resp);
+    let stream = rng.next_u32() % 2 == 0;
+    let mut ti = into_transport(init, stream);
+    let mut tr = into_transport(resp, stream);
     for i in 0..6 {
         let payload = random_payload(rng);
         let back = i % 2 == 1 && !pat.is_one_way();

@@ -444,6 +444,39 @@ impl<P: Provider> HandshakeState<P> {
         ))
     }
 
+    /// Ends the handshake into a stream [`Transport`](super::transport::Transport)
+    /// (implicit nonces): [`split`](Self::split) handed to
+    /// [`Transport::new`](super::transport::Transport::new).
+    ///
+    /// # Errors
+    /// [`Unfinished`] (holding `self`, unchanged) if messages remain.
+    #[allow(clippy::result_large_err)] // see `split`
+    pub fn into_transport(
+        self,
+        config: super::transport::Config,
+    ) -> Result<super::transport::Transport<P>, Unfinished<P>> {
+        Ok(super::transport::Transport::new(self.split()?, config))
+    }
+
+    /// Ends the handshake into a
+    /// [`DatagramTransport`](super::datagram::DatagramTransport) (explicit
+    /// nonces, replay window) created at `now`.
+    ///
+    /// # Errors
+    /// [`Unfinished`] (holding `self`, unchanged) if messages remain.
+    #[allow(clippy::result_large_err)] // see `split`
+    pub fn into_datagram_transport(
+        self,
+        config: super::datagram::Config,
+        now: crate::time::Instant,
+    ) -> Result<super::datagram::DatagramTransport<P>, Unfinished<P>> {
+        Ok(super::datagram::DatagramTransport::new(
+            self.split()?,
+            config,
+            now,
+        ))
+    }
+
     /// Noise Pipes, Bob's side (spec section 10.2): after
     /// [`read_message`](Self::read_message) of the first message failed (for
     /// `IK`: Alice used a stale static key for Bob), turn this responder into
