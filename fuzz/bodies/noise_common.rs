@@ -62,8 +62,15 @@ fn needs_static(p: &HandshakePattern, alice: bool) -> bool {
         })
 }
 
+/// The protocol to run. One pick past the table selects the Noise Pipes
+/// flow: `IK` with a stale key for Bob, then `XXfallback`.
 fn protocol(input: &mut Input<'_>) -> String {
-    let pat = &ALL[usize::from(input.byte()) % ALL.len()];
+    let pick = usize::from(input.byte()) % (ALL.len() + 1);
+    let Some(pat) = ALL.get(pick) else {
+        input.byte(); // no PSK mask
+        let c = usize::from(input.byte()) % 8;
+        return format!("Noise_XXfallback_25519_{}_{}", CIPHERS[c / 4], HASHES[c % 4]);
+    };
     let n = pat.messages().len();
     let mask = input.byte();
     let psk = (0..=n)
@@ -75,13 +82,109 @@ fn protocol(input: &mut Input<'_>) -> String {
     format!("Noise_{}{}_25519_{}_{}", pat.base_name(), psk, CIPHERS[c / 4], HASHES[c % 4])
 }
 
+/// Alice's and Bob's static keys, and a stale key Alice wrongly holds for
+/// Bob in the Pipes flow; generated once per process.
+fn keys() -> &'static (KeyPair, KeyPair, KeyPair) {
+    static KEYS: std::sync::OnceLock<(KeyPair, KeyPair, KeyPair)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = SeededRng::from_u64(0x6b65_7973);
+        (
+            KeyPair::generate(&mut keys),
+            KeyPair::generate(&mut keys),
+            KeyPair::generate(&mut keys),
+        )
+    })
+}
+
+/// Noise Pipes prefix: Alice's `IK` message (mutated by the input when Bob
+/// is under test) fails at Bob, and both turn into the `XXfallback` pair.
+/// Returns (Alice, Bob, whether Bob got a changed ephemeral).
+fn pipes(
+    params: NoiseParams,
+    input: &mut Input<'_>,
+    mutate: bool,
+    rng: &mut SeededRng,
+) -> (HandshakeState<P>, HandshakeState<P>, bool) {
+    let (alice_s, bob_s, stale) = keys();
+    let suite = &params.name()["Noise_XXfallback".len()..];
+    let ik = NoiseParams::parse(&format!("Noise_IK{suite}")).expect("IK name");
+    let mut alice: HandshakeState<P> = Builder::new(ik)
+        .local_static(alice_s.clone())
+        .remote_static(*stale.public())
+        .prologue(b"fuzz")
+        .build_initiator(rng)
+        .expect("IK initiator");
+    let mut bob: HandshakeState<P> = Builder::new(ik)
+        .local_static(bob_s.clone())
+        .prologue(b"fuzz")
+        .build_responder(rng)
+        .expect("IK responder");
+    let plen = usize::from(input.byte());
+    let payload = input.bytes(plen);
+    let mut buf = vec![0u8; 70_000];
+    let mut out = vec![0u8; 70_000];
+    let n = alice.write_message(&payload, &mut buf).expect("IK write");
+    let genuine = buf[..n].to_vec();
+    let mut msg = genuine.clone();
+    if mutate {
+        mutate_message(&mut msg, input.byte(), input);
+    }
+    let before = snap(&bob);
+    assert!(bob.read_message(&msg, &mut out).is_err(), "IK with a stale key accepted");
+    assert_eq!(before, snap(&bob));
+    let changed_e = msg.get(..32) != genuine.get(..32);
+    let fallback = || Builder::new(params).prologue(b"fuzz");
+    let bob = match bob.fallback_initiator(fallback(), &msg, rng) {
+        Ok(b) => b,
+        Err(e) => {
+            assert!(msg.len() < 32, "fallback refused: {e}");
+            // Too short to carry Alice's ephemeral: Bob cannot fall back.
+            let b = build_fallback_bob(params, &genuine, rng);
+            return (alice.fallback_responder(fallback(), rng).expect("Alice fallback"), b, true);
+        }
+    };
+    let alice = alice.fallback_responder(fallback(), rng).expect("Alice fallback");
+    (alice, bob, changed_e)
+}
+
+/// Bob's fallback state from the genuine message (used when the mutated one
+/// was too short; the run then counts as diverged).
+fn build_fallback_bob(params: NoiseParams, genuine: &[u8], rng: &mut SeededRng) -> HandshakeState<P> {
+    let (_, bob_s, _) = keys();
+    let mut re = [0u8; 32];
+    re.copy_from_slice(&genuine[..32]);
+    Builder::new(params)
+        .prologue(b"fuzz")
+        .local_static(bob_s.clone())
+        .remote_ephemeral(re)
+        .build_initiator(rng)
+        .expect("fallback Bob")
+}
+
+/// Applies the mutation `control % 4` selects.
+fn mutate_message(msg: &mut Vec<u8>, control: u8, input: &mut Input<'_>) {
+    match control % 4 {
+        0 => {}
+        1 => {
+            if !msg.is_empty() {
+                let pos = usize::from(input.u16()) % msg.len();
+                msg[pos] ^= input.byte().max(1);
+            }
+        }
+        2 => {
+            let cut = usize::from(input.u16()) % (msg.len() + 1);
+            msg.truncate(cut);
+        }
+        _ => {
+            let len = usize::from(input.u16());
+            *msg = input.bytes(len);
+        }
+    }
+}
+
 fn build(params: NoiseParams, alice: bool, rng: &mut SeededRng) -> HandshakeState<P> {
     // Static keys are fixed; generated once per process.
-    static KEYS: std::sync::OnceLock<(KeyPair, KeyPair)> = std::sync::OnceLock::new();
-    let (alice_s, bob_s) = KEYS.get_or_init(|| {
-        let mut keys = SeededRng::from_u64(0x6b65_7973);
-        (KeyPair::generate(&mut keys), KeyPair::generate(&mut keys))
-    });
+    let (alice_s, bob_s, _) = keys();
     let pat = *params.pattern();
     let mut b = Builder::new(params).prologue(b"fuzz");
     let (me, peer, peer_pre) = if alice {
@@ -119,11 +222,23 @@ fn drive(data: &[u8], ours_initiates: bool) {
     let name = protocol(&mut input);
     let params = NoiseParams::parse(&name).expect("generated names parse");
     let mut rng = SeededRng::from_u64(u64::from(input.byte()));
-    let mut ours = build(params, ours_initiates, &mut rng);
-    let mut peer = build(params, !ours_initiates, &mut rng);
+    let (mut ours, mut peer, mut diverged) = if params.pattern().alice_first() {
+        (
+            build(params, ours_initiates, &mut rng),
+            build(params, !ours_initiates, &mut rng),
+            false,
+        )
+    } else {
+        // Pipes: the initiator target is Alice, the responder target Bob.
+        let (alice, bob, diverged) = pipes(params, &mut input, !ours_initiates, &mut rng);
+        if ours_initiates {
+            (alice, bob, diverged)
+        } else {
+            (bob, alice, diverged)
+        }
+    };
     let mut buf = vec![0u8; 70_000];
     let mut out = vec![0u8; 70_000];
-    let mut diverged = false;
     while !ours.is_finished() {
         let control = input.byte();
         let plen = usize::from(input.byte());
@@ -153,23 +268,7 @@ fn drive(data: &[u8], ours_initiates: bool) {
             let n = peer.write_message(&payload, &mut buf).expect("peer write");
             let genuine = buf[..n].to_vec();
             let mut msg = genuine.clone();
-            match control % 4 {
-                0 => {}
-                1 => {
-                    if !msg.is_empty() {
-                        let pos = usize::from(input.u16()) % msg.len();
-                        msg[pos] ^= input.byte().max(1);
-                    }
-                }
-                2 => {
-                    let cut = usize::from(input.u16()) % (msg.len() + 1);
-                    msg.truncate(cut);
-                }
-                _ => {
-                    let len = usize::from(input.u16());
-                    msg = input.bytes(len);
-                }
-            }
+            mutate_message(&mut msg, control, &mut input);
             let before = snap(&ours);
             match ours.read_message(&msg, &mut out) {
                 Ok(got) => {
@@ -205,7 +304,7 @@ fn drive(data: &[u8], ours_initiates: bool) {
     }
     assert_eq!(ours.handshake_hash(), peer.handshake_hash(), "{name}");
     let one_way = params.pattern().is_one_way();
-    let (init, resp) = if ours_initiates { (ours, peer) } else { (peer, ours) };
+    let (init, resp) = if ours.is_initiator() { (ours, peer) } else { (peer, ours) };
     let (mut is, mut ir) = init.split().expect("finished").into_cipher_states::<P>();
     let (mut rs, mut rr) = resp.split().expect("finished").into_cipher_states::<P>();
     let n = is.encrypt_with_ad(b"ad", b"forward", &mut buf).expect("encrypt");
