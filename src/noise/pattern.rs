@@ -431,6 +431,102 @@ mod tests {
         }
     }
 
+    /// The validity rules of spec section 7.3 (and 9.3 for PSKs), checked on
+    /// every table pattern, with and without `psk0`, `pskN`, `fallback`:
+    /// keys are used only once possessed, sent at most once, each DH done at
+    /// most once, and no encryption by a party whose static key was used in a
+    /// DH unless its ephemeral did the matching DH too.
+    fn assert_valid(p: &HandshakePattern) {
+        // [alice, bob] x [e, s]: possessed (own key) / sent or pre-known.
+        let mut sent = [[false; 2]; 2];
+        sent[0] = [p.pre_alice().has_e(), p.pre_alice().has_s()];
+        sent[1] = [p.pre_bob().has_e(), p.pre_bob().has_s()];
+        let mut done = [[false; 2]; 2]; // done[alice key][bob key], 0 = e, 1 = s
+        for (i, m) in p.messages().iter().enumerate() {
+            let who = if p.alice_sends(i) { 0 } else { 1 };
+            let mut psk_seen = false;
+            for t in m.tokens() {
+                let dh = |a: usize, b: usize| (a, b);
+                let (a, b) = match t {
+                    Token::E | Token::S => {
+                        let k = usize::from(*t == Token::S);
+                        assert!(!sent[who][k], "{p:?}: key sent twice");
+                        sent[who][k] = true;
+                        continue;
+                    }
+                    Token::Psk => {
+                        psk_seen = true;
+                        continue;
+                    }
+                    Token::EE => dh(0, 0),
+                    Token::ES => dh(0, 1),
+                    Token::SE => dh(1, 0),
+                    Token::SS => dh(1, 1),
+                };
+                // Each side owns its own key; the other's must have been sent.
+                assert!(sent[0][a] && sent[1][b], "{p:?}: DH {t:?} before keys");
+                assert!(!done[a][b], "{p:?}: DH {t:?} twice");
+                done[a][b] = true;
+            }
+            // Rule 4 for the sender, before its payload is encrypted.
+            let (own_s_e, own_e_e, own_s_s, own_e_s) = if who == 0 {
+                (done[1][0], done[0][0], done[1][1], done[0][1])
+            } else {
+                (done[0][1], done[0][0], done[1][1], done[1][0])
+            };
+            assert!(!own_s_e || own_e_e, "{p:?}: message {i} rule 4 (se)");
+            assert!(!own_s_s || own_e_s, "{p:?}: message {i} rule 4 (ss)");
+            // PSK rule (9.3): with a psk, no sender encrypts its payload
+            // before it has sent `e` (in this or an earlier message).
+            if p.is_psk() {
+                assert!(sent[who][0], "{p:?}: message {i} encrypts before sending e");
+            }
+            let _ = psk_seen;
+        }
+        // Both ephemerals are used in `ee` unless the pattern is one-way.
+        assert!(p.is_one_way() || done[0][0], "{p:?}: no ee");
+    }
+
+    #[test]
+    fn every_pattern_follows_the_validity_rules() {
+        for p in ALL {
+            assert_valid(&p);
+            assert_valid(&p.with_psk(0).unwrap());
+            let n = p.messages().len() as u8;
+            assert_valid(&p.with_psk(n).unwrap());
+            if let Ok(f) = p.with_fallback() {
+                assert_valid(&f);
+                assert_valid(&f.with_psk(0).unwrap());
+            }
+        }
+        assert!(XX.with_fallback().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "before keys")]
+    fn validity_check_catches_a_dh_before_the_key_is_sent() {
+        // `es` needs Bob's static, which nobody sent.
+        assert_valid(&HandshakePattern::new(
+            "bad",
+            PreMessage::Empty,
+            PreMessage::Empty,
+            &[&[E, ES]],
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "rule 4")]
+    fn validity_check_catches_rule_4() {
+        // `<- s ... -> e / <- es`: Bob encrypts after a DH of his static
+        // with Alice's ephemeral but without `ee`.
+        assert_valid(&HandshakePattern::new(
+            "bad",
+            PreMessage::Empty,
+            PreMessage::S,
+            &[&[E], &[ES]],
+        ));
+    }
+
     #[test]
     fn psk_modifiers() {
         // Spec 9.4: XXpsk3 = -> e / <- e, ee, s, es / -> s, se, psk.
