@@ -24,7 +24,10 @@ use zeroize::Zeroize;
 /// Every call either succeeds or leaves the state exactly as it was: a
 /// forged, truncated or corrupted message is rejected and the handshake can
 /// go on with the genuine one. Secrets (static and ephemeral private keys,
-/// chaining key, cipher key, PSKs) are zeroized on drop. No allocation.
+/// chaining key, cipher key, PSKs) are zeroized on drop. No allocation:
+/// the whole state is one value of about 740 bytes on 64-bit targets (the
+/// same for every provider: the handshake keys its AEAD per message), and
+/// a read or write uses a copy of the ~170-byte symmetric state on the stack.
 pub struct HandshakeState<P: Provider> {
     params: NoiseParams,
     sym: SymmetricState<P>,
