@@ -741,6 +741,33 @@ mod tests {
     }
 
     #[test]
+    fn time_rekey_near_exhaustion_only_moves_the_deadline() {
+        let period = Duration::from_secs(1);
+        let cfg = Config {
+            rekey: RekeyPolicy {
+                after_messages: None,
+                after_time: Some(period),
+            },
+        };
+        let (mut a, _) = pair(cfg);
+        // Inside the last epoch: no later boundary below the reserved nonce.
+        let last_epoch = (RESERVED_NONCE / TIME_ONLY_EPOCH_LEN) * TIME_ONLY_EPOCH_LEN;
+        a.set_sending_nonce_for_test(last_epoch + 5);
+        a.handle_timeout(Instant::ZERO + period);
+        assert_eq!(a.sending_nonce(), last_epoch + 5, "no jump possible");
+        assert_eq!(a.poll_timeout(), Some(Instant::ZERO + period + period));
+        // The key did not change (the test hook made c1 the key of this
+        // epoch): the datagram is sealed under c1 at that nonce.
+        let p = seal(&mut a, b"x");
+        assert_eq!(p.nonce, last_epoch + 5);
+        let mut k = CipherState::<P>::with_key(AeadAlgorithm::ChaCha20Poly1305, &[1; 32]);
+        k.set_nonce(p.nonce);
+        let mut expect = [0u8; 1 + TAG_LEN];
+        k.encrypt_with_ad(&[], b"x", &mut expect).unwrap();
+        assert_eq!(p.buf[..p.len], expect);
+    }
+
+    #[test]
     fn no_policy_no_timer() {
         let (mut a, _) = pair(Config::default());
         assert_eq!(a.poll_timeout(), None);
