@@ -38,8 +38,13 @@
 //! has one window, so a duplicate is always caught. Datagrams two or more
 //! epochs old are refused ([`TransportError::UnknownEpoch`]). A
 //! receiver that lost every datagram of some epochs catches up over at most
-//! [`MAX_EPOCH_SKIP`] epochs at once; each skipped epoch costs one `REKEY`.
-//! Keys older than the previous epoch are dropped and zeroized.
+//! [`MAX_EPOCH_SKIP`] epochs at once; each skipped epoch costs one `REKEY`
+//! and one key setup, so a forged datagram claiming a far epoch costs the
+//! receiver at most that many before it fails authentication (and changes
+//! nothing). Keys older than the previous epoch are dropped (raw bytes
+//! zeroized; see [`cipher`](super::cipher) about ring's key schedule).
+//! Keeping the previous key means a key compromised now also exposes the
+//! epoch before it, one epoch more than a receiver that drops keys at once.
 //!
 //! The default policy is no automatic rekey: plain Noise with explicit
 //! nonces, as snow's `StatelessTransportState` does it (snow keeps no replay
