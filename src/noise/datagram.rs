@@ -38,8 +38,13 @@
 //! has one window, so a duplicate is always caught. Datagrams two or more
 //! epochs old are refused ([`TransportError::UnknownEpoch`]). A
 //! receiver that lost every datagram of some epochs catches up over at most
-//! [`MAX_EPOCH_SKIP`] epochs at once; each skipped epoch costs one `REKEY`.
-//! Keys older than the previous epoch are dropped and zeroized.
+//! [`MAX_EPOCH_SKIP`] epochs at once; each skipped epoch costs one `REKEY`
+//! and one key setup, so a forged datagram claiming a far epoch costs the
+//! receiver at most that many before it fails authentication (and changes
+//! nothing). Keys older than the previous epoch are dropped (raw bytes
+//! zeroized; see [`cipher`](super::cipher) about ring's key schedule).
+//! Keeping the previous key means a key compromised now also exposes the
+//! epoch before it, one epoch more than a receiver that drops keys at once.
 //!
 //! The default policy is no automatic rekey: plain Noise with explicit
 //! nonces, as snow's `StatelessTransportState` does it (snow keeps no replay
@@ -738,6 +743,33 @@ mod tests {
         // At Instant::MAX the timer stops rather than spin.
         c.handle_timeout(Instant::MAX);
         assert_eq!(c.poll_timeout(), None);
+    }
+
+    #[test]
+    fn time_rekey_near_exhaustion_only_moves_the_deadline() {
+        let period = Duration::from_secs(1);
+        let cfg = Config {
+            rekey: RekeyPolicy {
+                after_messages: None,
+                after_time: Some(period),
+            },
+        };
+        let (mut a, _) = pair(cfg);
+        // Inside the last epoch: no later boundary below the reserved nonce.
+        let last_epoch = (RESERVED_NONCE / TIME_ONLY_EPOCH_LEN) * TIME_ONLY_EPOCH_LEN;
+        a.set_sending_nonce_for_test(last_epoch + 5);
+        a.handle_timeout(Instant::ZERO + period);
+        assert_eq!(a.sending_nonce(), last_epoch + 5, "no jump possible");
+        assert_eq!(a.poll_timeout(), Some(Instant::ZERO + period + period));
+        // The key did not change (the test hook made c1 the key of this
+        // epoch): the datagram is sealed under c1 at that nonce.
+        let p = seal(&mut a, b"x");
+        assert_eq!(p.nonce, last_epoch + 5);
+        let mut k = CipherState::<P>::with_key(AeadAlgorithm::ChaCha20Poly1305, &[1; 32]);
+        k.set_nonce(p.nonce);
+        let mut expect = [0u8; 1 + TAG_LEN];
+        k.encrypt_with_ad(&[], b"x", &mut expect).unwrap();
+        assert_eq!(p.buf[..p.len], expect);
     }
 
     #[test]

@@ -342,10 +342,12 @@ impl<P: Provider> Sender<P> {
         self.cipher.rekey();
     }
 
-    /// Test hook (spec `SetNonce`); meant for transports without epochs.
+    /// Test hook (spec `SetNonce`): moves to nonce `n` and treats the
+    /// current key as the key of `n`'s epoch (no rekeys are derived).
     #[cfg(test)]
     pub(crate) fn set_nonce_for_test(&mut self, n: u64) {
         self.cipher.set_nonce(n);
+        self.key_epoch = self.epochs.of(n);
     }
 }
 
