@@ -53,6 +53,7 @@
 //! * `sim` (feature `sim`): the deterministic network simulator (virtual
 //!   clock, seeded faults, trace and replay).
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
+//! * [`noise`]: Noise cipher state, handshake and transports.
 //!
 //! ## Safety and limits
 //!
@@ -106,6 +107,7 @@ pub mod crypto;
 pub mod error;
 pub mod framing;
 pub mod ports;
+pub mod noise;
 pub mod rng;
 pub mod time;
 

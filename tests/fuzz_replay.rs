@@ -63,4 +63,7 @@ targets! {
     framing_roundtrip,
     ports_decode,
     ports_hostile,
+    noise_datagram,
+    noise_initiator,
+    noise_responder,
 }

@@ -1,0 +1,273 @@
+//! Noise handshakes per second (both sides in one thread, empty payloads):
+//! hyperport with the ring provider side by side with snow 0.10 (default
+//! resolver, and ring resolver with the default as fallback) in the same
+//! run, plus the X25519-only limit: the DH and key-generation work of one
+//! handshake (XX: 6 DH + 2 keygens; IK: 8 DH + 2 keygens) timed alone with
+//! the same x25519-dalek build hyperport uses.
+//!
+//! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
+//! shared cores do not count. `TRIALS` rounds; in each round every column
+//! runs for about `TRIAL_MS` of CPU time, in an order rotated per round; the
+//! median round is reported. Static keys are made once (untimed); ephemeral
+//! keys come from each implementation's RNG inside the timed loop (hyperport:
+//! a ChaCha20 `SeededRng`; snow: getrandom). Run with:
+//!
+//! ```sh
+//! cargo bench --bench noise_handshake
+//! ```
+
+use std::hint::black_box;
+
+use hyperport::crypto::Ring;
+use hyperport::crypto::x25519::KeyPair;
+use hyperport::noise::{Builder, HandshakeState, NoiseParams};
+use hyperport::rng::SeededRng;
+
+const TRIALS: usize = 9;
+const TRIAL_MS: u64 = 120;
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
+    // Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+trait Column {
+    fn name(&self) -> &'static str;
+    /// Runs `iters` complete handshakes.
+    fn run(&mut self, iters: u64);
+}
+
+struct Keys {
+    alice: KeyPair,
+    bob: KeyPair,
+}
+
+fn ik(name: &str) -> bool {
+    name.contains("_IK_")
+}
+
+struct Ours {
+    params: NoiseParams,
+    keys: Keys,
+    rng: SeededRng,
+    buf: [u8; 256],
+    out: [u8; 256],
+}
+
+impl Column for Ours {
+    fn name(&self) -> &'static str {
+        "hyperport-ring"
+    }
+    fn run(&mut self, iters: u64) {
+        for _ in 0..iters {
+            let mut ib = Builder::new(self.params).local_static(self.keys.alice.clone());
+            if ik(self.params.name()) {
+                ib = ib.remote_static(*self.keys.bob.public());
+            }
+            let mut i: HandshakeState<Ring> = ib.build_initiator(&mut self.rng).unwrap();
+            let mut r: HandshakeState<Ring> = Builder::new(self.params)
+                .local_static(self.keys.bob.clone())
+                .build_responder(&mut self.rng)
+                .unwrap();
+            let mut turn = true;
+            while !i.is_finished() {
+                let (w, rd) = if turn {
+                    (&mut i, &mut r)
+                } else {
+                    (&mut r, &mut i)
+                };
+                let n = w.write_message(&[], &mut self.buf).unwrap();
+                rd.read_message(&self.buf[..n], &mut self.out).unwrap();
+                turn = !turn;
+            }
+            black_box(i.split().unwrap());
+            black_box(r.split().unwrap());
+        }
+    }
+}
+
+struct Snow {
+    label: &'static str,
+    params: snow::params::NoiseParams,
+    ring: bool,
+    alice: [u8; 32],
+    bob: [u8; 32],
+    bob_pub: [u8; 32],
+    buf: [u8; 256],
+    out: [u8; 256],
+}
+
+impl Snow {
+    fn builder(&self) -> snow::Builder<'_> {
+        if self.ring {
+            snow::Builder::with_resolver(
+                self.params.clone(),
+                Box::new(snow::resolvers::FallbackResolver::new(
+                    Box::new(snow::resolvers::RingResolver),
+                    Box::new(snow::resolvers::DefaultResolver),
+                )),
+            )
+        } else {
+            snow::Builder::new(self.params.clone())
+        }
+    }
+}
+
+impl Column for Snow {
+    fn name(&self) -> &'static str {
+        self.label
+    }
+    fn run(&mut self, iters: u64) {
+        let ik = matches!(
+            self.params.handshake.pattern,
+            snow::params::HandshakePattern::IK
+        );
+        for _ in 0..iters {
+            let mut ib = self.builder().local_private_key(&self.alice).unwrap();
+            if ik {
+                ib = ib.remote_public_key(&self.bob_pub).unwrap();
+            }
+            let mut i = ib.build_initiator().unwrap();
+            let mut r = self
+                .builder()
+                .local_private_key(&self.bob)
+                .unwrap()
+                .build_responder()
+                .unwrap();
+            let mut turn = true;
+            while !i.is_handshake_finished() {
+                let (w, rd) = if turn {
+                    (&mut i, &mut r)
+                } else {
+                    (&mut r, &mut i)
+                };
+                let n = w.write_message(&[], &mut self.buf).unwrap();
+                rd.read_message(&self.buf[..n], &mut self.out).unwrap();
+                turn = !turn;
+            }
+            black_box(i.into_transport_mode().unwrap());
+            black_box(r.into_transport_mode().unwrap());
+        }
+    }
+}
+
+/// The X25519 work of one handshake alone: 2 ephemeral key generations and
+/// `dh` Diffie-Hellman operations.
+struct DhOnly {
+    dh: usize,
+    rng: SeededRng,
+    peer: [u8; 32],
+}
+
+impl Column for DhOnly {
+    fn name(&self) -> &'static str {
+        "X25519-only limit"
+    }
+    fn run(&mut self, iters: u64) {
+        for _ in 0..iters {
+            let a = KeyPair::generate(&mut self.rng);
+            let b = KeyPair::generate(&mut self.rng);
+            for k in 0..self.dh {
+                let kp = if k % 2 == 0 { &a } else { &b };
+                black_box(kp.dh(&self.peer));
+            }
+        }
+    }
+}
+
+/// Handshakes per second of `col`: median of `TRIALS` rounds.
+fn measure(cols: &mut [Box<dyn Column>]) -> Vec<(f64, f64)> {
+    // Calibrate: iterations that take about TRIAL_MS per column.
+    let mut iters = Vec::new();
+    for c in cols.iter_mut() {
+        c.run(5); // warm-up
+        let t0 = thread_cpu_ns();
+        c.run(20);
+        let per = (thread_cpu_ns() - t0).max(1) as f64 / 20.0;
+        iters.push(((TRIAL_MS as f64 * 1e6) / per).max(1.0) as u64);
+    }
+    let mut rates = vec![Vec::new(); cols.len()];
+    for t in 0..TRIALS {
+        for k in 0..cols.len() {
+            let idx = (k + t) % cols.len();
+            let t0 = thread_cpu_ns();
+            cols[idx].run(iters[idx]);
+            let secs = (thread_cpu_ns() - t0) as f64 / 1e9;
+            rates[idx].push(iters[idx] as f64 / secs);
+        }
+    }
+    rates
+        .into_iter()
+        .map(|mut r| {
+            r.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            (r[r.len() / 2], r[r.len() - 1])
+        })
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let mut seed = SeededRng::from_u64(42);
+    println!(
+        "Noise handshakes/s, both sides in one thread, thread CPU time, median (max) of {TRIALS} rounds"
+    );
+    for name in [
+        "Noise_XX_25519_ChaChaPoly_BLAKE2s",
+        "Noise_XX_25519_ChaChaPoly_SHA256",
+        "Noise_IK_25519_ChaChaPoly_BLAKE2s",
+        "Noise_IK_25519_ChaChaPoly_SHA256",
+    ] {
+        let alice = KeyPair::generate(&mut seed);
+        let bob = KeyPair::generate(&mut seed);
+        let snow_col = |label, ring| Snow {
+            label,
+            params: name.parse().unwrap(),
+            ring,
+            alice: alice.secret_bytes(),
+            bob: bob.secret_bytes(),
+            bob_pub: *bob.public(),
+            buf: [0; 256],
+            out: [0; 256],
+        };
+        let mut cols: Vec<Box<dyn Column>> = vec![
+            Box::new(Ours {
+                params: NoiseParams::parse(name).unwrap(),
+                keys: Keys {
+                    alice: alice.clone(),
+                    bob: bob.clone(),
+                },
+                rng: SeededRng::from_u64(1),
+                buf: [0; 256],
+                out: [0; 256],
+            }),
+            Box::new(snow_col("snow-0.10-default", false)),
+            Box::new(snow_col("snow-0.10-ring", true)),
+            Box::new(DhOnly {
+                dh: if ik(name) { 8 } else { 6 },
+                rng: SeededRng::from_u64(2),
+                peer: *bob.public(),
+            }),
+        ];
+        if name.contains("XX_25519_ChaChaPoly_BLAKE2s") {
+            let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
+            println!("| pattern | {} |", names.join(" | "));
+            println!("|---|---|---|---|---|");
+        }
+        let r = measure(&mut cols);
+        let cell = |(m, x): (f64, f64)| format!("{m:.0} ({x:.0})");
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            cell(r[0]),
+            cell(r[1]),
+            cell(r[2]),
+            cell(r[3])
+        );
+    }
+}

@@ -1,0 +1,10 @@
+// Fuzz body: hyperport's Noise handshake as the responder, against a genuine
+// peer whose messages the fuzz input mutates at every step. See
+// `noise_common.rs` for the input layout and the invariants checked.
+
+include!("noise_common.rs");
+
+/// Runs one fuzz input.
+pub fn run(data: &[u8]) {
+    drive(data, false);
+}

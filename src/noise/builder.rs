@@ -1,0 +1,287 @@
+//! [`Builder`]: keys, prologue and PSKs for one handshake.
+
+use super::error::BuildError;
+use super::handshake::HandshakeState;
+use super::params::NoiseParams;
+use super::pattern::{MAX_PSKS, Token};
+use super::symmetric::SymmetricState;
+use crate::crypto::Provider;
+use crate::crypto::x25519::{KEY_LEN, KeyPair};
+use core::fmt;
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroize;
+
+/// Length of a pre-shared key (spec section 9: 32 bytes).
+pub const PSK_LEN: usize = 32;
+
+/// Sets up a [`HandshakeState`]: protocol, keys, prologue, PSKs.
+///
+/// ```
+/// # #[cfg(feature = "ring")] {
+/// use hyperport::crypto::{Ring, x25519::KeyPair};
+/// use hyperport::noise::{Builder, HandshakeState};
+/// use hyperport::rng::SeededRng;
+///
+/// let mut rng = SeededRng::from_u64(1); // a real driver seeds from the OS
+/// let server = KeyPair::generate(&mut rng);
+/// let mut hs: HandshakeState<Ring> = Builder::from_name("Noise_NK_25519_ChaChaPoly_BLAKE2s")
+///     .unwrap()
+///     .remote_static(*server.public())
+///     .prologue(b"my app v1")
+///     .build_initiator(&mut rng)
+///     .unwrap();
+/// assert!(hs.is_my_turn());
+/// # }
+/// ```
+///
+/// The prologue is hashed when the handshake is built, so the builder
+/// borrows it but the handshake does not. Static public keys are never
+/// recomputed: a [`KeyPair`] carries its public key.
+pub struct Builder<'a> {
+    params: NoiseParams,
+    s: Option<KeyPair>,
+    e: Option<KeyPair>,
+    rs: Option<[u8; KEY_LEN]>,
+    re: Option<[u8; KEY_LEN]>,
+    prologue: &'a [u8],
+    psks: [Option<[u8; PSK_LEN]>; MAX_PSKS],
+    bad_psk: Option<u8>,
+}
+
+impl fmt::Debug for Builder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Builder<'_> {
+    fn drop(&mut self) {
+        for p in self.psks.iter_mut().flatten() {
+            p.zeroize();
+        }
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for the protocol `params`.
+    pub fn new(params: NoiseParams) -> Self {
+        Builder {
+            params,
+            s: None,
+            e: None,
+            rs: None,
+            re: None,
+            prologue: &[],
+            psks: [None; MAX_PSKS],
+            bad_psk: None,
+        }
+    }
+
+    /// A builder for the protocol called `name`, such as
+    /// `Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s`.
+    ///
+    /// # Errors
+    /// [`BuildError::Params`] if the name does not parse.
+    pub fn from_name(name: &str) -> Result<Self, BuildError> {
+        Ok(Self::new(NoiseParams::parse(name)?))
+    }
+
+    /// The protocol.
+    pub fn params(&self) -> &NoiseParams {
+        &self.params
+    }
+
+    /// The local static key pair.
+    pub fn local_static(mut self, s: KeyPair) -> Self {
+        self.s = Some(s);
+        self
+    }
+
+    /// The peer's static public key, known in advance (pre-message `s`).
+    pub fn remote_static(mut self, rs: [u8; KEY_LEN]) -> Self {
+        self.rs = Some(rs);
+        self
+    }
+
+    /// The peer's ephemeral public key, known in advance (only the initiator
+    /// of a `fallback` pattern, which takes it from the failed first
+    /// message; see [`HandshakeState::fallback_initiator`]).
+    pub fn remote_ephemeral(mut self, re: [u8; KEY_LEN]) -> Self {
+        self.re = Some(re);
+        self
+    }
+
+    /// The prologue (spec section 6), hashed at build time. Both sides must
+    /// give the same bytes.
+    pub fn prologue(mut self, prologue: &'a [u8]) -> Self {
+        self.prologue = prologue;
+        self
+    }
+
+    /// The pre-shared key for modifier `pskN` with `N = position`.
+    /// A position outside the pattern makes `build_*` fail with
+    /// [`BuildError::UnexpectedPsk`].
+    pub fn psk(mut self, position: u8, key: [u8; PSK_LEN]) -> Self {
+        match self.psks.get_mut(usize::from(position)) {
+            Some(slot) => *slot = Some(key),
+            None => self.bad_psk = Some(position),
+        }
+        self
+    }
+
+    /// Uses `e` as the local ephemeral key pair instead of generating one.
+    ///
+    /// For test vectors and for the responder of a `fallback` pattern (which
+    /// must reuse the ephemeral of its first message). Never reuse an
+    /// ephemeral key otherwise.
+    pub fn fixed_ephemeral(mut self, e: KeyPair) -> Self {
+        self.e = Some(e);
+        self
+    }
+
+    /// Builds the initiator (the side that sends the first message).
+    ///
+    /// # Errors
+    /// [`BuildError`] if a key or PSK the pattern needs is missing, or one it
+    /// does not use was given.
+    pub fn build_initiator<P: Provider>(
+        self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<HandshakeState<P>, BuildError> {
+        self.build(true, rng)
+    }
+
+    /// Builds the responder (the side that receives the first message).
+    ///
+    /// # Errors
+    /// As [`build_initiator`](Self::build_initiator).
+    pub fn build_responder<P: Provider>(
+        self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<HandshakeState<P>, BuildError> {
+        self.build(false, rng)
+    }
+
+    fn build<P: Provider>(
+        mut self,
+        initiator: bool,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<HandshakeState<P>, BuildError> {
+        let pattern = *self.params.pattern();
+        let alice = initiator == pattern.alice_first();
+        let (my_pre, peer_pre) = if alice {
+            (pattern.pre_alice(), pattern.pre_bob())
+        } else {
+            (pattern.pre_bob(), pattern.pre_alice())
+        };
+        // Which keys this side uses.
+        let mut sends_e = false;
+        let mut uses_s = my_pre.has_s();
+        for (i, m) in pattern.messages().iter().enumerate() {
+            let mine = pattern.alice_sends(i) == alice;
+            for t in m.tokens() {
+                match t {
+                    Token::E if mine => sends_e = true,
+                    Token::S if mine => uses_s = true,
+                    Token::SS => uses_s = true,
+                    Token::ES if !alice => uses_s = true,
+                    Token::SE if alice => uses_s = true,
+                    _ => {}
+                }
+            }
+        }
+        match (uses_s, self.s.is_some()) {
+            (true, false) => return Err(BuildError::MissingLocalStatic),
+            (false, true) => return Err(BuildError::UnexpectedLocalStatic),
+            _ => {}
+        }
+        match (peer_pre.has_s(), self.rs.is_some()) {
+            (true, false) => return Err(BuildError::MissingRemoteStatic),
+            (false, true) => return Err(BuildError::UnexpectedRemoteStatic),
+            _ => {}
+        }
+        match (peer_pre.has_e(), self.re.is_some()) {
+            (true, false) => return Err(BuildError::MissingRemoteEphemeral),
+            (false, true) => return Err(BuildError::UnexpectedRemoteEphemeral),
+            _ => {}
+        }
+        if my_pre.has_e() && self.e.is_none() {
+            return Err(BuildError::MissingLocalEphemeral);
+        }
+        if let Some(position) = self.bad_psk {
+            return Err(BuildError::UnexpectedPsk { position });
+        }
+        let positions = self.params.psk_positions();
+        for pos in positions {
+            if self
+                .psks
+                .get(usize::from(*pos))
+                .copied()
+                .flatten()
+                .is_none()
+            {
+                return Err(BuildError::MissingPsk { position: *pos });
+            }
+        }
+        for (i, p) in self.psks.iter().enumerate() {
+            let i = u8::try_from(i).unwrap_or(u8::MAX);
+            if p.is_some() && !positions.contains(&i) {
+                return Err(BuildError::UnexpectedPsk { position: i });
+            }
+        }
+        // Generate the ephemeral now, so that writing needs no RNG.
+        if sends_e && self.e.is_none() {
+            self.e = Some(KeyPair::generate(rng));
+        }
+
+        let mut sym = SymmetricState::<P>::new(
+            self.params.hash(),
+            self.params.cipher(),
+            self.params.name_bytes(),
+        );
+        sym.mix_hash(self.prologue);
+        // Pre-messages: Alice's keys first, `e` before `s` (spec 7.1); with a
+        // PSK, a pre-message `e` is also mixed into the key (spec 9.2).
+        let psk = pattern.is_psk();
+        for (pre, is_mine) in [(pattern.pre_alice(), alice), (pattern.pre_bob(), !alice)] {
+            if pre.has_e() {
+                let e = if is_mine {
+                    self.e.as_ref().map(|k| *k.public())
+                } else {
+                    self.re
+                };
+                let e = e.ok_or(BuildError::MissingRemoteEphemeral)?;
+                sym.mix_hash(&e);
+                if psk {
+                    sym.mix_key(&e);
+                }
+            }
+            if pre.has_s() {
+                let s = if is_mine {
+                    self.s.as_ref().map(|k| *k.public())
+                } else {
+                    self.rs
+                };
+                sym.mix_hash(&s.ok_or(BuildError::MissingRemoteStatic)?);
+            }
+        }
+        let mut psks = [[0u8; PSK_LEN]; MAX_PSKS];
+        for (dst, src) in psks.iter_mut().zip(self.psks.iter()) {
+            if let Some(k) = src {
+                *dst = *k;
+            }
+        }
+        Ok(HandshakeState::from_parts(
+            self.params,
+            sym,
+            self.s.take(),
+            self.e.take(),
+            self.rs,
+            self.re,
+            psks,
+            initiator,
+        ))
+    }
+}

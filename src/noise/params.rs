@@ -1,0 +1,308 @@
+//! Protocol names (Noise spec rev 34, section 8), such as
+//! `Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s`, parsed into [`NoiseParams`]
+//! without allocation.
+
+use super::pattern::{HandshakePattern, MAX_PSKS, ModifierError};
+use crate::crypto::{AeadAlgorithm, HashAlgorithm};
+use core::fmt;
+use core::str::FromStr;
+
+/// Longest protocol name accepted. The longest name the tables can produce
+/// (`Noise_X1X1fallback+psk0+psk1+psk2+psk3_25519_ChaChaPoly_BLAKE2s`) is
+/// well under this.
+pub const MAX_NAME_LEN: usize = 96;
+
+/// Why a protocol name was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamsError {
+    /// The name is longer than [`MAX_NAME_LEN`] or not `_`-separated into
+    /// five fields.
+    Malformed,
+    /// The prefix is not `Noise` (for example the obsolete pre-rev31
+    /// `NoisePSK`).
+    UnsupportedPrefix,
+    /// No such base pattern.
+    UnknownPattern,
+    /// A modifier other than `pskN` or `fallback`.
+    UnknownModifier,
+    /// A modifier that does not fit the pattern.
+    Modifier(ModifierError),
+    /// A DH function other than `25519` (448 is not supported).
+    UnsupportedDh,
+    /// A cipher other than `ChaChaPoly` or `AESGCM`.
+    UnsupportedCipher,
+    /// A hash other than `SHA256`, `SHA512`, `BLAKE2s`, `BLAKE2b`.
+    UnsupportedHash,
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamsError::Malformed => f.write_str(
+                "malformed Noise protocol name: expected Noise_PATTERN_DH_CIPHER_HASH within the length limit",
+            ),
+            ParamsError::UnsupportedPrefix => {
+                f.write_str("unsupported protocol prefix: only \"Noise\" (rev 34) is supported")
+            }
+            ParamsError::UnknownPattern => f.write_str("unknown handshake pattern"),
+            ParamsError::UnknownModifier => {
+                f.write_str("unknown pattern modifier: only pskN and fallback are supported")
+            }
+            ParamsError::Modifier(e) => write!(f, "invalid pattern modifier: {e}"),
+            ParamsError::UnsupportedDh => {
+                f.write_str("unsupported DH function: only 25519 is supported")
+            }
+            ParamsError::UnsupportedCipher => {
+                f.write_str("unsupported cipher: use ChaChaPoly or AESGCM")
+            }
+            ParamsError::UnsupportedHash => {
+                f.write_str("unsupported hash: use SHA256, SHA512, BLAKE2s or BLAKE2b")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ParamsError {}
+
+impl From<ModifierError> for ParamsError {
+    fn from(e: ModifierError) -> Self {
+        ParamsError::Modifier(e)
+    }
+}
+
+/// A parsed protocol name: pattern with modifiers, cipher and hash (DH is
+/// always 25519). Holds a copy of the name, which is hashed into the
+/// handshake (spec section 5.2 `InitializeSymmetric`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NoiseParams {
+    name: [u8; MAX_NAME_LEN],
+    name_len: u8,
+    pattern: HandshakePattern,
+    cipher: AeadAlgorithm,
+    hash: HashAlgorithm,
+    psks: [u8; MAX_PSKS],
+    psk_count: u8,
+}
+
+impl NoiseParams {
+    /// Parses `name`.
+    ///
+    /// # Errors
+    /// [`ParamsError`] says which field is wrong or unsupported.
+    pub fn parse(name: &str) -> Result<Self, ParamsError> {
+        let bytes = name.as_bytes();
+        if bytes.len() > MAX_NAME_LEN || !name.is_ascii() {
+            return Err(ParamsError::Malformed);
+        }
+        let mut fields = name.split('_');
+        let (Some(prefix), Some(pat), Some(dh), Some(cipher), Some(hash), None) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            return Err(ParamsError::Malformed);
+        };
+        if prefix != "Noise" {
+            return Err(ParamsError::UnsupportedPrefix);
+        }
+        if dh != "25519" {
+            return Err(ParamsError::UnsupportedDh);
+        }
+        let cipher = match cipher {
+            "ChaChaPoly" => AeadAlgorithm::ChaCha20Poly1305,
+            "AESGCM" => AeadAlgorithm::Aes256Gcm,
+            _ => return Err(ParamsError::UnsupportedCipher),
+        };
+        let hash = match hash {
+            "SHA256" => HashAlgorithm::Sha256,
+            "SHA512" => HashAlgorithm::Sha512,
+            "BLAKE2s" => HashAlgorithm::Blake2s,
+            "BLAKE2b" => HashAlgorithm::Blake2b,
+            _ => return Err(ParamsError::UnsupportedHash),
+        };
+        let base_len = base_pattern_len(pat);
+        let (base, mods) = pat.split_at(base_len);
+        // Modifiers are lower-case words; anything else is part of an unknown
+        // pattern name (such as `XY`).
+        if mods.bytes().next().is_some_and(|c| !c.is_ascii_lowercase()) {
+            return Err(ParamsError::UnknownPattern);
+        }
+        let mut pattern = HandshakePattern::by_name(base).ok_or(ParamsError::UnknownPattern)?;
+        let mut psks = [0u8; MAX_PSKS];
+        let mut psk_count = 0u8;
+        if !mods.is_empty() {
+            for m in mods.split('+') {
+                if m == "fallback" {
+                    pattern = pattern.with_fallback()?;
+                } else if let Some(n) = m.strip_prefix("psk") {
+                    let n = parse_small(n).ok_or(ParamsError::UnknownModifier)?;
+                    pattern = pattern.with_psk(n)?;
+                    let slot = psks
+                        .get_mut(usize::from(psk_count))
+                        .ok_or(ParamsError::Modifier(ModifierError::DuplicatePsk))?;
+                    *slot = n;
+                    psk_count = psk_count.saturating_add(1);
+                } else {
+                    return Err(ParamsError::UnknownModifier);
+                }
+            }
+        }
+        let mut copy = [0u8; MAX_NAME_LEN];
+        if let Some(dst) = copy.get_mut(..bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        Ok(NoiseParams {
+            name: copy,
+            // bytes.len() <= MAX_NAME_LEN = 96, checked above.
+            name_len: u8::try_from(bytes.len()).map_err(|_| ParamsError::Malformed)?,
+            pattern,
+            cipher,
+            hash,
+            psks,
+            psk_count,
+        })
+    }
+
+    /// The protocol name, exactly as parsed.
+    pub fn name(&self) -> &str {
+        // Only ASCII was accepted.
+        core::str::from_utf8(self.name_bytes()).unwrap_or("")
+    }
+
+    /// The protocol name's bytes.
+    pub fn name_bytes(&self) -> &[u8] {
+        self.name.get(..usize::from(self.name_len)).unwrap_or(&[])
+    }
+
+    /// The handshake pattern with its modifiers applied.
+    pub fn pattern(&self) -> &HandshakePattern {
+        &self.pattern
+    }
+
+    /// The AEAD cipher.
+    pub fn cipher(&self) -> AeadAlgorithm {
+        self.cipher
+    }
+
+    /// The hash function.
+    pub fn hash(&self) -> HashAlgorithm {
+        self.hash
+    }
+
+    /// The `N` of each `pskN` modifier, in the order they appear in the name.
+    pub fn psk_positions(&self) -> &[u8] {
+        self.psks.get(..usize::from(self.psk_count)).unwrap_or(&[])
+    }
+}
+
+impl FromStr for NoiseParams {
+    type Err = ParamsError;
+    fn from_str(s: &str) -> Result<Self, ParamsError> {
+        NoiseParams::parse(s)
+    }
+}
+
+impl fmt::Debug for NoiseParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NoiseParams({})", self.name())
+    }
+}
+
+impl fmt::Display for NoiseParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Length of the base pattern name at the start of `s`: one of `NKXI`,
+/// an optional `1`, then optionally one of `NKX` and an optional `1`.
+fn base_pattern_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0usize;
+    let at = |i: usize| b.get(i).copied();
+    if matches!(at(i), Some(b'N' | b'K' | b'X' | b'I')) {
+        i = 1;
+        if at(i) == Some(b'1') {
+            i = 2;
+        }
+        if matches!(at(i), Some(b'N' | b'K' | b'X')) {
+            i = i.saturating_add(1);
+            if at(i) == Some(b'1') {
+                i = i.saturating_add(1);
+            }
+        }
+    }
+    i
+}
+
+/// Parses a decimal in `0..=99` with no sign or leading junk.
+fn parse_small(s: &str) -> Option<u8> {
+    if s.is_empty() || s.len() > 2 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::noise::pattern::{PreMessage, Token};
+
+    #[test]
+    fn parses_names() {
+        let p = NoiseParams::parse("Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s").unwrap();
+        assert_eq!(p.pattern().base_name(), "XX");
+        assert_eq!(p.psk_positions(), &[3]);
+        assert_eq!(p.cipher(), AeadAlgorithm::ChaCha20Poly1305);
+        assert_eq!(p.hash(), HashAlgorithm::Blake2s);
+        assert_eq!(p.name(), "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s");
+
+        let p = NoiseParams::parse("Noise_X1X1_25519_AESGCM_SHA512").unwrap();
+        assert_eq!(p.pattern().base_name(), "X1X1");
+        assert_eq!(p.pattern().messages().len(), 4);
+
+        let p = NoiseParams::parse("Noise_Npsk0_25519_AESGCM_BLAKE2b").unwrap();
+        assert_eq!(p.pattern().base_name(), "N");
+        assert_eq!(p.pattern().messages()[0].tokens()[0], Token::Psk);
+
+        let p = NoiseParams::parse("Noise_XXpsk0+psk1+psk2+psk3_25519_ChaChaPoly_SHA256").unwrap();
+        assert_eq!(p.psk_positions(), &[0, 1, 2, 3]);
+
+        let p = NoiseParams::parse("Noise_XXfallback_25519_ChaChaPoly_SHA256").unwrap();
+        assert_eq!(p.pattern().pre_alice(), PreMessage::E);
+        assert!(!p.pattern().alice_first());
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        use ParamsError::*;
+        let cases: &[(&str, ParamsError)] = &[
+            ("Noise_XX_448_ChaChaPoly_BLAKE2s", UnsupportedDh),
+            ("NoisePSK_XX_25519_ChaChaPoly_BLAKE2s", UnsupportedPrefix),
+            ("Noise_XY_25519_ChaChaPoly_BLAKE2s", UnknownPattern),
+            ("Noise_XXpsk_25519_ChaChaPoly_BLAKE2s", UnknownModifier),
+            ("Noise_XXpsk+1_25519_ChaChaPoly_BLAKE2s", UnknownModifier),
+            ("Noise_XXhfs_25519_ChaChaPoly_BLAKE2s", UnknownModifier),
+            (
+                "Noise_XXpsk4_25519_ChaChaPoly_BLAKE2s",
+                Modifier(ModifierError::PskOutOfRange),
+            ),
+            (
+                "Noise_XXpsk1+psk1_25519_ChaChaPoly_BLAKE2s",
+                Modifier(ModifierError::DuplicatePsk),
+            ),
+            ("Noise_XX_25519_XChaChaPoly_BLAKE2s", UnsupportedCipher),
+            ("Noise_XX_25519_ChaChaPoly_MD5", UnsupportedHash),
+            ("Noise_XX_25519_ChaChaPoly", Malformed),
+            ("Noise_XX_25519_ChaChaPoly_SHA256_", Malformed),
+            ("", Malformed),
+        ];
+        for (name, err) in cases {
+            assert_eq!(NoiseParams::parse(name), Err(*err), "{name}");
+        }
+    }
+}
