@@ -57,4 +57,5 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+}
