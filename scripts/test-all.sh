@@ -85,17 +85,21 @@ as_root() {
 }
 
 install_missing() {
-    local have
-    have=$(rustup component list --installed 2>/dev/null || true)
-    for c in rustfmt clippy; do
-        if ! grep -q "^$c" <<<"$have"; then
-            echo "rustup component add $c"
-            rustup component add "$c" >/dev/null
+    if command -v rustup >/dev/null; then
+        local have
+        have=$(rustup component list --installed 2>/dev/null || true)
+        for c in rustfmt clippy; do
+            if ! grep -q "^$c" <<<"$have"; then
+                echo "rustup component add $c"
+                rustup component add "$c" >/dev/null
+            fi
+        done
+        if ! rustup target list --installed 2>/dev/null | grep -qx "$ARM_TARGET"; then
+            echo "rustup target add $ARM_TARGET"
+            rustup target add "$ARM_TARGET" >/dev/null
         fi
-    done
-    if ! rustup target list --installed 2>/dev/null | grep -qx "$ARM_TARGET"; then
-        echo "rustup target add $ARM_TARGET"
-        rustup target add "$ARM_TARGET" >/dev/null
+    else
+        echo "no rustup: rustfmt, clippy and the $ARM_TARGET target must already be installed"
     fi
 
     local pkgs=()
