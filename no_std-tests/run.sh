@@ -57,12 +57,21 @@ if [[ $rc -ne 0 ]]; then
 fi
 
 say "sizes (bytes; text includes .vector_table and .rodata)"
+size_tool=""
 if command -v arm-none-eabi-size >/dev/null; then
-    arm-none-eabi-size "$arm_bin"
+    size_tool=arm-none-eabi-size
 elif command -v llvm-size >/dev/null; then
-    llvm-size "$arm_bin"
+    size_tool=llvm-size
+fi
+if [[ -n $size_tool ]]; then
+    echo "Cortex-M4F image ($ARM_TARGET, opt-level s, LTO):"
+    "$size_tool" "$arm_bin"
+    "$size_tool" -A "$arm_bin" | grep -E '^\.(vector_table|text|rodata|data|bss) '
 else
     echo "(no arm-none-eabi-size or llvm-size: Cortex-M sizes skipped)"
 fi
-if command -v size >/dev/null; then size "$host_bin"; fi
+if command -v size >/dev/null; then
+    echo "freestanding x86_64 binary:"
+    size "$host_bin"
+fi
 say "OK: both no_std binaries linked without an allocator and passed every check"
