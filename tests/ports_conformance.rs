@@ -7,6 +7,7 @@
 //! This binary runs them with Chromium's proxy bypass (ObserveProxy around
 //! the route); `ports_conformance_direct` runs the same scenarios with the
 //! direct-bypass extension.
+#![cfg(feature = "sim")]
 
 mod ports_common;
 
