@@ -318,8 +318,12 @@ impl Net {
         let mut r = SplitMix64::new(seed ^ 0x6c69_6e6b_7365_6564);
         for i in 0..n {
             for j in i + 1..n {
-                sim.connect(NodeId::from_index(i), NodeId::from_index(j), link_for(&mut r))
-                    .unwrap();
+                sim.connect(
+                    NodeId::from_index(i),
+                    NodeId::from_index(j),
+                    link_for(&mut r),
+                )
+                .unwrap();
             }
         }
         Net {
@@ -338,7 +342,9 @@ impl Net {
     }
 
     fn adapter(&mut self, i: usize) -> &mut PortsNode {
-        self.sim.node_mut(NodeId::from_index(i)).expect("no such node")
+        self.sim
+            .node_mut(NodeId::from_index(i))
+            .expect("no such node")
     }
 
     /// Node `i`, for calls that emit nothing (queries, creating an
@@ -535,5 +541,62 @@ fn sizes() {
         std::mem::size_of::<Ev>(),
         std::mem::size_of::<TNode>(),
         TNode::port_record_size()
+    );
+}
+
+/// The harness itself: events really cross the simulator (with latency),
+/// every arrival is processed, and the message arrives.
+#[test]
+fn harness_events_cross_the_simulator() {
+    let mut net = Net::new(3, 5);
+    let (a, b) = net.cross_pair(0, 2);
+    net.send(0, a, b"x", &[]);
+    net.idle();
+    assert_eq!(&net.get(2, b).unwrap().payload[..], b"x");
+    let s = net.sim.stats();
+    let processed: u64 = net.delivered().iter().sum();
+    assert!(processed >= 1);
+    assert_eq!(s.delivered, processed, "every arrival was processed");
+    assert_eq!(s.dropped(), 0);
+    assert!(s.now > Instant::ZERO, "links have latency");
+}
+
+/// Bytes that do not decode fail the test instead of being skipped.
+#[test]
+#[should_panic(expected = "every emitted event decodes")]
+fn harness_rejects_undecodable_bytes() {
+    let mut n = PortsNode::new(0, 2, 1, config());
+    n.handle_message(Instant::ZERO, NodeId(1), &[0xff; 10]);
+}
+
+/// A held event type stalls its sender's link (FIFO: later events from
+/// that node wait behind it), not other links.
+#[test]
+fn harness_hold_keeps_link_order() {
+    use hyperport::ports::GetMessageError;
+    let mut net = Net::new(3, 6);
+    let (a, b) = net.cross_pair(0, 1);
+    let (c, d) = net.cross_pair(2, 1);
+    net.idle();
+    net.block(1, Some(USER_MESSAGE));
+    net.send(0, a, b"1", &[]);
+    net.close(0, a);
+    net.close(2, c);
+    net.idle();
+    assert_eq!(net.get(1, b), None, "message held");
+    assert!(
+        !net.node(1).get_status(b).unwrap().peer_closed,
+        "closure held behind it"
+    );
+    assert!(
+        net.node(1).get_status(d).unwrap().peer_closed,
+        "other link not held"
+    );
+    net.block(1, None);
+    net.idle();
+    assert_eq!(&net.get(1, b).unwrap().payload[..], b"1");
+    assert_eq!(
+        net.with(1, |n| n.get_message(b)),
+        Err(GetMessageError::PeerClosed)
     );
 }
