@@ -24,6 +24,11 @@
 //! lose or duplicate (`reorder_ppm = 0`: FIFO per direction), but whose
 //! latencies are drawn per message from a per-link range chosen from the
 //! seed, so messages on different links interleave in a seeded random order.
+//! Reordering links are not a transport ports supports: with
+//! `PORTS_REORDER_PPM=300000` (an exploration knob, see [`reorder_ppm`]) the
+//! randomized suite fails at seed 2513 (node 2 reports an `UnexpectedEvent`
+//! protocol error against node 4), while with FIFO links seeds 0..16 500
+//! pass.
 //! Self-addressed events never leave a node (it processes them itself); the
 //! adapter fails the test if one is ever emitted.
 //!
@@ -288,10 +293,21 @@ impl SimNode for PortsNode {
 fn link_for(r: &mut SplitMix64) -> LinkConfig {
     let min = r.next_u64() % 5_001;
     let spread = r.next_u64() % 20_001;
-    LinkConfig::default().with_latency(
-        Duration::from_micros(min),
-        Duration::from_micros(min + spread),
-    )
+    LinkConfig::default()
+        .with_latency(
+            Duration::from_micros(min),
+            Duration::from_micros(min + spread),
+        )
+        .with_reorder_ppm(reorder_ppm())
+}
+
+/// Exploration only: `PORTS_REORDER_PPM` makes links reorder (default 0,
+/// which the suites need; see the module docs).
+fn reorder_ppm() -> u32 {
+    std::env::var("PORTS_REORDER_PPM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 pub struct Net {
