@@ -14,6 +14,12 @@
 //! * at the end every end is closed and every live node is empty: no port,
 //!   no proxy, no held event, no queued message; no protocol error was
 //!   reported by an honest node; no output was dropped.
+//!
+//! Environment: `PORTS_SEED` (first seed, default 0) and `PORTS_RUNS`
+//! (default 2500) choose the seeds; `PORTS_VERBOSE` prints the operations,
+//! `PORTS_TRACE` every delivered event, `PORTS_STATS` the simulator counters
+//! of each run (with `--nocapture`); `PORTS_REORDER_PPM` makes the links
+//! reorder (exploration only, see `ports_common`).
 #![cfg(feature = "sim")]
 
 mod ports_common;
@@ -468,9 +474,9 @@ fn random_runs() {
     let runs: u64 = std::env::var("PORTS_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1500);
+        .unwrap_or(2500);
     // Failing seeds found by sweeps (PORTS_SEED / PORTS_RUNS) become named
-    // regression tests below; sweeps of seeds 0..16_500 found none over the
+    // regression tests; sweeps of seeds 0..16_500 found none over the
     // simulator.
     for seed in base..base + runs {
         if std::env::var("PORTS_VERBOSE").is_ok() {

@@ -169,6 +169,9 @@ impl PortsNode {
             );
         }
         if let Err(e) = self.node.handle_event(name(from), ev) {
+            if std::env::var("PORTS_TRACE").is_ok() {
+                eprintln!("  -> error {e:?}");
+            }
             self.errors.push(e);
         }
     }
