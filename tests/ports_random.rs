@@ -19,7 +19,8 @@
 //! (default 2500) choose the seeds; `PORTS_VERBOSE` prints the operations,
 //! `PORTS_TRACE` every delivered event, `PORTS_STATS` the simulator counters
 //! of each run (with `--nocapture`); `PORTS_REORDER_PPM` makes the links
-//! reorder (exploration only, see `ports_common`).
+//! reorder and `PORTS_SIM_SALT` re-draws a seed's latencies (exploration
+//! only, see `ports_common`).
 #![cfg(feature = "sim")]
 
 mod ports_common;

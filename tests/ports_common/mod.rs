@@ -27,8 +27,10 @@
 //! Reordering links are not a transport ports supports: with
 //! `PORTS_REORDER_PPM=300000` (an exploration knob, see [`reorder_ppm`]) the
 //! randomized suite fails at seed 2513 (node 2 reports an `UnexpectedEvent`
-//! protocol error against node 4), while with FIFO links seeds 0..16 500
-//! pass.
+//! protocol error against node 4: a PortAccepted for a buffering port it
+//! had already torn down after a node loss), and at 10 of the salts 1..=55
+//! `PORTS_SIM_SALT` values for that seed; with FIFO links seeds 0..16 500
+//! pass, and seed 2513 passes for salts 1..=300.
 //! Self-addressed events never leave a node (it processes them itself); the
 //! adapter fails the test if one is ever emitted.
 //!
@@ -329,12 +331,19 @@ impl Net {
     /// latency ranges and every per-message latency (so the delivery order).
     pub fn with_config(n: usize, seed: u64, cfg: Config) -> Self {
         let nodes = (0..n).map(|i| PortsNode::new(i, n, seed, cfg)).collect();
+        // Exploration only: `PORTS_SIM_SALT` changes the link latencies and
+        // delivery order of a seed but not its operations.
+        let salt: u64 = std::env::var("PORTS_SIM_SALT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let sim_seed = seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let sim_cfg = SimConfig {
             record_trace: false,
-            ..SimConfig::with_seed(seed)
+            ..SimConfig::with_seed(sim_seed)
         };
         let mut sim = Sim::new(sim_cfg, nodes);
-        let mut r = SplitMix64::new(seed ^ 0x6c69_6e6b_7365_6564);
+        let mut r = SplitMix64::new(sim_seed ^ 0x6c69_6e6b_7365_6564);
         for i in 0..n {
             for j in i + 1..n {
                 sim.connect(
