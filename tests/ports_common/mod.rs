@@ -28,8 +28,8 @@
 //! `PORTS_REORDER_PPM=300000` (an exploration knob, see [`reorder_ppm`]) the
 //! randomized suite fails at seed 2513 (node 2 reports an `UnexpectedEvent`
 //! protocol error against node 4: a PortAccepted for a buffering port it
-//! had already torn down after a node loss), and at 10 of the salts 1..=55
-//! `PORTS_SIM_SALT` values for that seed; with FIFO links seeds 0..16 500
+//! had already torn down after a node loss), and that seed fails again for
+//! 10 of the `PORTS_SIM_SALT` values 1..=55; with FIFO links seeds 0..16 500
 //! pass, and seed 2513 passes for salts 1..=300.
 //! Self-addressed events never leave a node (it processes them itself); the
 //! adapter fails the test if one is ever emitted.
