@@ -90,7 +90,7 @@ impl Scenario {
     /// A scenario whose link faults, rekey policy and attack rate are drawn
     /// from `seed`.
     fn seeded(name: &'static str, seed: u64, sessions: u32, per_session: u32) -> Self {
-        let mut r = SeededRng::from_u64(seed ^ 0x5eed_0f_5ce1a410);
+        let mut r = SeededRng::from_u64(seed ^ 0x5eed_0f5c_e1a4_1000);
         let mut pick = |lo: u32, hi: u32| lo + r.next_u32() % (hi - lo + 1);
         let link = LinkConfig::default()
             .with_latency(Duration::from_millis(1), Duration::from_millis(15))
@@ -971,7 +971,7 @@ impl SimNode for Eve {
 
 enum Node {
     Peer(Box<Peer>),
-    Eve(Eve),
+    Eve(Box<Eve>),
 }
 
 impl Node {
@@ -1087,14 +1087,14 @@ fn run(sc: &Scenario, totals: &mut Totals) -> (TraceDigest, Counters) {
     let nodes = vec![
         Node::Peer(Box::new(Peer::new(sc, ALICE, &alice_key, &bob_key, psk))),
         Node::Peer(Box::new(Peer::new(sc, BOB, &alice_key, &bob_key, psk))),
-        Node::Eve(Eve {
+        Node::Eve(Box::new(Eve {
             rng: SeededRng::from_seed(node_seed(sc.seed, EVE)),
             attack_ppm: sc.attack_ppm,
             seen: VecDeque::new(),
             out: VecDeque::new(),
             replayed: 0,
             forged: 0,
-        }),
+        })),
     ];
     let cfg = SimConfig {
         record_trace: false,
