@@ -207,7 +207,7 @@ fn unhex<'o>(s: &str, out: &'o mut [u8]) -> Option<&'o [u8]> {
         }
     }
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let out = out.get_mut(..s.len() / 2)?;

@@ -21,7 +21,7 @@ fn pl(s: &[u8]) -> Option<Pl> {
 
 fn node(n: u64) -> N {
     N::new(
-        NodeName::new(0x6e6f_7374_64, n),
+        NodeName::new(0x6e6f_7374_6400, n),
         hyperport::ports::Config::default(),
         SeededRng::from_u64(n),
     )

@@ -1,5 +1,13 @@
-//! The no_std proof on a microcontroller: the shared checks on a Cortex-M4F
-//! (`thumbv7em-none-eabihf`), run under QEMU's mps2-an386 machine.
+//! The no_std proof on a microcontroller: shared code of the Cortex-M4F
+//! (`thumbv7em-none-eabihf`) images run under QEMU's mps2-an386 machine.
+//!
+//! Two images (`src/bin/`), each a `#[entry]` that calls [`run_image`]:
+//!
+//! * `hyperport-nostd-cortex-m`: every check in
+//!   [`hyperport_nostd_checks::CHECKS`];
+//! * `hyperport-nostd-noise`: only [`hyperport_nostd_checks::NOISE_CHECKS`]
+//!   (an XX handshake and 100 transport messages each way), so that its
+//!   flash, RAM and run time are those of a Noise-only firmware.
 //!
 //! No `#[global_allocator]` and no `alloc` in the graph (the sysroot of this
 //! target has no std at all). Output goes through semihosting to the host's
@@ -8,24 +16,33 @@
 //!
 //! It also reports the peak stack depth of the checks, measured by painting
 //! the free stack below `main` with a pattern and looking for the deepest
-//! overwritten word afterwards (`unsafe`, in this test binary only).
+//! overwritten word afterwards, and the time each check took by the
+//! semihosting clock (`SYS_CLOCK`, host time in centiseconds; QEMU is not
+//! cycle-accurate, so this is emulation time on the host, not M4 time).
+//! `unsafe` lives in these test binaries only.
 #![no_std]
-#![no_main]
 
 use core::panic::PanicInfo;
-use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+use hyperport_nostd_checks::Check;
 
-#[entry]
-fn main() -> ! {
+/// Runs `checks` with stack painting and timing, prints the results and
+/// exits QEMU with status 0 (all passed) or 1.
+pub fn run_image(banner: &str, checks: &[Check]) -> ! {
     hprintln!(
-        "hyperport no_std checks: thumbv7em-none-eabihf (Cortex-M4F, QEMU mps2-an386), no allocator"
+        "hyperport no_std {}: thumbv7em-none-eabihf (Cortex-M4F, QEMU mps2-an386), no allocator",
+        banner
     );
     let main_sp = cortex_m::register::msp::read();
     let painted = paint_stack();
-    let failures = hyperport_nostd_checks::run_all(&mut |line: &str| {
-        hprintln!("{}", line);
+    let start = clock_cs();
+    let mut last = start;
+    let failures = hyperport_nostd_checks::run(checks, &mut |line: &str| {
+        let now = clock_cs();
+        hprintln!("{} [{} ms]", line, now.wrapping_sub(last).wrapping_mul(10));
+        last = now;
     });
+    let total = clock_cs().wrapping_sub(start);
     match deepest_write(painted) {
         Some(addr) => hprintln!(
             "stack: peak {} bytes below main (checks + semihosting output)",
@@ -33,6 +50,10 @@ fn main() -> ! {
         ),
         None => hprintln!("stack: the whole painted range was used (peak unknown)"),
     }
+    hprintln!(
+        "time: {} ms for the checks by the semihosting clock (10 ms resolution)",
+        total.wrapping_mul(10)
+    );
     debug::exit(if failures == 0 {
         debug::EXIT_SUCCESS
     } else {
@@ -41,6 +62,13 @@ fn main() -> ! {
     loop {
         cortex_m::asm::bkpt();
     }
+}
+
+/// Semihosting `SYS_CLOCK`: centiseconds since the program started.
+fn clock_cs() -> u32 {
+    // SAFETY: SYS_CLOCK takes no argument block (r1 = 0) and only returns
+    // a value; QEMU implements it.
+    unsafe { cortex_m_semihosting::syscall!(CLOCK) as u32 }
 }
 
 const PAINT: u32 = 0xa5a5_a5a5;
