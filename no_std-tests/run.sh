@@ -59,7 +59,7 @@ run_qemu() {
     local bin=$1 rc=0 t0 t1
     say "run: qemu-system-arm -machine mps2-an386 $(basename "$bin") (timeout ${QEMU_TIMEOUT}s)"
     t0=$(date +%s%N)
-    timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+    timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -icount shift=0 \
         -semihosting-config enable=on,target=native -kernel "$bin" >"$qemu_out" || rc=$?
     t1=$(date +%s%N)
     cat "$qemu_out"
@@ -75,6 +75,7 @@ checks_ms=$qemu_ms
 run_qemu "$noise_bin"
 noise_ms=$qemu_ms
 noise_stack=$(sed -n 's/^stack: peak \([0-9]*\) bytes.*/\1/p' "$qemu_out")
+noise_insns=$(sed -n 's/^time: \([0-9]*\) instructions.*/\1/p' "$qemu_out")
 
 say "sizes (bytes; text includes .vector_table and .rodata)"
 size_tool=""
@@ -100,10 +101,10 @@ if [[ -n $size_tool ]]; then
     arm_sizes "$arm_bin"
     echo "Cortex-M4F image, Noise only ($(basename "$noise_bin")):"
     arm_sizes "$noise_bin"
-    echo "Noise on Cortex-M4 (QEMU): flash ${flash} B; RAM ${static_ram} B (.data+.bss) + ${noise_stack:-?} B peak stack = $(( static_ram + ${noise_stack:-0} )) B; QEMU wall time ${noise_ms} ms"
+    echo "Noise on Cortex-M4 (QEMU): flash ${flash} B; RAM ${static_ram} B (.data+.bss) + ${noise_stack:-?} B peak stack = $(( static_ram + ${noise_stack:-0} )) B; ${noise_insns:-?} instructions; QEMU wall time ${noise_ms} ms"
 else
     echo "(no arm-none-eabi-size or llvm-size: Cortex-M sizes skipped)"
-    echo "Noise on Cortex-M4 (QEMU): peak stack ${noise_stack:-?} B; QEMU wall time ${noise_ms} ms"
+    echo "Noise on Cortex-M4 (QEMU): peak stack ${noise_stack:-?} B; ${noise_insns:-?} instructions; QEMU wall time ${noise_ms} ms"
 fi
 if command -v size >/dev/null; then
     echo "freestanding x86_64 binary:"

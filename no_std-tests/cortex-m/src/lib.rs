@@ -16,13 +16,18 @@
 //!
 //! It also reports the peak stack depth of the checks, measured by painting
 //! the free stack below `main` with a pattern and looking for the deepest
-//! overwritten word afterwards, and the time each check took by the
-//! semihosting clock (`SYS_CLOCK`, host time in centiseconds; QEMU is not
-//! cycle-accurate, so this is emulation time on the host, not M4 time).
+//! overwritten word afterwards, and what each check cost: guest
+//! instructions, counted with SysTick while QEMU runs with `-icount shift=0`
+//! (as `run.sh` runs it; QEMU is not cycle-accurate, so this is an
+//! instruction count, not M4 cycles), and QEMU's host CPU time by the
+//! semihosting clock (`SYS_CLOCK`, centiseconds).
 //! `unsafe` lives in these test binaries only.
 #![no_std]
 
 use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::{SYST, syst::SystClkSource};
+use cortex_m_rt::exception;
 use cortex_m_semihosting::{debug, hprintln};
 use hyperport_nostd_checks::Check;
 
@@ -35,14 +40,24 @@ pub fn run_image(banner: &str, checks: &[Check]) -> ! {
     );
     let main_sp = cortex_m::register::msp::read();
     let painted = paint_stack();
+    start_systick();
     let start = clock_cs();
-    let mut last = start;
+    let (mut last, mut last_ticks) = (start, 0u64);
     let failures = hyperport_nostd_checks::run(checks, &mut |line: &str| {
-        let now = clock_cs();
-        hprintln!("{} [{} ms]", line, now.wrapping_sub(last).wrapping_mul(10));
-        last = now;
+        let (now, ticks) = (clock_cs(), systick_ticks());
+        hprintln!(
+            "{} [{} k instructions, {} ms host CPU]",
+            line,
+            ticks
+                .saturating_sub(last_ticks)
+                .saturating_mul(INSNS_PER_TICK)
+                / 1000,
+            now.wrapping_sub(last).wrapping_mul(10)
+        );
+        (last, last_ticks) = (now, ticks);
     });
     let total = clock_cs().wrapping_sub(start);
+    let insns = systick_ticks().saturating_mul(INSNS_PER_TICK);
     match deepest_write(painted) {
         Some(addr) => hprintln!(
             "stack: peak {} bytes below main (checks + semihosting output)",
@@ -51,7 +66,8 @@ pub fn run_image(banner: &str, checks: &[Check]) -> ! {
         None => hprintln!("stack: the whole painted range was used (peak unknown)"),
     }
     hprintln!(
-        "time: {} ms for the checks by the semihosting clock (10 ms resolution)",
+        "time: {} instructions executed by the checks (SysTick under `-icount shift=0`, 40-instruction resolution); {} ms of QEMU host CPU time (semihosting SYS_CLOCK, 10 ms resolution)",
+        insns,
         total.wrapping_mul(10)
     );
     debug::exit(if failures == 0 {
@@ -61,6 +77,56 @@ pub fn run_image(banner: &str, checks: &[Check]) -> ! {
     });
     loop {
         cortex_m::asm::bkpt();
+    }
+}
+
+/// Guest instructions per SysTick tick when QEMU runs with
+/// `-icount shift=0` (virtual time advances 1 ns per instruction) and
+/// SysTick counts the 25 MHz core clock of mps2-an386 (40 ns per tick).
+/// Calibrated by hand: a `subs`/`bne` loop of 20 M instructions read
+/// 500,000 ticks, one of 800 M instructions 20,000,014 (across a wrap).
+/// Without `-icount` the figure is meaningless (virtual time follows the
+/// host clock).
+const INSNS_PER_TICK: u64 = 40;
+/// SysTick's reload value: the whole 24-bit counter.
+const RELOAD: u32 = 0x00ff_ffff;
+/// SysTick wraps (interrupts) since [`start_systick`].
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Starts SysTick counting core clock cycles down from [`RELOAD`], with an
+/// interrupt at each wrap.
+fn start_systick() {
+    let Some(mut p) = cortex_m::Peripherals::take() else {
+        return;
+    };
+    p.SYST.set_clock_source(SystClkSource::Core);
+    p.SYST.set_reload(RELOAD);
+    p.SYST.clear_current();
+    WRAPS.store(0, Ordering::Relaxed);
+    p.SYST.enable_interrupt();
+    p.SYST.enable_counter();
+    // The counter reads 0 until its first tick loads RELOAD; wait for that
+    // (a few instructions) so that `systick_ticks` starts from 0.
+    for _ in 0..10_000 {
+        if SYST::get_current() != 0 {
+            break;
+        }
+    }
+}
+
+/// Core clock ticks since [`start_systick`].
+fn systick_ticks() -> u64 {
+    loop {
+        let wraps = WRAPS.load(Ordering::Relaxed);
+        let current = SYST::get_current();
+        if WRAPS.load(Ordering::Relaxed) == wraps {
+            return u64::from(wraps) * (u64::from(RELOAD) + 1) + u64::from(RELOAD - current);
+        }
     }
 }
 
