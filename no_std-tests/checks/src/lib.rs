@@ -89,6 +89,10 @@ pub const CHECKS: &[Check] = &[
         "ports: two nodes, encoded events, a port sent across",
         ports::two_nodes_send_port,
     ),
+    (
+        "noise: datagram transport over the header, reorder/dup/forgery",
+        noise::datagram_over_header,
+    ),
     NOISE_CHECKS[0],
     NOISE_CHECKS[1],
     NOISE_CHECKS[2],
