@@ -119,7 +119,8 @@ fn start_systick() {
     }
 }
 
-/// Core clock ticks since [`start_systick`].
+/// Core clock ticks since [`start_systick`] (re-read if a wrap interrupt
+/// came between reading the wrap count and the counter).
 fn systick_ticks() -> u64 {
     loop {
         let wraps = WRAPS.load(Ordering::Relaxed);
@@ -130,7 +131,8 @@ fn systick_ticks() -> u64 {
     }
 }
 
-/// Semihosting `SYS_CLOCK`: centiseconds since the program started.
+/// Semihosting `SYS_CLOCK`: centiseconds since the program started; QEMU
+/// answers with its own process's host CPU time (C `clock()`).
 fn clock_cs() -> u32 {
     // SAFETY: SYS_CLOCK takes no argument block (r1 = 0) and only returns
     // a value; QEMU implements it.
@@ -158,7 +160,9 @@ fn paint_stack() -> (u32, u32) {
     let mut p = bottom;
     while p < top {
         // SAFETY: free RAM between the end of .bss and the live stack, which
-        // nothing else uses (no interrupts are enabled).
+        // nothing else uses (no interrupt is enabled yet: SysTick starts
+        // after painting; its exception frames then land on this stack and
+        // count towards the peak).
         unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
         p += 4;
     }
