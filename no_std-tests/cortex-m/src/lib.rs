@@ -120,7 +120,10 @@ fn start_systick() {
 }
 
 /// Core clock ticks since [`start_systick`] (re-read if a wrap interrupt
-/// came between reading the wrap count and the counter).
+/// came between reading the wrap count and the counter). A wrap whose
+/// interrupt is still pending during these few instructions would read
+/// 2^24 ticks short; under `-icount` runs are deterministic, so that would
+/// show as the same absurd figure on every run, not as noise.
 fn systick_ticks() -> u64 {
     loop {
         let wraps = WRAPS.load(Ordering::Relaxed);
