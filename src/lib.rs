@@ -53,6 +53,7 @@
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
 //! * [`framing`]: stream framing and the datagram header.
+//! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
 //!
 //! ## Safety and limits
 //!
@@ -105,6 +106,7 @@ pub mod buf;
 pub mod crypto;
 pub mod error;
 pub mod rng;
+pub mod routing;
 pub mod time;
 
 pub use error::{BufferTooSmall, Truncated};

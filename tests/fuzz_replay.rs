@@ -11,7 +11,9 @@ const RANDOM_INPUTS: usize = 2_000;
 const MAX_RANDOM_LEN: usize = 4_096;
 
 fn replay(name: &str, run: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(name);
     let mut files = 0usize;
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -55,5 +57,4 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {
-}
+targets! {}
