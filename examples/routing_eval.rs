@@ -13,7 +13,8 @@
 //! The driver is a simple synchronous-rounds loop: each round advances the
 //! clock by one announcement interval, fires every node's timers, and
 //! delivers every announcement sent in the previous round. Node ranks are the
-//! node degrees (root = a maximum-degree node). Keys are derived from the node
+//! node degrees, ties broken by the neighbours' degree sum (root = a
+//! maximum-degree node). Keys are derived from the node
 //! index, so runs are reproducible.
 //!
 //! Output columns: `name nodes delivery_pct avg_stretch max_stretch
@@ -29,8 +30,14 @@ struct Graph {
     adj: Vec<Vec<usize>>,
 }
 
-fn parse_edgelist(path: &str) -> Graph {
+/// Parses an edge list; `None` (with a note on stderr) for a file that does
+/// not start with the `# nodes N edges M` header (e.g. a licence text).
+fn parse_edgelist(path: &str) -> Option<Graph> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    if !text.starts_with("# nodes") {
+        eprintln!("skipping {path}: not an edge list");
+        return None;
+    }
     let mut n = 0usize;
     let mut edges = Vec::new();
     for line in text.lines() {
@@ -62,7 +69,7 @@ fn parse_edgelist(path: &str) -> Graph {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string());
-    Graph { name, adj }
+    Some(Graph { name, adj })
 }
 
 fn synthetic() -> Vec<Graph> {
@@ -132,6 +139,15 @@ fn key_seed(i: usize) -> [u8; 32] {
     k
 }
 
+/// Root-election rank: the degree, ties broken by the sum of the
+/// neighbours' degrees (both known locally after one exchange), so the root
+/// is a maximum-degree node with the best-connected neighbourhood.
+fn rank_of(adj: &[Vec<usize>], i: usize) -> u32 {
+    let deg = adj[i].len().min(0xFFFF) as u32;
+    let two: usize = adj[i].iter().map(|&j| adj[j].len()).sum();
+    (deg << 16) | two.min(0xFFFF) as u32
+}
+
 fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
     let mut d = vec![u32::MAX; adj.len()];
     d[s] = 0;
@@ -173,7 +189,7 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
         .enumerate()
         .map(|(i, t)| {
             let c = Config {
-                rank: g.adj[i].len() as u32,
+                rank: rank_of(&g.adj, i),
                 ..config
             };
             Node::new(c, &key_seed(i), t, t0)
@@ -318,7 +334,7 @@ fn main() {
             "--pairs" => pairs = args.next().and_then(|x| x.parse().ok()).expect("--pairs N"),
             "--seed" => seed = args.next().and_then(|x| x.parse().ok()).expect("--seed S"),
             "--synthetic" => graphs.extend(synthetic()),
-            p => graphs.push(parse_edgelist(p)),
+            p => graphs.extend(parse_edgelist(p)),
         }
     }
     if graphs.is_empty() {

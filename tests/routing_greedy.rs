@@ -2,6 +2,7 @@
 //! on the tree distance with a watermark delivers every pair, and every hop
 //! strictly decreases the distance to the destination. Checked against an
 //! independent BFS (path length bounds) on the same graph.
+#![allow(clippy::needless_range_loop)]
 
 use hyperport::routing::{Coord, Decision, LinkId, decide};
 use std::collections::VecDeque;

@@ -528,6 +528,18 @@ impl<'s> Node<'s> {
         let matches = n.info.as_ref().is_some_and(|i| {
             i.digest == k.digest && i.root.key == k.root.key && i.root.rank == k.root.rank
         });
+        if !matches && self.irrelevant(idx, &k.root) {
+            // A tree we would neither join nor forward in: liveness only.
+            if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
+                n.last_heard = now;
+                n.info = None;
+                if k.want_full {
+                    n.they_want_full = true;
+                    n.due = true;
+                }
+            }
+            return Ok(());
+        }
         if !matches {
             return Err(AnnounceError::UnknownDigest);
         }
@@ -575,6 +587,22 @@ impl<'s> Node<'s> {
             if g.key != self.public {
                 return Err(AnnounceError::GrantNotForUs);
             }
+        }
+        if self.irrelevant(idx, &f.root) {
+            // Lazy verification: a chain under a root worse than ours is
+            // useless (we would not join it and `route` only forwards under
+            // our own root), so its signatures are not checked and it is not
+            // stored. If our root changes we ask for it again.
+            if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
+                n.last_heard = now;
+                n.info = None;
+                n.we_want_full = false;
+                if f.want_full {
+                    n.they_want_full = true;
+                    n.due = true;
+                }
+            }
+            return Ok(());
         }
         if !self.verify_root(&f.root) {
             return Err(AnnounceError::BadSignature);
@@ -663,6 +691,14 @@ impl<'s> Node<'s> {
         Ok(())
     }
 
+    /// Whether an announcement under `root` from entry `idx` can be ignored:
+    /// not our parent, not our root, and a root ours beats.
+    fn irrelevant(&self, idx: usize, root: &RootInfo) -> bool {
+        self.parent != Some(idx)
+            && !(root.key == self.root.key && root.rank == self.root.rank)
+            && !root.beats(&self.root)
+    }
+
     /// Whether the offer in `f` beats our current position (hysteresis:
     /// same root needs a depth gain of at least `parent_switch_margin`).
     fn better(&self, f: &Full<'_>) -> bool {
@@ -692,6 +728,13 @@ impl<'s> Node<'s> {
             self.stats.root_changes = self.stats.root_changes.saturating_add(1);
             self.root = f.root;
             self.root_heard = now;
+            // Chains skipped under the old root may be under the new one.
+            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
+                if n.info.is_none() {
+                    n.we_want_full = true;
+                    n.due = true;
+                }
+            }
         } else {
             self.refresh_root(now, &f.root);
         }
@@ -713,7 +756,11 @@ impl<'s> Node<'s> {
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Result<Option<Transmit>, BufferTooSmall> {
         let len = self.table.len();
         for step in 0..len {
-            let i = self.tx_cursor.wrapping_add(step) % len.max(1);
+            let i = self
+                .tx_cursor
+                .wrapping_add(step)
+                .checked_rem(len)
+                .unwrap_or(0);
             let Some(n) = self.table.get(i).and_then(|e| e.n.as_ref()) else {
                 continue;
             };

@@ -1,0 +1,154 @@
+//! The protocol on small Topology Zoo graphs (debug build): cold-start
+//! convergence to one tree, 100% greedy delivery with no loop; then churn
+//! (5% of links, then 5% of nodes, seeded), re-convergence and 100% delivery
+//! again within each surviving component, never a loop, including while the
+//! tree is still changing.
+#![allow(clippy::needless_range_loop)]
+
+mod routing_support;
+use routing_support::{Net, Xs, bfs, load};
+
+fn check_tree(net: &Net) {
+    // One root per connected component, and every coordinate is a valid
+    // tree position: a node's parent (if any) is a live neighbour whose
+    // coordinate is ours minus the last slot.
+    let n = net.nodes.len();
+    for s in 0..n {
+        if !net.alive[s] {
+            continue;
+        }
+        let d = bfs(&net.adj, s);
+        for t in 0..n {
+            if d[t] != u32::MAX && net.alive[t] {
+                assert_eq!(
+                    net.nodes[s].root().key,
+                    net.nodes[t].root().key,
+                    "two roots in one component"
+                );
+            }
+        }
+        let c = net.nodes[s].coord();
+        match net.nodes[s].parent() {
+            None => assert!(net.nodes[s].is_root() && c.depth() == 0),
+            Some(l) => {
+                let p = l.0 as usize;
+                assert!(net.adj[s].contains(&p));
+                assert_eq!(net.nodes[p].coord().slots(), &c.slots()[..c.depth() - 1]);
+            }
+        }
+    }
+    // Distinct coordinates per tree.
+    let mut seen = std::collections::HashSet::new();
+    for (i, node) in net.nodes.iter().enumerate() {
+        if net.alive[i] {
+            assert!(
+                seen.insert((node.root().key, node.coord().clone())),
+                "duplicate coordinate"
+            );
+        }
+    }
+}
+
+fn cold_start(name: &str) -> Net {
+    let mut net = Net::new(load(name));
+    let rounds = net.converge(12, 300);
+    check_tree(&net);
+    // The root is a maximum-degree node (rank = degree).
+    let maxdeg = net.adj.iter().map(Vec::len).max().unwrap();
+    let root = net.nodes.iter().position(|n| n.is_root()).unwrap();
+    assert_eq!(net.adj[root].len(), maxdeg);
+    // The converged tree is a BFS tree from the root: depth = BFS distance.
+    let d = bfs(&net.adj, root);
+    for (i, node) in net.nodes.iter().enumerate() {
+        assert_eq!(
+            node.coord().depth() as u32,
+            d[i],
+            "node {i} not at its BFS depth"
+        );
+    }
+    eprintln!("{name}: converged in {rounds} rounds");
+    net
+}
+
+#[test]
+fn cold_start_converges_and_delivers_everything() {
+    for name in [
+        "zoo-Abilene",
+        "zoo-Nsfnet",
+        "zoo-Internet2",
+        "zoo-Sunet",
+        "zoo-Geant2012",
+    ] {
+        let mut net = cold_start(name);
+        let mut rng = Xs(0x1234_5678);
+        let (ok, tried, stretch) = net.evaluate(&mut rng, 300);
+        assert_eq!(ok, tried, "{name}: delivery below 100%");
+        assert!(stretch >= 1.0);
+        eprintln!("{name}: {ok}/{tried} delivered, stretch {stretch:.3}");
+    }
+}
+
+fn churn(name: &str, seed: u64) {
+    let mut net = cold_start(name);
+    let mut rng = Xs(seed);
+    let edges: Vec<(usize, usize)> = net
+        .adj
+        .iter()
+        .enumerate()
+        .flat_map(|(u, a)| a.iter().filter(move |&&v| u < v).map(move |&v| (u, v)))
+        .collect();
+    let k = (edges.len() * 5).div_ceil(100);
+    for _ in 0..k {
+        let live: Vec<(usize, usize)> = net
+            .adj
+            .iter()
+            .enumerate()
+            .flat_map(|(u, a)| a.iter().filter(move |&&v| u < v).map(move |&v| (u, v)))
+            .collect();
+        let (u, v) = live[rng.below(live.len())];
+        net.remove_link(u, v);
+    }
+    // While re-converging: no loop ever (asserted inside route()).
+    for _ in 0..5 {
+        net.step();
+        net.evaluate(&mut rng, 40);
+    }
+    net.converge(12, 300);
+    check_tree(&net);
+    let (ok, tried, _) = net.evaluate(&mut rng, 300);
+    assert_eq!(ok, tried, "{name}: delivery after link churn");
+
+    // 5% of nodes, the root first if the draw hits it (root loss).
+    let n = net.nodes.len();
+    let k = (n * 5).div_ceil(100);
+    let root = net.nodes.iter().position(|x| x.is_root()).unwrap();
+    net.remove_node(root);
+    for _ in 1..k {
+        let v = loop {
+            let v = rng.below(n);
+            if net.alive[v] {
+                break v;
+            }
+        };
+        net.remove_node(v);
+    }
+    for _ in 0..20 {
+        net.step();
+        net.evaluate(&mut rng, 20);
+    }
+    let rounds = net.converge(12, 400);
+    check_tree(&net);
+    let (ok, tried, _) = net.evaluate(&mut rng, 300);
+    assert_eq!(ok, tried, "{name}: delivery after node churn");
+    eprintln!("{name}: re-converged after node churn (root removed) in {rounds} more rounds");
+}
+
+#[test]
+fn churn_links_then_nodes_geant() {
+    churn("zoo-Geant2012", 0xc0ffee);
+}
+
+#[test]
+fn churn_links_then_nodes_internet2() {
+    churn("zoo-Internet2", 0xbeef);
+}
