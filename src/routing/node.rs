@@ -172,8 +172,42 @@ pub struct Transmit {
     pub len: usize,
 }
 
+/// Checks an Ed25519 signature. The node calls it for every signature it
+/// has not verified before (it keeps its own small cache in front).
+///
+/// [`Ed25519`] is the real check. A driver that runs many nodes in one
+/// process (a simulator) may pass a memoizing wrapper shared by all nodes:
+/// verification is a pure function of `(key, msg, sig)`, so memoizing it
+/// changes no decision, only the simulation's cost.
+pub trait Verifier {
+    /// Whether `sig` is a valid strict Ed25519 signature of `msg` by `key`.
+    fn verify(&mut self, key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool;
+}
+
+/// The Ed25519 verifier (ed25519-dalek `verify_strict`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ed25519;
+
+impl Verifier for Ed25519 {
+    fn verify(&mut self, key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+        VerifyingKey::from_bytes(key)
+            .map(|k| k.verify_strict(msg, &Signature::from_bytes(sig)).is_ok())
+            .unwrap_or(false)
+    }
+}
+
+impl<V: Verifier + ?Sized> Verifier for &mut V {
+    fn verify(&mut self, key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+        (**self).verify(key, msg, sig)
+    }
+}
+
 /// The routing machine of one node.
-pub struct Node<'s> {
+///
+/// `V` checks signatures ([`Ed25519`] unless a driver passes its own, see
+/// [`Verifier`]).
+pub struct Node<'s, V: Verifier = Ed25519> {
+    verifier: V,
     config: Config,
     secret: SigningKey,
     public: [u8; 32],
@@ -193,9 +227,10 @@ pub struct Node<'s> {
     event: bool,
     stats: Stats,
     tx_cursor: usize,
+    digest_cache: Option<(u64, [u8; 16])>,
 }
 
-impl core::fmt::Debug for Node<'_> {
+impl<V: Verifier> core::fmt::Debug for Node<'_, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Node")
             .field("public", &self.public)
@@ -219,7 +254,7 @@ fn cache_tag(signer: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> [u8; 16] {
     t
 }
 
-impl<'s> Node<'s> {
+impl<'s> Node<'s, Ed25519> {
     /// A node with Ed25519 secret key `secret` (32-byte seed), starting as the
     /// root of its own tree at `now`. `table` is the neighbour table; its
     /// length (at most [`MAX_NEIGHBOURS`] used) is the neighbour cap.
@@ -228,6 +263,19 @@ impl<'s> Node<'s> {
         secret: &[u8; 32],
         table: &'s mut [NeighbourEntry],
         now: Instant,
+    ) -> Self {
+        Node::with_verifier(config, secret, table, now, Ed25519)
+    }
+}
+
+impl<'s, V: Verifier> Node<'s, V> {
+    /// [`Node::new`] with a custom signature [`Verifier`].
+    pub fn with_verifier(
+        config: Config,
+        secret: &[u8; 32],
+        table: &'s mut [NeighbourEntry],
+        now: Instant,
+        verifier: V,
     ) -> Self {
         let secret = SigningKey::from_bytes(secret);
         let public = secret.verifying_key().to_bytes();
@@ -240,6 +288,7 @@ impl<'s> Node<'s> {
             None => &mut [],
         };
         let mut n = Node {
+            verifier,
             config,
             secret,
             public,
@@ -264,6 +313,7 @@ impl<'s> Node<'s> {
             event: false,
             stats: Stats::default(),
             tx_cursor: 0,
+            digest_cache: None,
         };
         let now = n.clock.observe(now);
         n.become_root(now);
@@ -373,9 +423,7 @@ impl<'s> Node<'s> {
             return true;
         }
         self.stats.signatures_verified = self.stats.signatures_verified.saturating_add(1);
-        let ok = VerifyingKey::from_bytes(signer)
-            .map(|k| k.verify_strict(msg, &Signature::from_bytes(sig)).is_ok())
-            .unwrap_or(false);
+        let ok = self.verifier.verify(signer, msg, sig);
         if ok {
             if let Some(e) = self.vcache.get_mut(idx) {
                 *e = tag;
@@ -787,7 +835,7 @@ impl<'s> Node<'s> {
                 let grant = if grant_ok { self.grant_for(i) } else { None };
                 encode_full(buf, &self.root, &self.chain, grant.as_ref(), want)?
             } else {
-                let d = digest_of(&self.root, &self.chain);
+                let d = self.own_digest();
                 encode_keepalive(buf, &self.root, &d, want)?
             };
             let generation = self.generation;
@@ -809,6 +857,18 @@ impl<'s> Node<'s> {
             }));
         }
         Ok(None)
+    }
+
+    /// Digest of our current chain, computed once per position.
+    fn own_digest(&mut self) -> [u8; 16] {
+        match self.digest_cache {
+            Some((g, d)) if g == self.generation => d,
+            _ => {
+                let d = digest_of(&self.root, &self.chain);
+                self.digest_cache = Some((self.generation, d));
+                d
+            }
+        }
     }
 
     /// The grant for table entry `i` (slot `i + 1`), signed once per
@@ -886,7 +946,7 @@ impl<'s> Node<'s> {
     }
 }
 
-impl Timed for Node<'_> {
+impl<V: Verifier> Timed for Node<'_, V> {
     fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.next_announce;
         if let Some(r) = self.root_deadline() {
