@@ -57,4 +57,8 @@ macro_rules! targets {
 }
 
 // One entry per fuzz target (keep sorted).
-targets! {}
+targets! {
+    routing_announce,
+    routing_greedy,
+    routing_header,
+}
