@@ -286,7 +286,7 @@ impl Full<'_> {
         let mut c = Coord::root();
         for h in self.hops() {
             // parse() bounded the depth to MAX_DEPTH and the slots to non-zero.
-            c = c.child(h.slot).unwrap_or(c);
+            let _ = c.push(h.slot);
         }
         c
     }

@@ -33,7 +33,9 @@ pub struct Config {
     pub dead_root_hold: Duration,
     /// A full announcement is resent to a neighbour at least every this many
     /// announcement intervals even if nothing changed (keepalives in between
-    /// are 130 bytes). Default 30.
+    /// are 128 bytes); 0 never resends. Not needed for correctness: a
+    /// keepalive whose digest does not match makes the receiver ask for a
+    /// full announcement. Default 0.
     pub full_refresh_every: u16,
     /// Hysteresis on parent changes under the same root: switch only to a
     /// parent whose depth is at least this many hops smaller than the
@@ -54,7 +56,7 @@ impl Default for Config {
             root_refresh: Duration::from_secs(10),
             root_timeout: Duration::from_secs(40),
             dead_root_hold: Duration::from_secs(120),
-            full_refresh_every: 30,
+            full_refresh_every: 0,
             parent_switch_margin: 1,
             root_seq_start: 0,
         }

@@ -126,6 +126,17 @@ impl Coord {
         Ok(c)
     }
 
+    /// Appends `slot` in place (the child's coordinate).
+    ///
+    /// # Errors
+    /// As [`Coord::child`]; `self` is unchanged.
+    pub fn push(&mut self, slot: u16) -> Result<(), CoordError> {
+        if slot == 0 {
+            return Err(CoordError::ZeroSlot);
+        }
+        self.slots.push(slot).map_err(|_| CoordError::TooDeep)
+    }
+
     /// Length of the longest common prefix with `other`.
     pub fn common_prefix_len(&self, other: &Coord) -> usize {
         self.slots

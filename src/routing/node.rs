@@ -254,6 +254,39 @@ fn cache_tag(signer: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> [u8; 16] {
     t
 }
 
+/// Tag of a chain prefix: `H(previous tag, key, slot, sig)`, BLAKE2s-256
+/// truncated to 16 bytes (collision resistance makes a tag identify the
+/// whole prefix, hence the grant message and signer of its last hop).
+fn prefix_tag(prev: &[u8; 16], key: &[u8; 32], slot: u16, sig: &[u8; 64]) -> [u8; 16] {
+    use blake2::Digest as _;
+    let mut h = blake2::Blake2s256::new();
+    h.update(b"hyperport/routing/prefix/v1");
+    h.update(prev);
+    h.update(key);
+    h.update(slot.to_be_bytes());
+    h.update(sig);
+    let out = h.finalize();
+    let mut t = [0u8; 16];
+    t.copy_from_slice(out.get(..16).unwrap_or(&[0u8; 16]));
+    t
+}
+
+/// Whether a key repeats among the root and the hops (sort, then compare
+/// neighbours: O(k log k)).
+fn has_repeated_key(f: &Full<'_>) -> bool {
+    let mut keys = [[0u8; 32]; MAX_DEPTH + 1];
+    let mut n = 0usize;
+    for k in core::iter::once(f.root.key).chain(f.hops().map(|h| h.key)) {
+        if let Some(slot) = keys.get_mut(n) {
+            *slot = k;
+            n = n.saturating_add(1);
+        }
+    }
+    let keys = keys.get_mut(..n).unwrap_or(&mut []);
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w.first() == w.get(1))
+}
+
 impl<'s> Node<'s, Ed25519> {
     /// A node with Ed25519 secret key `secret` (32-byte seed), starting as the
     /// root of its own tree at `now`. `table` is the neighbour table; its
@@ -415,19 +448,30 @@ impl<'s, V: Verifier> Node<'s, V> {
         self.position_changed();
     }
 
+    fn cache_slot(tag: &[u8; 16]) -> usize {
+        usize::from(u16::from_le_bytes([tag[0], tag[1]])) % VERIFY_CACHE_ENTRIES
+    }
+
+    fn cached(&self, tag: &[u8; 16]) -> bool {
+        self.vcache.get(Self::cache_slot(tag)) == Some(tag)
+    }
+
+    fn remember(&mut self, tag: [u8; 16]) {
+        if let Some(e) = self.vcache.get_mut(Self::cache_slot(&tag)) {
+            *e = tag;
+        }
+    }
+
     fn verify(&mut self, signer: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
         let tag = cache_tag(signer, msg, sig);
-        let idx = usize::from(u16::from_le_bytes([tag[0], tag[1]])) % VERIFY_CACHE_ENTRIES;
-        if self.vcache.get(idx) == Some(&tag) {
+        if self.cached(&tag) {
             self.stats.signature_cache_hits = self.stats.signature_cache_hits.saturating_add(1);
             return true;
         }
         self.stats.signatures_verified = self.stats.signatures_verified.saturating_add(1);
         let ok = self.verifier.verify(signer, msg, sig);
         if ok {
-            if let Some(e) = self.vcache.get_mut(idx) {
-                *e = tag;
-            }
+            self.remember(tag);
         }
         ok
     }
@@ -663,25 +707,33 @@ impl<'s, V: Verifier> Node<'s, V> {
         let mut upper = f.root.key;
         let mut same_as_ours = f.root.key == self.root.key && f.root.rank == self.root.rank;
         let verified_before = known_digest == Some(digest);
+        if !verified_before && has_repeated_key(f) {
+            return Err(AnnounceError::LoopingChain);
+        }
+        // Rolling tag of the prefix (root, hop 1..k): a cache hit means this
+        // exact prefix was verified before, hashing only 98 bytes per hop.
+        let mut rolling = prefix_tag(&[0; 16], &f.root.key, 0, &[0; 64]);
         for (k, hop) in f.hops().enumerate() {
-            path = path.child(hop.slot).map_err(|_| AnnounceError::TooDeep)?;
+            path.push(hop.slot).map_err(|_| AnnounceError::TooDeep)?;
             if hop.key == self.public {
                 contains_me = true;
             }
             same_as_ours = same_as_ours && self.chain.get(k) == Some(&hop);
+            rolling = prefix_tag(&rolling, &hop.key, hop.slot, &hop.sig);
             if !verified_before {
-                if hop.key == f.root.key || f.hops().take(k).any(|h| h.key == hop.key) {
-                    return Err(AnnounceError::LoopingChain);
-                }
-                if same_as_ours {
+                if same_as_ours || self.cached(&rolling) {
                     self.stats.signature_cache_hits =
                         self.stats.signature_cache_hits.saturating_add(1);
                 } else {
                     let mut m = [0u8; GRANT_MSG_MAX];
                     let len = grant_message(&mut m, &f.root.key, path.slots(), &upper, &hop.key);
-                    if !self.verify(&upper, m.get(..len).unwrap_or(&[]), &hop.sig) {
+                    self.stats.signatures_verified =
+                        self.stats.signatures_verified.saturating_add(1);
+                    let msg = m.get(..len).unwrap_or(&[]);
+                    if !self.verifier.verify(&upper, msg, &hop.sig) {
                         return Err(AnnounceError::BadSignature);
                     }
+                    self.remember(rolling);
                 }
             }
             upper = hop.key;
@@ -817,7 +869,8 @@ impl<'s, V: Verifier> Node<'s, V> {
             }
             let full = n.sent_gen != Some(self.generation)
                 || n.they_want_full
-                || n.since_full >= self.config.full_refresh_every;
+                || (self.config.full_refresh_every != 0
+                    && n.since_full >= self.config.full_refresh_every);
             let want = n.we_want_full;
             let grant_ok = self.chain.len() < MAX_DEPTH;
             let need = if full {
