@@ -2,9 +2,14 @@
 //! target itself: cargo only builds `tests/*.rs`).
 #![allow(dead_code)]
 
-use hyperport::routing::{Config, Decision, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN};
+use hyperport::routing::{
+    Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
+};
 use hyperport::time::{Duration, Instant, Timed};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 pub fn load(name: &str) -> Vec<Vec<usize>> {
     let path = format!(
@@ -64,9 +69,26 @@ pub fn test_config(rank: u32) -> Config {
     }
 }
 
+/// Real Ed25519 verification, memoized across the simulated nodes (a pure
+/// function: same answers, less debug-build time).
+#[derive(Clone, Default)]
+pub struct Memo(Rc<RefCell<HashMap<Vec<u8>, bool>>>);
+
+impl Verifier for Memo {
+    fn verify(&mut self, key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+        let k = [&key[..], &sig[..], msg].concat();
+        if let Some(v) = self.0.borrow().get(&k) {
+            return *v;
+        }
+        let v = Ed25519.verify(key, msg, sig);
+        self.0.borrow_mut().insert(k, v);
+        v
+    }
+}
+
 pub struct Net {
     pub adj: Vec<Vec<usize>>,
-    pub nodes: Vec<Node<'static>>,
+    pub nodes: Vec<Node<'static, Memo>>,
     pub alive: Vec<bool>,
     pub inflight: Vec<(usize, usize, Vec<u8>)>,
     pub round: u64,
@@ -76,15 +98,17 @@ pub struct Net {
 impl Net {
     pub fn new(adj: Vec<Vec<usize>>) -> Net {
         let n = adj.len();
-        let mut nodes: Vec<Node<'static>> = (0..n)
+        let memo = Memo::default();
+        let mut nodes: Vec<Node<'static, Memo>> = (0..n)
             .map(|i| {
                 let table: &'static mut [NeighbourEntry] =
                     Box::leak(vec![NeighbourEntry::EMPTY; adj[i].len().max(1)].into_boxed_slice());
-                Node::new(
+                Node::with_verifier(
                     test_config(adj[i].len() as u32),
                     &seed_of(i),
                     table,
                     Instant::ZERO,
+                    memo.clone(),
                 )
             })
             .collect();
