@@ -136,7 +136,10 @@ fn synthetic() -> Vec<Graph> {
 /// only the simulation's cost changes (each distinct signature is checked
 /// once per run instead of once per node).
 #[derive(Clone, Default)]
-struct Memo(Rc<RefCell<(HashMap<Vec<u8>, bool>, u64)>>);
+struct Memo(Rc<RefCell<MemoState>>);
+
+/// Answers by `key || sig || msg`, and the number of real verifications.
+type MemoState = (HashMap<Vec<u8>, bool>, u64);
 
 impl Verifier for Memo {
     fn verify(&mut self, key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
