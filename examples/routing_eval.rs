@@ -236,8 +236,13 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
         })
         .collect();
     let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
+    // Slot order: each node registers its links by decreasing neighbour
+    // degree (then id), so hubs get the small slots and, with the
+    // breadth-first parent order, the tree leans on hubs.
     for (u, a) in g.adj.iter().enumerate() {
-        for &v in a {
+        let mut order = a.clone();
+        order.sort_by_key(|&v| (std::cmp::Reverse(g.adj[v].len()), v));
+        for v in order {
             nodes[u]
                 .handle_link_up(t0, LinkId(v as u32), keys[v])
                 .expect("table sized to degree");

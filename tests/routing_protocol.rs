@@ -65,6 +65,21 @@ fn cold_start(name: &str) -> Net {
             d[i],
             "node {i} not at its BFS depth"
         );
+        // Breadth-first parent order: the parent is the neighbour one level
+        // up with the lexicographically smallest coordinate.
+        if let Some(p) = node.parent() {
+            let best = net.adj[i]
+                .iter()
+                .filter(|&&v| d[v] + 1 == d[i])
+                .map(|&v| net.nodes[v].coord().slots().to_vec())
+                .min()
+                .unwrap();
+            assert_eq!(
+                net.nodes[p.0 as usize].coord().slots(),
+                &best[..],
+                "node {i}"
+            );
+        }
     }
     eprintln!("{name}: converged in {rounds} rounds");
     net

@@ -97,6 +97,8 @@ struct PeerInfo {
     root: RootInfo,
     coord: Coord,
     digest: [u8; 16],
+    /// It offered us a valid grant (so it could be our parent).
+    offer: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -763,6 +765,7 @@ impl<'s, V: Verifier> Node<'s, V> {
                 root: f.root,
                 coord: coord.clone(),
                 digest,
+                offer,
             });
         }
         if self.parent == Some(idx) {
@@ -802,14 +805,68 @@ impl<'s, V: Verifier> Node<'s, V> {
     /// Whether the offer in `f` beats our current position (hysteresis:
     /// same root needs a depth gain of at least `parent_switch_margin`).
     fn better(&self, f: &Full<'_>) -> bool {
-        if f.root.beats(&self.root) {
+        self.better_parts(&f.root, &f.coord())
+    }
+
+    /// [`Node::better`] on a candidate parent's root and coordinate.
+    fn better_parts(&self, root: &RootInfo, parent: &Coord) -> bool {
+        if root.beats(&self.root) {
             return true;
         }
-        if self.root.beats(&f.root) || self.is_root() {
+        if self.root.beats(root) || self.is_root() {
             return false;
         }
         let margin = usize::from(self.config.parent_switch_margin.max(1));
-        f.depth().saturating_add(1).saturating_add(margin) <= self.chain.len()
+        let depth = parent.depth().saturating_add(1);
+        if depth.saturating_add(margin) <= self.chain.len() {
+            return true;
+        }
+        // Same depth: the parent with the lexicographically smallest
+        // coordinate (the tree a breadth-first search in slot order builds).
+        // A strict total order, so a static graph cannot flap.
+        if self.config.bfs_order_parent && depth == self.chain.len() {
+            let current = self
+                .coord
+                .slots()
+                .get(..self.coord.depth().saturating_sub(1))
+                .unwrap_or(&[]);
+            return parent.slots() < current;
+        }
+        false
+    }
+
+    /// Asks the best neighbour that would now be a better parent (its stored
+    /// summary says so) for a full announcement; the switch happens when it
+    /// arrives and verifies. Catches candidates whose last full announcement
+    /// came before our own position changed.
+    fn reconsider(&mut self) {
+        let mut best: Option<(usize, &PeerInfo)> = None;
+        for (i, e) in self.table.iter().enumerate() {
+            let Some(info) = e.n.as_ref().and_then(|n| n.info.as_ref()) else {
+                continue;
+            };
+            if !info.offer || self.parent == Some(i) || !self.better_parts(&info.root, &info.coord)
+            {
+                continue;
+            }
+            let replace = match best {
+                None => true,
+                Some((_, b)) => {
+                    info.root.beats(&b.root)
+                        || (info.root.key == b.root.key
+                            && (info.coord.depth(), info.coord.slots())
+                                < (b.coord.depth(), b.coord.slots()))
+                }
+            };
+            if replace {
+                best = Some((i, info));
+            }
+        }
+        let Some((i, _)) = best else { return };
+        if let Some(n) = self.table.get_mut(i).and_then(|e| e.n.as_mut()) {
+            n.we_want_full = true;
+            n.due = true;
+        }
     }
 
     fn adopt(&mut self, now: Instant, idx: usize, f: &Full<'_>) {
@@ -1035,6 +1092,7 @@ impl<V: Verifier> Timed for Node<'_, V> {
                 n.due = true;
                 n.since_full = n.since_full.saturating_add(1);
             }
+            self.reconsider();
         }
         if self.is_root() && now >= self.next_root_refresh {
             self.own_seq = self.own_seq.saturating_add(1);

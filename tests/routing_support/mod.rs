@@ -206,18 +206,29 @@ impl Net {
         bfs(&self.adj, s)
     }
 
-    /// Routes s -> t; asserts the walk never revisits a node and only uses
-    /// links. Returns Some(hops) on delivery at t.
+    /// Routes s -> t; asserts no node forwards the packet twice (a loop; a
+    /// node reached again with stale coordinates must refuse it by the
+    /// watermark) and that only live links are used. Returns Some(hops) on
+    /// delivery at t.
     pub fn route(&mut self, s: usize, t: usize) -> Option<u32> {
         let dest = self.nodes[t].coord().clone();
         let mut h = self.nodes[s].header_to(dest);
         let mut at = s;
         let mut seen = vec![false; self.nodes.len()];
         let mut hops = 0;
+        let mut trail = Vec::new();
         loop {
-            assert!(!seen[at], "routing loop at node {at}");
+            trail.push((at, self.nodes[at].coord().clone(), h.watermark));
+            let d = self.nodes[at].route(&mut h);
+            if seen[at] {
+                assert!(
+                    !matches!(d, Decision::Forward(_)),
+                    "routing loop at node {at}: {trail:?} dest {:?}",
+                    h.dest
+                );
+            }
             seen[at] = true;
-            match self.nodes[at].route(&mut h) {
+            match d {
                 Decision::Deliver => return (at == t).then_some(hops),
                 Decision::Forward(LinkId(v)) => {
                     let v = v as usize;
