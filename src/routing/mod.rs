@@ -22,6 +22,30 @@
 //! | keepalive | [`announce::KEEPALIVE_LEN`] = 128 |
 //! | full announcement | 112 + 98 × (depth + 1) ≤ [`announce::MAX_ANNOUNCE_LEN`] = 25,200 |
 //!
+//! No floating-point value is ever on the wire or in a decision, so there is
+//! no `|z| >= 1`, NaN or infinity to validate; what is validated on receipt
+//! is the depth (≤ [`MAX_DEPTH`]), non-zero slots, exact lengths, every
+//! signature of the chain, that the chain ends at the link's peer key, that
+//! the offered grant names us, and that no key repeats (a looping ancestry).
+//! Each refusal is an [`AnnounceError`] and a counter in [`Stats`].
+//!
+//! # Cost
+//!
+//! A node verifies a chain hop once: hops equal to its own chain and hops
+//! whose prefix tag is in its [`VERIFY_CACHE_ENTRIES`]-entry cache are not
+//! re-verified, chains under a root worse than its own are not verified at
+//! all (they are neither joined nor used for forwarding), and an unchanged
+//! chain is refreshed by a 128-byte keepalive. Adopting a new chain at depth
+//! `d` costs at most `d + 2` Ed25519 verifications.
+//!
+//! # Evaluation
+//!
+//! `cargo run --release --example routing_eval -- vectors/topologies/*.txt`
+//! runs the protocol from a cold start and routes 2,000 seeded pairs per
+//! graph: 100% delivery on every topology (Kdl, depth 37, included), average
+//! stretch as-733 1.034, Gnutella08 1.351, Topology Zoo mean 1.124 (the
+//! table is in `BENCHMARKS.md`).
+//!
 //! # Known limits
 //!
 //! * The root is the highest self-declared rank: any node can claim a higher

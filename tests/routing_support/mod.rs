@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use hyperport::routing::{
-    Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
+    Config, Decision, Ed25519, Header, LinkId, NeighbourEntry, Node, PacketKind, TRANSMIT_BUF_LEN,
+    Verifier,
 };
 use hyperport::time::{Duration, Instant, Timed};
 use std::cell::RefCell;
@@ -84,6 +85,12 @@ impl Verifier for Memo {
         self.0.borrow_mut().insert(k, v);
         v
     }
+}
+
+pub enum Outcome {
+    Delivered(u32),
+    Broken { notice_reached_source: bool },
+    Lost,
 }
 
 pub struct Net {
@@ -211,15 +218,20 @@ impl Net {
     /// watermark) and that only live links are used. Returns Some(hops) on
     /// delivery at t.
     pub fn route(&mut self, s: usize, t: usize) -> Option<u32> {
-        let dest = self.nodes[t].coord().clone();
-        let mut h = self.nodes[s].header_to(dest);
-        let mut at = s;
+        match self.route_with_notice(s, t) {
+            Outcome::Delivered(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Walks one header from `at`; returns the final decision, node and hops.
+    fn walk(&mut self, mut at: usize, h: &mut Header) -> (Decision, usize, u32) {
         let mut seen = vec![false; self.nodes.len()];
         let mut hops = 0;
         let mut trail = Vec::new();
         loop {
             trail.push((at, self.nodes[at].coord().clone(), h.watermark));
-            let d = self.nodes[at].route(&mut h);
+            let d = self.nodes[at].route(h);
             if seen[at] {
                 assert!(
                     !matches!(d, Decision::Forward(_)),
@@ -229,7 +241,6 @@ impl Net {
             }
             seen[at] = true;
             match d {
-                Decision::Deliver => return (at == t).then_some(hops),
                 Decision::Forward(LinkId(v)) => {
                     let v = v as usize;
                     assert!(
@@ -239,8 +250,32 @@ impl Net {
                     at = v;
                     hops += 1;
                 }
-                Decision::PathBroken | Decision::Drop => return None,
+                d => return (d, at, hops),
             }
+        }
+    }
+
+    /// Routes s -> t; on a dead end, routes the path-broken notice from the
+    /// dead end back towards s's coordinate (also loop-checked).
+    pub fn route_with_notice(&mut self, s: usize, t: usize) -> Outcome {
+        let dest = self.nodes[t].coord().clone();
+        let mut h = self.nodes[s].header_to(dest);
+        match self.walk(s, &mut h) {
+            (Decision::Deliver, at, hops) if at == t => Outcome::Delivered(hops),
+            (Decision::PathBroken, at, _) => {
+                let mut notice = h.path_broken();
+                assert_eq!(notice.kind, PacketKind::PathBroken);
+                let (d, end, _) = self.walk(at, &mut notice);
+                assert_ne!(
+                    d,
+                    Decision::PathBroken,
+                    "a notice is never answered by a notice"
+                );
+                Outcome::Broken {
+                    notice_reached_source: d == Decision::Deliver && end == s,
+                }
+            }
+            _ => Outcome::Lost,
         }
     }
 
