@@ -569,7 +569,23 @@ impl<'s, V: Verifier> Node<'s, V> {
             self.stats.rejected_unknown_link = self.stats.rejected_unknown_link.saturating_add(1);
             return Err(AnnounceError::UnknownLink);
         };
-        let res = match Announcement::parse(bytes) {
+        let parsed = Announcement::parse(bytes);
+        // A request for our full announcement is honoured whatever happens
+        // to the rest of the message: two neighbours that both lost each
+        // other's chain would otherwise ignore each other's requests forever.
+        // (At most one full announcement per received message.)
+        let want = match &parsed {
+            Ok(Announcement::Full(f)) => f.want_full,
+            Ok(Announcement::Keepalive(k)) => k.want_full,
+            Err(_) => false,
+        };
+        if want {
+            if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
+                n.they_want_full = true;
+                n.due = true;
+            }
+        }
+        let res = match parsed {
             Ok(Announcement::Full(f)) => self.handle_full(now, idx, &f),
             Ok(Announcement::Keepalive(k)) => self.handle_keepalive(now, idx, &k),
             Err(e) => Err(e),

@@ -99,6 +99,9 @@ pub struct Net {
     pub alive: Vec<bool>,
     pub inflight: Vec<(usize, usize, Vec<u8>)>,
     pub round: u64,
+    /// Per-mille of announcements dropped in transit (seeded).
+    pub loss_permille: u64,
+    loss_rng: Xs,
     buf: Vec<u8>,
 }
 
@@ -133,6 +136,8 @@ impl Net {
             alive: vec![true; n],
             inflight: Vec::new(),
             round: 0,
+            loss_permille: 0,
+            loss_rng: Xs(0x10_55),
             buf: vec![0; TRANSMIT_BUF_LEN],
         }
     }
@@ -147,6 +152,9 @@ impl Net {
         let now = self.now();
         let before: Vec<u64> = self.nodes.iter().map(|n| n.generation()).collect();
         for (to, from, bytes) in std::mem::take(&mut self.inflight) {
+            if self.loss_permille > 0 && self.loss_rng.next() % 1000 < self.loss_permille {
+                continue;
+            }
             if self.alive[to] && self.alive[from] && self.adj[to].contains(&from) {
                 let _ = self.nodes[to].handle_announcement(now, LinkId(from as u32), &bytes);
             }
