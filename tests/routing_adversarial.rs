@@ -247,3 +247,45 @@ fn deeper_than_max_depth_cannot_join() {
     }
     assert!(c.child(1).is_err());
 }
+
+#[test]
+fn full_announcement_requests_are_rate_limited() {
+    // The attacker floods 128-byte keepalives asking for our (larger) full
+    // announcement: at most one full is sent per announcement interval.
+    use hyperport::routing::announce::{Announcement, KIND_FULL};
+    use hyperport::routing::{Config, NeighbourEntry, Node, TRANSMIT_BUF_LEN};
+    use hyperport::time::{Duration, Instant};
+    let mut table = [NeighbourEntry::EMPTY];
+    let t0 = Instant::ZERO;
+    let mut a = Node::new(Config::default(), &seed_of(0), &mut table, t0);
+    a.handle_link_up(t0, LinkId(6), pk(6)).unwrap();
+    let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
+    let mut drain = |a: &mut Node<'_>| {
+        let mut fulls = 0;
+        while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+            if buf[1] == KIND_FULL {
+                assert!(matches!(
+                    Announcement::parse(&buf[..t.len]),
+                    Ok(Announcement::Full(_))
+                ));
+                fulls += 1;
+            }
+        }
+        fulls
+    };
+    assert_eq!(drain(&mut a), 1, "the first full at link-up");
+    let hb = heartbeat(&sk(6), 0, 1);
+    let mut k = vec![0u8; 200];
+    let n = encode_keepalive(&mut k, &hb, &[1; 16], true).unwrap();
+    k.truncate(n);
+    let mut fulls = 0;
+    for i in 0..100u64 {
+        let now = t0 + Duration::from_millis(10 * i); // 100 requests in 1 s
+        let _ = a.handle_announcement(now, LinkId(6), &k);
+        fulls += drain(&mut a);
+    }
+    assert!(
+        fulls <= 1,
+        "{fulls} full announcements for one interval of requests"
+    );
+}

@@ -89,6 +89,8 @@ struct Neighbour {
     since_full: u16,
     we_want_full: bool,
     they_want_full: bool,
+    /// When we last sent it a full announcement.
+    last_full: Option<Instant>,
     grant: Option<(u64, [u8; 64])>,
 }
 
@@ -532,6 +534,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             since_full: 0,
             we_want_full: false,
             they_want_full: false,
+            last_full: None,
             grant: None,
         });
         Ok(())
@@ -573,16 +576,23 @@ impl<'s, V: Verifier> Node<'s, V> {
         // A request for our full announcement is honoured whatever happens
         // to the rest of the message: two neighbours that both lost each
         // other's chain would otherwise ignore each other's requests forever.
-        // (At most one full announcement per received message.)
+        // Requests are served at once at most once per announcement
+        // interval (later ones wait for the next interval), so a neighbour
+        // flooding 128-byte requests cannot make us send 25 KB each.
         let want = match &parsed {
             Ok(Announcement::Full(f)) => f.want_full,
             Ok(Announcement::Keepalive(k)) => k.want_full,
             Err(_) => false,
         };
+        let interval = self.config.announce_interval;
         if want {
             if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
                 n.they_want_full = true;
-                n.due = true;
+                if n.last_full
+                    .is_none_or(|t| now >= t.saturating_add(interval))
+                {
+                    n.due = true;
+                }
             }
         }
         let res = match parsed {
@@ -643,10 +653,6 @@ impl<'s, V: Verifier> Node<'s, V> {
             if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
                 n.last_heard = now;
                 n.info = None;
-                if k.want_full {
-                    n.they_want_full = true;
-                    n.due = true;
-                }
             }
             return Ok(());
         }
@@ -658,10 +664,7 @@ impl<'s, V: Verifier> Node<'s, V> {
         }
         if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
             n.last_heard = now;
-            if k.want_full {
-                n.they_want_full = true;
-                n.due = true;
-            }
+
             if let Some(i) = n.info.as_mut() {
                 if k.root.seq > i.root.seq {
                     i.root = k.root;
@@ -707,10 +710,6 @@ impl<'s, V: Verifier> Node<'s, V> {
                 n.last_heard = now;
                 n.info = None;
                 n.we_want_full = false;
-                if f.want_full {
-                    n.they_want_full = true;
-                    n.due = true;
-                }
             }
             return Ok(());
         }
@@ -773,10 +772,7 @@ impl<'s, V: Verifier> Node<'s, V> {
         if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
             n.last_heard = now;
             n.we_want_full = false;
-            if f.want_full {
-                n.they_want_full = true;
-                n.due = true;
-            }
+
             n.info = Some(PeerInfo {
                 root: f.root,
                 coord: coord.clone(),
@@ -965,11 +961,13 @@ impl<'s, V: Verifier> Node<'s, V> {
                 encode_keepalive(buf, &self.root, &d, want)?
             };
             let generation = self.generation;
+            let now = self.clock.latest();
             let Some(n) = self.table.get_mut(i).and_then(|e| e.n.as_mut()) else {
                 continue;
             };
             n.due = false;
             if full {
+                n.last_full = Some(now);
                 n.sent_gen = Some(generation);
                 n.since_full = 0;
                 n.they_want_full = false;
