@@ -103,7 +103,7 @@ fn cold_start_converges_and_delivers_everything() {
     }
 }
 
-fn churn(name: &str, seed: u64) {
+fn churn(name: &str, seed: u64, expect_notices: bool) {
     let mut net = cold_start(name);
     let mut rng = Xs(seed);
     let edges: Vec<(usize, usize)> = net
@@ -142,10 +142,12 @@ fn churn(name: &str, seed: u64) {
     eprintln!(
         "{name}: {broken} dead ends right after link churn, {notified} notices reached the source"
     );
-    assert!(
-        broken > 0 && notified > 0,
-        "the seeded cut must produce dead ends and notices"
-    );
+    if expect_notices {
+        assert!(
+            broken > 0 && notified > 0,
+            "the seeded cut must produce dead ends and notices"
+        );
+    }
     // While re-converging: no loop ever (asserted inside route()).
     for _ in 0..5 {
         net.step();
@@ -183,12 +185,12 @@ fn churn(name: &str, seed: u64) {
 
 #[test]
 fn churn_links_then_nodes_geant() {
-    churn("zoo-Geant2012", 0xc0ffee);
+    churn("zoo-Geant2012", 0xc0ffee, true);
 }
 
 #[test]
 fn churn_links_then_nodes_internet2() {
-    churn("zoo-Internet2", 0xbeef);
+    churn("zoo-Internet2", 0xbeef, true);
 }
 
 #[test]
@@ -232,4 +234,24 @@ fn lossy_links_still_converge_to_the_same_tree() {
     let mut rng = Xs(5);
     let (ok, tried, _) = net.evaluate(&mut rng, 200);
     assert_eq!(ok, tried);
+}
+
+/// Longer sweep (run with `cargo test --test routing_protocol -- --ignored`):
+/// the churn scenario on more graphs and seeds.
+#[test]
+#[ignore]
+fn churn_sweep() {
+    for name in [
+        "zoo-Abilene",
+        "zoo-Nsfnet",
+        "zoo-Sunet",
+        "zoo-Cernet",
+        "zoo-Uunet",
+        "zoo-Tinet",
+        "zoo-Esnet",
+    ] {
+        for seed in [1u64, 2, 3] {
+            churn(name, 0x5eed ^ seed.wrapping_mul(0x9e37_79b9), false);
+        }
+    }
 }
