@@ -9,15 +9,22 @@
 //! neighbour a slot, see [`super::announce`]) or, when that neighbour already
 //! has the current chain, a 128-byte *keepalive* (root heartbeat + chain
 //! digest). A change of position is announced in full to every neighbour at
-//! the next [`Node::poll_transmit`].
+//! the next [`Node::poll_transmit`]. A receiver whose stored chain does not
+//! match a keepalive's digest (a full announcement was lost) sets the "send
+//! me a full announcement" flag in its own messages; such requests are
+//! served at most once per interval.
 //!
 //! **Root election.** The root is the node with the highest
 //! `(rank, then smallest key)` ([`RootInfo::beats`]). A node adopts a
 //! neighbour's offer when it leads to a better root, or to the same root at a
 //! depth at least [`Config::parent_switch_margin`] hops smaller than its
-//! current one; otherwise the incumbent parent stays (ties never switch).
-//! That hysteresis, plus timeouts of several intervals, keeps the tree from
-//! flapping. A node never adopts a chain that contains its own key (no
+//! current one, or (with [`Config::bfs_order_parent`]) at the same depth
+//! through a parent with a lexicographically smaller coordinate, a strict
+//! total order that cannot cycle on a static graph; otherwise the incumbent
+//! parent stays. That hysteresis, plus timeouts of several intervals, keeps
+//! the tree from flapping. Every interval a node also re-checks the offers it
+//! stored and asks the best one for a full announcement if it would now be a
+//! better parent. A node never adopts a chain that contains its own key (no
 //! loops), nor a root it would beat itself.
 //!
 //! **Failures.** A neighbour silent for [`Config::neighbour_timeout`] is no
