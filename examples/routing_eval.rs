@@ -9,7 +9,11 @@
 //!
 //! Options: `--pairs N` (default 2000), `--seed S` (default 1), `--synthetic`
 //! (adds a 5,000-leaf hub, a 10,000-node path and a 100×100 grid),
-//! `--path N` and `--grid S` (one synthetic graph of that size).
+//! `--path N` and `--grid S` (one synthetic graph of that size), `--churn`
+//! (after convergence remove 5% of links, re-converge and measure, then 5%
+//! of nodes starting with the root, re-converge and measure; rows
+//! `name+links-5%` and `name+nodes-5%`, rounds counted from the failure,
+//! stretch against BFS on the surviving graph).
 //!
 //! The driver is a simple synchronous-rounds loop: each round advances the
 //! clock by one announcement interval, fires every node's timers, and
@@ -203,6 +207,8 @@ fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
 }
 
 struct Outcome {
+    tag: String,
+    nodes: usize,
     delivered: usize,
     pairs: usize,
     avg_stretch: f64,
@@ -213,10 +219,154 @@ struct Outcome {
     sigs: u64,
 }
 
-fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
+/// The simulated network: nodes, live links, announcements in flight.
+struct Sim<'a> {
+    nodes: Vec<Node<'a, Memo>>,
+    adj: Vec<Vec<usize>>,
+    alive: Vec<bool>,
+    inflight: Vec<(usize, usize, Vec<u8>)>,
+    round: usize,
+    interval: hyperport::time::Duration,
+    buf: Vec<u8>,
+}
+
+impl Sim<'_> {
+    fn now(&self) -> Instant {
+        Instant::ZERO.saturating_add(self.interval.saturating_mul(self.round as u64))
+    }
+
+    /// Runs rounds until no position changed for `quiet` rounds; returns the
+    /// number of rounds up to the last change.
+    fn run(&mut self, quiet: usize, max_rounds: usize) -> usize {
+        let start = self.round;
+        let mut last_change = self.round;
+        let mut gens: Vec<u64> = self.nodes.iter().map(|n| n.generation()).collect();
+        while self.round < start + max_rounds {
+            self.round += 1;
+            let now = self.now();
+            for (to, from, bytes) in std::mem::take(&mut self.inflight) {
+                if self.alive[to] && self.alive[from] {
+                    // Errors are counted by the node.
+                    let _ = self.nodes[to].handle_announcement(now, LinkId(from as u32), &bytes);
+                }
+            }
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if self.alive[i] && node.poll_timeout().is_some_and(|t| t <= now) {
+                    node.handle_timeout(now);
+                }
+            }
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if !self.alive[i] {
+                    continue;
+                }
+                while let Some(t) = node
+                    .poll_transmit(&mut self.buf)
+                    .expect("buffer sized to the maximum")
+                {
+                    self.inflight
+                        .push((t.link.0 as usize, i, self.buf[..t.len].to_vec()));
+                }
+                while node.poll_event().is_some() {}
+            }
+            let mut changed = false;
+            for (i, node) in self.nodes.iter().enumerate() {
+                if node.generation() != gens[i] {
+                    gens[i] = node.generation();
+                    changed = true;
+                }
+            }
+            if changed {
+                last_change = self.round;
+            } else if self.round >= last_change + quiet {
+                break;
+            }
+        }
+        last_change - start
+    }
+
+    fn remove_link(&mut self, u: usize, v: usize) {
+        self.adj[u].retain(|&x| x != v);
+        self.adj[v].retain(|&x| x != u);
+        let now = self.now();
+        self.nodes[u].handle_link_down(now, LinkId(v as u32));
+        self.nodes[v].handle_link_down(now, LinkId(u as u32));
+    }
+
+    fn remove_node(&mut self, u: usize) {
+        for v in self.adj[u].clone() {
+            self.remove_link(u, v);
+        }
+        self.alive[u] = false;
+    }
+
+    /// Routes seeded random pairs of live nodes in the same component:
+    /// (delivered, attempted, average stretch, maximum stretch).
+    fn measure(&mut self, pairs: usize, seed: u64) -> (usize, usize, f64, f64) {
+        let n = self.nodes.len();
+        let mut comp = vec![usize::MAX; n];
+        let mut ncomp = 0;
+        for s in 0..n {
+            if comp[s] == usize::MAX && self.alive[s] {
+                for (v, d) in bfs(&self.adj, s).iter().enumerate() {
+                    if *d != u32::MAX {
+                        comp[v] = ncomp;
+                    }
+                }
+                ncomp += 1;
+            }
+        }
+        let mut rng = SplitMix(seed);
+        let (mut delivered, mut done, mut attempts) = (0, 0, 0);
+        let (mut sum, mut max) = (0.0, 0.0f64);
+        while done < pairs && attempts < pairs * 100 {
+            attempts += 1;
+            let s = (rng.next() % n as u64) as usize;
+            let t = (rng.next() % n as u64) as usize;
+            if s == t || !self.alive[s] || !self.alive[t] || comp[s] != comp[t] {
+                continue;
+            }
+            done += 1;
+            let sp = bfs(&self.adj, s)[t];
+            let mut header = self.nodes[s].header_to(self.nodes[t].coord().clone());
+            let mut at = s;
+            let mut hops = 0u32;
+            let ok = loop {
+                match self.nodes[at].route(&mut header) {
+                    Decision::Deliver => break at == t,
+                    Decision::Forward(LinkId(v)) => {
+                        assert!(
+                            self.adj[at].contains(&(v as usize)),
+                            "forwarded over a non-link"
+                        );
+                        at = v as usize;
+                        hops += 1;
+                        assert!(
+                            hops as usize <= 2 * hyperport::routing::MAX_DEPTH + 1,
+                            "loop"
+                        );
+                    }
+                    _ => break false,
+                }
+            };
+            if ok {
+                delivered += 1;
+                let st = f64::from(hops) / f64::from(sp);
+                sum += st;
+                max = max.max(st);
+            }
+        }
+        let avg = if delivered > 0 {
+            sum / delivered as f64
+        } else {
+            f64::NAN
+        };
+        (delivered, done, avg, max)
+    }
+}
+
+fn evaluate(g: &Graph, pairs: usize, seed: u64, churn: bool) -> Vec<Outcome> {
     let n = g.adj.len();
     let config = Config::default();
-    let interval = config.announce_interval;
     let mut tables: Vec<Vec<NeighbourEntry>> = g
         .adj
         .iter()
@@ -224,7 +374,7 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
         .collect();
     let t0 = Instant::ZERO;
     let memo = Memo::default();
-    let mut nodes: Vec<Node<'_, Memo>> = tables
+    let nodes: Vec<Node<'_, Memo>> = tables
         .iter_mut()
         .enumerate()
         .map(|(i, t)| {
@@ -235,7 +385,16 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
             Node::with_verifier(c, &key_seed(i), t, t0, memo.clone())
         })
         .collect();
-    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
+    let mut sim = Sim {
+        nodes,
+        adj: g.adj.clone(),
+        alive: vec![true; n],
+        inflight: Vec::new(),
+        round: 0,
+        interval: config.announce_interval,
+        buf: vec![0u8; TRANSMIT_BUF_LEN],
+    };
+    let keys: Vec<[u8; 32]> = sim.nodes.iter().map(|n| n.public_key()).collect();
     // Slot order: each node registers its links by decreasing neighbour
     // degree (then id), so hubs get the small slots and, with the
     // breadth-first parent order, the tree leans on hubs.
@@ -243,135 +402,85 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64) -> Outcome {
         let mut order = a.clone();
         order.sort_by_key(|&v| (std::cmp::Reverse(g.adj[v].len()), v));
         for v in order {
-            nodes[u]
+            sim.nodes[u]
                 .handle_link_up(t0, LinkId(v as u32), keys[v])
                 .expect("table sized to degree");
         }
     }
-    let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
-    let mut inflight: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    let mut gens: Vec<u64> = nodes.iter().map(|n| n.generation()).collect();
-    let mut last_change = 0usize;
-    let mut round = 0usize;
-    let max_rounds = 5_000;
-    let quiet = 3;
-    while round < max_rounds {
-        round += 1;
-        let now = t0.saturating_add(interval.saturating_mul(round as u64));
-        for (to, from, bytes) in inflight.drain(..) {
-            // Errors are counted by the node; a cold start sees none.
-            let _ = nodes[to].handle_announcement(now, LinkId(from as u32), &bytes);
+    let mut out = Vec::new();
+    let rounds = sim.run(3, 5_000);
+    out.push(outcome(&mut sim, &memo, rounds, pairs, seed, ""));
+    if churn {
+        // 5% of links, then 5% of nodes (the root first: root loss), seeded.
+        let mut rng = SplitMix(seed ^ 0xc4);
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for (u, a) in sim.adj.iter().enumerate() {
+            edges.extend(a.iter().filter(|&&v| u < v).map(|&v| (u, v)));
         }
-        for node in nodes.iter_mut() {
-            if node.poll_timeout().is_some_and(|t| t <= now) {
-                node.handle_timeout(now);
+        for _ in 0..(edges.len() * 5).div_ceil(100) {
+            let i = (rng.next() % edges.len() as u64) as usize;
+            let (u, v) = edges.swap_remove(i);
+            sim.remove_link(u, v);
+        }
+        // Quiet long enough for a root timeout to show.
+        let quiet =
+            (config.root_timeout.as_micros() / config.announce_interval.as_micros()) as usize + 5;
+        let rounds = sim.run(quiet, 5_000);
+        out.push(outcome(&mut sim, &memo, rounds, pairs, seed, "+links-5%"));
+        let root = sim.nodes.iter().position(|x| x.is_root()).unwrap_or(0);
+        sim.remove_node(root);
+        let mut removed = 1;
+        while removed < (n * 5).div_ceil(100) {
+            let v = (rng.next() % n as u64) as usize;
+            if sim.alive[v] {
+                sim.remove_node(v);
+                removed += 1;
             }
         }
-        for (i, node) in nodes.iter_mut().enumerate() {
-            while let Some(t) = node
-                .poll_transmit(&mut buf)
-                .expect("buffer sized to the maximum")
-            {
-                inflight.push((t.link.0 as usize, i, buf[..t.len].to_vec()));
-            }
-            while node.poll_event().is_some() {}
-        }
-        let mut changed = false;
-        for (i, node) in nodes.iter().enumerate() {
-            if node.generation() != gens[i] {
-                gens[i] = node.generation();
-                changed = true;
-            }
-        }
-        if changed {
-            last_change = round;
-        } else if round >= last_change + quiet {
-            break;
-        }
+        let rounds = sim.run(quiet, 5_000);
+        out.push(outcome(&mut sim, &memo, rounds, pairs, seed, "+nodes-5%"));
     }
-    // Components and the largest tree.
-    let mut comp = vec![usize::MAX; n];
-    let mut ncomp = 0;
-    for s in 0..n {
-        if comp[s] == usize::MAX {
-            for (v, d) in bfs(&g.adj, s).iter().enumerate() {
-                if *d != u32::MAX {
-                    comp[v] = ncomp;
-                }
-            }
-            ncomp += 1;
-        }
-    }
-    let mut per_root: std::collections::HashMap<[u8; 32], usize> = Default::default();
-    for node in &nodes {
-        *per_root.entry(node.root().key).or_default() += 1;
+    out
+}
+
+fn outcome(
+    sim: &mut Sim<'_>,
+    memo: &Memo,
+    rounds: usize,
+    pairs: usize,
+    seed: u64,
+    tag: &str,
+) -> Outcome {
+    let live: Vec<usize> = (0..sim.nodes.len()).filter(|&i| sim.alive[i]).collect();
+    let mut per_root: HashMap<[u8; 32], usize> = HashMap::new();
+    for &i in &live {
+        *per_root.entry(sim.nodes[i].root().key).or_default() += 1;
     }
     let biggest = per_root.values().copied().max().unwrap_or(0);
-    let max_depth = nodes.iter().map(|x| x.coord().depth()).max().unwrap_or(0);
-    let sigs = memo.0.borrow().1;
-    // Pairs within one component.
-    let mut rng = SplitMix(seed);
-    let mut delivered = 0;
-    let mut sum = 0.0;
-    let mut max: f64 = 0.0;
-    let mut done = 0;
-    let mut attempts = 0;
-    while done < pairs && attempts < pairs * 100 {
-        attempts += 1;
-        let s = (rng.next() % n as u64) as usize;
-        let t = (rng.next() % n as u64) as usize;
-        if s == t || comp[s] != comp[t] {
-            continue;
-        }
-        done += 1;
-        let sp = bfs(&g.adj, s)[t];
-        let mut header = nodes[s].header_to(nodes[t].coord().clone());
-        let mut at = s;
-        let mut hops = 0u32;
-        let ok = loop {
-            match nodes[at].route(&mut header) {
-                Decision::Deliver => break at == t,
-                Decision::Forward(LinkId(v)) => {
-                    assert!(
-                        g.adj[at].contains(&(v as usize)),
-                        "forwarded over a non-link"
-                    );
-                    at = v as usize;
-                    hops += 1;
-                    assert!(
-                        hops as usize <= 2 * hyperport::routing::MAX_DEPTH + 1,
-                        "loop"
-                    );
-                }
-                _ => break false,
-            }
-        };
-        if ok {
-            delivered += 1;
-            let st = f64::from(hops) / f64::from(sp);
-            sum += st;
-            max = max.max(st);
-        }
-    }
+    let max_depth = live
+        .iter()
+        .map(|&i| sim.nodes[i].coord().depth())
+        .max()
+        .unwrap_or(0);
+    let (delivered, done, avg, max) = sim.measure(pairs, seed);
     Outcome {
+        tag: tag.to_string(),
+        nodes: live.len(),
         delivered,
         pairs: done,
-        avg_stretch: if delivered > 0 {
-            sum / delivered as f64
-        } else {
-            f64::NAN
-        },
+        avg_stretch: avg,
         max_stretch: max,
-        rounds: last_change,
-        joined_pct: 100.0 * biggest as f64 / n.max(1) as f64,
+        rounds,
+        joined_pct: 100.0 * biggest as f64 / live.len().max(1) as f64,
         max_depth,
-        sigs,
+        sigs: memo.0.borrow().1,
     }
 }
 
 fn main() {
     let mut pairs = 2_000usize;
     let mut seed = 1u64;
+    let mut churn = false;
     let mut graphs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -379,6 +488,7 @@ fn main() {
             "--pairs" => pairs = args.next().and_then(|x| x.parse().ok()).expect("--pairs N"),
             "--seed" => seed = args.next().and_then(|x| x.parse().ok()).expect("--seed S"),
             "--synthetic" => graphs.extend(synthetic()),
+            "--churn" => churn = true,
             "--path" => graphs.push(path(
                 args.next().and_then(|x| x.parse().ok()).expect("--path N"),
             )),
@@ -389,7 +499,7 @@ fn main() {
         }
     }
     if graphs.is_empty() {
-        eprintln!("usage: routing_eval [--pairs N] [--seed S] [--synthetic] EDGELIST...");
+        eprintln!("usage: routing_eval [--pairs N] [--seed S] [--synthetic] [--churn] EDGELIST...");
         std::process::exit(2);
     }
     println!(
@@ -397,19 +507,21 @@ fn main() {
     );
     for g in &graphs {
         let start = std::time::Instant::now();
-        let o = evaluate(g, pairs, seed);
-        println!(
-            "{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1}",
-            g.name,
-            g.adj.len(),
-            100.0 * o.delivered as f64 / o.pairs.max(1) as f64,
-            o.avg_stretch,
-            o.max_stretch,
-            o.rounds,
-            o.joined_pct,
-            o.max_depth,
-            o.sigs,
-            start.elapsed().as_secs_f64()
-        );
+        for o in evaluate(g, pairs, seed, churn) {
+            println!(
+                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1}",
+                g.name,
+                o.tag,
+                o.nodes,
+                100.0 * o.delivered as f64 / o.pairs.max(1) as f64,
+                o.avg_stretch,
+                o.max_stretch,
+                o.rounds,
+                o.joined_pct,
+                o.max_depth,
+                o.sigs,
+                start.elapsed().as_secs_f64()
+            );
+        }
     }
 }
