@@ -13,7 +13,8 @@
 //! (after convergence remove 5% of links, re-converge and measure, then 5%
 //! of nodes starting with the root, re-converge and measure; rows
 //! `name+links-5%` and `name+nodes-5%`, rounds counted from the failure,
-//! stretch against BFS on the surviving graph).
+//! stretch against BFS on the surviving graph), `--positions N` (print N
+//! nodes' Poincaré-disk positions, for display only).
 //!
 //! The driver is a simple synchronous-rounds loop: each round advances the
 //! clock by one announcement interval, fires every node's timers, and
@@ -219,6 +220,45 @@ struct Outcome {
     sigs: u64,
 }
 
+/// Display only: the Poincaré-disk position of a slot path in Kleinberg's
+/// embedding of a tree of maximum degree `d` (each node the centre of a
+/// regular ideal `d`-gon; the child in slot `k` is placed by
+/// `M_child = M_parent · R(2πk/d) · T(cos(π/d)) · R(π)` with SU(1,1)
+/// matrices). Floats lose the ordering at hyperbolic radius ≈ 38, which is
+/// why no decision uses them; routing compares slot paths exactly.
+fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
+    type C = (f64, f64);
+    let mul = |a: C, b: C| (a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0);
+    let add = |a: C, b: C| (a.0 + b.0, a.1 + b.1);
+    // A matrix [[a, b], [conj b, conj a]] is stored as (a, b).
+    let compose = |m: (C, C), n: (C, C)| {
+        let (a, b) = m;
+        let (c, e) = n;
+        let conj = |z: C| (z.0, -z.1);
+        (
+            add(mul(a, c), mul(b, conj(e))),
+            add(mul(a, e), mul(b, conj(c))),
+        )
+    };
+    let rot = |theta: f64| ((theta / 2.0).cos(), (theta / 2.0).sin());
+    let r = |theta: f64| (rot(theta), (0.0, 0.0));
+    let t = (std::f64::consts::PI / d).cos();
+    let g = 1.0 / (1.0 - t * t).sqrt();
+    let trans = ((g, 0.0), (g * t, 0.0));
+    let mut m = ((1.0, 0.0), (0.0, 0.0));
+    for &k in slots {
+        let theta = 2.0 * std::f64::consts::PI * f64::from(k) / d;
+        m = compose(
+            compose(compose(m, r(theta)), trans),
+            r(std::f64::consts::PI),
+        );
+    }
+    // Image of the origin: b / conj(a).
+    let (a, b) = m;
+    let den = a.0 * a.0 + a.1 * a.1;
+    ((b.0 * a.0 - b.1 * a.1) / den, (b.1 * a.0 + b.0 * a.1) / den)
+}
+
 /// The simulated network: nodes, live links, announcements in flight.
 struct Sim<'a> {
     nodes: Vec<Node<'a, Memo>>,
@@ -364,7 +404,13 @@ impl Sim<'_> {
     }
 }
 
-fn evaluate(g: &Graph, pairs: usize, seed: u64, churn: bool) -> Vec<Outcome> {
+fn evaluate(
+    g: &Graph,
+    pairs: usize,
+    seed: u64,
+    churn: bool,
+    show_positions: usize,
+) -> Vec<Outcome> {
     let n = g.adj.len();
     let config = Config::default();
     let mut tables: Vec<Vec<NeighbourEntry>> = g
@@ -409,6 +455,21 @@ fn evaluate(g: &Graph, pairs: usize, seed: u64, churn: bool) -> Vec<Outcome> {
     }
     let mut out = Vec::new();
     let rounds = sim.run(3, 5_000);
+    if show_positions > 0 {
+        let d = 1.0 + sim.adj.iter().map(Vec::len).max().unwrap_or(1) as f64;
+        for i in (0..n)
+            .step_by((n / show_positions).max(1))
+            .take(show_positions)
+        {
+            let c = sim.nodes[i].coord();
+            let (x, y) = poincare(c.slots(), d);
+            println!(
+                "# {} node {i} coord {c:?} poincare ({x:.6}, {y:.6}) |z| {:.12} (display only)",
+                g.name,
+                (x * x + y * y).sqrt()
+            );
+        }
+    }
     out.push(outcome(&mut sim, &memo, rounds, pairs, seed, ""));
     if churn {
         // 5% of links, then 5% of nodes (the root first: root loss), seeded.
@@ -481,6 +542,7 @@ fn main() {
     let mut pairs = 2_000usize;
     let mut seed = 1u64;
     let mut churn = false;
+    let mut positions = 0usize;
     let mut graphs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -489,6 +551,12 @@ fn main() {
             "--seed" => seed = args.next().and_then(|x| x.parse().ok()).expect("--seed S"),
             "--synthetic" => graphs.extend(synthetic()),
             "--churn" => churn = true,
+            "--positions" => {
+                positions = args
+                    .next()
+                    .and_then(|x| x.parse().ok())
+                    .expect("--positions N")
+            }
             "--path" => graphs.push(path(
                 args.next().and_then(|x| x.parse().ok()).expect("--path N"),
             )),
@@ -507,7 +575,7 @@ fn main() {
     );
     for g in &graphs {
         let start = std::time::Instant::now();
-        for o in evaluate(g, pairs, seed, churn) {
+        for o in evaluate(g, pairs, seed, churn, positions) {
             println!(
                 "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1}",
                 g.name,
