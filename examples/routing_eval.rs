@@ -455,12 +455,9 @@ fn evaluate(
     }
     let mut out = Vec::new();
     let rounds = sim.run(3, 5_000);
-    if show_positions > 0 {
+    if let Some(step) = n.checked_div(show_positions) {
         let d = 1.0 + sim.adj.iter().map(Vec::len).max().unwrap_or(1) as f64;
-        for i in (0..n)
-            .step_by((n / show_positions).max(1))
-            .take(show_positions)
-        {
+        for i in (0..n).step_by(step.max(1)).take(show_positions) {
             let c = sim.nodes[i].coord();
             let (x, y) = poincare(c.slots(), d);
             println!(
