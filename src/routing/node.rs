@@ -239,6 +239,18 @@ pub struct Node<'s, V: Verifier = Ed25519> {
     stats: Stats,
     tx_cursor: usize,
     digest_cache: Option<(u64, [u8; 16])>,
+    feasible: Option<Feasible>,
+}
+
+/// The smallest depth this node has held under one root heartbeat
+/// (key, rank, seq): the feasibility condition (as in DSDV/Babel) that stops
+/// stale chains from circulating with growing depth after a failure.
+#[derive(Clone, Copy, Debug)]
+struct Feasible {
+    key: [u8; 32],
+    rank: u32,
+    seq: u64,
+    depth: usize,
 }
 
 impl<V: Verifier> core::fmt::Debug for Node<'_, V> {
@@ -358,6 +370,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             stats: Stats::default(),
             tx_cursor: 0,
             digest_cache: None,
+            feasible: None,
         };
         let now = n.clock.observe(now);
         n.become_root(now);
@@ -431,7 +444,44 @@ impl<'s, V: Verifier> Node<'s, V> {
         };
     }
 
+    /// Whether joining `root` at `depth` satisfies the feasibility
+    /// condition: under the same heartbeat (or an older one) we never move
+    /// deeper than the smallest depth we held under it. A newer sequence
+    /// number from the root lifts the condition.
+    fn feasible(&self, root: &RootInfo, depth: usize) -> bool {
+        match &self.feasible {
+            Some(f) if f.key == root.key && f.rank == root.rank && root.seq <= f.seq => {
+                depth <= f.depth
+            }
+            _ => true,
+        }
+    }
+
+    /// Records the current position in the feasibility state (not while we
+    /// are our own root: the record of the last foreign root is kept).
+    fn note_feasible(&mut self) {
+        if self.is_root() {
+            return;
+        }
+        let depth = self.chain.len();
+        let r = &self.root;
+        self.feasible = Some(match self.feasible {
+            Some(f) if f.key == r.key && f.rank == r.rank && f.seq == r.seq => Feasible {
+                depth: f.depth.min(depth),
+                ..f
+            },
+            Some(f) if f.key == r.key && f.rank == r.rank && f.seq > r.seq => f,
+            _ => Feasible {
+                key: r.key,
+                rank: r.rank,
+                seq: r.seq,
+                depth,
+            },
+        });
+    }
+
     fn position_changed(&mut self) {
+        self.note_feasible();
         self.generation = self.generation.wrapping_add(1);
         self.event = true;
         for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
@@ -688,6 +738,7 @@ impl<'s, V: Verifier> Node<'s, V> {
         if root.key == self.root.key && root.rank == self.root.rank && root.seq > self.root.seq {
             self.root = *root;
             self.root_heard = now;
+            self.note_feasible();
         }
     }
 
@@ -807,7 +858,7 @@ impl<'s, V: Verifier> Node<'s, V> {
                     }
                 }
             }
-        } else if offer && self.better(f) {
+        } else if offer && self.better(f) && self.feasible(&f.root, f.depth().saturating_add(1)) {
             self.adopt(now, idx, f);
         }
         Ok(())
@@ -864,7 +915,10 @@ impl<'s, V: Verifier> Node<'s, V> {
             let Some(info) = e.n.as_ref().and_then(|n| n.info.as_ref()) else {
                 continue;
             };
-            if !info.offer || self.parent == Some(i) || !self.better_parts(&info.root, &info.coord)
+            if !info.offer
+                || self.parent == Some(i)
+                || !self.better_parts(&info.root, &info.coord)
+                || !self.feasible(&info.root, info.coord.depth().saturating_add(1))
             {
                 continue;
             }
