@@ -839,7 +839,10 @@ impl<'s, V: Verifier> Node<'s, V> {
             });
         }
         if self.parent == Some(idx) {
-            if !offer {
+            if !offer || !self.feasible(&f.root, f.depth().saturating_add(1)) {
+                // The parent's chain is gone, or it moved deeper under the
+                // same heartbeat (possibly through our own stale subtree):
+                // let go and re-join from a feasible offer.
                 self.become_root(now);
             } else if f.root.key == self.root.key
                 && f.root.rank == self.root.rank
