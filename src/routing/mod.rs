@@ -70,6 +70,6 @@ pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE}
 pub use error::{AnnounceError, LinkError};
 pub use greedy::{Decision, Header, HeaderError, LinkId, MAX_HEADER_LEN, PacketKind, decide};
 pub use node::{
-    DEAD_ROOTS, Ed25519, Event, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN,
-    Transmit, VERIFY_CACHE_ENTRIES, Verifier,
+    DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats,
+    TRANSMIT_BUF_LEN, Transmit, VERIFY_CACHE_ENTRIES, Verifier,
 };

@@ -239,8 +239,11 @@ pub struct Node<'s, V: Verifier = Ed25519> {
     stats: Stats,
     tx_cursor: usize,
     digest_cache: Option<(u64, [u8; 16])>,
-    feasible: Option<Feasible>,
+    feasible: heapless::Vec<Feasible, FEASIBLE_ROOTS>,
 }
+
+/// Roots whose feasibility record a node keeps (the oldest is forgotten).
+pub const FEASIBLE_ROOTS: usize = 4;
 
 /// The smallest depth this node has held under one root heartbeat
 /// (key, rank, seq): the feasibility condition (as in DSDV/Babel) that stops
@@ -251,6 +254,9 @@ struct Feasible {
     rank: u32,
     seq: u64,
     depth: usize,
+    /// When this heartbeat was first heard: re-adopting the same heartbeat
+    /// later does not make the root look fresh again.
+    heard: Instant,
 }
 
 impl<V: Verifier> core::fmt::Debug for Node<'_, V> {
@@ -370,7 +376,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             stats: Stats::default(),
             tx_cursor: 0,
             digest_cache: None,
-            feasible: None,
+            feasible: heapless::Vec::new(),
         };
         let now = n.clock.observe(now);
         n.become_root(now);
@@ -449,34 +455,54 @@ impl<'s, V: Verifier> Node<'s, V> {
     /// deeper than the smallest depth we held under it. A newer sequence
     /// number from the root lifts the condition.
     fn feasible(&self, root: &RootInfo, depth: usize) -> bool {
-        match &self.feasible {
-            Some(f) if f.key == root.key && f.rank == root.rank && root.seq <= f.seq => {
-                depth <= f.depth
-            }
+        match self.record(root) {
+            Some(f) if root.seq <= f.seq => depth <= f.depth,
             _ => true,
         }
     }
 
+    fn record(&self, root: &RootInfo) -> Option<&Feasible> {
+        self.feasible
+            .iter()
+            .find(|f| f.key == root.key && f.rank == root.rank)
+    }
+
     /// Records the current position in the feasibility state (not while we
-    /// are our own root: the record of the last foreign root is kept).
+    /// are our own root).
     fn note_feasible(&mut self) {
         if self.is_root() {
             return;
         }
         let depth = self.chain.len();
-        let r = &self.root;
-        self.feasible = Some(match self.feasible {
-            Some(f) if f.key == r.key && f.rank == r.rank && f.seq == r.seq => Feasible {
-                depth: f.depth.min(depth),
-                ..f
-            },
-            Some(f) if f.key == r.key && f.rank == r.rank && f.seq > r.seq => f,
-            _ => Feasible {
-                key: r.key,
-                rank: r.rank,
-                seq: r.seq,
-                depth,
-            },
+        let r = self.root;
+        let heard = self.root_heard;
+        if let Some(f) = self
+            .feasible
+            .iter_mut()
+            .find(|f| f.key == r.key && f.rank == r.rank)
+        {
+            if r.seq == f.seq {
+                f.depth = f.depth.min(depth);
+            } else if r.seq > f.seq {
+                *f = Feasible {
+                    key: r.key,
+                    rank: r.rank,
+                    seq: r.seq,
+                    depth,
+                    heard,
+                };
+            }
+            return;
+        }
+        if self.feasible.is_full() && !self.feasible.is_empty() {
+            self.feasible.remove(0);
+        }
+        let _ = self.feasible.push(Feasible {
+            key: r.key,
+            rank: r.rank,
+            seq: r.seq,
+            depth,
+            heard,
         });
     }
 
@@ -959,8 +985,14 @@ impl<'s, V: Verifier> Node<'s, V> {
         let root_changed = f.root.key != self.root.key || f.root.rank != self.root.rank;
         if root_changed {
             self.stats.root_changes = self.stats.root_changes.saturating_add(1);
+            // A heartbeat we already held is not fresh again: keep the time
+            // we first heard it, so a dead root kept alive by stale chains
+            // still times out.
+            self.root_heard = match self.record(&f.root) {
+                Some(r) if f.root.seq <= r.seq => r.heard,
+                _ => now,
+            };
             self.root = f.root;
-            self.root_heard = now;
             // Chains skipped under the old root may be under the new one.
             for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
                 if n.info.is_none() {
