@@ -37,6 +37,16 @@
 //! carrying it are refused as [`AnnounceError::StaleRoot`]) and the next best
 //! root takes over.
 //!
+//! **Feasibility** (as in DSDV/Babel). For each of the last
+//! [`FEASIBLE_ROOTS`] roots a node remembers the smallest depth it held under
+//! the newest heartbeat it saw. Under that heartbeat (or an older one) it
+//! never moves deeper, neither by adopting an offer nor by following its
+//! parent (it lets the parent go instead); a newer heartbeat lifts the
+//! condition. Re-adopting a heartbeat it already held does not refresh the
+//! root's timeout. Without this, stale chains of a lost root circulate with
+//! growing depth and keep the dead root alive (measured on as-733 with the
+//! root removed: depth grew one hop per round and no root ever expired).
+//!
 //! **Forwarding** ([`Node::route`]) is [`super::greedy::decide`] over every
 //! live neighbour under the same root.
 //!
@@ -46,7 +56,8 @@
 //!   [`MAX_NEIGHBOURS`] are used; one slot number per entry);
 //! * own chain: [`MAX_DEPTH`] hops of 98 bytes (≈ 25 KiB inline);
 //! * signature cache: [`VERIFY_CACHE_ENTRIES`] × 16 bytes;
-//! * dead roots: [`DEAD_ROOTS`]; events: one coalesced flag.
+//! * dead roots: [`DEAD_ROOTS`]; feasibility records: [`FEASIBLE_ROOTS`];
+//!   events: one coalesced flag.
 //!
 //! `size_of::<Node>()` is ≈ 34 KiB whatever the table size.
 
