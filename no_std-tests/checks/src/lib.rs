@@ -23,6 +23,7 @@ use hyperport::{BufferTooSmall, Truncated};
 mod framing;
 mod noise;
 mod ports;
+mod routing;
 
 pub use noise::{MESSAGES_EACH_WAY, XX_BLAKE2S};
 
@@ -88,6 +89,22 @@ pub const CHECKS: &[Check] = &[
     (
         "ports: two nodes, encoded events, a port sent across",
         ports::two_nodes_send_port,
+    ),
+    (
+        "routing: coordinate wire bytes, exact distances, limits",
+        routing::coords,
+    ),
+    (
+        "routing: greedy next hop strictly closer, watermark, dead end",
+        routing::greedy,
+    ),
+    (
+        "routing: header emit/parse, truncated/over-long -> typed error",
+        routing::header,
+    ),
+    (
+        "routing: 3 nodes, signed announcements by hand, root C, route C->A",
+        routing::three_nodes,
     ),
     (
         "noise: datagram transport over the header, reorder/dup/forgery",
