@@ -276,6 +276,9 @@ const ANN_BUF: usize = 512;
 /// byte flipped in C's first announcement gives `BadSignature`. A packet
 /// from C to A: C forwards on link 2 (watermark d(C, A) = 2), B on link 1
 /// (watermark 1), A delivers (0).
+///
+/// In `HOST_ONLY_CHECKS`: with three nodes the Cortex-M image's peak stack
+/// went to 264 KiB.
 pub fn three_nodes() -> bool {
     three_nodes_inner().unwrap_or(false)
 }
