@@ -106,8 +106,8 @@ pub mod buf;
 pub mod crypto;
 pub mod error;
 pub mod framing;
-pub mod ports;
 pub mod noise;
+pub mod ports;
 pub mod rng;
 pub mod time;
 
