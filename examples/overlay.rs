@@ -279,8 +279,8 @@ pub struct OverlayNode {
     /// The latest input time.
     clock: Instant,
     links: Vec<Link>,
-    /// Next hop towards every node (BFS), `None` for self or unreachable.
-    next_hop: Vec<Option<NodeId>>,
+    /// Next hop (BFS) towards every node that ends a pipe of the scenario.
+    next_hop: BTreeMap<NodeId, NodeId>,
     out: VecDeque<Transmit>,
     /// The last transport datagram sent to each neighbour (for the replay
     /// injected by [`Command::Forge`]).
@@ -301,7 +301,7 @@ impl OverlayNode {
         seed: u64,
         id: NodeId,
         neighbours: &[(NodeId, [u8; 32])],
-        next_hop: Vec<Option<NodeId>>,
+        next_hop: BTreeMap<NodeId, NodeId>,
     ) -> Result<Self, String> {
         let mut rng = SeededRng::from_seed(node_seed(seed, id));
         let key = KeyPair::generate(&mut rng);
@@ -652,7 +652,7 @@ impl OverlayNode {
     // ----- overlay packets (relay + end-to-end reliability) -----
 
     fn route(&mut self, dst: NodeId, packet: &[u8]) {
-        if let Some(hop) = self.next_hop.get(dst.index()).copied().flatten() {
+        if let Some(&hop) = self.next_hop.get(&dst) {
             self.send_datagram(hop, packet);
         }
     }
@@ -1067,34 +1067,34 @@ impl Outcome {
     }
 }
 
-/// Next hop towards every destination, per node (BFS, lowest id on ties).
-fn next_hops(t: &Topology) -> Vec<Vec<Option<NodeId>>> {
+/// Next hop towards each of `dests`, per node (BFS, lowest id on ties).
+fn next_hops(t: &Topology, dests: &[NodeId]) -> Vec<BTreeMap<NodeId, NodeId>> {
     let n = t.node_count();
-    let mut table = vec![vec![None; n]; n];
-    for d in 0..n {
-        let dist = t.bfs_distances(NodeId::from_index(d));
+    let mut table = vec![BTreeMap::new(); n];
+    for &d in dests {
+        let dist = t.bfs_distances(d);
         for (m, row) in table.iter_mut().enumerate() {
-            if m == d {
-                continue;
-            }
-            row[d] = t
+            let hop = t
                 .neighbours(NodeId::from_index(m))
                 .iter()
                 .filter_map(|&x| dist[x.index()].map(|k| (k, x)))
                 .min()
                 .map(|(_, x)| x);
+            if let (Some(hop), true) = (hop, m != d.index()) {
+                row.insert(d, hop);
+            }
         }
     }
     table
 }
 
-/// Builds the nodes of a scenario.
-pub fn build_nodes(t: &Topology, seed: u64) -> Result<Vec<OverlayNode>, String> {
+/// Builds the nodes of a scenario, with next hops towards `dests`.
+pub fn build_nodes(t: &Topology, seed: u64, dests: &[NodeId]) -> Result<Vec<OverlayNode>, String> {
     let n = t.node_count();
     let publics: Vec<[u8; 32]> = (0..n)
         .map(|i| OverlayNode::public_key(seed, NodeId::from_index(i)))
         .collect();
-    next_hops(t)
+    next_hops(t, dests)
         .into_iter()
         .enumerate()
         .map(|(i, hops)| {
@@ -1107,6 +1107,33 @@ pub fn build_nodes(t: &Topology, seed: u64) -> Result<Vec<OverlayNode>, String> 
             OverlayNode::new(seed, id, &neighbours, hops)
         })
         .collect()
+}
+
+/// Samples `count` pipes (ends in one component) and the third node that
+/// receives pipe 0's end.
+fn sample(t: &Topology, seed: u64, count: usize) -> Result<(Vec<Pipe>, NodeId), String> {
+    let n = t.node_count();
+    let mut r = SplitMix64::new(seed ^ 0x6f76_6572_6c61_7921);
+    let mut pipes = Vec::new();
+    let mut guard = 0;
+    while pipes.len() < count && guard < 100 * count {
+        guard += 1;
+        let a = NodeId::from_index(r.below(n as u64) as usize);
+        let b = NodeId::from_index(r.below(n as u64) as usize);
+        if a == b {
+            continue;
+        }
+        if let Some(hops) = t.bfs_distances(a)[b.index()] {
+            pipes.push(Pipe { a, b, hops });
+        }
+    }
+    let first = *pipes.first().ok_or("no pipe could be sampled")?;
+    let dist_a = t.bfs_distances(first.a);
+    let third = (0..n)
+        .map(|i| NodeId::from_index((first.b.index() + 1 + i) % n))
+        .find(|&c| c != first.a && c != first.b && dist_a[c.index()].is_some())
+        .ok_or("no third node")?;
+    Ok((pipes, third))
 }
 
 const STEPS: u64 = 20_000_000;
@@ -1128,36 +1155,30 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         record_trace: o.record_trace,
         ..SimConfig::with_seed(o.seed)
     };
-    let mut sim = Sim::with_topology(config, build_nodes(t, o.seed)?, t, o.link)
+    let (pipes, third) = sample(t, o.seed, o.pipes)?;
+    let mut dests: Vec<NodeId> = pipes.iter().flat_map(|p| [p.a, p.b]).collect();
+    dests.push(third);
+    dests.sort_unstable();
+    dests.dedup();
+    let mut sim = Sim::with_topology(config, build_nodes(t, o.seed, &dests)?, t, o.link)
         .map_err(|e| e.to_string())?;
     let e = |e: hyperport::sim::SimError| e.to_string();
 
     // Phase 1: every link runs its handshake.
-    sim.run_until_condition(STEPS, |s| s.nodes().iter().all(OverlayNode::all_up))
-        .map_err(e)?;
+    // (Each link brings up one session at each end: count them, O(n) a step.)
+    let sessions = 2 * t.edge_count() as u64;
+    sim.run_until_condition(STEPS, |s| {
+        s.nodes()
+            .iter()
+            .map(|x| x.counters.sessions_up)
+            .sum::<u64>()
+            >= sessions
+    })
+    .map_err(e)?;
     let handshakes_done_at = sim.stats().now;
 
-    // Phase 2: sample pairs (same component) and open a pipe between each.
-    let mut r = SplitMix64::new(o.seed ^ 0x6f76_6572_6c61_7921);
-    let mut pipes = Vec::new();
-    let mut guard = 0;
-    while pipes.len() < o.pipes && guard < 100 * o.pipes {
-        guard += 1;
-        let a = NodeId::from_index(r.below(n as u64) as usize);
-        let b = NodeId::from_index(r.below(n as u64) as usize);
-        if a == b {
-            continue;
-        }
-        if let Some(hops) = t.bfs_distances(a)[b.index()] {
-            pipes.push(Pipe { a, b, hops });
-        }
-    }
-    let first = *pipes.first().ok_or("no pipe could be sampled")?;
-    let dist_a = t.bfs_distances(first.a);
-    let third = (0..n)
-        .map(|i| NodeId::from_index((first.b.index() + 1 + i) % n))
-        .find(|&c| c != first.a && c != first.b && dist_a[c.index()].is_some())
-        .ok_or("no third node")?;
+    // Phase 2: open a pipe between each sampled pair.
+    let first = *pipes.first().ok_or("no pipe")?;
     let carrier = pipes.len() as u32; // pipe number of b0 <-> third
     let mut all = pipes.clone();
     all.push(Pipe {
