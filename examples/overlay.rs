@@ -680,8 +680,12 @@ impl OverlayNode {
             PKT_DATA => self.handle_data(now, src, n, &p[17..]),
             PKT_ACK => {
                 if let Some(o) = self.outgoing.get_mut(&src) {
-                    // Cumulative: everything below `n` arrived.
+                    // Cumulative: everything below `n` arrived; selective:
+                    // the packet that triggered this ack arrived too.
                     o.unacked.retain(|&seq, _| seq >= n);
+                    if let Some(b) = p.get(17..25).and_then(|b| b.try_into().ok()) {
+                        o.unacked.remove(&u64::from_be_bytes(b));
+                    }
                 }
             }
             _ => {}
@@ -701,7 +705,7 @@ impl OverlayNode {
             inc.next += 1;
         }
         let ack_to = inc.next;
-        let ack = packet(PKT_ACK, self.id, src, ack_to, &[]);
+        let ack = packet(PKT_ACK, self.id, src, ack_to, &seq.to_be_bytes());
         self.route(src, &ack);
         for b in ready {
             match PortsEvent::decode(&b) {
@@ -779,7 +783,10 @@ impl OverlayNode {
     }
 }
 
-/// An overlay packet: `[kind][src u32][dst u32][seq-or-ack u64][body]`.
+/// An overlay packet: `[kind][src u32][dst u32][n u64][body]`. Data: `n` is
+/// the sequence number and the body a ports event. Ack: `n` is the next
+/// sequence number expected (cumulative) and the body the sequence number of
+/// the packet that triggered it (selective).
 fn packet(kind: u8, src: NodeId, dst: NodeId, n: u64, body: &[u8]) -> Vec<u8> {
     let mut p = Vec::with_capacity(17 + body.len());
     p.push(kind);
