@@ -28,8 +28,9 @@
 //!    source, a destination and an end-to-end sequence number. A node that
 //!    is not the destination forwards the packet to its **BFS next hop**
 //!    from the topology (greedy hyperbolic routing, `src/routing`, is not on
-//!    this branch). End to end, packets are acknowledged cumulatively and
-//!    retransmitted, and delivered exactly once, in order.
+//!    this branch). End to end, packets are acknowledged (cumulative plus
+//!    the packet that triggered the ack), retransmitted with exponential
+//!    backoff, and delivered to the ports layer exactly once, in order.
 //! 4. **Ports.** Every node runs a `ports::Node`; ports events are encoded
 //!    with the ports codec and sent end to end. Sampled node pairs open a
 //!    message pipe and send user messages; one pipe end is then sent inside
@@ -37,9 +38,15 @@
 //!    pipe keeps working in both directions.
 //!
 //! The run is checked (handshakes, exactly-once in-order delivery, proxy
-//! collapse, no protocol violation) and repeated with the same seed to check
-//! the trace digest is identical; the program exits non-zero if any check
-//! fails.
+//! collapse, no ports protocol violation, every delivered datagram accounted
+//! for), its recorded trace is replayed into freshly built nodes (graphs up
+//! to 1000 nodes), and it is repeated with the same seed to check the trace
+//! digest is identical; the program exits non-zero if any check fails.
+//!
+//! Runs in well under a second on the default topology (release). Large
+//! graphs work but are dominated by X25519 (about ten scalar
+//! multiplications per link handshake): as-733 (6474 nodes, 12572 links)
+//! takes about 25 s per run.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -1379,6 +1386,25 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         c.proxy_peak = c.proxy_peak.max(y.proxy_peak);
     }
     let stats = sim.stats();
+    if o.record_trace {
+        // Replay the recorded inputs into freshly built nodes: every output
+        // and timer must come out the same, and so must the final state.
+        let mut fresh = build_nodes(t, o.seed, &dests)?;
+        let replayed = hyperport::sim::replay(sim.trace(), &mut fresh);
+        let same_state = fresh
+            .iter()
+            .zip(sim.nodes())
+            .all(|(x, y)| x.received == y.received && x.counters == y.counters);
+        checks.push((
+            match &replayed {
+                Ok(k) => format!(
+                    "replay: {k} trace entries into fresh nodes, outputs and state identical"
+                ),
+                Err(e) => format!("replay: {e}"),
+            },
+            replayed.is_ok() && same_state,
+        ));
+    }
     checks.push((
         "every delivered datagram accounted for (handshake, accepted, replay, forgery, early, bad header)"
             .into(),
@@ -1449,7 +1475,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let options = Options::new(topology, seed);
+    let mut options = Options::new(topology, seed);
+    // The trace (for the replay check) is kept for graphs up to 1000 nodes.
+    options.record_trace = options.topology.node_count() <= 1_000;
     let t = &options.topology;
     println!("overlay: an encrypted overlay in the deterministic simulator");
     println!(

@@ -37,6 +37,7 @@ fn small(t: Topology, seed: u64) -> Options {
     Options {
         pipes: 6,
         messages: 8,
+        record_trace: true,
         ..Options::new(t, seed)
     }
 }
