@@ -1,7 +1,8 @@
 //! Noise handshakes per second (both sides in one thread, empty payloads):
 //! hyperport with the ring provider side by side with snow 0.10 (default
-//! resolver, and ring resolver with the default as fallback) in the same
-//! run, plus the X25519-only limit: the DH and key-generation work of one
+//! resolver, and ring resolver with the default as fallback) and clatter 2.3
+//! (`NqHandshake`, RustCrypto primitives) in the same run, plus the
+//! X25519-only limit: the DH and key-generation work of one
 //! handshake (XX: 6 DH + 2 keygens; IK: 8 DH + 2 keygens) timed alone with
 //! the same x25519-dalek build hyperport uses.
 //!
@@ -10,7 +11,7 @@
 //! runs for about `TRIAL_MS` of CPU time, in an order rotated per round; the
 //! median round is reported. Static keys are made once (untimed); ephemeral
 //! keys come from each implementation's RNG inside the timed loop (hyperport:
-//! a ChaCha20 `SeededRng`; snow: getrandom). Run with:
+//! a ChaCha20 `SeededRng`; snow and clatter: getrandom). Run with:
 //!
 //! ```sh
 //! cargo bench --bench noise_handshake
@@ -18,6 +19,11 @@
 
 use std::hint::black_box;
 
+use clatter::NqHandshake;
+use clatter::crypto::cipher::ChaChaPoly as ClatterChaChaPoly;
+use clatter::crypto::dh::X25519 as ClatterX25519;
+use clatter::crypto::hash::{Blake2s as ClatterBlake2s, Sha256 as ClatterSha256};
+use clatter::traits::{Dh as _, Handshaker as _};
 use hyperport::crypto::Ring;
 use hyperport::crypto::x25519::KeyPair;
 use hyperport::noise::{Builder, HandshakeState, NoiseParams};
@@ -158,6 +164,80 @@ impl Column for Snow {
     }
 }
 
+/// clatter's classical handshake with X25519, ChaChaPoly and hash `H`.
+struct Clatter<H> {
+    ik: bool,
+    alice: clatter::KeyPair<[u8; 32], ClatterSecret>,
+    bob: clatter::KeyPair<[u8; 32], ClatterSecret>,
+    buf: [u8; 256],
+    out: [u8; 256],
+    _hash: std::marker::PhantomData<H>,
+}
+
+type ClatterSecret = <ClatterX25519 as clatter::traits::Dh>::PrivateKey;
+
+impl<H: clatter::traits::Hash> Clatter<H> {
+    fn new(ik: bool) -> Self {
+        Clatter {
+            ik,
+            alice: ClatterX25519::genkey().unwrap(),
+            bob: ClatterX25519::genkey().unwrap(),
+            buf: [0; 256],
+            out: [0; 256],
+            _hash: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<H: clatter::traits::Hash> Column for Clatter<H> {
+    fn name(&self) -> &'static str {
+        "clatter-2.3"
+    }
+    fn run(&mut self, iters: u64) {
+        let pattern = if self.ik {
+            clatter::handshakepattern::noise_ik
+        } else {
+            clatter::handshakepattern::noise_xx
+        };
+        for _ in 0..iters {
+            let rs = self.ik.then_some(self.bob.public);
+            let mut i = NqHandshake::<ClatterX25519, ClatterChaChaPoly, H>::new(
+                pattern(),
+                &[],
+                true,
+                Some(self.alice.clone()),
+                None,
+                rs,
+                None,
+            )
+            .unwrap();
+            let mut r = NqHandshake::<ClatterX25519, ClatterChaChaPoly, H>::new(
+                pattern(),
+                &[],
+                false,
+                Some(self.bob.clone()),
+                None,
+                None,
+                None,
+            )
+            .unwrap();
+            let mut turn = true;
+            while !i.is_finished() {
+                let (w, rd) = if turn {
+                    (&mut i, &mut r)
+                } else {
+                    (&mut r, &mut i)
+                };
+                let n = w.write_message(&[], &mut self.buf).unwrap();
+                rd.read_message(&self.buf[..n], &mut self.out).unwrap();
+                turn = !turn;
+            }
+            black_box(i.finalize().unwrap());
+            black_box(r.finalize().unwrap());
+        }
+    }
+}
+
 /// The X25519 work of one handshake alone: 2 ephemeral key generations and
 /// `dh` Diffie-Hellman operations.
 struct DhOnly {
@@ -249,6 +329,11 @@ fn main() {
             }),
             Box::new(snow_col("snow-0.10-default", false)),
             Box::new(snow_col("snow-0.10-ring", true)),
+            if name.ends_with("BLAKE2s") {
+                Box::new(Clatter::<ClatterBlake2s>::new(ik(name)))
+            } else {
+                Box::new(Clatter::<ClatterSha256>::new(ik(name)))
+            },
             Box::new(DhOnly {
                 dh: if ik(name) { 8 } else { 6 },
                 rng: SeededRng::from_u64(2),
@@ -258,16 +343,13 @@ fn main() {
         if name.contains("XX_25519_ChaChaPoly_BLAKE2s") {
             let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
             println!("| pattern | {} |", names.join(" | "));
-            println!("|---|---|---|---|---|");
+            println!("|---|{}", "---|".repeat(names.len()));
         }
         let r = measure(&mut cols);
-        let cell = |(m, x): (f64, f64)| format!("{m:.0} ({x:.0})");
-        println!(
-            "| {name} | {} | {} | {} | {} |",
-            cell(r[0]),
-            cell(r[1]),
-            cell(r[2]),
-            cell(r[3])
-        );
+        let cells: Vec<String> = r
+            .into_iter()
+            .map(|(m, x)| format!("{m:.0} ({x:.0})"))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
     }
 }

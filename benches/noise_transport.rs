@@ -1,7 +1,11 @@
 //! Noise transport throughput: encrypt (one side) + decrypt (other side),
 //! MB/s of payload (10^6 B/s), hyperport's transports with the ring
 //! provider side by side with raw ring (`seal_in_place_separate_tag` +
-//! `open_in_place`, the physical limit) in the same run.
+//! `open_in_place`, the physical limit), snow 0.10 (`TransportState`,
+//! copying, default resolver and ring resolver) and clatter 2.3
+//! (`TransportState`, in place and copying; RustCrypto ChaCha20-Poly1305) in
+//! the same run. snow and clatter transports come from an `NN` handshake
+//! done once before timing.
 //!
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. Per payload size, `TRIALS` rounds; in each
@@ -187,6 +191,8 @@ fn columns() -> Vec<Box<dyn Column>> {
     let (c, d) = stream();
     let dg =
         |i| DatagramTransport::<Ring>::new(split(i), datagram::Config::default(), Instant::ZERO);
+    let (ca, cb) = clatter_pair();
+    let (cc, cd) = clatter_pair();
     vec![
         Box::new(RawRing::new()),
         Box::new(StreamInPlace {
@@ -206,7 +212,163 @@ fn columns() -> Vec<Box<dyn Column>> {
             b: dg(false),
             buf: vec![0x5a; 65535],
         }),
+        Box::new(Snow::new("snow-0.10-default copying", false)),
+        Box::new(Snow::new("snow-0.10-ring copying", true)),
+        Box::new(ClatterInPlace {
+            a: ca,
+            b: cb,
+            buf: vec![0x5a; 65535],
+        }),
+        Box::new(ClatterCopy {
+            a: cc,
+            b: cd,
+            payload: vec![0x5a; 65535],
+            wire: vec![0; 65535 + WIRE_OFF],
+            out: vec![0; 65535 + OUT_OFF],
+        }),
     ]
+}
+
+type ClatterTransport = clatter::transportstate::TransportState<
+    clatter::crypto::cipher::ChaChaPoly,
+    clatter::crypto::hash::Blake2s,
+>;
+
+/// A clatter transport pair from an `NN` handshake.
+fn clatter_pair() -> (ClatterTransport, ClatterTransport) {
+    use clatter::traits::Handshaker as _;
+    type Hs = clatter::NqHandshake<
+        clatter::crypto::dh::X25519,
+        clatter::crypto::cipher::ChaChaPoly,
+        clatter::crypto::hash::Blake2s,
+    >;
+    let nn = clatter::handshakepattern::noise_nn;
+    let mut i = Hs::new(nn(), &[], true, None, None, None, None).unwrap();
+    let mut r = Hs::new(nn(), &[], false, None, None, None, None).unwrap();
+    let (mut buf, mut out) = ([0u8; 256], [0u8; 256]);
+    let n = i.write_message(&[], &mut buf).unwrap();
+    r.read_message(&buf[..n], &mut out).unwrap();
+    let n = r.write_message(&[], &mut buf).unwrap();
+    i.read_message(&buf[..n], &mut out).unwrap();
+    (i.finalize().unwrap(), r.finalize().unwrap())
+}
+
+struct ClatterInPlace {
+    a: ClatterTransport,
+    b: ClatterTransport,
+    buf: Vec<u8>,
+}
+
+impl Column for ClatterInPlace {
+    fn name(&self) -> &'static str {
+        "clatter-2.3 in place"
+    }
+    fn run(&mut self, iters: u64, len: usize) {
+        for _ in 0..iters {
+            let n = self.a.send_in_place(&mut self.buf, len).unwrap();
+            let m = self.b.receive_in_place(&mut self.buf, n).unwrap();
+            black_box(m);
+        }
+    }
+}
+
+/// Copying clatter column (buffer offsets as for [`StreamCopy`]).
+struct ClatterCopy {
+    a: ClatterTransport,
+    b: ClatterTransport,
+    payload: Vec<u8>,
+    wire: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Column for ClatterCopy {
+    fn name(&self) -> &'static str {
+        "clatter-2.3 copying"
+    }
+    fn run(&mut self, iters: u64, len: usize) {
+        for _ in 0..iters {
+            let wire = &mut self.wire[WIRE_OFF..];
+            let n = self.a.send(&self.payload[..len], wire).unwrap();
+            let m = self
+                .b
+                .receive(&wire[..n], &mut self.out[OUT_OFF..])
+                .unwrap();
+            black_box(m);
+        }
+    }
+}
+
+/// A snow transport pair from an `NN` handshake; `ring`: ring resolver with
+/// the default one as fallback.
+fn snow_pair(ring: bool) -> (snow::TransportState, snow::TransportState) {
+    let builder = || {
+        let params: snow::params::NoiseParams =
+            "Noise_NN_25519_ChaChaPoly_BLAKE2s".parse().unwrap();
+        if ring {
+            snow::Builder::with_resolver(
+                params,
+                Box::new(snow::resolvers::FallbackResolver::new(
+                    Box::new(snow::resolvers::RingResolver),
+                    Box::new(snow::resolvers::DefaultResolver),
+                )),
+            )
+        } else {
+            snow::Builder::new(params)
+        }
+    };
+    let mut i = builder().build_initiator().unwrap();
+    let mut r = builder().build_responder().unwrap();
+    let (mut buf, mut out) = ([0u8; 256], [0u8; 256]);
+    let n = i.write_message(&[], &mut buf).unwrap();
+    r.read_message(&buf[..n], &mut out).unwrap();
+    let n = r.write_message(&[], &mut buf).unwrap();
+    i.read_message(&buf[..n], &mut out).unwrap();
+    (
+        i.into_transport_mode().unwrap(),
+        r.into_transport_mode().unwrap(),
+    )
+}
+
+/// snow's `TransportState` (copying only; buffer offsets as for
+/// [`StreamCopy`]).
+struct Snow {
+    label: &'static str,
+    a: snow::TransportState,
+    b: snow::TransportState,
+    payload: Vec<u8>,
+    wire: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Snow {
+    fn new(label: &'static str, ring: bool) -> Self {
+        let (a, b) = snow_pair(ring);
+        Snow {
+            label,
+            a,
+            b,
+            payload: vec![0x5a; 65535],
+            wire: vec![0; 65535 + WIRE_OFF],
+            out: vec![0; 65535 + OUT_OFF],
+        }
+    }
+}
+
+impl Column for Snow {
+    fn name(&self) -> &'static str {
+        self.label
+    }
+    fn run(&mut self, iters: u64, len: usize) {
+        for _ in 0..iters {
+            let wire = &mut self.wire[WIRE_OFF..];
+            let n = self.a.write_message(&self.payload[..len], wire).unwrap();
+            let m = self
+                .b
+                .read_message(&wire[..n], &mut self.out[OUT_OFF..])
+                .unwrap();
+            black_box(m);
+        }
+    }
 }
 
 /// Iterations taking about `TRIAL_MS` of CPU time for `col` at `len`.

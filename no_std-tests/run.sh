@@ -3,7 +3,10 @@
 #   1. as a freestanding x86_64 Linux binary (no std, no libc, no allocator,
 #      own _start, raw syscalls), and
 #   2. as a Cortex-M4F image (thumbv7em-none-eabihf) under QEMU mps2-an386,
-# prints the image sizes, and exits non-zero if anything fails: a build or
+#   3. and a second Cortex-M4F image with only the Noise checks (an XX
+#      handshake and 100 transport messages each way),
+# prints the image sizes (and the Noise image's flash, RAM = .data + .bss +
+# peak stack, and QEMU wall time), and exits non-zero if anything fails: a build or
 # link error (e.g. something in the graph needs an allocator), a failed check,
 # a panic, or a QEMU run that does not finish within the timeout.
 #
@@ -18,6 +21,7 @@ ARM_TARGET=thumbv7em-none-eabihf
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-120}
 host_bin=target/$HOST_TARGET/release/hyperport-nostd-host
 arm_bin=target/$ARM_TARGET/release/hyperport-nostd-cortex-m
+noise_bin=target/$ARM_TARGET/release/hyperport-nostd-noise
 
 say() { printf '\n--- no_std: %s\n' "$*"; }
 
@@ -46,15 +50,32 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$ARM_TARGET"; then
 fi
 cargo clippy --release -p hyperport-nostd-cortex-m --target "$ARM_TARGET" -- -D warnings
 cargo build --release -p hyperport-nostd-cortex-m --target "$ARM_TARGET"
-say "run: qemu-system-arm -machine mps2-an386 (timeout ${QEMU_TIMEOUT}s)"
-rc=0
-timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
-    -semihosting-config enable=on,target=native -kernel "$arm_bin" || rc=$?
-if [[ $rc -ne 0 ]]; then
-    [[ $rc -eq 124 ]] && echo "QEMU timed out after ${QEMU_TIMEOUT}s" >&2
-    echo "no_std Cortex-M checks FAILED (exit status $rc)" >&2
-    exit 1
-fi
+
+# Runs one image under QEMU, echoing its output to stdout and to $qemu_out;
+# sets $qemu_ms to the wall time of the QEMU process (start-up included).
+qemu_out=$(mktemp)
+trap 'rm -f "$qemu_out"' EXIT
+run_qemu() {
+    local bin=$1 rc=0 t0 t1
+    say "run: qemu-system-arm -machine mps2-an386 $(basename "$bin") (timeout ${QEMU_TIMEOUT}s)"
+    t0=$(date +%s%N)
+    timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -icount shift=0 \
+        -semihosting-config enable=on,target=native -kernel "$bin" >"$qemu_out" || rc=$?
+    t1=$(date +%s%N)
+    cat "$qemu_out"
+    qemu_ms=$(( (t1 - t0) / 1000000 ))
+    if [[ $rc -ne 0 ]]; then
+        [[ $rc -eq 124 ]] && echo "QEMU timed out after ${QEMU_TIMEOUT}s" >&2
+        echo "no_std Cortex-M checks FAILED ($(basename "$bin"), exit status $rc)" >&2
+        exit 1
+    fi
+}
+run_qemu "$arm_bin"
+checks_ms=$qemu_ms
+run_qemu "$noise_bin"
+noise_ms=$qemu_ms
+noise_stack=$(sed -n 's/^stack: peak \([0-9]*\) bytes.*/\1/p' "$qemu_out")
+noise_insns=$(sed -n 's/^time: \([0-9]*\) instructions.*/\1/p' "$qemu_out")
 
 say "sizes (bytes; text includes .vector_table and .rodata)"
 size_tool=""
@@ -63,15 +84,30 @@ if command -v arm-none-eabi-size >/dev/null; then
 elif command -v llvm-size >/dev/null; then
     size_tool=llvm-size
 fi
+# Prints the size table of one image; sets $flash and $static_ram.
+arm_sizes() {
+    local bin=$1
+    "$size_tool" "$bin"
+    "$size_tool" -A "$bin" | grep -E '^\.(vector_table|text|rodata|data|bss) '
+    # flash = vectors + text + rodata + data (its load image); RAM = data + bss.
+    read -r flash static_ram < <("$size_tool" -A "$bin" | awk '
+        $1 ~ /^\.(vector_table|text|rodata)$/ { f += $2 }
+        $1 == ".data" { f += $2; r += $2 }
+        $1 == ".bss" { r += $2 }
+        END { print f + 0, r + 0 }')
+}
 if [[ -n $size_tool ]]; then
-    echo "Cortex-M4F image ($ARM_TARGET, opt-level s, LTO):"
-    "$size_tool" "$arm_bin"
-    "$size_tool" -A "$arm_bin" | grep -E '^\.(vector_table|text|rodata|data|bss) '
+    echo "Cortex-M4F image, all checks ($ARM_TARGET, opt-level s, LTO; QEMU wall time ${checks_ms} ms):"
+    arm_sizes "$arm_bin"
+    echo "Cortex-M4F image, Noise only ($(basename "$noise_bin")):"
+    arm_sizes "$noise_bin"
+    echo "Noise on Cortex-M4 (QEMU): flash ${flash} B; RAM ${static_ram} B (.data+.bss) + ${noise_stack:-?} B peak stack = $(( static_ram + ${noise_stack:-0} )) B; ${noise_insns:-?} instructions; QEMU wall time ${noise_ms} ms"
 else
     echo "(no arm-none-eabi-size or llvm-size: Cortex-M sizes skipped)"
+    echo "Noise on Cortex-M4 (QEMU): peak stack ${noise_stack:-?} B; ${noise_insns:-?} instructions; QEMU wall time ${noise_ms} ms"
 fi
 if command -v size >/dev/null; then
     echo "freestanding x86_64 binary:"
     size "$host_bin"
 fi
-say "OK: both no_std binaries linked without an allocator and passed every check"
+say "OK: all three no_std binaries linked without an allocator and passed every check"

@@ -54,6 +54,7 @@
 //!   clock, seeded faults, trace and replay).
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
+//! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
 //!
 //! ## Safety and limits
 //!
@@ -109,6 +110,7 @@ pub mod framing;
 pub mod noise;
 pub mod ports;
 pub mod rng;
+pub mod routing;
 pub mod time;
 
 #[cfg(feature = "sim")]

@@ -66,4 +66,7 @@ targets! {
     noise_datagram,
     noise_initiator,
     noise_responder,
+    routing_announce,
+    routing_greedy,
+    routing_header,
 }

@@ -3,6 +3,7 @@
 //! resumes and we count the events until the route is direct again.
 //!
 //! `cargo test --test ports_collapse -- --nocapture` prints the curve.
+#![cfg(feature = "sim")]
 
 mod ports_common;
 
@@ -41,16 +42,17 @@ fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
         .filter(|(_, s)| *s == hyperport::ports::PortState::Proxying)
         .count();
     assert_eq!(proxies, n, "a chain of {n} proxies was built");
-    let before = net.delivered;
+    let before = net.delivered();
     let local_before: u64 = (0..n + 2).map(|k| net.node(k).stats().local_events).sum();
     for k in 0..n + 2 {
         net.block(k, None);
     }
     net.run_until_idle(10_000_000);
     let local_after: u64 = (0..n + 2).map(|k| net.node(k).stats().local_events).sum();
+    let after = net.delivered();
     let mut by_type = [0u64; 10];
     for t in 0..10 {
-        by_type[t] = net.delivered[t] - before[t];
+        by_type[t] = after[t] - before[t];
     }
     // Collapsed: a talks to the moved port directly, no proxy is left.
     for k in 0..n + 2 {

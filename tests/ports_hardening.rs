@@ -2,6 +2,7 @@
 //! forged or badly timed events and asserts the behaviour that the
 //! reference (Chromium ports, see `/work/shared/reference/ports.md` §3.2)
 //! does not have: each would fail against a node without the hardening.
+#![cfg(feature = "sim")]
 
 mod ports_common;
 

@@ -24,7 +24,7 @@ const LOCAL_OK: ShutdownPolicy = ShutdownPolicy::AllowLocalPorts;
 
 /// Every node is empty: no port, no proxy, no held event, no queued message.
 fn assert_clean(net: &mut Net) {
-    for i in 0..net.nodes.len() {
+    for i in 0..net.len() {
         let n = net.node(i);
         assert!(
             n.can_shutdown_cleanly(STRICT),
@@ -35,7 +35,7 @@ fn assert_clean(net: &mut Net) {
         assert_eq!(n.queued_count(), 0, "node {i} queues messages");
         assert_eq!(n.stats().dropped_outputs, 0);
     }
-    assert!(net.errors.is_empty(), "protocol errors: {:?}", net.errors);
+    assert!(net.errors().is_empty(), "protocol errors: {:?}", net.errors());
 }
 
 fn text(m: &hyperport::ports::Message<Pl, 4>) -> &[u8] {
@@ -321,7 +321,7 @@ fn delegation2() {
         net.send(0, c, b"f", &[f]);
         net.send(0, e, b"hello", &[]);
         net.idle();
-        let got = net.saved[1].iter().any(|(_, m)| text(m) == b"hello");
+        let got = net.saved(1).iter().any(|(_, m)| text(m) == b"hello");
         assert!(got, "seed {seed}: hello not received");
         let _ = b;
     }

@@ -20,8 +20,14 @@ use hyperport::rng::SeededRng;
 use hyperport::time::{Duration, Instant, Monotonic};
 use hyperport::{BufferTooSmall, Truncated};
 
+mod framing;
+mod noise;
+mod ports;
+
+pub use noise::{MESSAGES_EACH_WAY, XX_BLAKE2S};
+
 /// The provider every check uses: the one that builds for every target.
-type P = RustCrypto;
+pub(crate) type P = RustCrypto;
 
 /// A check: its name (printed) and a function returning `true` on success.
 pub type Check = (&'static str, fn() -> bool);
@@ -58,14 +64,70 @@ pub const CHECKS: &[Check] = &[
     ("x25519: RFC 7748 sec 6.1 Alice/Bob DH", x25519_alice_bob),
     ("x25519: low-order point gives is_zero()", x25519_low_order),
     ("x25519: generated key pairs agree", x25519_generate),
+    (
+        "framing: decoder in chunks (split prefix, bytewise), over-cap -> FrameTooLong",
+        framing::decoder_chunks,
+    ),
+    (
+        "framing: decoder closed after error, EndedMidFrame at eof",
+        framing::decoder_closed_and_eof,
+    ),
+    (
+        "framing: encoder bytes, FrameTooLong, BufferTooSmall untouched",
+        framing::encoder,
+    ),
+    (
+        "framing: datagram header emit/parse and typed errors",
+        framing::datagram_header,
+    ),
+    (
+        "ports: event codec vs vectors/ports (python encoder)",
+        ports::event_codec_vector,
+    ),
+    ("ports: local pair send/read/close", ports::local_pair),
+    (
+        "ports: two nodes, encoded events, a port sent across",
+        ports::two_nodes_send_port,
+    ),
+    (
+        "noise: datagram transport over the header, reorder/dup/forgery",
+        noise::datagram_over_header,
+    ),
+    NOISE_CHECKS[0],
+    NOISE_CHECKS[1],
+    NOISE_CHECKS[2],
 ];
 
-/// Runs every check in [`CHECKS`], logging one line per check
-/// (`"ok   <name>"` or `"FAIL <name>"`, no newline) and a summary line.
-/// Returns the number of failed checks.
+/// The Noise group: two upstream vectors and the Cortex-M4 requirement (an
+/// `XX` handshake with seeded keys and [`MESSAGES_EACH_WAY`] transport
+/// messages each way, tampering rejected). Part of [`CHECKS`]; the
+/// `hyperport-nostd-noise` image runs only this group.
+pub const NOISE_CHECKS: &[Check] = &[
+    (
+        "noise: cacophony Noise_XX_25519_ChaChaPoly_BLAKE2s byte for byte",
+        noise::cacophony_xx_blake2s,
+    ),
+    (
+        "noise: cacophony Noise_XX_25519_ChaChaPoly_SHA256 byte for byte",
+        noise::cacophony_xx_sha256,
+    ),
+    (
+        "noise: XX BLAKE2s seeded keys, 100 msgs each way, tamper rejected",
+        noise::xx_seeded_blake2s,
+    ),
+];
+
+/// Runs every check in [`CHECKS`]; see [`run`].
 pub fn run_all(log: &mut dyn FnMut(&str)) -> u32 {
+    run(CHECKS, log)
+}
+
+/// Runs `checks`, logging one line per check (`"ok   <name>"` or
+/// `"FAIL <name>"`, no newline) and a summary line. Returns the number of
+/// failed checks.
+pub fn run(checks: &[Check], log: &mut dyn FnMut(&str)) -> u32 {
     let mut failures = 0u32;
-    for (name, check) in CHECKS {
+    for (name, check) in checks {
         let ok = check();
         if !ok {
             failures = failures.saturating_add(1);
@@ -78,7 +140,7 @@ pub fn run_all(log: &mut dyn FnMut(&str)) -> u32 {
     let _ = write!(
         line,
         "{} checks, {} failed (provider {})",
-        CHECKS.len(),
+        checks.len(),
         failures,
         P::NAME
     );
@@ -136,6 +198,27 @@ const fn hex<const N: usize>(s: &str) -> [u8; N] {
         i += 1;
     }
     out
+}
+
+/// Decodes lowercase hex into the front of `out`; `None` if `s` is not
+/// hex or does not fit.
+fn unhex<'o>(s: &str, out: &'o mut [u8]) -> Option<&'o [u8]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let s = s.as_bytes();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let out = out.get_mut(..s.len() / 2)?;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 // ------------------------------------------------------------------ time

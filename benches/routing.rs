@@ -1,0 +1,127 @@
+//! Forwarding decision cost and memory per neighbour.
+//!
+//! ```sh
+//! cargo bench --bench routing
+//! ```
+//!
+//! `decide/<degree>`: the pure greedy step over `degree` neighbours with
+//! depth-12 coordinates. `route/<degree>`: `Node::route` at a hub of that
+//! degree after a real protocol exchange (hub is the root, leaves at depth
+//! 1, destination a leaf), including the table scan and a header clone.
+//! Plain `std::time` harness (no extra dependencies): median of 15 batches.
+
+use hyperport::routing::{Config, Coord, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, decide};
+use hyperport::time::Instant;
+use std::hint::black_box;
+
+fn median_ns_per_iter(iters: u32, mut f: impl FnMut()) -> f64 {
+    let mut samples: Vec<f64> = (0..15)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(iters)
+        })
+        .collect();
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    samples[7]
+}
+
+fn coord(seed: u64, depth: usize) -> Coord {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let slots: Vec<u16> = (0..depth)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 8 + 1) as u16
+        })
+        .collect();
+    Coord::from_slots(&slots).unwrap()
+}
+
+fn bench_decide(degree: usize) {
+    let own = coord(1, 12);
+    let dest = coord(2, 12);
+    let nb: Vec<(LinkId, Coord)> = (0..degree)
+        .map(|i| (LinkId(i as u32), coord(10 + i as u64, 12)))
+        .collect();
+    let ns = median_ns_per_iter(2_000_000 / degree as u32 + 10, || {
+        let mut wm = u16::MAX;
+        black_box(decide(
+            black_box(&own),
+            black_box(&dest),
+            &mut wm,
+            nb.iter().map(|(l, c)| (*l, c)),
+        ));
+    });
+    println!("decide/{degree}: {ns:.0} ns per packet");
+}
+
+fn bench_route(degree: usize) {
+    let t0 = Instant::ZERO;
+    let mut hub_table = vec![NeighbourEntry::EMPTY; degree];
+    let mut leaf_tables: Vec<[NeighbourEntry; 1]> =
+        (0..degree).map(|_| [NeighbourEntry::EMPTY]).collect();
+    let seed = [0xffu8; 32];
+    let hub_cfg = Config {
+        rank: 1_000,
+        ..Config::default()
+    };
+    let mut hub = Node::new(hub_cfg, &seed, &mut hub_table, t0);
+    let mut leaves: Vec<Node<'_>> = leaf_tables
+        .iter_mut()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut s = [0u8; 32];
+            s[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            Node::new(Config::default(), &s, t, t0)
+        })
+        .collect();
+    for (i, leaf) in leaves.iter_mut().enumerate() {
+        hub.handle_link_up(t0, LinkId(i as u32), leaf.public_key())
+            .unwrap();
+        leaf.handle_link_up(t0, LinkId(u32::MAX), hub.public_key())
+            .unwrap();
+    }
+    let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
+    for _ in 0..3 {
+        while let Some(t) = hub.poll_transmit(&mut buf).unwrap() {
+            leaves[t.link.0 as usize]
+                .handle_announcement(t0, LinkId(u32::MAX), &buf[..t.len])
+                .unwrap();
+        }
+        for (i, leaf) in leaves.iter_mut().enumerate() {
+            while let Some(t) = leaf.poll_transmit(&mut buf).unwrap() {
+                hub.handle_announcement(t0, LinkId(i as u32), &buf[..t.len])
+                    .unwrap();
+            }
+        }
+    }
+    let dest = leaves[degree / 2].coord().clone();
+    assert_eq!(dest.depth(), 1);
+    let header = hub.header_to(dest);
+    let ns = median_ns_per_iter(200_000 / degree as u32 + 10, || {
+        let mut h = header.clone();
+        black_box(hub.route(&mut h));
+    });
+    println!("route/{degree}: {ns:.0} ns per packet");
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    for d in [4, 64, 1024] {
+        bench_decide(d);
+    }
+    for d in [4, 64, 1024] {
+        bench_route(d);
+    }
+    println!(
+        "memory: NeighbourEntry {} bytes per neighbour; Node {} bytes (fixed, any table size)",
+        std::mem::size_of::<NeighbourEntry>(),
+        std::mem::size_of::<Node<'static>>()
+    );
+}

@@ -1,0 +1,98 @@
+//! Read acknowledgements: the requested interval, ReadAckRequest and
+//! ReadAck handling, and re-sending both after a proxy is bypassed.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::Node;
+use crate::ports::error::{Failure, PortError};
+use crate::ports::event::{EventKind, Payload};
+use crate::ports::name::PortName;
+use crate::ports::port::PortState;
+
+impl<
+    P,
+    R,
+    const PORTS: usize,
+    const MSGS: usize,
+    const A: usize,
+    const HELD: usize,
+    const OUT: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+where
+    P: Payload,
+    R: RngCore + CryptoRng,
+{
+    /// Asks the conjugate to acknowledge reads every `interval` messages
+    /// (0 = stop asking).
+    ///
+    /// # Errors
+    /// [`PortError::PortUnknown`], [`PortError::StateUnexpected`].
+    pub fn set_acknowledge_request_interval(
+        &mut self,
+        port: PortName,
+        interval: u64,
+    ) -> Result<(), PortError> {
+        let p = self.port_mut(port).ok_or(Failure::PortUnknown)?;
+        if p.state != PortState::Receiving {
+            return Err(Failure::StateUnexpected.into());
+        }
+        p.ack_interval = interval;
+        let seq = p.last_seq_ack.saturating_add(interval);
+        if interval > 0 {
+            self.forward_ctl(port, EventKind::ReadAckRequest { seq });
+        }
+        self.finish();
+        Ok(())
+    }
+
+    pub(super) fn maybe_resend_ack_request(&mut self, port: PortName) {
+        let Some(p) = self.port(port) else { return };
+        if p.state == PortState::Receiving && p.ack_interval > 0 {
+            let seq = p.last_seq_ack.saturating_add(p.ack_interval);
+            self.forward_ctl(port, EventKind::ReadAckRequest { seq });
+        }
+    }
+
+    pub(super) fn maybe_resend_ack(&mut self, port: PortName) {
+        let Some(p) = self.port(port) else { return };
+        let read = p.queue_next_seq.saturating_sub(1);
+        if p.state == PortState::Receiving && p.seq_to_ack != 0 && read > 0 {
+            self.forward_ctl(port, EventKind::ReadAck { seq: read });
+        }
+    }
+
+    pub(super) fn on_read_ack_request(&mut self, target: PortName, seq: u64) {
+        let Some(p) = self.port_mut(target) else {
+            return;
+        };
+        if p.state == PortState::Proxying {
+            self.forward_ctl(target, EventKind::ReadAckRequest { seq });
+            return;
+        }
+        let cur = p.queue_next_seq.saturating_sub(1);
+        if cur >= seq {
+            self.forward_ctl(target, EventKind::ReadAck { seq: cur });
+        } else if p.seq_to_ack == 0 || seq < p.seq_to_ack {
+            p.seq_to_ack = seq;
+        }
+    }
+
+    pub(super) fn on_read_ack(&mut self, target: PortName, seq: u64) {
+        let Some(p) = self.port_mut(target) else {
+            return;
+        };
+        if seq >= p.next_seq_send || seq <= p.last_seq_ack {
+            self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
+            return;
+        }
+        p.last_seq_ack = seq;
+        let receiving = p.state == PortState::Receiving;
+        if p.ack_interval > 0 && !p.peer_closed {
+            let next = seq.saturating_add(p.ack_interval);
+            self.forward_ctl(target, EventKind::ReadAckRequest { seq: next });
+        }
+        if receiving {
+            self.status_changed(target);
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Events entering the node: [`Node::handle_event`], the sender check
+//! (only the expected previous peer, in control-number order), the bounded
+//! pool of events held out of order, dispatch to the per-event handlers,
+//! and the bounded loop over self-addressed events.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::Node;
+use crate::ports::error::{ProtocolError, Violation};
+use crate::ports::event::{Event, EventKind, INVALID_SEQ, Payload};
+use crate::ports::name::{NodeName, PortName};
+use crate::ports::port::PortState;
+
+/// An event held until its turn (out of order, or from a previous peer not
+/// yet confirmed).
+pub(super) struct Held<P, const A: usize> {
+    port: PortName,
+    from: NodeName,
+    event: Event<P, A>,
+}
+
+impl<
+    P,
+    R,
+    const PORTS: usize,
+    const MSGS: usize,
+    const A: usize,
+    const HELD: usize,
+    const OUT: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+where
+    P: Payload,
+    R: RngCore + CryptoRng,
+{
+    /// An event from node `from` (decoded by the driver). Broadcasts are
+    /// delivered here too.
+    ///
+    /// # Errors
+    /// [`ProtocolError`] naming `from` if the event (or an event it released
+    /// from the out-of-order buffer) broke the protocol; the offending event
+    /// was dropped and no port it was not entitled to change was changed.
+    pub fn handle_event(
+        &mut self,
+        from: NodeName,
+        event: Event<P, A>,
+    ) -> Result<(), ProtocolError> {
+        self.error = None;
+        self.stats.remote_events = self.stats.remote_events.saturating_add(1);
+        self.accept(from, event);
+        self.finish();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Processes pending closes and self-addressed events, boundedly.
+    pub(super) fn finish(&mut self) {
+        let mut steps = 0usize;
+        loop {
+            while let Some(n) = self.to_close.pop_front() {
+                let _ = self.close_internal(n);
+            }
+            if steps >= self.config.max_local_steps {
+                break;
+            }
+            let Some(ev) = self.local.pop_front() else {
+                break;
+            };
+            steps = steps.saturating_add(1);
+            self.stats.local_events = self.stats.local_events.saturating_add(1);
+            let me = self.name;
+            self.accept(me, ev);
+        }
+    }
+
+    fn accept(&mut self, from: NodeName, ev: Event<P, A>) {
+        if !ev.is_sender_verified() {
+            self.dispatch(from, ev);
+            return;
+        }
+        let target = ev.port;
+        let Some(p) = self.port(target) else {
+            self.dispatch(from, ev);
+            return;
+        };
+        if ev.control_seq == 0 || ev.control_seq == INVALID_SEQ || !ev.from_port.is_valid() {
+            self.violation(from, Violation::Malformed);
+            return;
+        }
+        if !p.prev_node.is_valid() {
+            // Route torn down by a node loss: nothing more is processed, but
+            // ports carried by a dropped message are accepted and closed so
+            // the proxies referring to them are released.
+            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            if let EventKind::UserMessage(m) = ev.kind
+                && self.accept_carried(from, &m)
+            {
+                self.drop_message(m);
+            }
+            return;
+        }
+        if from == p.prev_node && ev.from_port == p.prev_port {
+            if ev.control_seq == p.ctl_recv {
+                if let Some(p) = self.port_mut(target) {
+                    p.prev_announcer = NodeName::INVALID;
+                }
+                self.dispatch_and_drain(from, ev);
+                return;
+            }
+            if ev.control_seq < p.ctl_recv {
+                self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
+                return;
+            }
+        }
+        // Out of turn: hold it, within bounds.
+        let mut per_port = 0usize;
+        let mut per_node = 0usize;
+        for h in &self.held {
+            if h.port == target
+                && h.from == from
+                && h.event.from_port == ev.from_port
+                && h.event.control_seq == ev.control_seq
+            {
+                self.stats.dropped_duplicate = self.stats.dropped_duplicate.saturating_add(1);
+                return;
+            }
+            if h.port == target {
+                per_port = per_port.saturating_add(1);
+            }
+            if h.from == from {
+                per_node = per_node.saturating_add(1);
+            }
+        }
+        if per_port >= self.config.max_held_per_port {
+            self.violation(from, Violation::HeldPerPortExceeded(target));
+            return;
+        }
+        if per_node >= self.config.max_held_per_node {
+            self.violation(from, Violation::HeldPerNodeExceeded);
+            return;
+        }
+        if self
+            .held
+            .push(Held {
+                port: target,
+                from,
+                event: ev,
+            })
+            .is_err()
+        {
+            self.violation(from, Violation::HeldPoolFull);
+            return;
+        }
+        self.stats.held_peak = self.stats.held_peak.max(self.held.len());
+    }
+
+    fn dispatch_and_drain(&mut self, from: NodeName, ev: Event<P, A>) {
+        let target = ev.port;
+        self.dispatch(from, ev);
+        loop {
+            let Some(p) = self.port_mut(target) else {
+                return;
+            };
+            p.ctl_recv = p.ctl_recv.saturating_add(1);
+            let (node, port, want) = (p.prev_node, p.prev_port, p.ctl_recv);
+            let Some(k) = self.held.iter().position(|h| {
+                h.port == target
+                    && h.from == node
+                    && h.event.from_port == port
+                    && h.event.control_seq == want
+            }) else {
+                return;
+            };
+            let h = self.held.swap_remove(k);
+            if let Some(p) = self.port_mut(target) {
+                p.prev_announcer = NodeName::INVALID;
+            }
+            self.dispatch(h.from, h.event);
+        }
+    }
+
+    fn dispatch(&mut self, from: NodeName, ev: Event<P, A>) {
+        let target = ev.port;
+        match ev.kind {
+            EventKind::UserMessage(m) => self.on_user_message(from, target, m),
+            EventKind::PortAccepted => self.on_port_accepted(from, target),
+            EventKind::ObserveProxy {
+                proxy_node,
+                proxy_port,
+                target_node,
+                target_port,
+            } => {
+                if target.is_valid() {
+                    self.on_observe_proxy(
+                        from,
+                        target,
+                        (proxy_node, proxy_port),
+                        (target_node, target_port),
+                    );
+                } else if proxy_node != self.name && proxy_node.is_valid() {
+                    self.destroy_all_ports_with_peer(proxy_node, Some(proxy_port));
+                }
+            }
+            EventKind::ObserveProxyAck { last_seq } => {
+                self.on_observe_proxy_ack(from, target, last_seq)
+            }
+            EventKind::ObserveClosure { last_seq } => self.on_observe_closure(target, last_seq),
+            EventKind::MergePort {
+                new_port,
+                descriptor,
+            } => self.on_merge_port(from, target, new_port, descriptor),
+            EventKind::ReadAckRequest { seq } => self.on_read_ack_request(target, seq),
+            EventKind::ReadAck { seq } => self.on_read_ack(target, seq),
+            EventKind::ObserveProxyDirect {
+                target_node,
+                target_port,
+            } => {
+                let matches = self
+                    .port(target)
+                    .is_some_and(|p| p.peer_node == from && p.peer_port == ev.from_port);
+                if !matches {
+                    // Stale (already re-pointed, moved, or closed) or forged.
+                    self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
+                    return;
+                }
+                if self.port(target).map(|p| p.state) != Some(PortState::Receiving) {
+                    // The target is itself a proxy: no deferred answer is
+                    // needed, its removal sends the asker an
+                    // UpdatePreviousPeer, on which the asker asks again.
+                    return;
+                }
+                self.on_observe_proxy(
+                    from,
+                    target,
+                    (from, ev.from_port),
+                    (target_node, target_port),
+                );
+            }
+            EventKind::UpdatePreviousPeer { node, port } => {
+                if !node.is_valid() || !port.is_valid() {
+                    self.violation(from, Violation::Malformed);
+                    return;
+                }
+                if let Some(p) = self.port_mut(target) {
+                    p.prev_node = node;
+                    p.prev_port = port;
+                    p.prev_announcer = from;
+                    // The drain loop's increment makes this 1.
+                    p.ctl_recv = 0;
+                    let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
+                    if self.is_lost(node) {
+                        self.prev_lost(target);
+                    } else if awaiting && self.config.direct_bypass {
+                        // The old prev was bypassed or moved: ask the new one.
+                        self.initiate_proxy_removal(target);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops every event held for `name`. Held user messages are discarded
+    /// like messages to a closed port: their carried ports are accepted and
+    /// closed, so the proxies that refer to them are released.
+    pub(super) fn discard_held(&mut self, name: PortName) {
+        while let Some(k) = self.held.iter().position(|h| h.port == name) {
+            let h = self.held.swap_remove(k);
+            if let EventKind::UserMessage(m) = h.event.kind
+                && self.accept_carried(h.from, &m)
+            {
+                self.drop_message(m);
+            }
+        }
+    }
+}

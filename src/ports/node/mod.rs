@@ -1,0 +1,328 @@
+//! The ports node: a single-threaded, sans-IO state machine.
+//!
+//! This file holds the [`Node`] record, its construction and accessors,
+//! the output queues drained by the `poll_*` methods, and the plumbing
+//! every other part uses (port lookup, sending, stamping control events).
+//! The protocol itself is split along its seams:
+//!
+//! * `commands`: the embedder API (create, initialize, send, get, status,
+//!   close, shutdown check).
+//! * `ingress`: events entering the node, the sender check and the
+//!   bounded out-of-order hold, dispatch to the handlers, and the
+//!   self-addressed event loop.
+//! * `queue`: the per-port user-message queue (in-order head, whether more
+//!   can arrive, dropping a message and the ports it carries).
+//! * `transfer`: sending ports to another node (PrepareToForward,
+//!   ConvertToProxy) and accepting them (AcceptPort).
+//! * `user_message`: the UserMessage handler.
+//! * `proxy`: a proxy's life (PortAccepted, ObserveProxy and its direct
+//!   form, ObserveProxyAck, proxy removal).
+//! * `closure`: the ObserveClosure handler.
+//! * `ack`: read acknowledgements (interval, requests, acks).
+//! * `merge`: merging two routes (local and MergePort).
+//! * `loss`: node loss and dead-proxy teardown.
+
+mod ack;
+mod closure;
+mod commands;
+mod ingress;
+mod loss;
+mod merge;
+mod proxy;
+mod queue;
+mod transfer;
+mod user_message;
+
+use heapless::{Deque, Vec};
+use rand_core::{CryptoRng, RngCore};
+
+use super::config::Config;
+use super::error::{ProtocolError, Violation};
+use super::event::{Event, EventKind, INVALID_SEQ, Payload, UserMessage};
+use super::name::{NodeName, PortName};
+use super::port::{Port, PortState};
+
+pub use commands::{Message, PortStatus, ShutdownPolicy};
+use ingress::Held;
+
+/// An output for the embedder, drained by [`Node::poll_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PortEvent {
+    /// The port's status may have changed (spurious notices are allowed):
+    /// query [`Node::get_status`] / [`Node::get_message`].
+    StatusChanged(PortName),
+}
+
+/// Counters of events the node dropped without an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Sender-verified events with a control number already processed.
+    pub dropped_stale: u64,
+    /// Events identical to one already held.
+    pub dropped_duplicate: u64,
+    /// Events for ports that no longer exist (or whose route is torn down).
+    pub dropped_unknown: u64,
+    /// Outputs dropped because an output queue was full (a sizing bug:
+    /// must stay 0; see [`Node`] for the sizing rule).
+    pub dropped_outputs: u64,
+    /// Protocol violations reported.
+    pub violations: u64,
+    /// Most events ever held out of order at once.
+    pub held_peak: usize,
+    /// Self-addressed events processed (they never reach the outbox).
+    pub local_events: u64,
+    /// Events accepted through [`Node::handle_event`] from other nodes.
+    pub remote_events: u64,
+}
+
+/// A Mojo-style ports node.
+///
+/// Type and const parameters (all storage is fixed; nothing allocates):
+///
+/// * `P`: the user payload ([`Payload`]); `R`: the injected RNG for names.
+/// * `PORTS` (default 64): ports on this node (receiving ends and proxies).
+/// * `MSGS` (default 256): user messages queued over all ports.
+/// * `A` (default 4): ports attached to one message.
+/// * `HELD` (default 64): out-of-order control events held over all ports,
+///   and separately, control events buffered by ports being transferred.
+/// * `OUT` (default 256): each output queue (events to nodes, self-addressed
+///   events, broadcasts, status notices).
+///
+/// Memory is roughly `PORTS·size_of(Port) + (MSGS + 2·HELD + 3·OUT)·size_of(Event)`;
+/// [`Node::port_record_size`] gives the first factor. Drain the outputs after
+/// every call; `OUT` must exceed the outputs of one call (at most about
+/// `2·PORTS + A·MSGS` for a node loss or a close that discards messages).
+///
+/// Self-addressed events (local pairs, local transfers) are processed inside
+/// the call that produced them, up to [`Config::max_local_steps`].
+pub struct Node<
+    P,
+    R,
+    const PORTS: usize = 64,
+    const MSGS: usize = 256,
+    const A: usize = 4,
+    const HELD: usize = 64,
+    const OUT: usize = 256,
+> {
+    name: NodeName,
+    config: Config,
+    rng: R,
+    ports: Vec<Port, PORTS>,
+    msgs: Vec<(PortName, UserMessage<P, A>), MSGS>,
+    held: Vec<Held<P, A>, HELD>,
+    deferred: Vec<(PortName, NodeName, Event<P, A>), HELD>,
+    local: Deque<Event<P, A>, OUT>,
+    outbox: Deque<(NodeName, Event<P, A>), OUT>,
+    broadcasts: Deque<Event<P, A>, OUT>,
+    status: Deque<PortName, OUT>,
+    to_close: Deque<PortName, PORTS>,
+    lost: Deque<NodeName, LOST_NODES_REMEMBERED>,
+    stats: Stats,
+    error: Option<ProtocolError>,
+}
+
+type Msg<P, const A: usize> = UserMessage<P, A>;
+
+/// How many lost nodes a node remembers, so that late news naming a lost
+/// node (a new previous peer or peer there) is treated as a loss at once.
+pub const LOST_NODES_REMEMBERED: usize = 16;
+
+impl<
+    P,
+    R,
+    const PORTS: usize,
+    const MSGS: usize,
+    const A: usize,
+    const HELD: usize,
+    const OUT: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+where
+    P: Payload,
+    R: RngCore + CryptoRng,
+{
+    /// A node named `name` drawing port names from `rng`.
+    pub fn new(name: NodeName, config: Config, rng: R) -> Self {
+        Node {
+            name,
+            config,
+            rng,
+            ports: Vec::new(),
+            msgs: Vec::new(),
+            held: Vec::new(),
+            deferred: Vec::new(),
+            local: Deque::new(),
+            outbox: Deque::new(),
+            broadcasts: Deque::new(),
+            status: Deque::new(),
+            to_close: Deque::new(),
+            lost: Deque::new(),
+            stats: Stats::default(),
+            error: None,
+        }
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> NodeName {
+        self.name
+    }
+
+    /// Drop counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// `size_of` the per-port record (memory per port or proxy, excluding
+    /// queued messages and held events).
+    pub fn port_record_size() -> usize {
+        core::mem::size_of::<Port>()
+    }
+
+    /// Number of ports (any state) on this node.
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// The state of a port, if it exists.
+    pub fn port_state(&self, port: PortName) -> Option<PortState> {
+        self.port(port).map(|p| p.state)
+    }
+
+    /// Every port name and state on this node (for tests and diagnostics).
+    pub fn ports(&self) -> impl Iterator<Item = (PortName, PortState)> + '_ {
+        self.ports.iter().map(|p| (p.name, p.state))
+    }
+
+    /// Out-of-order events currently held.
+    pub fn held_count(&self) -> usize {
+        self.held.len()
+    }
+
+    /// User messages currently queued over all ports.
+    pub fn queued_count(&self) -> usize {
+        self.msgs.len()
+    }
+
+    // ----- outputs -----
+
+    /// Next event to deliver to another node, as `(node, event)`.
+    pub fn poll_transmit(&mut self) -> Option<(NodeName, Event<P, A>)> {
+        self.outbox.pop_front()
+    }
+
+    /// Next event to deliver to every other node (the broadcast form of
+    /// ObserveProxy announcing a dead proxy).
+    pub fn poll_broadcast(&mut self) -> Option<Event<P, A>> {
+        self.broadcasts.pop_front()
+    }
+
+    /// Next notice for the embedder.
+    pub fn poll_event(&mut self) -> Option<PortEvent> {
+        self.status.pop_front().map(PortEvent::StatusChanged)
+    }
+
+    // ----- internals: plumbing -----
+
+    fn fresh_name(&mut self) -> PortName {
+        loop {
+            let n = PortName::random(&mut self.rng);
+            if self.port(n).is_none() {
+                return n;
+            }
+        }
+    }
+
+    fn port(&self, name: PortName) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    fn port_mut(&mut self, name: PortName) -> Option<&mut Port> {
+        self.ports.iter_mut().find(|p| p.name == name)
+    }
+
+    fn violation(&mut self, node: NodeName, violation: Violation) {
+        self.stats.violations = self.stats.violations.saturating_add(1);
+        if node != self.name && self.error.is_none() {
+            self.error = Some(ProtocolError { node, violation });
+        }
+    }
+
+    fn send(&mut self, to: NodeName, ev: Event<P, A>) {
+        let r = if to == self.name {
+            self.local.push_back(ev).map_err(|_| ())
+        } else {
+            self.outbox.push_back((to, ev)).map_err(|_| ())
+        };
+        if r.is_err() {
+            self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+        }
+    }
+
+    fn status_changed(&mut self, port: PortName) {
+        if self.status.iter().any(|p| *p == port) {
+            return;
+        }
+        if self.status.push_back(port).is_err() {
+            self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+        }
+    }
+
+    fn broadcast_dead(&mut self, port: PortName) {
+        let ev = Event {
+            port: PortName::INVALID,
+            from_port: PortName::INVALID,
+            control_seq: INVALID_SEQ,
+            kind: EventKind::ObserveProxy {
+                proxy_node: self.name,
+                proxy_port: port,
+                target_node: NodeName::INVALID,
+                target_port: PortName::INVALID,
+            },
+        };
+        if self.broadcasts.push_back(ev).is_err() {
+            self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+        }
+    }
+
+    /// Stamps a control event from `port` to its peer. Returns it, or `None`
+    /// if the port is buffering (then it is kept until proxying starts) or
+    /// gone.
+    fn stamp(&mut self, port: PortName, kind: EventKind<P, A>) -> Option<(NodeName, Event<P, A>)> {
+        let p = self.port_mut(port)?;
+        let ev = Event {
+            port: p.peer_port,
+            from_port: port,
+            control_seq: p.take_ctl(),
+            kind,
+        };
+        let to = p.peer_node;
+        if p.state == PortState::Buffering {
+            if self.deferred.push((port, to, ev)).is_err() {
+                self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+            }
+            return None;
+        }
+        Some((to, ev))
+    }
+
+    fn forward_ctl(&mut self, port: PortName, kind: EventKind<P, A>) {
+        if let Some((to, ev)) = self.stamp(port, kind) {
+            self.send(to, ev);
+        }
+    }
+
+    fn erase_port(&mut self, name: PortName) {
+        if let Some(i) = self.ports.iter().position(|p| p.name == name) {
+            self.ports.swap_remove(i);
+        }
+        // Held user messages are discarded like messages to a closed port:
+        // their carried ports are accepted and closed, so the proxies that
+        // refer to them are released and their routes see the closure.
+        self.discard_held(name);
+        self.deferred.retain(|d| d.0 != name);
+        while let Some(k) = self.msgs.iter().position(|(o, _)| *o == name) {
+            let (_, m) = self.msgs.swap_remove(k);
+            self.drop_message(m);
+        }
+    }
+}

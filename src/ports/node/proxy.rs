@@ -1,0 +1,221 @@
+//! A proxy's life: PortAccepted starts proxying (flushing what was
+//! buffered), ObserveProxy (or its direct form) re-points the upstream
+//! receiving port, ObserveProxyAck fixes the last message to forward, and
+//! the proxy removes itself once it has forwarded it.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::Node;
+use crate::ports::error::Violation;
+use crate::ports::event::{Event, EventKind, INVALID_SEQ, Payload};
+use crate::ports::name::{NodeName, PortName};
+use crate::ports::port::PortState;
+
+impl<
+    P,
+    R,
+    const PORTS: usize,
+    const MSGS: usize,
+    const A: usize,
+    const HELD: usize,
+    const OUT: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+where
+    P: Payload,
+    R: RngCore + CryptoRng,
+{
+    pub(super) fn forward_from_proxy(&mut self, name: PortName) {
+        loop {
+            let Some(k) = self.head(name) else { return };
+            let (_, m) = self.msgs.swap_remove(k);
+            if let Some(p) = self.port_mut(name) {
+                p.queue_next_seq = p.queue_next_seq.saturating_add(1);
+            }
+            match self.prepare_to_forward(name, PortState::Proxying, true, m) {
+                Ok((to, ev)) => self.send(to, ev),
+                Err((_, m)) => self.drop_message(m),
+            }
+        }
+    }
+
+    fn begin_proxying(&mut self, name: PortName) {
+        let Some(p) = self.port_mut(name) else { return };
+        p.state = PortState::Proxying;
+        while let Some(k) = self.deferred.iter().position(|d| d.0 == name) {
+            let (_, to, ev) = self.deferred.remove(k);
+            self.send(to, ev);
+        }
+        self.forward_from_proxy(name);
+        let Some(p) = self.port_mut(name) else { return };
+        let ack = p.seq_to_ack;
+        p.seq_to_ack = 0;
+        let remove = p.remove_on_last;
+        if ack != 0 {
+            self.forward_ctl(name, EventKind::ReadAckRequest { seq: ack });
+        }
+        if remove {
+            self.try_remove_proxy(name);
+        } else {
+            self.initiate_proxy_removal(name);
+        }
+    }
+
+    pub(super) fn initiate_proxy_removal(&mut self, name: PortName) {
+        let me = self.name;
+        let Some(p) = self.port(name) else { return };
+        if p.state != PortState::Proxying {
+            return;
+        }
+        if self.config.direct_bypass {
+            // Ask the port that forwards into this proxy, directly.
+            if !p.prev_node.is_valid() || p.remove_on_last {
+                return;
+            }
+            let (to, ev) = (
+                p.prev_node,
+                Event {
+                    port: p.prev_port,
+                    from_port: name,
+                    control_seq: INVALID_SEQ,
+                    kind: EventKind::ObserveProxyDirect {
+                        target_node: p.peer_node,
+                        target_port: p.peer_port,
+                    },
+                },
+            );
+            self.send(to, ev);
+            return;
+        }
+        let kind = EventKind::ObserveProxy {
+            proxy_node: me,
+            proxy_port: name,
+            target_node: p.peer_node,
+            target_port: p.peer_port,
+        };
+        self.forward_ctl(name, kind);
+    }
+
+    pub(super) fn try_remove_proxy(&mut self, name: PortName) {
+        let Some(p) = self.port(name) else { return };
+        if p.state != PortState::Proxying || !p.remove_on_last || self.can_accept_more(name) {
+            return;
+        }
+        let Some(p) = self.port_mut(name) else { return };
+        let deferred = p.deferred_ack.take().map(|(node, port)| {
+            (
+                node,
+                Event {
+                    port,
+                    from_port: name,
+                    control_seq: p.take_ctl(),
+                    kind: EventKind::ObserveProxyAck {
+                        last_seq: INVALID_SEQ,
+                    },
+                },
+            )
+        });
+        let upp = Event {
+            port: p.peer_port,
+            from_port: name,
+            control_seq: p.take_ctl(),
+            kind: EventKind::UpdatePreviousPeer {
+                node: p.prev_node,
+                port: p.prev_port,
+            },
+        };
+        let to = p.peer_node;
+        // A proxy whose previous peer was lost (prev cleared) already sent
+        // ObserveClosure downstream; it has no successor to name.
+        if p.prev_node.is_valid() {
+            self.send(to, upp);
+        }
+        self.erase_port(name);
+        if let Some((n, e)) = deferred {
+            self.send(n, e);
+        }
+    }
+
+    pub(super) fn on_port_accepted(&mut self, from: NodeName, target: PortName) {
+        let Some(p) = self.port(target) else {
+            self.violation(from, Violation::UnexpectedEvent(target));
+            return;
+        };
+        if p.state != PortState::Buffering {
+            self.violation(from, Violation::UnexpectedEvent(target));
+            return;
+        }
+        if p.peer_node != from {
+            self.violation(from, Violation::WrongSender(target));
+            return;
+        }
+        self.begin_proxying(target);
+    }
+
+    pub(super) fn on_observe_proxy(
+        &mut self,
+        from: NodeName,
+        target: PortName,
+        proxy: (NodeName, PortName),
+        dest: (NodeName, PortName),
+    ) {
+        if !dest.0.is_valid() || !dest.1.is_valid() || !proxy.0.is_valid() {
+            self.violation(from, Violation::Malformed);
+            return;
+        }
+        let Some(p) = self.port_mut(target) else {
+            return;
+        };
+        if (p.peer_node, p.peer_port) == proxy {
+            if p.state == PortState::Receiving {
+                let ctl = p.take_ctl();
+                let last = p.next_seq_send.saturating_sub(1);
+                p.set_peer(dest.0, dest.1);
+                self.send(
+                    proxy.0,
+                    Event {
+                        port: proxy.1,
+                        from_port: target,
+                        control_seq: ctl,
+                        kind: EventKind::ObserveProxyAck { last_seq: last },
+                    },
+                );
+                self.maybe_resend_ack_request(target);
+                self.maybe_resend_ack(target);
+                self.status_changed(target);
+                if self.is_lost(dest.0) {
+                    self.peer_lost(target);
+                }
+            } else {
+                p.deferred_ack = Some(proxy);
+            }
+        } else {
+            self.forward_ctl(
+                target,
+                EventKind::ObserveProxy {
+                    proxy_node: proxy.0,
+                    proxy_port: proxy.1,
+                    target_node: dest.0,
+                    target_port: dest.1,
+                },
+            );
+        }
+    }
+
+    pub(super) fn on_observe_proxy_ack(&mut self, from: NodeName, target: PortName, last: u64) {
+        let Some(p) = self.port_mut(target) else {
+            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            return;
+        };
+        if p.state != PortState::Proxying {
+            self.violation(from, Violation::UnexpectedEvent(target));
+            return;
+        }
+        if last == INVALID_SEQ {
+            self.initiate_proxy_removal(target);
+        } else {
+            p.remove_on_last = true;
+            p.last_seq_to_receive = last;
+            self.try_remove_proxy(target);
+        }
+    }
+}
