@@ -25,10 +25,12 @@
 //!    window and counted, and forged datagrams (injected by the scenario)
 //!    fail authentication and are counted.
 //! 3. **Relaying.** Inside the encrypted datagrams, overlay packets carry a
-//!    source, a destination and an end-to-end sequence number. A node that
-//!    is not the destination forwards the packet to its **BFS next hop**
-//!    from the topology (greedy hyperbolic routing, `src/routing`, is not on
-//!    this branch). End to end, packets are acknowledged (cumulative plus
+//!    source, a destination, an end-to-end sequence number and a greedy
+//!    watermark. A node that is not the destination forwards the packet by
+//!    **greedy routing**: `routing::decide` over tree coordinates
+//!    (`routing::Coord`) of a BFS spanning tree computed here from the whole
+//!    topology. The routing *protocol* (`routing::Node`: root election,
+//!    signed announcements) is not run; the coordinates are static. End to end, packets are acknowledged (cumulative plus
 //!    the packet that triggered the ack), retransmitted with exponential
 //!    backoff, and delivered to the ports layer exactly once, in order.
 //! 4. **Ports.** Every node runs a `ports::Node`; ports events are encoded
@@ -67,6 +69,7 @@ use hyperport::ports::{
     PortState,
 };
 use hyperport::rng::{RngCore, SeededRng};
+use hyperport::routing::{Coord, Decision, LinkId, decide};
 use hyperport::sim::{
     LinkConfig, NodeId, RunStats, Sim, SimConfig, SimNode, SplitMix64, Topology, TraceDigest,
     Transmit, node_seed,
@@ -180,6 +183,9 @@ pub struct Counters {
     pub relayed: u64,
     /// Packets dropped because the next hop had no session yet.
     pub no_session: u64,
+    /// Packets greedy routing could not forward (dead end; none expected on
+    /// tree coordinates).
+    pub path_broken: u64,
     /// End-to-end retransmissions.
     pub e2e_retransmits: u64,
     /// End-to-end duplicates received (already delivered).
@@ -286,8 +292,9 @@ pub struct OverlayNode {
     /// The latest input time.
     clock: Instant,
     links: Vec<Link>,
-    /// Next hop (BFS) towards every node that ends a pipe of the scenario.
-    next_hop: BTreeMap<NodeId, NodeId>,
+    /// Greedy routing state: own and neighbours' tree coordinates, and the
+    /// coordinates of every node that ends a pipe of the scenario.
+    routes: Routes,
     out: VecDeque<Transmit>,
     /// The last transport datagram sent to each neighbour (for the replay
     /// injected by [`Command::Forge`]).
@@ -308,7 +315,7 @@ impl OverlayNode {
         seed: u64,
         id: NodeId,
         neighbours: &[(NodeId, [u8; 32])],
-        next_hop: BTreeMap<NodeId, NodeId>,
+        routes: Routes,
     ) -> Result<Self, String> {
         let mut rng = SeededRng::from_seed(node_seed(seed, id));
         let key = KeyPair::generate(&mut rng);
@@ -330,7 +337,7 @@ impl OverlayNode {
             rng,
             clock: Instant::ZERO,
             links: Vec::new(),
-            next_hop,
+            routes,
             out: VecDeque::new(),
             last_sent: BTreeMap::new(),
             outgoing: BTreeMap::new(),
@@ -658,18 +665,35 @@ impl OverlayNode {
 
     // ----- overlay packets (relay + end-to-end reliability) -----
 
+    /// Forwards `packet` one hop towards `dst` by the greedy decision of
+    /// `routing::decide`, updating the packet's watermark.
     fn route(&mut self, dst: NodeId, packet: &[u8]) {
-        if let Some(&hop) = self.next_hop.get(&dst) {
-            self.send_datagram(hop, packet);
+        let (Some(dest), Some(wm)) = (
+            self.routes.directory.get(&dst),
+            packet.get(17..19).and_then(|b| b.try_into().ok()),
+        ) else {
+            self.counters.path_broken += 1;
+            return;
+        };
+        let mut watermark = u16::from_be_bytes(wm);
+        let neighbours = self.routes.neighbours.iter().map(|(l, c)| (*l, c));
+        match decide(&self.routes.coord, dest, &mut watermark, neighbours) {
+            Decision::Forward(LinkId(hop)) => {
+                let mut p = packet.to_vec();
+                p[17..19].copy_from_slice(&watermark.to_be_bytes());
+                self.send_datagram(NodeId(hop), &p);
+            }
+            _ => self.counters.path_broken += 1,
         }
     }
 
     fn handle_packet(&mut self, now: Instant, _hop: NodeId, p: &[u8]) {
-        let (Some(&kind), Some(src), Some(dst), Some(n)) = (
+        let (Some(&kind), Some(src), Some(dst), Some(n), true) = (
             p.first(),
             p.get(1..5).and_then(|b| b.try_into().ok()),
             p.get(5..9).and_then(|b| b.try_into().ok()),
             p.get(9..17).and_then(|b| b.try_into().ok()),
+            p.len() >= HDR,
         ) else {
             return;
         };
@@ -684,13 +708,13 @@ impl OverlayNode {
             return;
         }
         match kind {
-            PKT_DATA => self.handle_data(now, src, n, &p[17..]),
+            PKT_DATA => self.handle_data(now, src, n, &p[HDR..]),
             PKT_ACK => {
                 if let Some(o) = self.outgoing.get_mut(&src) {
                     // Cumulative: everything below `n` arrived; selective:
                     // the packet that triggered this ack arrived too.
                     o.unacked.retain(|&seq, _| seq >= n);
-                    if let Some(b) = p.get(17..25).and_then(|b| b.try_into().ok()) {
+                    if let Some(b) = p.get(HDR..HDR + 8).and_then(|b| b.try_into().ok()) {
                         o.unacked.remove(&u64::from_be_bytes(b));
                     }
                 }
@@ -790,16 +814,21 @@ impl OverlayNode {
     }
 }
 
-/// An overlay packet: `[kind][src u32][dst u32][n u64][body]`. Data: `n` is
-/// the sequence number and the body a ports event. Ack: `n` is the next
-/// sequence number expected (cumulative) and the body the sequence number of
-/// the packet that triggered it (selective).
+/// Overlay packet header length.
+const HDR: usize = 19;
+
+/// An overlay packet: `[kind][src u32][dst u32][n u64][watermark u16][body]`.
+/// Data: `n` is the sequence number and the body a ports event. Ack: `n` is
+/// the next sequence number expected (cumulative) and the body the sequence
+/// number of the packet that triggered it (selective). The watermark is the
+/// greedy-routing field (`routing::decide`), fresh (`u16::MAX`) at the source.
 fn packet(kind: u8, src: NodeId, dst: NodeId, n: u64, body: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(17 + body.len());
+    let mut p = Vec::with_capacity(HDR + body.len());
     p.push(kind);
     p.extend_from_slice(&src.0.to_be_bytes());
     p.extend_from_slice(&dst.0.to_be_bytes());
     p.extend_from_slice(&n.to_be_bytes());
+    p.extend_from_slice(&u16::MAX.to_be_bytes());
     p.extend_from_slice(body);
     p
 }
@@ -1081,34 +1110,69 @@ impl Outcome {
     }
 }
 
-/// Next hop towards each of `dests`, per node (BFS, lowest id on ties).
-fn next_hops(t: &Topology, dests: &[NodeId]) -> Vec<BTreeMap<NodeId, NodeId>> {
+/// A node's greedy-routing state.
+#[derive(Clone, Debug, Default)]
+pub struct Routes {
+    coord: Coord,
+    neighbours: Vec<(LinkId, Coord)>,
+    directory: BTreeMap<NodeId, Coord>,
+}
+
+/// Tree coordinates (`routing::Coord`) of every node: a BFS spanning tree
+/// of each component from its lowest-numbered node, children numbered 1, 2,
+/// ... in neighbour order. Computed here from the whole topology; the
+/// routing protocol (`routing::Node`, signed announcements) is not run.
+fn tree_coords(t: &Topology) -> Result<Vec<Coord>, String> {
     let n = t.node_count();
-    let mut table = vec![BTreeMap::new(); n];
-    for &d in dests {
-        let dist = t.bfs_distances(d);
-        for (m, row) in table.iter_mut().enumerate() {
-            let hop = t
-                .neighbours(NodeId::from_index(m))
-                .iter()
-                .filter_map(|&x| dist[x.index()].map(|k| (k, x)))
-                .min()
-                .map(|(_, x)| x);
-            if let (Some(hop), true) = (hop, m != d.index()) {
-                row.insert(d, hop);
+    let mut coords: Vec<Option<Coord>> = vec![None; n];
+    for r in 0..n {
+        if coords[r].is_some() {
+            continue;
+        }
+        coords[r] = Some(Coord::root());
+        let mut queue = VecDeque::from([NodeId::from_index(r)]);
+        while let Some(u) = queue.pop_front() {
+            let cu = coords[u.index()].clone().unwrap_or_default();
+            let mut slot = 0u16;
+            for &v in t.neighbours(u) {
+                if coords[v.index()].is_none() {
+                    slot += 1;
+                    coords[v.index()] = Some(cu.child(slot).map_err(|e| e.to_string())?);
+                    queue.push_back(v);
+                }
             }
         }
     }
-    table
+    Ok(coords.into_iter().map(Option::unwrap_or_default).collect())
 }
 
-/// Builds the nodes of a scenario, with next hops towards `dests`.
+/// Greedy-routing state per node, with the coordinates of `dests` known.
+fn routes(t: &Topology, dests: &[NodeId]) -> Result<Vec<Routes>, String> {
+    let coords = tree_coords(t)?;
+    let directory: BTreeMap<NodeId, Coord> = dests
+        .iter()
+        .map(|&d| (d, coords[d.index()].clone()))
+        .collect();
+    Ok((0..t.node_count())
+        .map(|i| Routes {
+            coord: coords[i].clone(),
+            neighbours: t
+                .neighbours(NodeId::from_index(i))
+                .iter()
+                .map(|&m| (LinkId(m.0), coords[m.index()].clone()))
+                .collect(),
+            directory: directory.clone(),
+        })
+        .collect())
+}
+
+/// Builds the nodes of a scenario, able to route towards `dests`.
 pub fn build_nodes(t: &Topology, seed: u64, dests: &[NodeId]) -> Result<Vec<OverlayNode>, String> {
     let n = t.node_count();
     let publics: Vec<[u8; 32]> = (0..n)
         .map(|i| OverlayNode::public_key(seed, NodeId::from_index(i)))
         .collect();
-    next_hops(t, dests)
+    routes(t, dests)?
         .into_iter()
         .enumerate()
         .map(|(i, hops)| {
@@ -1376,6 +1440,7 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         c.forged_injected += y.forged_injected;
         c.replays_injected += y.replays_injected;
         c.relayed += y.relayed;
+        c.path_broken += y.path_broken;
         c.no_session += y.no_session;
         c.e2e_retransmits += y.e2e_retransmits;
         c.e2e_duplicates += y.e2e_duplicates;
@@ -1424,8 +1489,11 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
                 <= c.forged_injected + c.replays_injected + stats.duplicated,
     ));
     checks.push((
-        "nothing given up, every node idle".into(),
-        c.e2e_gave_up == 0 && c.handshake_failed == 0 && sim.nodes().iter().all(OverlayNode::idle),
+        "nothing given up or routed into a dead end, every node idle".into(),
+        c.e2e_gave_up == 0
+            && c.handshake_failed == 0
+            && c.path_broken == 0
+            && sim.nodes().iter().all(OverlayNode::idle),
     ));
     Ok(Outcome {
         stats,
@@ -1494,7 +1562,7 @@ fn main() -> ExitCode {
         "security   {NOISE} on every link (peer keys from a directory), explicit nonce in the framing::datagram header, replay window"
     );
     println!(
-        "relaying   BFS next hop from the topology (src/routing greedy routing is not on this branch); end-to-end ack + retransmit"
+        "relaying   greedy forwarding (routing::decide) on static BFS-tree coordinates (the routing protocol itself is not run); end-to-end ack + retransmit"
     );
     let wall = std::time::Instant::now();
     let out = match run(&options) {
@@ -1533,8 +1601,8 @@ fn main() -> ExitCode {
         c.datagrams_accepted, c.rejected_replay, c.rejected_forgery, c.early, c.rejected_header
     );
     println!(
-        "relay      {} packets forwarded, {} end-to-end retransmissions, {} end-to-end duplicates dropped, {} dropped for no session",
-        c.relayed, c.e2e_retransmits, c.e2e_duplicates, c.no_session
+        "relay      {} packets forwarded, {} greedy dead ends, {} end-to-end retransmissions, {} end-to-end duplicates dropped, {} dropped for no session",
+        c.relayed, c.path_broken, c.e2e_retransmits, c.e2e_duplicates, c.no_session
     );
     let adjacent = out.pipes.iter().filter(|p| p.hops == 1).count();
     let max_hops = out.pipes.iter().map(|p| p.hops).max().unwrap_or(0);
