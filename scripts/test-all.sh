@@ -7,7 +7,8 @@
 # First installs what a fresh machine lacks (idempotent, skips what is
 # present): rustup components rustfmt and clippy, the thumbv7em-none-eabihf
 # target, apt packages qemu-system-arm and binutils-arm-none-eabi (apt-get
-# update only if something is missing), and cargo-fuzz. Then runs each step
+# update only if something is missing), cargo-fuzz, and the Python package
+# `cryptography` for the vector cross-check. Then runs each step
 # with a banner, stopping at the first failure:
 #
 #   fmt, clippy x3 (default / firmware / all features), rustdoc -D warnings,
@@ -111,6 +112,14 @@ install_missing() {
         echo "apt-get install ${pkgs[*]}"
         as_root apt-get update -qq
         as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+    fi
+
+    # The independent Python cross-check of vectors/crypto/ uses OpenSSL
+    # through the `cryptography` package (PyPI); best effort.
+    if command -v python3 >/dev/null && ! python3 -c 'import cryptography' 2>/dev/null; then
+        echo "pip install cryptography"
+        python3 -m pip install --quiet --disable-pip-version-check cryptography >/dev/null 2>&1 \
+            || echo "pip install cryptography failed; the cross-check step will be skipped"
     fi
 
     if ! command -v cargo-fuzz >/dev/null; then
