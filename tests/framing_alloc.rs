@@ -2,59 +2,13 @@
 //! that, after setup, decoding N frames (whole, split, and byte by byte) and
 //! encoding them performs zero heap allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use hyperport::framing::datagram::Repr;
 use hyperport::framing::{Config, Decoder, Encoder};
 
-/// Counts the allocations made by the test's own thread (the test harness's
-/// other threads may allocate at any time), then forwards to the system
-/// allocator.
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Whether this thread's allocations are counted. `const`-initialised
-    /// and without a destructor, so reading it never allocates.
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every method forwards unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counter is a relaxed atomic with no other effect.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded with the caller's layout, as `GlobalAlloc` requires.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: `ptr` was allocated by this allocator (i.e. by `System`)
-        // with `layout`, as the caller guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod alloc_counter;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 const FRAMES: usize = 2_000;
 
@@ -76,15 +30,14 @@ fn decode_all<S: AsMut<[u8]>>(
     (frames, bytes)
 }
 
-// Only allocations made by this test's thread are counted (see `Counting`).
+// Only allocations made by this test's thread are counted (see `alloc_counter`).
 #[test]
 fn decoding_and_encoding_frames_allocates_nothing() {
-    COUNTED.with(|c| c.set(true));
     // The counter is live: an allocation on this thread is seen.
-    let probe = ALLOCATIONS.load(Ordering::SeqCst);
+    let probe = alloc_counter::allocations();
     std::hint::black_box(Box::new(1u64));
     assert!(
-        ALLOCATIONS.load(Ordering::SeqCst) > probe,
+        alloc_counter::allocations() > probe,
         "counting allocator not installed"
     );
 
@@ -106,7 +59,7 @@ fn decoding_and_encoding_frames_allocates_nothing() {
     let body = [7u8; 2048];
     let mut header = [0u8; 64];
 
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = alloc_counter::allocations();
     let mut total = (0, 0);
     for chunk in [1, 3, 4096, 65_536, len] {
         let (f, b) = decode_all(&mut heap_decoder, wire, chunk);
@@ -143,7 +96,7 @@ fn decoding_and_encoding_frames_allocates_nothing() {
         repr.emit(&mut header).unwrap();
         assert_eq!(Repr::parse_datagram(&header).unwrap().0, repr);
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = alloc_counter::allocations();
 
     assert_eq!(total, (5 * FRAMES, 5 * expected_bytes));
     assert_eq!(

@@ -5,55 +5,22 @@
 
 #![cfg(any(feature = "ring", feature = "rustcrypto"))]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use hyperport::crypto::{AeadAlgorithm, DefaultProvider as P, Digest};
 use hyperport::noise::cipher::SplitKeys;
 use hyperport::noise::datagram::{self, DatagramTransport, RekeyPolicy};
 use hyperport::noise::transport::{Config, Transport};
 use hyperport::time::{Duration, Instant, Timed};
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static WATCH: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if WATCH.with(Cell::get) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if WATCH.with(Cell::get) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod alloc_counter;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 /// Allocations made by `f` on this thread.
 fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCS.load(Ordering::Relaxed);
-    WATCH.with(|w| w.set(true));
+    let before = alloc_counter::allocations();
     f();
-    WATCH.with(|w| w.set(false));
-    ALLOCS.load(Ordering::Relaxed) - before
+    alloc_counter::allocations() - before
 }
 
 fn split(alg: AeadAlgorithm, initiator: bool) -> SplitKeys {
