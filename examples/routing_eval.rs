@@ -27,7 +27,13 @@
 //! rounds_to_converge`, then `joined_pct` (nodes in the largest tree),
 //! `max_depth`, `signatures_verified` (distinct Ed25519 checks; the
 //! simulator memoizes verification across nodes, see `Memo`) and the wall
-//! time.
+//! time. `anchor_stretch` is the reference notes' tree-metric greedy anchor
+//! (`support/routing_anchor.rs`: BFS tree from the max-degree node, greedy
+//! over all links) routed on the same pairs, averaged over the pairs both
+//! routers delivered; `delta` is ours minus the anchor on those pairs.
+
+#[path = "support/routing_anchor.rs"]
+mod anchor;
 
 use hyperport::routing::{
     Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
@@ -214,6 +220,8 @@ struct Outcome {
     pairs: usize,
     avg_stretch: f64,
     max_stretch: f64,
+    anchor_stretch: f64,
+    delta: f64,
     rounds: usize,
     joined_pct: f64,
     max_depth: usize,
@@ -340,9 +348,26 @@ impl Sim<'_> {
     }
 
     /// Routes seeded random pairs of live nodes in the same component:
-    /// (delivered, attempted, average stretch, maximum stretch).
-    fn measure(&mut self, pairs: usize, seed: u64) -> (usize, usize, f64, f64) {
+    /// (delivered, attempted, average stretch, maximum stretch, and the
+    /// anchor's and our average over the pairs both delivered).
+    fn measure(&mut self, pairs: usize, seed: u64) -> (usize, usize, f64, f64, f64, f64) {
         let n = self.nodes.len();
+        let anchor = anchor::Anchor::new(&self.adj, &self.alive);
+        let (mut both, mut anchor_sum, mut ours_sum) = (0usize, 0.0, 0.0);
+        if let Some(hub) = (0..n)
+            .filter(|&v| self.alive[v])
+            .max_by_key(|&v| self.adj[v].len())
+        {
+            let ar = anchor.root_of(hub);
+            let key = self.nodes[ar].root().key;
+            let ours = (0..n).find(|&v| self.nodes[v].public_key() == key);
+            eprintln!(
+                "# roots: anchor node {ar} (degree {}, tree depth {}), ours node {ours:?} (degree {:?})",
+                self.adj[ar].len(),
+                anchor.max_depth(),
+                ours.map(|v| self.adj[v].len())
+            );
+        }
         let mut comp = vec![usize::MAX; n];
         let mut ncomp = 0;
         for s in 0..n {
@@ -393,6 +418,11 @@ impl Sim<'_> {
                 let st = f64::from(hops) / f64::from(sp);
                 sum += st;
                 max = max.max(st);
+                if let Some(ah) = anchor.route(s, t) {
+                    both += 1;
+                    anchor_sum += f64::from(ah) / f64::from(sp);
+                    ours_sum += st;
+                }
             }
         }
         let avg = if delivered > 0 {
@@ -400,7 +430,15 @@ impl Sim<'_> {
         } else {
             f64::NAN
         };
-        (delivered, done, avg, max)
+        let both = both.max(1) as f64;
+        (
+            delivered,
+            done,
+            avg,
+            max,
+            anchor_sum / both,
+            ours_sum / both,
+        )
     }
 }
 
@@ -520,7 +558,7 @@ fn outcome(
         .map(|&i| sim.nodes[i].coord().depth())
         .max()
         .unwrap_or(0);
-    let (delivered, done, avg, max) = sim.measure(pairs, seed);
+    let (delivered, done, avg, max, anchor_avg, ours_common) = sim.measure(pairs, seed);
     Outcome {
         tag: tag.to_string(),
         nodes: live.len(),
@@ -528,6 +566,8 @@ fn outcome(
         pairs: done,
         avg_stretch: avg,
         max_stretch: max,
+        anchor_stretch: anchor_avg,
+        delta: ours_common - anchor_avg,
         rounds,
         joined_pct: 100.0 * biggest as f64 / live.len().max(1) as f64,
         max_depth,
@@ -568,13 +608,13 @@ fn main() {
         std::process::exit(2);
     }
     println!(
-        "name nodes delivery_pct avg_stretch max_stretch rounds_to_converge joined_pct max_depth signatures_verified secs"
+        "name nodes delivery_pct avg_stretch max_stretch rounds_to_converge joined_pct max_depth signatures_verified secs anchor_stretch delta"
     );
     for g in &graphs {
         let start = std::time::Instant::now();
         for o in evaluate(g, pairs, seed, churn, positions) {
             println!(
-                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1}",
+                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1} {:.3} {:+.3}",
                 g.name,
                 o.tag,
                 o.nodes,
@@ -585,7 +625,9 @@ fn main() {
                 o.joined_pct,
                 o.max_depth,
                 o.sigs,
-                start.elapsed().as_secs_f64()
+                start.elapsed().as_secs_f64(),
+                o.anchor_stretch,
+                o.delta
             );
         }
     }
