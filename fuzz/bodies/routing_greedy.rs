@@ -3,8 +3,8 @@
 //
 // Invariants, checked against a direct re-computation: `Forward(l)` goes to
 // a listed neighbour strictly closer to the destination than this node (and
-// this node is strictly below the old watermark), the closest one with the
-// smallest link id among ties, and sets the watermark to this node's
+// this node is strictly below the old watermark), the closest one, among
+// ties the shallowest, then the smallest link id, and sets the watermark to this node's
 // distance; `Deliver` iff this node is the destination; otherwise
 // `PathBroken`, and then no neighbour was strictly closer or this node was
 // not below the watermark. Following the decisions over a random graph
@@ -35,8 +35,8 @@ pub fn run(data: &[u8]) {
     let d = decide(&own, &dest, &mut wm, nb.iter().map(|(l, c)| (*l, c)));
     let best = nb
         .iter()
-        .map(|(l, c)| (c.distance(&dest), *l))
-        .filter(|(x, _)| *x < own_d)
+        .map(|(l, c)| (c.distance(&dest), c.depth(), *l))
+        .filter(|(x, _, _)| *x < own_d)
         .min();
     match d {
         Decision::Deliver => {
@@ -45,7 +45,7 @@ pub fn run(data: &[u8]) {
         }
         Decision::Forward(l) => {
             assert!(own_d > 0 && own_d < wm0);
-            assert_eq!(Some(l), best.map(|b| b.1));
+            assert_eq!(Some(l), best.map(|b| b.2));
             assert_eq!(wm, own_d);
         }
         Decision::PathBroken => {
