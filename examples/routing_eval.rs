@@ -614,7 +614,7 @@ fn main() {
         let start = std::time::Instant::now();
         for o in evaluate(g, pairs, seed, churn, positions) {
             println!(
-                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1} {:.3} {:+.3}",
+                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1} {:.3} {:+.4}",
                 g.name,
                 o.tag,
                 o.nodes,
