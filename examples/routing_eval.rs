@@ -30,7 +30,9 @@
 //! time. `anchor_stretch` is the reference notes' tree-metric greedy anchor
 //! (`support/routing_anchor.rs`: BFS tree from the max-degree node, greedy
 //! over all links) routed on the same pairs, averaged over the pairs both
-//! routers delivered; `delta` is ours minus the anchor on those pairs.
+//! routers delivered; `delta` is ours minus the anchor on those pairs
+//! (after churn the anchor is rebuilt on the surviving graph, one tree per
+//! component). A `# roots:` line on stderr names the anchor's root and ours.
 
 #[path = "support/routing_anchor.rs"]
 mod anchor;
