@@ -107,7 +107,8 @@ fn greedy_inner() -> Option<bool> {
     //   link 10 [1]        lcp 1: 1 + 3 - 2 = 2 (parent)
     //   link 11 [1,2,1]    lcp 1: 3 + 3 - 2 = 4 (child, farther)
     //   link 12 [1,3]      lcp 2: 2 + 3 - 4 = 1
-    //   link  8 [1,3,4,6]  lcp 3: 4 + 3 - 6 = 1 (ties with 12, smaller link)
+    //   link  8 [1,3,4,6]  lcp 3: 4 + 3 - 6 = 1 (ties with 12; 12 is shallower
+    //                      (depth 2 < 4), so 12 wins despite the larger link)
     //   link  4 [1,3,5]    lcp 2: 3 + 3 - 4 = 2
     let table = [
         (LinkId(10), c(&[1])?),
@@ -118,13 +119,13 @@ fn greedy_inner() -> Option<bool> {
     ];
     let nb = || table.iter().map(|(l, c)| (*l, c));
     let mut wm = u16::MAX;
-    let fwd_ok = decide(&own, &dest, &mut wm, nb()) == Decision::Forward(LinkId(8)) && wm == 3;
+    let fwd_ok = decide(&own, &dest, &mut wm, nb()) == Decision::Forward(LinkId(12)) && wm == 3;
     // The next hop is strictly closer than us.
-    let closer_ok = c(&[1, 3, 4, 6])?.distance(&dest) < own.distance(&dest);
-    // Without link 8, the tie-free best is link 12.
+    let closer_ok = c(&[1, 3])?.distance(&dest) < own.distance(&dest);
+    // Without link 12, the tie-free best is link 8.
     let mut wm = u16::MAX;
-    let fwd12_ok = decide(&own, &dest, &mut wm, nb().filter(|(l, _)| *l != LinkId(8)))
-        == Decision::Forward(LinkId(12))
+    let fwd12_ok = decide(&own, &dest, &mut wm, nb().filter(|(l, _)| *l != LinkId(12)))
+        == Decision::Forward(LinkId(8))
         && wm == 3;
     // The packet comes back to us (a loop while coordinates changed) with
     // the watermark 3 we wrote: 3 is not strictly below 3, path broken and
@@ -132,7 +133,7 @@ fn greedy_inner() -> Option<bool> {
     let mut wm = 3;
     let loop_ok = decide(&own, &dest, &mut wm, nb()) == Decision::PathBroken && wm == 3;
     let mut wm = 4;
-    let below_ok = decide(&own, &dest, &mut wm, nb()) == Decision::Forward(LinkId(8)) && wm == 3;
+    let below_ok = decide(&own, &dest, &mut wm, nb()) == Decision::Forward(LinkId(12)) && wm == 3;
     // Dead end: only children [1,2,1], [1,2,7] (both at 4 > 3) -> broken.
     let dead = [(LinkId(1), c(&[1, 2, 1])?), (LinkId(2), c(&[1, 2, 7])?)];
     let mut wm = u16::MAX;
