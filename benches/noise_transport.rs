@@ -10,8 +10,10 @@
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. Per payload size, `TRIALS` rounds; in each
 //! round every column runs for about `TRIAL_MS` of CPU time, in an order
-//! rotated per round; the median round is reported, and the ratio to raw
-//! ring. Run with:
+//! rotated per round (raw ring and the stream in-place column always run back
+//! to back); the median round is reported, the ratio of the medians, and the
+//! median of the per-round ratios in-place / raw ring (robust to load drift
+//! between rounds). Run with:
 //!
 //! ```sh
 //! cargo bench --bench noise_transport
@@ -390,7 +392,33 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Single-column mode for instruction counts: with
+/// `NOISE_TR_ONLY=<column>:<payload bytes>` and `NOISE_TR_ITERS=<n>`, runs
+/// `n` encrypt+decrypt pairs of that column and exits (`n = 0` gives the
+/// fixed cost to subtract). See BENCHMARKS.md.
+fn only_mode() -> bool {
+    let Ok(spec) = std::env::var("NOISE_TR_ONLY") else {
+        return false;
+    };
+    let iters: u64 = std::env::var("NOISE_TR_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let (col, len) = spec.rsplit_once(':').expect("NOISE_TR_ONLY=<column>:<len>");
+    let len: usize = len.parse().expect("payload length");
+    let mut cols = columns();
+    let c = cols
+        .iter_mut()
+        .find(|c| c.name() == col)
+        .expect("column name as printed in the table header");
+    c.run(iters, len);
+    true
+}
+
 fn main() {
+    if only_mode() {
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` runs us with no
     // such flag: keep that a quick smoke run.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -403,12 +431,12 @@ fn main() {
     for c in &cols {
         print!(" {} |", c.name());
     }
-    println!(" in place / raw ring |");
+    println!(" in place / raw ring | in place / raw ring, per round |");
     print!("|---|");
     for _ in &cols {
         print!("---|");
     }
-    println!("---|");
+    println!("---|---|");
     for len in SIZES {
         let iters: Vec<u64> = if quick {
             vec![3; cols.len()]
@@ -429,11 +457,20 @@ fn main() {
                 rates[i].push(iters[i] as f64 * len as f64 * 1e3 / dt as f64);
             }
         }
+        // Ratio of the stream in-place column to raw ring within each round
+        // (the two run back to back), then the median: load drift between
+        // rounds cancels.
+        let mut per_round: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(a, b)| a / b).collect();
+        let per_round = median(&mut per_round);
         let med: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
         print!("| {len} B |");
         for m in &med {
             print!(" {m:.1} |");
         }
-        println!(" {:.1} % |", 100.0 * med[1] / med[0]);
+        println!(
+            " {:.1} % | {:.1} % |",
+            100.0 * med[1] / med[0],
+            100.0 * per_round
+        );
     }
 }

@@ -274,6 +274,7 @@ impl<P: Provider> Sender<P> {
 
     /// Brings the key to the epoch of the current nonce (called only once
     /// the message is known to be sealable, so that failures change nothing).
+    #[inline]
     fn catch_up(&mut self) {
         let target = self.epochs.of(self.cipher.nonce());
         // Nonces advance one at a time and jumps land on the next epoch, so
