@@ -97,3 +97,34 @@ pub fn hkdf3<P: Provider>(
     let o3 = temp.mac(&[o2.as_bytes(), &[0x03]]);
     (o1, o2, o3)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::DefaultProvider;
+
+    /// RFC 4231 test case 2 (HMAC-SHA-256, key "Jefe"), typed from the RFC.
+    const TC2_DATA: &[u8] = b"what do ya want for nothing?";
+    const TC2_SHA256: [u8; 32] = [
+        0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75,
+        0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec,
+        0x38, 0x43,
+    ];
+
+    #[test]
+    fn one_key_many_macs_match_the_rfc() {
+        let key = HmacKey::<DefaultProvider>::new(HashAlgorithm::Sha256, b"Jefe");
+        // A MAC must not disturb the prepared key: the same answer every time,
+        // whole or in parts, and after an unrelated MAC in between.
+        assert_eq!(key.mac(&[TC2_DATA]).as_bytes(), &TC2_SHA256);
+        let _ = key.mac(&[b"something else entirely"]);
+        assert_eq!(
+            key.mac(&[b"what do ya", b"", b" want for nothing?"]).as_bytes(),
+            &TC2_SHA256
+        );
+        assert_eq!(
+            hmac::<DefaultProvider>(HashAlgorithm::Sha256, b"Jefe", &[TC2_DATA]).as_bytes(),
+            &TC2_SHA256
+        );
+    }
+}
