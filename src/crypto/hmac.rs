@@ -119,7 +119,8 @@ mod tests {
         assert_eq!(key.mac(&[TC2_DATA]).as_bytes(), &TC2_SHA256);
         let _ = key.mac(&[b"something else entirely"]);
         assert_eq!(
-            key.mac(&[b"what do ya", b"", b" want for nothing?"]).as_bytes(),
+            key.mac(&[b"what do ya", b"", b" want for nothing?"])
+                .as_bytes(),
             &TC2_SHA256
         );
         assert_eq!(
