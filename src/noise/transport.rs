@@ -279,8 +279,17 @@ impl<P: Provider> Sender<P> {
 
     /// Brings the key to the epoch of the current nonce (called only once
     /// the message is known to be sealable, so that failures change nothing).
+    /// The common case (no epoch boundary) is one comparison, inlined.
     #[inline]
     fn catch_up(&mut self) {
+        if self.key_epoch < self.epochs.of(self.cipher.nonce()) {
+            self.rekey_to_current_epoch();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rekey_to_current_epoch(&mut self) {
         let target = self.epochs.of(self.cipher.nonce());
         // Nonces advance one at a time and jumps land on the next epoch, so
         // the gap is at most one; the bound keeps the work constant anyway.
