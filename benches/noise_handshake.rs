@@ -368,11 +368,21 @@ fn only_mode() -> bool {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; ignore arguments.
     if only_mode() {
         return;
     }
     let mut seed = SeededRng::from_u64(42);
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs us without
+    // it: keep that a quick smoke run (two handshakes per column).
+    if !std::env::args().any(|a| a == "--bench") {
+        for name in PATTERNS {
+            for c in columns(name, &mut seed).iter_mut() {
+                c.run(2);
+            }
+        }
+        println!("noise_handshake: smoke run done (use `cargo bench` to measure)");
+        return;
+    }
     println!(
         "Noise handshakes/s, both sides in one thread, thread CPU time, median (max) of {TRIALS} rounds"
     );
