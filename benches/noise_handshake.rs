@@ -9,7 +9,10 @@
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. `TRIALS` rounds; in each round every column
 //! runs for about `TRIAL_MS` of CPU time, in an order rotated per round; the
-//! median round is reported. Static keys are made once (untimed); ephemeral
+//! median round is reported, then the median over rounds of hyperport's rate
+//! divided by each other column's rate in the same round (load drift between
+//! rounds cancels in those ratios). For load-independent instruction counts
+//! see `only_mode` and BENCHMARKS.md. Static keys are made once (untimed); ephemeral
 //! keys come from each implementation's RNG inside the timed loop (hyperport:
 //! a ChaCha20 `SeededRng`; snow and clatter: getrandom). Run with:
 //!
