@@ -65,7 +65,7 @@ struct RawRing {
     tx: LessSafeKey,
     rx: LessSafeKey,
     n: u64,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl RawRing {
@@ -75,8 +75,38 @@ impl RawRing {
             tx: key(1),
             rx: key(1),
             n: 0,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }
+    }
+}
+
+/// A 65535-byte buffer starting on a 64-byte boundary, so that every
+/// in-place column (raw ring included) sees the same cache-line alignment
+/// and differences in unaligned-load penalties cannot masquerade as
+/// differences between implementations.
+struct AlignedBuf {
+    v: Vec<u8>,
+    off: usize,
+}
+
+impl AlignedBuf {
+    fn new() -> Self {
+        let v = vec![0x5a; 65535 + 64];
+        let off = (64 - v.as_ptr() as usize % 64) % 64;
+        AlignedBuf { v, off }
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.v[self.off..self.off + 65535]
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.v[self.off..self.off + 65535]
     }
 }
 
@@ -111,7 +141,7 @@ impl Column for RawRing {
 struct StreamInPlace {
     a: Transport<Ring>,
     b: Transport<Ring>,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for StreamInPlace {
@@ -163,7 +193,7 @@ impl Column for StreamCopy {
 struct DatagramInPlace {
     a: DatagramTransport<Ring>,
     b: DatagramTransport<Ring>,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for DatagramInPlace {
@@ -200,7 +230,7 @@ fn columns() -> Vec<Box<dyn Column>> {
         Box::new(StreamInPlace {
             a,
             b,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(StreamCopy {
             a: c,
@@ -212,14 +242,14 @@ fn columns() -> Vec<Box<dyn Column>> {
         Box::new(DatagramInPlace {
             a: dg(true),
             b: dg(false),
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(Snow::new("snow-0.10-default copying", false)),
         Box::new(Snow::new("snow-0.10-ring copying", true)),
         Box::new(ClatterInPlace {
             a: ca,
             b: cb,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(ClatterCopy {
             a: cc,
@@ -258,7 +288,7 @@ fn clatter_pair() -> (ClatterTransport, ClatterTransport) {
 struct ClatterInPlace {
     a: ClatterTransport,
     b: ClatterTransport,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for ClatterInPlace {
