@@ -9,7 +9,10 @@
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. `TRIALS` rounds; in each round every column
 //! runs for about `TRIAL_MS` of CPU time, in an order rotated per round; the
-//! median round is reported. Static keys are made once (untimed); ephemeral
+//! median round is reported, then the median over rounds of hyperport's rate
+//! divided by each other column's rate in the same round (load drift between
+//! rounds cancels in those ratios). For load-independent instruction counts
+//! see `only_mode` and BENCHMARKS.md. Static keys are made once (untimed); ephemeral
 //! keys come from each implementation's RNG inside the timed loop (hyperport:
 //! a ChaCha20 `SeededRng`; snow and clatter: getrandom). Run with:
 //!
@@ -29,8 +32,12 @@ use hyperport::crypto::x25519::KeyPair;
 use hyperport::noise::{Builder, HandshakeState, NoiseParams};
 use hyperport::rng::SeededRng;
 
-const TRIALS: usize = 9;
-const TRIAL_MS: u64 = 120;
+/// Many short rounds rather than few long ones: load on a shared machine
+/// drifts on a scale of 100 ms, so columns measured close together in time
+/// give per-round ratios that are much less noisy (15 x 120 ms rounds moved
+/// ratios by about ±5 % between runs, 61 x 30 ms by about ±2 %).
+const TRIALS: usize = 61;
+const TRIAL_MS: u64 = 30;
 
 fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -262,8 +269,8 @@ impl Column for DhOnly {
     }
 }
 
-/// Handshakes per second of `col`: median of `TRIALS` rounds.
-fn measure(cols: &mut [Box<dyn Column>]) -> Vec<(f64, f64)> {
+/// Per-round handshakes/s of every column (`TRIALS` rounds, order rotated).
+fn measure(cols: &mut [Box<dyn Column>]) -> Vec<Vec<f64>> {
     // Calibrate: iterations that take about TRIAL_MS per column.
     let mut iters = Vec::new();
     for c in cols.iter_mut() {
@@ -284,72 +291,144 @@ fn measure(cols: &mut [Box<dyn Column>]) -> Vec<(f64, f64)> {
         }
     }
     rates
-        .into_iter()
-        .map(|mut r| {
-            r.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            (r[r.len() / 2], r[r.len() - 1])
-        })
-        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+const PATTERNS: [&str; 4] = [
+    "Noise_XX_25519_ChaChaPoly_BLAKE2s",
+    "Noise_XX_25519_ChaChaPoly_SHA256",
+    "Noise_IK_25519_ChaChaPoly_BLAKE2s",
+    "Noise_IK_25519_ChaChaPoly_SHA256",
+];
+
+/// The columns for protocol `name`: hyperport first, the limit last.
+fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
+    let alice = KeyPair::generate(seed);
+    let bob = KeyPair::generate(seed);
+    let snow_col = |label, ring| Snow {
+        label,
+        params: name.parse().unwrap(),
+        ring,
+        alice: alice.secret_bytes(),
+        bob: bob.secret_bytes(),
+        bob_pub: *bob.public(),
+        buf: [0; 256],
+        out: [0; 256],
+    };
+    vec![
+        Box::new(Ours {
+            params: NoiseParams::parse(name).unwrap(),
+            keys: Keys {
+                alice: alice.clone(),
+                bob: bob.clone(),
+            },
+            rng: SeededRng::from_u64(1),
+            buf: [0; 256],
+            out: [0; 256],
+        }),
+        Box::new(snow_col("snow-0.10-default", false)),
+        Box::new(snow_col("snow-0.10-ring", true)),
+        if name.ends_with("BLAKE2s") {
+            Box::new(Clatter::<ClatterBlake2s>::new(ik(name)))
+        } else {
+            Box::new(Clatter::<ClatterSha256>::new(ik(name)))
+        },
+        Box::new(DhOnly {
+            dh: if ik(name) { 8 } else { 6 },
+            rng: SeededRng::from_u64(2),
+            peer: *bob.public(),
+        }),
+    ]
+}
+
+/// Single-column mode for instruction counting: with
+/// `NOISE_HS_ONLY=<pattern>:<column>` and `NOISE_HS_ITERS=<n>` set, runs
+/// exactly `n` handshakes of that column (after building every column of the
+/// pattern, untimed) and exits. `NOISE_HS_ITERS=0` gives the fixed cost to
+/// subtract. See BENCHMARKS.md for the `perf stat` recipe.
+fn only_mode() -> bool {
+    let Ok(spec) = std::env::var("NOISE_HS_ONLY") else {
+        return false;
+    };
+    let iters: u64 = std::env::var("NOISE_HS_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let (pat, col) = spec
+        .split_once(':')
+        .expect("NOISE_HS_ONLY=<pattern>:<column>");
+    let name = PATTERNS
+        .iter()
+        .find(|p| p.contains(pat))
+        .expect("pattern: e.g. XX_25519_ChaChaPoly_BLAKE2s");
+    let mut seed = SeededRng::from_u64(42);
+    let mut cols = columns(name, &mut seed);
+    let c = cols.iter_mut().find(|c| c.name() == col).expect(
+        "column: hyperport-ring, snow-0.10-default, snow-0.10-ring, clatter-2.3, X25519-only limit",
+    );
+    c.run(iters);
+    true
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; ignore arguments.
+    if only_mode() {
+        return;
+    }
     let mut seed = SeededRng::from_u64(42);
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs us without
+    // it: keep that a quick smoke run (two handshakes per column).
+    if !std::env::args().any(|a| a == "--bench") {
+        for name in PATTERNS {
+            for c in columns(name, &mut seed).iter_mut() {
+                c.run(2);
+            }
+        }
+        println!("noise_handshake: smoke run done (use `cargo bench` to measure)");
+        return;
+    }
     println!(
         "Noise handshakes/s, both sides in one thread, thread CPU time, median (max) of {TRIALS} rounds"
     );
-    for name in [
-        "Noise_XX_25519_ChaChaPoly_BLAKE2s",
-        "Noise_XX_25519_ChaChaPoly_SHA256",
-        "Noise_IK_25519_ChaChaPoly_BLAKE2s",
-        "Noise_IK_25519_ChaChaPoly_SHA256",
-    ] {
-        let alice = KeyPair::generate(&mut seed);
-        let bob = KeyPair::generate(&mut seed);
-        let snow_col = |label, ring| Snow {
-            label,
-            params: name.parse().unwrap(),
-            ring,
-            alice: alice.secret_bytes(),
-            bob: bob.secret_bytes(),
-            bob_pub: *bob.public(),
-            buf: [0; 256],
-            out: [0; 256],
-        };
-        let mut cols: Vec<Box<dyn Column>> = vec![
-            Box::new(Ours {
-                params: NoiseParams::parse(name).unwrap(),
-                keys: Keys {
-                    alice: alice.clone(),
-                    bob: bob.clone(),
-                },
-                rng: SeededRng::from_u64(1),
-                buf: [0; 256],
-                out: [0; 256],
-            }),
-            Box::new(snow_col("snow-0.10-default", false)),
-            Box::new(snow_col("snow-0.10-ring", true)),
-            if name.ends_with("BLAKE2s") {
-                Box::new(Clatter::<ClatterBlake2s>::new(ik(name)))
-            } else {
-                Box::new(Clatter::<ClatterSha256>::new(ik(name)))
-            },
-            Box::new(DhOnly {
-                dh: if ik(name) { 8 } else { 6 },
-                rng: SeededRng::from_u64(2),
-                peer: *bob.public(),
-            }),
-        ];
-        if name.contains("XX_25519_ChaChaPoly_BLAKE2s") {
-            let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
+    let mut ratio_rows = Vec::new();
+    for (pi, name) in PATTERNS.iter().enumerate() {
+        let mut cols = columns(name, &mut seed);
+        let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
+        if pi == 0 {
             println!("| pattern | {} |", names.join(" | "));
             println!("|---|{}", "---|".repeat(names.len()));
         }
         let r = measure(&mut cols);
         let cells: Vec<String> = r
-            .into_iter()
-            .map(|(m, x)| format!("{m:.0} ({x:.0})"))
+            .iter()
+            .map(|v| {
+                let max = v.iter().cloned().fold(0.0, f64::max);
+                format!("{:.0} ({max:.0})", median(v.clone()))
+            })
             .collect();
         println!("| {name} | {} |", cells.join(" | "));
+        // Median over rounds of hyperport / other column, same round: load
+        // drift within a round hits both sides of each ratio.
+        let ours = &r[0];
+        let ratios: Vec<String> = r[1..]
+            .iter()
+            .map(|v| {
+                let per_round: Vec<f64> = ours.iter().zip(v).map(|(a, b)| a / b).collect();
+                format!("{:.1}%", 100.0 * median(per_round))
+            })
+            .collect();
+        ratio_rows.push(format!("| {name} | {} |", ratios.join(" | ")));
+        if pi == PATTERNS.len() - 1 {
+            println!();
+            println!("hyperport-ring / column, median of per-round ratios ({TRIALS} rounds)");
+            println!("| pattern | {} |", names[1..].join(" | "));
+            println!("|---|{}", "---|".repeat(names.len() - 1));
+            for row in &ratio_rows {
+                println!("{row}");
+            }
+        }
     }
 }

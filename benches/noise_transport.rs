@@ -10,8 +10,10 @@
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. Per payload size, `TRIALS` rounds; in each
 //! round every column runs for about `TRIAL_MS` of CPU time, in an order
-//! rotated per round; the median round is reported, and the ratio to raw
-//! ring. Run with:
+//! rotated per round (raw ring and the stream in-place column always run back
+//! to back); the median round is reported, the ratio of the medians, and the
+//! median of the per-round ratios in-place / raw ring (robust to load drift
+//! between rounds). Run with:
 //!
 //! ```sh
 //! cargo bench --bench noise_transport
@@ -63,7 +65,7 @@ struct RawRing {
     tx: LessSafeKey,
     rx: LessSafeKey,
     n: u64,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl RawRing {
@@ -73,8 +75,38 @@ impl RawRing {
             tx: key(1),
             rx: key(1),
             n: 0,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }
+    }
+}
+
+/// A 65535-byte buffer starting on a 64-byte boundary, so that every
+/// in-place column (raw ring included) sees the same cache-line alignment
+/// and differences in unaligned-load penalties cannot masquerade as
+/// differences between implementations.
+struct AlignedBuf {
+    v: Vec<u8>,
+    off: usize,
+}
+
+impl AlignedBuf {
+    fn new() -> Self {
+        let v = vec![0x5a; 65535 + 64];
+        let off = (64 - v.as_ptr() as usize % 64) % 64;
+        AlignedBuf { v, off }
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.v[self.off..self.off + 65535]
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.v[self.off..self.off + 65535]
     }
 }
 
@@ -109,7 +141,7 @@ impl Column for RawRing {
 struct StreamInPlace {
     a: Transport<Ring>,
     b: Transport<Ring>,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for StreamInPlace {
@@ -161,7 +193,7 @@ impl Column for StreamCopy {
 struct DatagramInPlace {
     a: DatagramTransport<Ring>,
     b: DatagramTransport<Ring>,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for DatagramInPlace {
@@ -198,7 +230,7 @@ fn columns() -> Vec<Box<dyn Column>> {
         Box::new(StreamInPlace {
             a,
             b,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(StreamCopy {
             a: c,
@@ -210,14 +242,14 @@ fn columns() -> Vec<Box<dyn Column>> {
         Box::new(DatagramInPlace {
             a: dg(true),
             b: dg(false),
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(Snow::new("snow-0.10-default copying", false)),
         Box::new(Snow::new("snow-0.10-ring copying", true)),
         Box::new(ClatterInPlace {
             a: ca,
             b: cb,
-            buf: vec![0x5a; 65535],
+            buf: AlignedBuf::new(),
         }),
         Box::new(ClatterCopy {
             a: cc,
@@ -256,7 +288,7 @@ fn clatter_pair() -> (ClatterTransport, ClatterTransport) {
 struct ClatterInPlace {
     a: ClatterTransport,
     b: ClatterTransport,
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 impl Column for ClatterInPlace {
@@ -390,7 +422,33 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Single-column mode for instruction counts: with
+/// `NOISE_TR_ONLY=<column>:<payload bytes>` and `NOISE_TR_ITERS=<n>`, runs
+/// `n` encrypt+decrypt pairs of that column and exits (`n = 0` gives the
+/// fixed cost to subtract). See BENCHMARKS.md.
+fn only_mode() -> bool {
+    let Ok(spec) = std::env::var("NOISE_TR_ONLY") else {
+        return false;
+    };
+    let iters: u64 = std::env::var("NOISE_TR_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let (col, len) = spec.rsplit_once(':').expect("NOISE_TR_ONLY=<column>:<len>");
+    let len: usize = len.parse().expect("payload length");
+    let mut cols = columns();
+    let c = cols
+        .iter_mut()
+        .find(|c| c.name() == col)
+        .expect("column name as printed in the table header");
+    c.run(iters, len);
+    true
+}
+
 fn main() {
+    if only_mode() {
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` runs us with no
     // such flag: keep that a quick smoke run.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -403,12 +461,12 @@ fn main() {
     for c in &cols {
         print!(" {} |", c.name());
     }
-    println!(" in place / raw ring |");
+    println!(" in place / raw ring | in place / raw ring, per round |");
     print!("|---|");
     for _ in &cols {
         print!("---|");
     }
-    println!("---|");
+    println!("---|---|");
     for len in SIZES {
         let iters: Vec<u64> = if quick {
             vec![3; cols.len()]
@@ -429,11 +487,20 @@ fn main() {
                 rates[i].push(iters[i] as f64 * len as f64 * 1e3 / dt as f64);
             }
         }
+        // Ratio of the stream in-place column to raw ring within each round
+        // (the two run back to back), then the median: load drift between
+        // rounds cancels.
+        let mut per_round: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(a, b)| a / b).collect();
+        let per_round = median(&mut per_round);
         let med: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
         print!("| {len} B |");
         for m in &med {
             print!(" {m:.1} |");
         }
-        println!(" {:.1} % |", 100.0 * med[1] / med[0]);
+        println!(
+            " {:.1} % | {:.1} % |",
+            100.0 * med[1] / med[0],
+            100.0 * per_round
+        );
     }
 }

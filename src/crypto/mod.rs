@@ -9,8 +9,9 @@
 //! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
 //!
 //! X25519 is always [`x25519`] (x25519-dalek): ring cannot hold a static
-//! X25519 private key, so it cannot do Noise. BLAKE2s and BLAKE2b always come
-//! from the `blake2` crate.
+//! X25519 private key, so it cannot do Noise. BLAKE2b always comes from the
+//! `blake2` crate; BLAKE2s too, except with the `simd-blake2s` feature (on by
+//! default; needs std), which takes it from `blake2s_simd` for either provider.
 //!
 //! `DefaultProvider` is `Ring` when the `ring` feature is on, otherwise
 //! `RustCrypto` when `rustcrypto` is on.

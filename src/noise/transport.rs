@@ -18,8 +18,13 @@
 //! The default (`None`) is plain Noise, interoperable with any other
 //! implementation.
 //!
-//! A time-based policy needs the receiver to learn when the sender switched
-//! key. Over a stream, with implicit nonces, that takes a message or trial
+//! A time-based policy is not sound here on its own: both peers must switch
+//! key at the same *message*, so the switch must be a function of data both
+//! hold identically, and the nonce is the only such data. Clocks are not:
+//! with any skew or delay, a message sealed just before the sender's
+//! deadline arrives after the receiver's (or the other way round), and the
+//! two sides disagree on its key. So the receiver must learn when the
+//! sender switched key. Over a stream, with implicit nonces, that takes a message or trial
 //! decryption (which costs a second AEAD pass on every forged message and is
 //! impossible in place, where the failed attempt destroys the ciphertext).
 //! The stream transport therefore offers count-based rekeying only, plus
@@ -274,7 +279,17 @@ impl<P: Provider> Sender<P> {
 
     /// Brings the key to the epoch of the current nonce (called only once
     /// the message is known to be sealable, so that failures change nothing).
+    /// The common case (no epoch boundary) is one comparison, inlined.
+    #[inline]
     fn catch_up(&mut self) {
+        if self.key_epoch < self.epochs.of(self.cipher.nonce()) {
+            self.rekey_to_current_epoch();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rekey_to_current_epoch(&mut self) {
         let target = self.epochs.of(self.cipher.nonce());
         // Nonces advance one at a time and jumps land on the next epoch, so
         // the gap is at most one; the bound keeps the work constant anyway.
