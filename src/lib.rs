@@ -72,6 +72,7 @@
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
 //! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included) |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
+//! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
 //!
