@@ -2,6 +2,14 @@
 //! forged or badly timed events and asserts the behaviour that the
 //! reference (Chromium ports, see `/work/shared/reference/ports.md` §3.2)
 //! does not have: each would fail against a node without the hardening.
+//!
+//! That claim is checked by mutation: `scripts/ports_mutations.sh` applies
+//! each patch in `scripts/mutants/ports/` (one weakened check in
+//! `src/ports/`, the test(s) that must catch it named in its `# test:`
+//! header) to a scratch copy of the tree and requires the named tests to
+//! fail. Run it after changing a check or one of these tests (slow: about a
+//! minute per mutant; not run by CI). A new hardening check gets a mutant
+//! and a test here.
 #![cfg(feature = "sim")]
 
 mod ports_common;
