@@ -732,3 +732,137 @@ fn decode_rejects_non_zero_reserved_and_padding_bytes() {
         assert_eq!(Ev::decode(&b), Err(DecodeError::Malformed), "byte {i}");
     }
 }
+
+#[test]
+fn the_held_pool_as_a_whole_is_bounded_with_an_error() {
+    let cfg = Config {
+        max_held_per_port: 1000,
+        max_held_per_node: 1000,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, _y) = cross(&mut v);
+    // TNode's HELD pool has 96 slots.
+    for i in 0..96u64 {
+        let e = ev(x, PortName::new(0xf, i + 1), 5, msg(5, b"h"));
+        assert_eq!(v.handle_event(C, e), Ok(()));
+    }
+    let e = ev(x, PortName::new(0xf, 999), 5, msg(5, b"h"));
+    assert_eq!(
+        v.handle_event(C, e),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPoolFull
+        })
+    );
+    assert_eq!(v.held_count(), 96);
+}
+
+#[test]
+fn held_events_are_released_only_to_the_previous_peer() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    // C (another node) and B's other port queue "next" events for x ...
+    v.handle_event(C, ev(x, y, 2, EventKind::ObserveClosure { last_seq: 0 }))
+        .unwrap();
+    let other = PortName::new(0xb0b, 2);
+    v.handle_event(
+        B,
+        ev(x, other, 2, EventKind::ObserveClosure { last_seq: 0 }),
+    )
+    .unwrap();
+    assert_eq!(v.held_count(), 2);
+    // ... which must not be released when x's real previous peer catches up.
+    v.handle_event(B, ev(x, y, 1, msg(1, b"one"))).unwrap();
+    assert!(!v.get_status(x).unwrap().peer_closed);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"one");
+    v.handle_event(B, ev(x, y, 2, msg(2, b"two"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"two");
+    assert!(!v.get_status(x).unwrap().peer_closed);
+}
+
+/// `x` on the victim with its peer on C and its previous peer on B.
+fn prev_on_b_peer_on_c(v: &mut TNode) -> (PortName, PortName) {
+    let x = v.create_uninitialized_port().unwrap();
+    let y = PortName::new(0xb0b, 1);
+    v.initialize_port(x, C, PortName::new(0xc, 9), B, y)
+        .unwrap();
+    (x, y)
+}
+
+/// B hands x's previous-peer role to D, and D is heard from: losing B later
+/// must not end x's route (only an announced-but-silent D is suspect).
+#[test]
+fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
+    let d = PortName::new(0xd, 2);
+    let upp = || EventKind::UpdatePreviousPeer { node: D, port: d };
+    // D's first event arrives after B's announcement.
+    let mut v = victim(config());
+    let (x, y) = prev_on_b_peer_on_c(&mut v);
+    v.handle_event(B, ev(x, y, 1, upp())).unwrap();
+    v.handle_event(D, ev(x, d, 1, msg(1, b"from D"))).unwrap();
+    v.lost_connection_to_node(B);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"from D");
+    v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
+    // D's first event arrives before the announcement (held, then released).
+    let mut v = victim(config());
+    let (x, y) = prev_on_b_peer_on_c(&mut v);
+    v.handle_event(D, ev(x, d, 1, msg(1, b"early"))).unwrap();
+    assert_eq!(v.held_count(), 1);
+    v.handle_event(B, ev(x, y, 1, upp())).unwrap();
+    v.lost_connection_to_node(B);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"early");
+    v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
+}
+
+/// Node loss is remembered: an event arriving later that names a port on
+/// the lost node must not leave a port waiting for it. Here an
+/// UpdatePreviousPeer: x's messages would now come from D.
+#[test]
+fn lost_node_named_by_update_previous_peer() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let upp = EventKind::UpdatePreviousPeer {
+        node: D,
+        port: PortName::new(0xd, 3),
+    };
+    v.handle_event(B, ev(x, y, 1, upp)).unwrap();
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+}
+
+/// As above, an ObserveProxy: x's peer would now be on the lost node D.
+#[test]
+fn lost_node_named_by_observe_proxy() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let op = EventKind::ObserveProxy {
+        proxy_node: B,
+        proxy_port: y,
+        target_node: D,
+        target_port: PortName::new(0xd, 3),
+    };
+    v.handle_event(B, ev(x, y, 1, op)).unwrap();
+    assert!(v.get_status(x).unwrap().peer_closed);
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+}
+
+/// As above, a carried port whose peer is on the lost node D.
+#[test]
+fn lost_node_named_by_a_carried_port() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let n = PortName::new(0x7e, 8);
+    let mut dd = desc(B, 1, 1);
+    dd.peer_node = D;
+    dd.peer_port = PortName::new(0xd, 3);
+    v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, dd)])))
+        .unwrap();
+    assert_eq!(v.port_state(n), Some(PortState::Receiving));
+    assert!(v.get_status(n).unwrap().peer_closed);
+    assert_eq!(v.get_message(n), Err(GetMessageError::PeerClosed));
+}
