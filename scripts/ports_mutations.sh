@@ -161,10 +161,13 @@ for f in "${mutants[@]}"; do
     why=()
     for spec in "${specs[@]}"; do
         rc=0
+        before=$(($(wc -l <"$log") + 1))
         run_tests "$log" "$spec" || rc=$?
+        # Where the first failing assertion is, to check the kill's reason.
+        at=$(tail -n +"$before" "$log" | grep -o 'panicked at [^ ]*' | head -n 1 || true)
         case $rc in
         0) why+=("[$spec: passed]") ;;
-        1) verdict=killed; why+=("[$spec: FAILED]") ;;
+        1) verdict=killed; why+=("[$spec: FAILED${at:+ $at}]") ;;
         3) verdict=killed; why+=("[$spec: TIMEOUT]") ;;
         2) verdict=NOT-APPLICABLE; why+=("[$spec: does not compile, see $log]"); break ;;
         esac
