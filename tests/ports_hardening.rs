@@ -26,8 +26,11 @@ const B: NodeName = NodeName::new(0x76, 2);
 const C: NodeName = NodeName::new(0x76, 3);
 const D: NodeName = NodeName::new(0x76, 4);
 
-fn victim(cfg: Config) -> TNode {
-    TNode::new(V, cfg, SeededRng::from_u64(99))
+/// Boxed: a node is large (its pools are inline), and several tests use two
+/// in sequence; on the 2 MiB test-thread stack of a debug build two inline
+/// nodes (plus temporaries) can overflow.
+fn victim(cfg: Config) -> Box<TNode> {
+    Box::new(TNode::new(V, cfg, SeededRng::from_u64(99)))
 }
 
 /// `x` on the victim, paired with `y` on node B.
@@ -865,4 +868,52 @@ fn lost_node_named_by_a_carried_port() {
     assert_eq!(v.port_state(n), Some(PortState::Receiving));
     assert!(v.get_status(n).unwrap().peer_closed);
     assert_eq!(v.get_message(n), Err(GetMessageError::PeerClosed));
+}
+
+#[test]
+fn carried_ports_over_the_port_table_are_rejected_whole() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    for _ in 0..31 {
+        v.create_port_pair().unwrap();
+    }
+    assert_eq!(v.port_count(), 63, "one slot left of TNode's 64");
+    drain(&mut v);
+    let two = [
+        (PortName::new(0x7e, 10), desc(B, 1, 1)),
+        (PortName::new(0x7e, 11), desc(B, 1, 1)),
+    ];
+    let err = v
+        .handle_event(B, ev(x, y, 1, carrying(1, &two)))
+        .unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::CapacityExceeded));
+    // All or nothing: no port half-accepted, no PortAccepted sent.
+    assert_eq!(v.port_count(), 63);
+    assert!(drain(&mut v).is_empty());
+}
+
+/// Once a port's previous peer is lost, nothing more is processed or held
+/// for it; a message sent to it is dropped, and the ports it carries are
+/// accepted and closed so their senders' proxies are released.
+#[test]
+fn a_route_torn_down_by_node_loss_holds_nothing_more() {
+    let mut v = victim(config());
+    let (x, _y) = prev_on_b_peer_on_c(&mut v);
+    v.lost_connection_to_node(B);
+    drain(&mut v);
+    let n = PortName::new(0x7e, 12);
+    let mut dd = desc(D, 1, 1);
+    dd.peer_port = PortName::new(0xd, 5);
+    dd.referring_port = PortName::new(0xd, 6);
+    let e = ev(x, PortName::new(0xd, 7), 1, carrying(1, &[(n, dd)]));
+    v.handle_event(D, e).unwrap();
+    assert_eq!(v.held_count(), 0);
+    assert_eq!(v.port_state(n), None);
+    let out = drain(&mut v);
+    assert!(out.iter().any(|(to, e)| *to == D
+        && e.port == PortName::new(0xd, 6)
+        && matches!(e.kind, EventKind::PortAccepted)));
+    assert!(out.iter().any(|(to, e)| *to == D
+        && e.port == PortName::new(0xd, 5)
+        && matches!(e.kind, EventKind::ObserveClosure { .. })));
 }
