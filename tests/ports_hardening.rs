@@ -2,13 +2,21 @@
 //! forged or badly timed events and asserts the behaviour that the
 //! reference (Chromium ports, see `/work/shared/reference/ports.md` §3.2)
 //! does not have: each would fail against a node without the hardening.
+//!
+//! That claim is checked by mutation: `scripts/ports_mutations.sh` applies
+//! each patch in `scripts/mutants/ports/` (one weakened check in
+//! `src/ports/`, the test(s) that must catch it named in its `# test:`
+//! header) to a scratch copy of the tree and requires the named tests to
+//! fail. Run it after changing a check or one of these tests (slow: about a
+//! minute per mutant; not run by CI). A new hardening check gets a mutant
+//! and a test here.
 #![cfg(feature = "sim")]
 
 mod ports_common;
 
 use hyperport::ports::{
-    Config, Event, EventKind, GetMessageError, NodeName, PortDescriptor, PortName, PortState,
-    ProtocolError, UserMessage, Violation,
+    Config, DecodeError, Event, EventKind, GetMessageError, NodeName, PortDescriptor, PortName,
+    PortState, ProtocolError, UserMessage, Violation,
 };
 use hyperport::rng::SeededRng;
 use ports_common::*;
@@ -18,8 +26,11 @@ const B: NodeName = NodeName::new(0x76, 2);
 const C: NodeName = NodeName::new(0x76, 3);
 const D: NodeName = NodeName::new(0x76, 4);
 
-fn victim(cfg: Config) -> TNode {
-    TNode::new(V, cfg, SeededRng::from_u64(99))
+/// Boxed: a node is large (its pools are inline), and several tests use two
+/// in sequence; on the 2 MiB test-thread stack of a debug build two inline
+/// nodes (plus temporaries) can overflow.
+fn victim(cfg: Config) -> Box<TNode> {
+    Box::new(TNode::new(V, cfg, SeededRng::from_u64(99)))
 }
 
 /// `x` on the victim, paired with `y` on node B.
@@ -340,4 +351,569 @@ fn carried_ports_must_refer_to_the_sending_node() {
         drain(&mut v).iter().all(|(n, _)| *n != D),
         "nothing reflected to D"
     );
+}
+
+/// The first event a port sent to B would send now: where it goes and the
+/// port it names.
+fn next_destination(v: &mut TNode, port: PortName) -> (NodeName, PortName) {
+    drain(v);
+    v.send_user_message(port, pl(b"probe"), &[]).unwrap();
+    let out = drain(v);
+    assert_eq!(out.len(), 1, "one message sent: {out:?}");
+    (out[0].0, out[0].1.port)
+}
+
+fn desc(referring_node: NodeName, send: u64, recv: u64) -> PortDescriptor {
+    PortDescriptor {
+        peer_node: referring_node,
+        peer_port: PortName::new(0xc, 1),
+        referring_node,
+        referring_port: PortName::new(0xc, 2),
+        next_seq_to_send: send,
+        next_seq_to_receive: recv,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    }
+}
+
+fn carrying(seq: u64, ports: &[(PortName, PortDescriptor)]) -> EventKind<Pl, 4> {
+    EventKind::UserMessage(UserMessage {
+        seq,
+        ports: heapless::Vec::from_slice(ports).unwrap(),
+        payload: pl(b"carrier"),
+    })
+}
+
+#[test]
+fn events_from_another_port_of_the_previous_node_are_not_processed() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    // Right node, right control number, but a port of B that is not x's
+    // previous peer (e.g. a route B also proxies for).
+    let other = PortName::new(0xb0b, 2);
+    v.handle_event(
+        B,
+        ev(x, other, 1, EventKind::ObserveClosure { last_seq: 0 }),
+    )
+    .unwrap();
+    v.handle_event(B, ev(x, other, 1, msg(1, b"forged")))
+        .unwrap();
+    assert!(!v.get_status(x).unwrap().peer_closed);
+    assert_eq!(v.get_message(x).unwrap(), None);
+    v.handle_event(B, ev(x, y, 1, msg(1, b"real"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"real");
+    assert!(!v.get_status(x).unwrap().peer_closed);
+}
+
+#[test]
+fn verified_events_without_a_control_number_or_sender_port_are_malformed() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    // Control numbers start at 1 (ports.md §1.4); u64::MAX marks unverified
+    // events; a verified event names its sending port.
+    for (from_port, ctl) in [(y, 0), (y, u64::MAX), (PortName::INVALID, 1)] {
+        let e = ev(x, from_port, ctl, msg(1, b"bad"));
+        assert_eq!(
+            v.handle_event(B, e),
+            Err(ProtocolError {
+                node: B,
+                violation: Violation::Malformed
+            }),
+            "from_port {from_port:?} ctl {ctl}"
+        );
+    }
+    assert_eq!(v.held_count(), 0, "nothing malformed is held");
+    assert_eq!(v.get_message(x).unwrap(), None);
+}
+
+#[test]
+fn observe_proxy_ack_to_a_receiving_port_is_an_error() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    // Only a proxy asked for an ack (reference §3.2c: the OOPS path).
+    let err = v
+        .handle_event(B, ev(x, y, 1, EventKind::ObserveProxyAck { last_seq: 0 }))
+        .unwrap_err();
+    assert_eq!(
+        (err.node, err.violation),
+        (B, Violation::UnexpectedEvent(x))
+    );
+    // The port still takes its peer's messages.
+    v.handle_event(B, ev(x, y, 2, msg(1, b"still"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"still");
+    assert_eq!(v.port_state(x), Some(PortState::Receiving));
+}
+
+#[test]
+fn observe_proxy_naming_an_invalid_target_is_malformed() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    let bad = EventKind::ObserveProxy {
+        proxy_node: B,
+        proxy_port: y,
+        target_node: NodeName::INVALID,
+        target_port: PortName::INVALID,
+    };
+    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::Malformed));
+    assert_eq!(next_destination(&mut v, x), (B, y), "x still sends to y");
+}
+
+#[test]
+fn forged_direct_bypass_request_does_not_repoint_a_port() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    drain(&mut v);
+    // C claims to be x's peer proxy y and asks x to skip to D. The event is
+    // not sender-verified, so the peer check is the only gate.
+    let forged = ev(
+        x,
+        y,
+        u64::MAX,
+        EventKind::ObserveProxyDirect {
+            target_node: D,
+            target_port: PortName::new(0xd, 1),
+        },
+    );
+    v.handle_event(C, forged).unwrap();
+    assert!(
+        drain(&mut v).is_empty(),
+        "nothing is sent on C's behalf (no ack, no ObserveProxy relayed)"
+    );
+    assert_eq!(next_destination(&mut v, x), (B, y));
+    assert!(!v.get_status(x).unwrap().peer_closed);
+}
+
+#[test]
+fn update_previous_peer_naming_no_port_is_malformed() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    let bad = EventKind::UpdatePreviousPeer {
+        node: NodeName::INVALID,
+        port: PortName::INVALID,
+    };
+    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::Malformed));
+    // x still accepts the real previous peer's next event.
+    v.handle_event(B, ev(x, y, 2, msg(1, b"after"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"after");
+}
+
+#[test]
+fn merge_port_must_refer_to_the_sending_node() {
+    let mut v = victim(config());
+    let (t, _u) = v.create_port_pair().unwrap();
+    v.allow_merge(t, None).unwrap();
+    drain(&mut v);
+    let mut e = merge_event(t, PortName::new(0x7e, 3));
+    if let EventKind::MergePort { descriptor, .. } = &mut e.kind {
+        descriptor.referring_node = D;
+    }
+    let err = v.handle_event(C, e).unwrap_err();
+    assert_eq!((err.node, err.violation), (C, Violation::Malformed));
+    assert_eq!(v.port_state(t), Some(PortState::Receiving));
+    assert_eq!(v.port_count(), 2, "nothing accepted, nothing merged");
+    assert!(drain(&mut v).is_empty(), "nothing reflected to D");
+}
+
+#[test]
+fn merge_port_to_an_unknown_port_releases_the_new_port() {
+    let mut v = victim(config());
+    let (_t, _u) = v.create_port_pair().unwrap();
+    drain(&mut v);
+    let new = PortName::new(0x7e, 4);
+    v.handle_event(C, merge_event(PortName::new(0x404, 1), new))
+        .unwrap();
+    assert_eq!(v.port_state(new), None, "not left open and unowned");
+    assert_eq!(v.port_count(), 2);
+    let out = drain(&mut v);
+    assert!(out.iter().any(|(n, e)| *n == C
+        && e.port == PortName::new(0xc, 2)
+        && matches!(e.kind, EventKind::PortAccepted)));
+    assert!(out.iter().any(|(n, e)| *n == C
+        && e.port == PortName::new(0xc, 1)
+        && matches!(e.kind, EventKind::ObserveClosure { .. })));
+}
+
+#[test]
+fn merge_port_into_a_full_port_table_keeps_the_target() {
+    let mut v = victim(config());
+    // TNode holds 64 ports.
+    let (t, u) = v.create_port_pair().unwrap();
+    for _ in 0..31 {
+        v.create_port_pair().unwrap();
+    }
+    assert_eq!(v.port_count(), 64);
+    v.allow_merge(t, None).unwrap();
+    drain(&mut v);
+    let err = v
+        .handle_event(C, merge_event(t, PortName::new(0x7e, 5)))
+        .unwrap_err();
+    assert_eq!((err.node, err.violation), (C, Violation::CapacityExceeded));
+    assert_eq!(v.port_state(t), Some(PortState::Receiving));
+    assert!(!v.get_status(u).unwrap().peer_closed);
+    assert_eq!(v.port_count(), 64);
+}
+
+#[test]
+fn carried_port_names_must_be_new_and_distinct() {
+    // A name that already exists here (the target itself).
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    drain(&mut v);
+    let e = ev(x, y, 1, carrying(1, &[(x, desc(B, 1, 1))]));
+    let err = v.handle_event(B, e).unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::PortExists(x)));
+    assert_eq!(v.port_count(), 1);
+    assert!(drain(&mut v).is_empty());
+    // The same new name twice in one message.
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    drain(&mut v);
+    let n = PortName::new(0x7e, 6);
+    let e = ev(
+        x,
+        y,
+        1,
+        carrying(1, &[(n, desc(B, 1, 1)), (n, desc(B, 1, 1))]),
+    );
+    let err = v.handle_event(B, e).unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::PortExists(n)));
+    assert_eq!(v.port_count(), 1);
+    assert!(drain(&mut v).is_empty());
+}
+
+#[test]
+fn descriptors_with_sequence_number_zero_are_malformed() {
+    // Sequence numbers start at 1 (ports.md §1.4).
+    for (send, recv) in [(0, 1), (1, 0)] {
+        let mut v = victim(config());
+        let (x, y) = cross(&mut v);
+        drain(&mut v);
+        let e = ev(
+            x,
+            y,
+            1,
+            carrying(1, &[(PortName::new(0x7e, 7), desc(B, send, recv))]),
+        );
+        let err = v.handle_event(B, e).unwrap_err();
+        assert_eq!(
+            (err.node, err.violation),
+            (B, Violation::Malformed),
+            "send {send} recv {recv}"
+        );
+        assert_eq!(v.port_count(), 1);
+        assert!(drain(&mut v).is_empty());
+    }
+}
+
+#[test]
+fn user_message_sequence_replays_are_dropped() {
+    // A message whose sequence number was already read, under a fresh
+    // control number: dropped, and it takes no queue slot.
+    let cfg = Config {
+        max_queued_per_port: 1,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, y) = cross(&mut v);
+    v.handle_event(B, ev(x, y, 1, msg(1, b"one"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"one");
+    v.handle_event(B, ev(x, y, 2, msg(1, b"again"))).unwrap();
+    assert_eq!(v.get_message(x).unwrap(), None);
+    v.handle_event(B, ev(x, y, 3, msg(2, b"two"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"two");
+    // A sequence number already queued (waiting for an earlier one).
+    let cfg = Config {
+        max_queued_per_port: 2,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, y) = cross(&mut v);
+    v.handle_event(B, ev(x, y, 1, msg(2, b"two"))).unwrap();
+    v.handle_event(B, ev(x, y, 2, msg(2, b"dup"))).unwrap();
+    v.handle_event(B, ev(x, y, 3, msg(1, b"one"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"one");
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"two");
+    assert_eq!(v.get_message(x).unwrap(), None);
+    assert_eq!(v.stats().dropped_duplicate, 1);
+}
+
+#[test]
+fn queued_messages_are_bounded_per_port() {
+    let cfg = Config {
+        max_queued_per_port: 2,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, y) = cross(&mut v);
+    // Unread messages: seq 1, 2 fit; 3 is over the bound.
+    v.handle_event(B, ev(x, y, 1, msg(1, b"1"))).unwrap();
+    v.handle_event(B, ev(x, y, 2, msg(2, b"2"))).unwrap();
+    assert_eq!(
+        v.handle_event(B, ev(x, y, 3, msg(3, b"3"))),
+        Err(ProtocolError {
+            node: B,
+            violation: Violation::QueueFull(x)
+        })
+    );
+    assert_eq!(v.get_status(x).unwrap().queued_message_count, 2);
+    // Other ports still get their messages.
+    let (a, b) = v.create_port_pair().unwrap();
+    v.send_user_message(a, pl(b"local"), &[]).unwrap();
+    assert_eq!(&v.get_message(b).unwrap().unwrap().payload[..], b"local");
+}
+
+/// B announced (UpdatePreviousPeer) that x's messages will now come from a
+/// port on D, then B was lost: the port on D may never have been created
+/// (the message that was to create it may have died with B), so x must
+/// not wait for it.
+#[test]
+fn a_previous_peer_announced_by_a_lost_node_is_not_waited_for() {
+    let mut v = victim(config());
+    let x = v.create_uninitialized_port().unwrap();
+    let y = PortName::new(0xb0b, 1);
+    // Peer on C (alive), previous peer on B.
+    v.initialize_port(x, C, PortName::new(0xc, 9), B, y)
+        .unwrap();
+    let upp = EventKind::UpdatePreviousPeer {
+        node: D,
+        port: PortName::new(0xd, 2),
+    };
+    v.handle_event(B, ev(x, y, 1, upp)).unwrap();
+    assert_eq!(v.get_message(x).unwrap(), None);
+    v.lost_connection_to_node(B);
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+}
+
+fn wire(e: &Ev) -> Vec<u8> {
+    let mut buf = vec![0u8; e.encoded_len()];
+    let n = e.encode(&mut buf).unwrap();
+    assert_eq!(n, buf.len());
+    buf
+}
+
+#[test]
+fn decode_rejects_more_ports_than_the_node_carries() {
+    // Header (48) + seq (8) + port count (4) + reserved (4): ports.md §1.3.
+    let mut b = wire(&ev(
+        PortName::new(1, 1),
+        PortName::new(2, 2),
+        1,
+        msg(1, b""),
+    ));
+    assert_eq!(b.len(), 64);
+    b[56] = 5; // 5 ports > A = 4, and no descriptor bytes follow
+    assert_eq!(Ev::decode(&b), Err(DecodeError::TooManyPorts(5)));
+    b[56..60].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(Ev::decode(&b), Err(DecodeError::TooManyPorts(u32::MAX)));
+}
+
+#[test]
+fn decode_rejects_non_zero_reserved_and_padding_bytes() {
+    let e = ev(
+        PortName::new(1, 1),
+        PortName::new(2, 2),
+        1,
+        carrying(1, &[(PortName::new(3, 3), desc(B, 1, 1))]),
+    );
+    let good = wire(&e);
+    // 64-byte UserMessage header, 96-byte descriptor (four 16-byte names,
+    // three u64, peer_closed, 7 padding bytes), 16-byte port name.
+    assert_eq!(good.len(), 64 + 96 + 16 + b"carrier".len());
+    assert_eq!(Ev::decode(&good), Ok(e));
+    // Reserved u32 after the port count (bytes 60..64).
+    for i in 60..64 {
+        let mut b = good.clone();
+        b[i] = 1;
+        assert_eq!(Ev::decode(&b), Err(DecodeError::Malformed), "byte {i}");
+    }
+    // Descriptor padding after peer_closed (descriptor bytes 89..96).
+    for i in 64 + 89..64 + 96 {
+        let mut b = good.clone();
+        b[i] = 1;
+        assert_eq!(Ev::decode(&b), Err(DecodeError::Malformed), "byte {i}");
+    }
+}
+
+#[test]
+fn the_held_pool_as_a_whole_is_bounded_with_an_error() {
+    let cfg = Config {
+        max_held_per_port: 1000,
+        max_held_per_node: 1000,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, _y) = cross(&mut v);
+    // TNode's HELD pool has 96 slots.
+    for i in 0..96u64 {
+        let e = ev(x, PortName::new(0xf, i + 1), 5, msg(5, b"h"));
+        assert_eq!(v.handle_event(C, e), Ok(()));
+    }
+    let e = ev(x, PortName::new(0xf, 999), 5, msg(5, b"h"));
+    assert_eq!(
+        v.handle_event(C, e),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPoolFull
+        })
+    );
+    assert_eq!(v.held_count(), 96);
+}
+
+#[test]
+fn held_events_are_released_only_to_the_previous_peer() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    // C (another node) and B's other port queue "next" events for x ...
+    v.handle_event(C, ev(x, y, 2, EventKind::ObserveClosure { last_seq: 0 }))
+        .unwrap();
+    let other = PortName::new(0xb0b, 2);
+    v.handle_event(
+        B,
+        ev(x, other, 2, EventKind::ObserveClosure { last_seq: 0 }),
+    )
+    .unwrap();
+    assert_eq!(v.held_count(), 2);
+    // ... which must not be released when x's real previous peer catches up.
+    v.handle_event(B, ev(x, y, 1, msg(1, b"one"))).unwrap();
+    assert!(!v.get_status(x).unwrap().peer_closed);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"one");
+    v.handle_event(B, ev(x, y, 2, msg(2, b"two"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"two");
+    assert!(!v.get_status(x).unwrap().peer_closed);
+}
+
+/// `x` on the victim with its peer on C and its previous peer on B.
+fn prev_on_b_peer_on_c(v: &mut TNode) -> (PortName, PortName) {
+    let x = v.create_uninitialized_port().unwrap();
+    let y = PortName::new(0xb0b, 1);
+    v.initialize_port(x, C, PortName::new(0xc, 9), B, y)
+        .unwrap();
+    (x, y)
+}
+
+/// B hands x's previous-peer role to D, and D is heard from: losing B later
+/// must not end x's route (only an announced-but-silent D is suspect).
+#[test]
+fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
+    let d = PortName::new(0xd, 2);
+    let upp = || EventKind::UpdatePreviousPeer { node: D, port: d };
+    // D's first event arrives after B's announcement.
+    let mut v = victim(config());
+    let (x, y) = prev_on_b_peer_on_c(&mut v);
+    v.handle_event(B, ev(x, y, 1, upp())).unwrap();
+    v.handle_event(D, ev(x, d, 1, msg(1, b"from D"))).unwrap();
+    v.lost_connection_to_node(B);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"from D");
+    v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
+    // D's first event arrives before the announcement (held, then released).
+    let mut v = victim(config());
+    let (x, y) = prev_on_b_peer_on_c(&mut v);
+    v.handle_event(D, ev(x, d, 1, msg(1, b"early"))).unwrap();
+    assert_eq!(v.held_count(), 1);
+    v.handle_event(B, ev(x, y, 1, upp())).unwrap();
+    v.lost_connection_to_node(B);
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"early");
+    v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
+}
+
+/// Node loss is remembered: an event arriving later that names a port on
+/// the lost node must not leave a port waiting for it. Here an
+/// UpdatePreviousPeer: x's messages would now come from D.
+#[test]
+fn lost_node_named_by_update_previous_peer() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let upp = EventKind::UpdatePreviousPeer {
+        node: D,
+        port: PortName::new(0xd, 3),
+    };
+    v.handle_event(B, ev(x, y, 1, upp)).unwrap();
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+}
+
+/// As above, an ObserveProxy: x's peer would now be on the lost node D.
+#[test]
+fn lost_node_named_by_observe_proxy() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let op = EventKind::ObserveProxy {
+        proxy_node: B,
+        proxy_port: y,
+        target_node: D,
+        target_port: PortName::new(0xd, 3),
+    };
+    v.handle_event(B, ev(x, y, 1, op)).unwrap();
+    assert!(v.get_status(x).unwrap().peer_closed);
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+}
+
+/// As above, a carried port whose peer is on the lost node D.
+#[test]
+fn lost_node_named_by_a_carried_port() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    v.lost_connection_to_node(D);
+    let n = PortName::new(0x7e, 8);
+    let mut dd = desc(B, 1, 1);
+    dd.peer_node = D;
+    dd.peer_port = PortName::new(0xd, 3);
+    v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, dd)])))
+        .unwrap();
+    assert_eq!(v.port_state(n), Some(PortState::Receiving));
+    assert!(v.get_status(n).unwrap().peer_closed);
+    assert_eq!(v.get_message(n), Err(GetMessageError::PeerClosed));
+}
+
+#[test]
+fn carried_ports_over_the_port_table_are_rejected_whole() {
+    let mut v = victim(config());
+    let (x, y) = cross(&mut v);
+    for _ in 0..31 {
+        v.create_port_pair().unwrap();
+    }
+    assert_eq!(v.port_count(), 63, "one slot left of TNode's 64");
+    drain(&mut v);
+    let two = [
+        (PortName::new(0x7e, 10), desc(B, 1, 1)),
+        (PortName::new(0x7e, 11), desc(B, 1, 1)),
+    ];
+    let err = v
+        .handle_event(B, ev(x, y, 1, carrying(1, &two)))
+        .unwrap_err();
+    assert_eq!((err.node, err.violation), (B, Violation::CapacityExceeded));
+    // All or nothing: no port half-accepted, no PortAccepted sent.
+    assert_eq!(v.port_count(), 63);
+    assert!(drain(&mut v).is_empty());
+}
+
+/// Once a port's previous peer is lost, nothing more is processed or held
+/// for it; a message sent to it is dropped, and the ports it carries are
+/// accepted and closed so their senders' proxies are released.
+#[test]
+fn a_route_torn_down_by_node_loss_holds_nothing_more() {
+    let mut v = victim(config());
+    let (x, _y) = prev_on_b_peer_on_c(&mut v);
+    v.lost_connection_to_node(B);
+    drain(&mut v);
+    let n = PortName::new(0x7e, 12);
+    let mut dd = desc(D, 1, 1);
+    dd.peer_port = PortName::new(0xd, 5);
+    dd.referring_port = PortName::new(0xd, 6);
+    let e = ev(x, PortName::new(0xd, 7), 1, carrying(1, &[(n, dd)]));
+    v.handle_event(D, e).unwrap();
+    assert_eq!(v.held_count(), 0);
+    assert_eq!(v.port_state(n), None);
+    let out = drain(&mut v);
+    assert!(out.iter().any(|(to, e)| *to == D
+        && e.port == PortName::new(0xd, 6)
+        && matches!(e.kind, EventKind::PortAccepted)));
+    assert!(out.iter().any(|(to, e)| *to == D
+        && e.port == PortName::new(0xd, 5)
+        && matches!(e.kind, EventKind::ObserveClosure { .. })));
 }
