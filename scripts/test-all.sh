@@ -14,7 +14,9 @@
 #   fmt, clippy x3 (default / firmware / all features), rustdoc -D warnings,
 #   crypto vector cross-check (Python, if `cryptography` is importable),
 #   the no_std proof (no_std-tests/run.sh), a short run of every fuzz target,
-#   every scripts/*_interop.sh hook, and `cargo test --all-features`.
+#   every scripts/*_interop.sh hook, the ports hardening mutants
+#   (scripts/ports_mutations.sh: each check removed must fail a test), and
+#   `cargo test --all-features`.
 #
 # The per-step times are printed before the test run, so that the last lines
 # of the whole run are cargo's own `test result:` lines (CI reads them).
@@ -198,6 +200,7 @@ step "crypto vectors: independent Python cross-check" verify_vectors
 step "no_std proof: freestanding x86_64 + Cortex-M4 under QEMU" bash no_std-tests/run.sh
 step "fuzz smoke (${FUZZ_SECONDS}s per target, stable, no sanitizer)" fuzz_smoke
 step "interop hooks (scripts/*_interop.sh)" interop_hooks
+step "ports hardening: every mutant killed (scripts/ports_mutations.sh)" bash scripts/ports_mutations.sh
 step "cargo test --all-features (build)" cargo test --all-features --no-run
 print_times
 printf '(the test run follows; its output ends the log)\n'
