@@ -12,7 +12,7 @@ use ports_common::*;
 struct Curve {
     n: usize,
     total: u64,
-    by_type: [u64; 10],
+    by_type: [u64; 11],
 }
 
 fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
@@ -50,7 +50,7 @@ fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
     net.run_until_idle(10_000_000);
     let local_after: u64 = (0..n + 2).map(|k| net.node(k).stats().local_events).sum();
     let after = net.delivered();
-    let mut by_type = [0u64; 10];
+    let mut by_type = [0u64; 11];
     for t in 0..10 {
         by_type[t] = after[t] - before[t];
     }

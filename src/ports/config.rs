@@ -22,6 +22,24 @@ pub struct Config {
     /// Most out-of-order (held) control events sent by one peer node, over all
     /// ports (default 32).
     pub max_held_per_node: usize,
+    /// Send window after a peer change (default 16, the default of
+    /// [`Config::max_held_per_port`]; active only with
+    /// [`Config::direct_bypass`]).
+    ///
+    /// When a receiving port is re-pointed past a proxy it is
+    /// *unconfirmed*: its new peer holds whatever it sends until the
+    /// proxy's final UpdatePreviousPeer arrives there. Until the new peer
+    /// answers with [`super::EventKind::PeerConfirmed`], the port sends at
+    /// most this many sender-verified events to it, and at most
+    /// [`Config::max_held_per_node`] over all its unconfirmed ports towards
+    /// one node; every later event (user messages and control events alike,
+    /// so the edge keeps its order) waits in this node, at most
+    /// [`Config::max_queued_per_port`] per port and `MSGS` in all, and
+    /// [`super::Node::send_user_message`] returns
+    /// [`super::SendError::WouldBlock`] beyond that. Must be at most the
+    /// peers' `max_held_per_port` (and [`Config::validate`] checks it is at
+    /// most this node's), so an honest sender never trips the hold bound.
+    pub send_window: usize,
     /// Most self-addressed events processed at the end of one call (default
     /// 4096); the rest wait for the next call.
     pub max_local_steps: usize,
@@ -40,8 +58,68 @@ impl Default for Config {
             max_queued_per_port: 64,
             max_held_per_port: 16,
             max_held_per_node: 32,
+            send_window: 16,
             max_local_steps: 4096,
             direct_bypass: true,
         }
+    }
+}
+
+impl Config {
+    /// Checks the limits against each other: `send_window` must be at least
+    /// 1 and at most `max_held_per_port` and `max_held_per_node` (all nodes
+    /// of a network are expected to share one configuration).
+    ///
+    /// # Errors
+    /// [`ConfigError::SendWindow`] if it is not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.send_window == 0
+            || self.send_window > self.max_held_per_port
+            || self.send_window > self.max_held_per_node
+        {
+            return Err(ConfigError::SendWindow);
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Config::validate`] rejected a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `send_window` is 0 or exceeds `max_held_per_port` or
+    /// `max_held_per_node`: lower it (or raise the hold bounds).
+    SendWindow,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ConfigError::SendWindow => {
+                "send_window must be between 1 and max_held_per_port/max_held_per_node"
+            }
+        })
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_window_above_hold_bound_is_rejected() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let c = Config {
+            send_window: 17,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::SendWindow));
+        let c = Config {
+            send_window: 0,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::SendWindow));
     }
 }

@@ -76,7 +76,7 @@ pub mod name;
 mod node;
 mod port;
 
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use error::{
     CreateError, GetMessageError, InitializeError, MergeError, PortError, ProtocolError, SendError,
     Violation,

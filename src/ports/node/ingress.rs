@@ -205,7 +205,17 @@ where
             EventKind::ObserveProxyAck { last_seq } => {
                 self.on_observe_proxy_ack(from, target, last_seq)
             }
-            EventKind::ObserveClosure { last_seq } => self.on_observe_closure(target, last_seq),
+            EventKind::ObserveClosure { last_seq } => {
+                if self.port(target).is_none() {
+                    // The route ended at the far side before a port closed
+                    // here while unconfirmed confirmed it: what still waits
+                    // for that sender can never be confirmed.
+                    let fp = ev.from_port;
+                    self.drop_waiting(|w| w.0 == target && w.1 == from && w.2.port == fp);
+                }
+                self.on_observe_closure(target, last_seq)
+            }
+            EventKind::PeerConfirmed => self.on_peer_confirmed(from, target, ev.from_port),
             EventKind::MergePort {
                 new_port,
                 descriptor,
@@ -249,6 +259,20 @@ where
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
                     let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
+                    if self.config.direct_bypass && !self.is_lost(node) {
+                        // The new previous peer's events are no longer held
+                        // here: end its send window. Sent before any
+                        // ObserveProxyDirect below, on the same link.
+                        self.send(
+                            node,
+                            Event {
+                                port,
+                                from_port: target,
+                                control_seq: INVALID_SEQ,
+                                kind: EventKind::PeerConfirmed,
+                            },
+                        );
+                    }
                     if self.is_lost(node) {
                         self.prev_lost(target);
                     } else if awaiting && self.config.direct_bypass {

@@ -33,6 +33,9 @@ where
             }
             let _ = self.lost.push_back(node);
         }
+        // Events waiting for a send window towards the lost node die with
+        // it, like those already in flight.
+        self.drop_waiting(|w| w.1 == node);
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would
         // otherwise wait forever for events only that node could send.

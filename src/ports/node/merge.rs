@@ -136,6 +136,8 @@ where
         for (x, (node, port)) in [(a, pb), (b, pa)] {
             if let Some(p) = self.port_mut(x) {
                 p.set_peer(node, port);
+                p.unconfirmed = false;
+                p.window_used = 0;
                 p.state = PortState::Proxying;
                 if p.peer_closed {
                     p.remove_on_last = true;

@@ -167,9 +167,21 @@ where
         };
         if (p.peer_node, p.peer_port) == proxy {
             if p.state == PortState::Receiving {
+                // Whatever still waits for an earlier window goes to the
+                // proxy first (it is counted in `last`).
+                self.flush_waiting(target, proxy.0, None);
+                let window = self.config.direct_bypass;
+                let Some(p) = self.port_mut(target) else {
+                    return;
+                };
                 let ctl = p.take_ctl();
                 let last = p.next_seq_send.saturating_sub(1);
                 p.set_peer(dest.0, dest.1);
+                // The new peer holds what this port sends until the proxy's
+                // UpdatePreviousPeer arrives: send within a window until it
+                // confirms (Config::send_window).
+                p.unconfirmed = window;
+                p.window_used = 0;
                 self.send(
                     proxy.0,
                     Event {
