@@ -65,7 +65,9 @@
 //! every such change also ends with an UpdatePreviousPeer to the asker.
 //! User-message ordering is unchanged: the ObserveProxyAck still carries the
 //! last sequence number sent to the proxy, and the proxy still leaves only
-//! after forwarding up to it. The cost is 4N − 1 events for N proxies.
+//! after forwarding up to it. The cost is 5N − 1 events for N proxies
+//! (4N − 1 plus one [`EventKind::PeerConfirmed`] per UpdatePreviousPeer, see
+//! below).
 //! Chromium nodes drop type 9 as unknown, so a network with any Chromium
 //! node must turn the option off (its proxies would otherwise never leave).
 

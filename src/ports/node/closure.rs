@@ -25,16 +25,6 @@ where
         let Some(p) = self.port_mut(target) else {
             return;
         };
-        if p.unconfirmed {
-            // The route's far end is gone: what waits for the send window
-            // would be discarded there (the peer may never confirm).
-            p.unconfirmed = false;
-            p.window_used = 0;
-            self.drop_waiting(|w| w.0 == target);
-        }
-        let Some(p) = self.port_mut(target) else {
-            return;
-        };
         p.peer_closed = true;
         p.last_seq_to_receive = last;
         let mut fwd_last = last;

@@ -330,6 +330,10 @@ where
         to: NodeName,
         ev: Event<P, A>,
     ) -> Option<(NodeName, Event<P, A>)> {
+        if self.is_lost(to) {
+            // Nothing waits for a lost node (what is sent is dropped).
+            return Some((to, ev));
+        }
         let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
         let node_used = self.window_used_towards(to);
         let window = self.window();

@@ -32,7 +32,11 @@ where
                 p.queue_next_seq = p.queue_next_seq.saturating_add(1);
             }
             match self.prepare_to_forward(name, PortState::Proxying, true, m) {
-                Ok((to, ev)) => self.send(to, ev),
+                Ok((to, ev)) => {
+                    if let Some((to, ev)) = self.gate(name, to, ev) {
+                        self.send(to, ev);
+                    }
+                }
                 Err((_, m)) => self.drop_message(m),
             }
         }
@@ -126,7 +130,9 @@ where
         let to = p.peer_node;
         // A proxy whose previous peer was lost (prev cleared) already sent
         // ObserveClosure downstream; it has no successor to name.
-        if p.prev_node.is_valid() {
+        if p.prev_node.is_valid()
+            && let Some((to, upp)) = self.gate(name, to, upp)
+        {
             self.send(to, upp);
         }
         self.erase_port(name);
