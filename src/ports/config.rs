@@ -14,9 +14,10 @@ pub struct Config {
     ///
     /// Legitimate traffic needs holding only while a port's previous peer
     /// changes: events from the new sender wait for the old sender's last
-    /// event (UpdatePreviousPeer). This bound must exceed what an honest
-    /// sender can have in flight during that window; past it the event is
-    /// dropped and reported as [`super::Violation::HeldPerPortExceeded`],
+    /// event (UpdatePreviousPeer). An honest hyperport sender has at most
+    /// [`Config::send_window`] events in flight in that window, so this
+    /// bound must be at least the peers' `send_window`; past it the event
+    /// is dropped and reported as [`super::Violation::HeldPerPortExceeded`],
     /// and the route loses that event. Total storage is the node's `HELD`.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
@@ -39,6 +40,9 @@ pub struct Config {
     /// [`super::SendError::WouldBlock`] beyond that. Must be at most the
     /// peers' `max_held_per_port` (and [`Config::validate`] checks it is at
     /// most this node's), so an honest sender never trips the hold bound.
+    /// A value above either hold bound is clamped to it at run time.
+    /// Memory: the waiting events live in a pool of `MSGS` events per node
+    /// (`MSGS·size_of(Event)` bytes), whatever this value.
     pub send_window: usize,
     /// Most self-addressed events processed at the end of one call (default
     /// 4096); the rest wait for the next call.
