@@ -235,6 +235,12 @@ fn run(seed: u64, ops: usize) -> [u8; 32] {
     // seeds the direct bypass extension.
     let cfg = hyperport::ports::Config {
         direct_bypass: seed % 2 == 0,
+        // Exploration only: PORTS_WINDOW overrides the send window
+        // (default: the crate default, 16).
+        send_window: std::env::var("PORTS_WINDOW")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(hyperport::ports::Config::default().send_window),
         ..config()
     };
     let mut net = Net::with_config(nodes, seed, cfg);

@@ -336,13 +336,14 @@ where
         }
         let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
         let node_used = self.window_used_towards(to);
+        let port_used = self.window_used_towards_port(to, ev.port);
         let window = self.window();
         let node_window = self.config.max_held_per_node.max(1);
         let Some(p) = self.port_mut(port) else {
             return Some((to, ev));
         };
         let limited = p.unconfirmed && p.peer_node == to;
-        if !behind && (!limited || (p.window_used < window && node_used < node_window)) {
+        if !behind && (!limited || (port_used < window && node_used < node_window)) {
             if limited {
                 p.window_used = p.window_used.saturating_add(1);
             }
@@ -363,6 +364,16 @@ where
             .min(self.config.max_held_per_port)
             .min(self.config.max_held_per_node)
             .max(1)
+    }
+
+    /// Window used by every unconfirmed port of this node sending to
+    /// `port` on `to` (several successive previous peers of one port may
+    /// live here, and the receiver's hold bound is per port).
+    fn window_used_towards_port(&self, to: NodeName, port: PortName) -> usize {
+        self.ports
+            .iter()
+            .filter(|p| p.unconfirmed && p.peer_node == to && p.peer_port == port)
+            .fold(0usize, |n, p| n.saturating_add(p.window_used))
     }
 
     fn window_used_towards(&self, to: NodeName) -> usize {
@@ -386,7 +397,7 @@ where
             .count();
         let must_wait = queued > 0
             || (p.unconfirmed
-                && (p.window_used >= self.window()
+                && (self.window_used_towards_port(to, p.peer_port) >= self.window()
                     || self.window_used_towards(to) >= self.config.max_held_per_node.max(1)));
         must_wait && (queued >= self.config.max_queued_per_port || self.waiting.is_full())
     }
