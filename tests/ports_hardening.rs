@@ -433,3 +433,65 @@ fn a_full_waiting_room_refuses_sends_without_changing_anything() {
     assert_eq!(v.port_state(a), Some(PortState::Receiving));
     assert_eq!(v.waiting_count(), 64);
 }
+
+/// A local peer (both ends on this node): a send that would overflow the
+/// peer's queue (`max_queued_per_port`, 64) is refused with `WouldBlock`
+/// instead of being dropped later, when the local queue is drained, as a
+/// violation of the node against itself (seed 14288 lost a message so,
+/// silently: `send_user_message` had returned `Ok`).
+#[test]
+fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
+    let mut v = victim(Config::default());
+    let (a, b) = v.create_port_pair().unwrap();
+    for i in 0..64u32 {
+        v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    // Refused before and after the local queue is drained.
+    assert_eq!(
+        v.send_user_message(a, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    drain(&mut v);
+    assert_eq!(
+        v.send_user_message(a, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    // Reading one makes room for one.
+    assert!(v.get_message(b).unwrap().is_some());
+    v.send_user_message(a, pl(b"y"), &[]).unwrap();
+    drain(&mut v);
+    let mut n = 0;
+    while v.get_message(b).unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 64, "63 left of the first 64, then y");
+    assert_eq!(v.stats().violations, 0);
+}
+
+/// The same for the node's message pool (`MSGS`, 192 in the tests): three
+/// local routes with 64 unread messages each fill it, and a fourth route's
+/// first send is refused rather than silently lost.
+#[test]
+fn a_full_message_pool_refuses_local_sends_instead_of_dropping_them() {
+    let mut v = victim(Config::default());
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (a, b) = v.create_port_pair().unwrap();
+        for i in 0..64u32 {
+            v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
+        }
+        readers.push(b);
+    }
+    let (c, d) = v.create_port_pair().unwrap();
+    assert_eq!(
+        v.send_user_message(c, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    drain(&mut v);
+    assert_eq!(v.queued_count(), 192);
+    assert!(v.get_message(readers[0]).unwrap().is_some());
+    v.send_user_message(c, pl(b"y"), &[]).unwrap();
+    drain(&mut v);
+    assert!(v.get_message(d).unwrap().is_some());
+    assert_eq!(v.stats().violations, 0);
+}

@@ -538,8 +538,7 @@ fn random_runs() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2500);
     // Failing seeds found by sweeps (PORTS_SEED / PORTS_RUNS) become named
-    // regression tests; sweeps of seeds 0..16_500 found none over the
-    // simulator.
+    // regression tests (`seed_*` below).
     for seed in base..base + runs {
         if std::env::var("PORTS_VERBOSE").is_ok() {
             eprintln!("seed {seed}");
@@ -551,6 +550,17 @@ fn random_runs() {
     if runs >= 2500 {
         assert!(full > 0, "no burst ever filled a send window");
     }
+}
+
+/// Regression (sweep of seeds 2500..15000): a burst on a route local to
+/// node 1 filled the node's message pool (`MSGS`) while other local routes
+/// held unread messages; the last message was dropped when the local queue
+/// was drained, as a violation of node 1 against itself, hence silently
+/// (`send_user_message` had returned `Ok`). Now the send is refused with
+/// `WouldBlock`.
+#[test]
+fn seed_14288_local_send_into_a_full_message_pool() {
+    run(14288, 40 + (14288 % 100) as usize);
 }
 
 /// The seed alone decides a run: the same seed twice gives the same

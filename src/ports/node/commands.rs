@@ -134,8 +134,10 @@ where
     /// [`SendError::PeerClosed`], [`SendError::CannotSendSelf`],
     /// [`SendError::CannotSendPeer`], [`SendError::CapacityExceeded`]
     /// (more than `A` attached ports), [`SendError::WouldBlock`] (the
-    /// port's send window and waiting room are full after a peer change;
-    /// nothing changed: deliver incoming events and retry).
+    /// port's send window and waiting room are full after a peer change,
+    /// or the peer is on this node and its queue or the node's message
+    /// pool `MSGS` is full; nothing changed: deliver incoming events, read
+    /// messages, and retry).
     pub fn send_user_message(
         &mut self,
         port: PortName,

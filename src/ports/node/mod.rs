@@ -384,12 +384,20 @@ where
     }
 
     /// Whether one more event from `port` would have to wait and there is
-    /// no room for it to wait.
+    /// no room for it to wait, or would not fit at a peer on this node.
     fn would_block(&self, port: PortName) -> bool {
         let Some(p) = self.port(port) else {
             return false;
         };
         let to = p.peer_node;
+        // A peer on this node: the message is queued here when the local
+        // queue is drained, where a full per-port queue or a full message
+        // pool (`MSGS`) would drop it as a violation of this node against
+        // itself, i.e. silently. Refuse it now instead (nothing changed;
+        // reading the peer's messages makes room).
+        if to == self.name && !self.local_room(p.peer_port) {
+            return true;
+        }
         let queued = self
             .waiting
             .iter()
@@ -400,6 +408,25 @@ where
                 && (self.window_used_towards_port(to, p.peer_port) >= self.window()
                     || self.window_used_towards(to) >= self.config.max_held_per_node.max(1)));
         must_wait && (queued >= self.config.max_queued_per_port || self.waiting.is_full())
+    }
+
+    /// Whether one more user message sent locally to `target` fits both its
+    /// queue (`max_queued_per_port`) and the node's message pool (`MSGS`),
+    /// counting the user messages still in the local queue.
+    fn local_room(&self, target: PortName) -> bool {
+        let mut pending = 0usize;
+        let mut pending_target = 0usize;
+        for ev in &self.local {
+            if matches!(ev.kind, EventKind::UserMessage(_)) {
+                pending = pending.saturating_add(1);
+                if ev.port == target {
+                    pending_target = pending_target.saturating_add(1);
+                }
+            }
+        }
+        let queued = self.msgs.iter().filter(|(o, _)| *o == target).count();
+        queued.saturating_add(pending_target) < self.config.max_queued_per_port
+            && self.msgs.len().saturating_add(pending) < MSGS
     }
 
     /// Sends every waiting event of `port` addressed to `to` (and `port_at`
