@@ -12,7 +12,7 @@ use ports_common::*;
 struct Curve {
     n: usize,
     total: u64,
-    by_type: [u64; 10],
+    by_type: [u64; 11],
 }
 
 fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
@@ -50,8 +50,8 @@ fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
     net.run_until_idle(10_000_000);
     let local_after: u64 = (0..n + 2).map(|k| net.node(k).stats().local_events).sum();
     let after = net.delivered();
-    let mut by_type = [0u64; 10];
-    for t in 0..10 {
+    let mut by_type = [0u64; 11];
+    for t in 0..11 {
         by_type[t] = after[t] - before[t];
     }
     // Collapsed: a talks to the moved port directly, no proxy is left.
@@ -75,16 +75,19 @@ fn collapse(n: usize, seed: u64, direct: bool) -> Curve {
 
 fn print(title: &str, rows: &[Curve]) {
     eprintln!("{title}");
-    eprintln!("N    total  per-N  ObserveProxy(2/9)  ObserveProxyAck  UpdatePreviousPeer");
+    eprintln!(
+        "N    total  per-N  ObserveProxy(2/9)  ObserveProxyAck  UpdatePreviousPeer  PeerConfirmed"
+    );
     for r in rows {
         eprintln!(
-            "{:<4}{:>6}{:>7.1}{:>19}{:>17}{:>20}",
+            "{:<4}{:>6}{:>7.1}{:>19}{:>17}{:>20}{:>15}",
             r.n,
             r.total,
             r.total as f64 / r.n as f64,
             r.by_type[2] + r.by_type[9],
             r.by_type[3],
-            r.by_type[8]
+            r.by_type[8],
+            r.by_type[10]
         );
     }
 }
@@ -120,9 +123,11 @@ fn collapse_curve_direct_bypass() {
         "ObserveProxyDirect to the previous peer (hyperport):",
         &rows,
     );
-    // One request, one ack, one UpdatePreviousPeer per proxy, plus at most
-    // one re-sent request per proxy whose upstream was still a proxy.
+    // One request, one ack, one UpdatePreviousPeer and its PeerConfirmed
+    // per proxy, plus at most one re-sent request per proxy whose upstream
+    // was still a proxy.
     for r in &rows {
-        assert!(r.total <= 4 * r.n as u64, "N={} total={}", r.n, r.total);
+        assert!(r.total <= 5 * r.n as u64, "N={} total={}", r.n, r.total);
+        assert_eq!(r.by_type[10], r.by_type[8], "one confirmation per UPP");
     }
 }

@@ -917,3 +917,157 @@ fn a_route_torn_down_by_node_loss_holds_nothing_more() {
         && e.port == PortName::new(0xd, 5)
         && matches!(e.kind, EventKind::ObserveClosure { .. })));
 }
+
+/// x (victim) re-pointed from y@B to z@C by y's direct bypass request:
+/// x is unconfirmed towards C.
+fn repointed(v: &mut TNode) -> (PortName, PortName) {
+    let (x, y) = cross(v);
+    let z = PortName::new(0xc0c, 3);
+    let req = ev(
+        x,
+        y,
+        u64::MAX,
+        EventKind::ObserveProxyDirect {
+            target_node: C,
+            target_port: z,
+        },
+    );
+    v.handle_event(B, req).unwrap();
+    drain(v);
+    (x, z)
+}
+
+#[test]
+fn forged_or_unsolicited_confirmations_change_nothing() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (x, z) = repointed(&mut v);
+    for i in 0..20u8 {
+        v.send_user_message(x, pl(&[i]), &[]).unwrap();
+    }
+    let out = drain(&mut v);
+    // The window (16, typed from the documented default) went to C.
+    assert_eq!(out.len(), 16);
+    assert!(out.iter().all(|(n, e)| *n == C && e.port == z));
+    assert_eq!(v.waiting_count(), 4);
+    let confirm = |port, from_port| ev(port, from_port, u64::MAX, EventKind::PeerConfirmed);
+    // From a node that is not x's peer, naming x's peer port: nothing.
+    assert_eq!(v.handle_event(D, confirm(x, z)), Ok(()));
+    // From the peer's node but another port: nothing.
+    let other = PortName::new(0xc0c, 4);
+    assert_eq!(v.handle_event(C, confirm(x, other)), Ok(()));
+    // To a port with no window, and to an unknown port: nothing.
+    let (w, wy) = cross(&mut v);
+    assert_eq!(v.handle_event(B, confirm(w, wy)), Ok(()));
+    assert_eq!(
+        v.handle_event(C, confirm(PortName::new(0xdead, 1), z)),
+        Ok(())
+    );
+    assert!(
+        drain(&mut v).is_empty(),
+        "no output from forged confirmations"
+    );
+    assert_eq!(v.waiting_count(), 4);
+    assert_eq!(v.stats().dropped_confirmations, 4);
+    assert_eq!(v.stats().violations, 0);
+    // The real one from z@C releases the rest, in order.
+    v.handle_event(C, confirm(x, z)).unwrap();
+    let out = drain(&mut v);
+    assert_eq!(v.waiting_count(), 0);
+    let ctl: Vec<u64> = out.iter().map(|(_, e)| e.control_seq).collect();
+    assert_eq!(ctl, vec![17, 18, 19, 20]);
+    // A second (stale) one changes nothing either.
+    v.handle_event(C, confirm(x, z)).unwrap();
+    assert!(drain(&mut v).is_empty());
+    v.send_user_message(x, pl(b"after"), &[]).unwrap();
+    assert_eq!(drain(&mut v).len(), 1, "confirmed: no window any more");
+}
+
+#[test]
+fn a_full_waiting_room_refuses_sends_without_changing_anything() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (x, _z) = repointed(&mut v);
+    let (a, _ay) = cross(&mut v);
+    // 16 in the window + 64 waiting (max_queued_per_port default).
+    for i in 0..80u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    assert_eq!(v.waiting_count(), 64);
+    let ports_before = v.port_count();
+    assert_eq!(
+        v.send_user_message(x, pl(b"x"), &[a]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    assert_eq!(v.port_count(), ports_before, "attached port kept");
+    assert_eq!(v.port_state(a), Some(PortState::Receiving));
+    assert_eq!(v.waiting_count(), 64);
+}
+
+/// A local peer (both ends on this node): a send that would overflow the
+/// peer's queue (`max_queued_per_port`, 64) is refused with `WouldBlock`
+/// instead of being dropped later, when the local queue is drained, as a
+/// violation of the node against itself (seed 14288 lost a message so,
+/// silently: `send_user_message` had returned `Ok`).
+#[test]
+fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
+    let mut v = victim(Config::default());
+    let (a, b) = v.create_port_pair().unwrap();
+    for i in 0..64u32 {
+        v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    // Refused before and after the local queue is drained.
+    assert_eq!(
+        v.send_user_message(a, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    drain(&mut v);
+    assert_eq!(
+        v.send_user_message(a, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    // Reading one makes room for one.
+    assert!(v.get_message(b).unwrap().is_some());
+    v.send_user_message(a, pl(b"y"), &[]).unwrap();
+    drain(&mut v);
+    let mut n = 0;
+    while v.get_message(b).unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 64, "63 left of the first 64, then y");
+    assert_eq!(v.stats().violations, 0);
+}
+
+/// The same for the node's message pool (`MSGS`, 192 in the tests): three
+/// local routes with 64 unread messages each fill it, and a fourth route's
+/// first send is refused rather than silently lost.
+#[test]
+fn a_full_message_pool_refuses_local_sends_instead_of_dropping_them() {
+    let mut v = victim(Config::default());
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (a, b) = v.create_port_pair().unwrap();
+        for i in 0..64u32 {
+            v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
+        }
+        readers.push(b);
+    }
+    let (c, d) = v.create_port_pair().unwrap();
+    assert_eq!(
+        v.send_user_message(c, pl(b"x"), &[]),
+        Err(hyperport::ports::SendError::WouldBlock)
+    );
+    drain(&mut v);
+    assert_eq!(v.queued_count(), 192);
+    assert!(v.get_message(readers[0]).unwrap().is_some());
+    v.send_user_message(c, pl(b"y"), &[]).unwrap();
+    drain(&mut v);
+    assert!(v.get_message(d).unwrap().is_some());
+    assert_eq!(v.stats().violations, 0);
+}

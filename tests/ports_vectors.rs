@@ -79,6 +79,7 @@ fn expected(v: &Value) -> Ev {
             target_node: node(&f["target_node"]),
             target_port: port(&f["target_port"]),
         },
+        10 => EventKind::PeerConfirmed,
         t => panic!("unknown type {t}"),
     };
     Event {
@@ -113,6 +114,7 @@ fn ports_event_vectors() {
                     | "merge_port"
                     | "observe_proxy_broadcast"
                     | "observe_proxy_direct_ext"
+                    | "peer_confirmed_ext"
             )
         );
         types.insert(u(&v["type"]));
@@ -124,7 +126,7 @@ fn ports_event_vectors() {
             assert!(Ev::decode(&bytes[..cut]).is_err(), "{name} prefix {cut}");
         }
     }
-    assert_eq!(types.len(), 10, "one vector per event type");
+    assert_eq!(types.len(), 11, "one vector per event type");
 }
 
 fn want_ports(e: &Ev) -> usize {

@@ -79,7 +79,7 @@ fn descriptor(s: &mut Script<'_>, pool: &[PortName], me: NodeName) -> PortDescri
 }
 
 fn forged(s: &mut Script<'_>, pool: &[PortName], me: NodeName) -> Event<Pl, 2> {
-    let kind = match s.byte() % 9 {
+    let kind = match s.byte() % 11 {
         0 => {
             let mut m = UserMessage {
                 seq: s.u64(),
@@ -106,10 +106,15 @@ fn forged(s: &mut Script<'_>, pool: &[PortName], me: NodeName) -> Event<Pl, 2> {
         },
         6 => EventKind::ReadAckRequest { seq: s.u64() },
         7 => EventKind::ReadAck { seq: s.u64() },
-        _ => EventKind::UpdatePreviousPeer {
+        8 => EventKind::UpdatePreviousPeer {
             node: pick_node(s, me),
             port: pick_port(s, pool),
         },
+        9 => EventKind::ObserveProxyDirect {
+            target_node: pick_node(s, me),
+            target_port: pick_port(s, pool),
+        },
+        _ => EventKind::PeerConfirmed,
     };
     Event {
         port: pick_port(s, pool),

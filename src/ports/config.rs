@@ -14,14 +14,36 @@ pub struct Config {
     ///
     /// Legitimate traffic needs holding only while a port's previous peer
     /// changes: events from the new sender wait for the old sender's last
-    /// event (UpdatePreviousPeer). This bound must exceed what an honest
-    /// sender can have in flight during that window; past it the event is
-    /// dropped and reported as [`super::Violation::HeldPerPortExceeded`],
+    /// event (UpdatePreviousPeer). An honest hyperport sender has at most
+    /// [`Config::send_window`] events in flight in that window, so this
+    /// bound must be at least the peers' `send_window`; past it the event
+    /// is dropped and reported as [`super::Violation::HeldPerPortExceeded`],
     /// and the route loses that event. Total storage is the node's `HELD`.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
     /// ports (default 32).
     pub max_held_per_node: usize,
+    /// Send window after a peer change (default 16, the default of
+    /// [`Config::max_held_per_port`]; active only with
+    /// [`Config::direct_bypass`]).
+    ///
+    /// When a receiving port is re-pointed past a proxy it is
+    /// *unconfirmed*: its new peer holds whatever it sends until the
+    /// proxy's final UpdatePreviousPeer arrives there. Until the new peer
+    /// answers with [`super::EventKind::PeerConfirmed`], the port sends at
+    /// most this many sender-verified events to it, and at most
+    /// [`Config::max_held_per_node`] over all its unconfirmed ports towards
+    /// one node; every later event (user messages and control events alike,
+    /// so the edge keeps its order) waits in this node, at most
+    /// [`Config::max_queued_per_port`] per port and `MSGS` in all, and
+    /// [`super::Node::send_user_message`] returns
+    /// [`super::SendError::WouldBlock`] beyond that. Must be at most the
+    /// peers' `max_held_per_port` (and [`Config::validate`] checks it is at
+    /// most this node's), so an honest sender never trips the hold bound.
+    /// A value above either hold bound is clamped to it at run time.
+    /// Memory: the waiting events live in a pool of `MSGS` events per node
+    /// (`MSGS·size_of(Event)` bytes), whatever this value.
+    pub send_window: usize,
     /// Most self-addressed events processed at the end of one call (default
     /// 4096); the rest wait for the next call.
     pub max_local_steps: usize,
@@ -40,8 +62,68 @@ impl Default for Config {
             max_queued_per_port: 64,
             max_held_per_port: 16,
             max_held_per_node: 32,
+            send_window: 16,
             max_local_steps: 4096,
             direct_bypass: true,
         }
+    }
+}
+
+impl Config {
+    /// Checks the limits against each other: `send_window` must be at least
+    /// 1 and at most `max_held_per_port` and `max_held_per_node` (all nodes
+    /// of a network are expected to share one configuration).
+    ///
+    /// # Errors
+    /// [`ConfigError::SendWindow`] if it is not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.send_window == 0
+            || self.send_window > self.max_held_per_port
+            || self.send_window > self.max_held_per_node
+        {
+            return Err(ConfigError::SendWindow);
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Config::validate`] rejected a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `send_window` is 0 or exceeds `max_held_per_port` or
+    /// `max_held_per_node`: lower it (or raise the hold bounds).
+    SendWindow,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ConfigError::SendWindow => {
+                "send_window must be between 1 and max_held_per_port/max_held_per_node"
+            }
+        })
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_window_above_hold_bound_is_rejected() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let c = Config {
+            send_window: 17,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::SendWindow));
+        let c = Config {
+            send_window: 0,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::SendWindow));
     }
 }

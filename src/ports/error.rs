@@ -15,6 +15,7 @@ pub(crate) enum Failure {
     PeerClosed,
     CapacityExceeded,
     InvalidName,
+    WouldBlock,
 }
 
 macro_rules! command_error {
@@ -78,7 +79,8 @@ command_error! {
 
 command_error! {
     /// Why [`super::Node::send_user_message`] failed (every attached port
-    /// other than the sending one has been closed).
+    /// other than the sending one has been closed, except after
+    /// [`SendError::WouldBlock`], which changes nothing).
     SendError {
         /// No such port (sending or attached) on this node.
         PortUnknown => "no such port on this node",
@@ -93,6 +95,11 @@ command_error! {
         CannotSendPeer => "a port cannot be sent to its own peer",
         /// More attached ports than the node's `A`.
         CapacityExceeded => "too many attached ports for this node",
+        /// The port's peer just changed and its send window
+        /// ([`super::Config::send_window`]) and waiting queue are full:
+        /// nothing was changed (the payload is dropped, the attached ports
+        /// stay open); deliver incoming events and send again.
+        WouldBlock => "the send window is full; deliver events and retry",
     }
     otherwise StateUnexpected
 }

@@ -31,11 +31,19 @@
 //! | 7 | UserMessageReadAck | seq acknowledged u64 | 56 |
 //! | 8 | UpdatePreviousPeer | new prev node, new prev port (2 × 16 B) | 80 |
 //! | 9 | ObserveProxyDirect (hyperport extension) | target node, target port (2 × 16 B) | 80 |
+//! | 10 | PeerConfirmed (hyperport extension) | empty | 48 |
 //!
 //! Type 9 is not part of Chromium's protocol: a proxy sends it straight to
 //! its previous peer (the port that forwards into it) to ask to be
 //! bypassed, instead of sending ObserveProxy around the whole route; see
 //! [`super::Config::direct_bypass`]. A Chromium node drops it as unknown.
+//!
+//! Type 10 is not part of Chromium's protocol either: a port that has just
+//! taken a new previous peer (UpdatePreviousPeer) tells that port so, so
+//! that it can leave its send window (see [`super::Config::send_window`]).
+//! It is not sender-verified (`control_seq` is `u64::MAX`); the receiver
+//! checks that the sender is the port's current peer. Sent only when
+//! [`super::Config::direct_bypass`] is on.
 //!
 //! [`PortDescriptor`] (96 bytes): peer node @0, peer port @16, referring node
 //! @32, referring port @48 (16 B each), next seq to send u64 @64, next seq to
@@ -226,6 +234,11 @@ pub enum EventKind<P, const A: usize> {
         /// The proxy's peer.
         target_port: PortName,
     },
+    /// Type 10 (hyperport extension): the sending port (`from_port` on the
+    /// sending node) has processed the UpdatePreviousPeer naming the target
+    /// as its previous peer, so events from the target are no longer held
+    /// there. Accepted only if the target's peer is the sender.
+    PeerConfirmed,
 }
 
 /// A ports event: header fields plus a typed body.
@@ -353,6 +366,7 @@ impl<P, const A: usize> EventKind<P, A> {
             EventKind::ReadAck { .. } => 7,
             EventKind::UpdatePreviousPeer { .. } => 8,
             EventKind::ObserveProxyDirect { .. } => 9,
+            EventKind::PeerConfirmed => 10,
         }
     }
 }
@@ -365,7 +379,8 @@ impl<P: Payload, const A: usize> Event<P, A> {
         match self.kind {
             EventKind::PortAccepted
             | EventKind::MergePort { .. }
-            | EventKind::ObserveProxyDirect { .. } => false,
+            | EventKind::ObserveProxyDirect { .. }
+            | EventKind::PeerConfirmed => false,
             EventKind::ObserveProxy { .. } => self.port.is_valid(),
             _ => true,
         }
@@ -377,7 +392,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
             EventKind::UserMessage(m) => 16usize
                 .saturating_add(m.ports.len().saturating_mul(DESCRIPTOR_LEN + 16))
                 .saturating_add(m.payload.encoded_len()),
-            EventKind::PortAccepted => 0,
+            EventKind::PortAccepted | EventKind::PeerConfirmed => 0,
             EventKind::ObserveProxy { .. } => 64,
             EventKind::ObserveProxyAck { .. }
             | EventKind::ObserveClosure { .. }
@@ -425,7 +440,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 m.payload.encode(dst)?;
                 w.advance(plen)?;
             }
-            EventKind::PortAccepted => {}
+            EventKind::PortAccepted | EventKind::PeerConfirmed => {}
             EventKind::ObserveProxy {
                 proxy_node,
                 proxy_port,
@@ -536,6 +551,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 target_node: read_node(&mut r)?,
                 target_port: read_port(&mut r)?,
             },
+            10 => EventKind::PeerConfirmed,
             other => return Err(DecodeError::UnknownType(other)),
         };
         if !r.is_empty() {
@@ -596,8 +612,8 @@ mod tests {
             Err(DecodeError::Truncated(_))
         ));
         let mut b = [0u8; 48];
-        b[0] = 10;
-        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(10)));
+        b[0] = 11;
+        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(11)));
         b[0] = 1;
         b[4] = 1;
         assert_eq!(Ev::decode(&b), Err(DecodeError::UnsupportedVersion(1)));

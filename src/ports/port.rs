@@ -48,6 +48,10 @@ pub(crate) struct Port {
     pub remove_on_last: bool,
     pub peer_closed: bool,
     pub peer_lost: bool,
+    /// Re-pointed past a proxy; the new peer has not sent PeerConfirmed.
+    pub unconfirmed: bool,
+    /// Events sent to the new peer while unconfirmed.
+    pub window_used: usize,
 }
 
 impl Port {
@@ -75,6 +79,8 @@ impl Port {
             remove_on_last: false,
             peer_closed: false,
             peer_lost: false,
+            unconfirmed: false,
+            window_used: 0,
         }
     }
 

@@ -82,6 +82,8 @@ pub const OBSERVE_PROXY_ACK: u32 = 3;
 pub const OBSERVE_CLOSURE: u32 = 4;
 pub const MERGE_PORT: u32 = 5;
 pub const OBSERVE_PROXY_DIRECT: u32 = 9;
+pub const UPDATE_PREVIOUS_PEER: u32 = 8;
+pub const PEER_CONFIRMED: u32 = 10;
 
 /// Harness defaults: the crate's default limits, and Chromium's bypass
 /// unless a test opts in.
@@ -130,7 +132,7 @@ pub struct PortsNode {
     save: bool,
     pub saved: Vec<(PortName, Message<Pl, 4>)>,
     /// Cross-node events processed by this node, by type.
-    pub delivered: [u64; 10],
+    pub delivered: [u64; 11],
     /// Broadcasts this node sent.
     pub broadcasts: u64,
     /// Protocol errors this node reported.
@@ -151,7 +153,7 @@ impl PortsNode {
             removed: false,
             save: false,
             saved: Vec::new(),
-            delivered: [0; 10],
+            delivered: [0; 11],
             broadcasts: 0,
             errors: Vec::new(),
         }
@@ -448,8 +450,8 @@ impl Net {
     }
 
     /// Cross-node events processed, by type, over all nodes.
-    pub fn delivered(&self) -> [u64; 10] {
-        let mut d = [0; 10];
+    pub fn delivered(&self) -> [u64; 11] {
+        let mut d = [0; 11];
         for n in self.sim.nodes() {
             for (t, x) in d.iter_mut().zip(n.delivered) {
                 *t += x;

@@ -133,13 +133,24 @@ where
     /// receiving, or an attached port is not receiving),
     /// [`SendError::PeerClosed`], [`SendError::CannotSendSelf`],
     /// [`SendError::CannotSendPeer`], [`SendError::CapacityExceeded`]
-    /// (more than `A` attached ports).
+    /// (more than `A` attached ports), [`SendError::WouldBlock`] (the
+    /// port's send window and waiting room are full after a peer change,
+    /// or the peer is on this node and its queue or the node's message
+    /// pool `MSGS` is full; nothing changed: deliver incoming events, read
+    /// messages, and retry).
     pub fn send_user_message(
         &mut self,
         port: PortName,
         payload: P,
         attached: &[PortName],
     ) -> Result<(), SendError> {
+        if self
+            .port(port)
+            .is_some_and(|p| p.state == PortState::Receiving)
+            && self.would_block(port)
+        {
+            return Err(SendError::from(Failure::WouldBlock));
+        }
         let mut ports = Vec::new();
         let mut err = None;
         for n in attached {
@@ -157,7 +168,9 @@ where
                 };
                 match self.prepare_to_forward(port, PortState::Receiving, false, m) {
                     Ok((to, ev)) => {
-                        self.send(to, ev);
+                        if let Some((to, ev)) = self.gate(port, to, ev) {
+                            self.send(to, ev);
+                        }
                         Ok(())
                     }
                     Err((e, _)) => Err(e),

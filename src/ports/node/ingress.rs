@@ -7,7 +7,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::Node;
 use crate::ports::error::{ProtocolError, Violation};
-use crate::ports::event::{Event, EventKind, INVALID_SEQ, Payload};
+use crate::ports::event::{Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload};
 use crate::ports::name::{NodeName, PortName};
 use crate::ports::port::PortState;
 
@@ -81,6 +81,12 @@ where
         }
         let target = ev.port;
         let Some(p) = self.port(target) else {
+            if ev.control_seq == INITIAL_SEQ && ev.from_port.is_valid() {
+                // The first event of an edge reached a port that is gone:
+                // nothing from that sender will be held here, so release
+                // any send window it opened towards this port.
+                self.confirm(from, ev.from_port, target);
+            }
             self.dispatch(from, ev);
             return;
         };
@@ -93,6 +99,10 @@ where
             // ports carried by a dropped message are accepted and closed so
             // the proxies referring to them are released.
             self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            if ev.control_seq == INITIAL_SEQ {
+                // Nothing will be held here: release the sender's window.
+                self.confirm(from, ev.from_port, target);
+            }
             if let EventKind::UserMessage(m) = ev.kind
                 && self.accept_carried(from, &m)
             {
@@ -206,6 +216,7 @@ where
                 self.on_observe_proxy_ack(from, target, last_seq)
             }
             EventKind::ObserveClosure { last_seq } => self.on_observe_closure(target, last_seq),
+            EventKind::PeerConfirmed => self.on_peer_confirmed(from, target, ev.from_port),
             EventKind::MergePort {
                 new_port,
                 descriptor,
@@ -249,6 +260,12 @@ where
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
                     let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
+                    if !self.is_lost(node) {
+                        // The new previous peer's events are no longer held
+                        // here: end its send window. Sent before any
+                        // ObserveProxyDirect below, on the same link.
+                        self.confirm(node, port, target);
+                    }
                     if self.is_lost(node) {
                         self.prev_lost(target);
                     } else if awaiting && self.config.direct_bypass {
@@ -260,12 +277,39 @@ where
         }
     }
 
+    /// Sends PeerConfirmed from `me_port` to `(node, port)` (hyperport
+    /// extension: only with [`crate::ports::Config::direct_bypass`]).
+    pub(super) fn confirm(&mut self, node: NodeName, port: PortName, me_port: PortName) {
+        if !self.config.direct_bypass || !node.is_valid() || !port.is_valid() {
+            return;
+        }
+        self.send(
+            node,
+            Event {
+                port,
+                from_port: me_port,
+                control_seq: INVALID_SEQ,
+                kind: EventKind::PeerConfirmed,
+            },
+        );
+    }
+
     /// Drops every event held for `name`. Held user messages are discarded
     /// like messages to a closed port: their carried ports are accepted and
     /// closed, so the proxies that refer to them are released.
     pub(super) fn discard_held(&mut self, name: PortName) {
         while let Some(k) = self.held.iter().position(|h| h.port == name) {
             let h = self.held.swap_remove(k);
+            // Its sender may be waiting for a confirmation that this port
+            // can no longer give: release it (once per sending port).
+            let (hf, hp) = (h.from, h.event.from_port);
+            if !self
+                .held
+                .iter()
+                .any(|o| o.port == name && o.from == hf && o.event.from_port == hp)
+            {
+                self.confirm(hf, hp, name);
+            }
             if let EventKind::UserMessage(m) = h.event.kind
                 && self.accept_carried(h.from, &m)
             {

@@ -33,6 +33,13 @@ where
             }
             let _ = self.lost.push_back(node);
         }
+        // Events waiting for a send window towards the lost node die with
+        // it, like those already in flight.
+        self.drop_waiting(|w| w.1 == node);
+        for p in self.ports.iter_mut().filter(|p| p.peer_node == node) {
+            p.unconfirmed = false;
+            p.window_used = 0;
+        }
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would
         // otherwise wait forever for events only that node could send.

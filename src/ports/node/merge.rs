@@ -133,9 +133,15 @@ where
             }
         }
         let [pa, pb] = peers;
+        let window = self.config.direct_bypass;
         for (x, (node, port)) in [(a, pb), (b, pa)] {
             if let Some(p) = self.port_mut(x) {
                 p.set_peer(node, port);
+                // The new peer holds what this proxy forwards until the
+                // other proxy's UpdatePreviousPeer names this one: forward
+                // within a send window until it confirms.
+                p.unconfirmed = window;
+                p.window_used = 0;
                 p.state = PortState::Proxying;
                 if p.peer_closed {
                     p.remove_on_last = true;

@@ -74,6 +74,10 @@ pub struct Stats {
     pub local_events: u64,
     /// Events accepted through [`Node::handle_event`] from other nodes.
     pub remote_events: u64,
+    /// PeerConfirmed events that matched no send window (honest ones are
+    /// common: every UpdatePreviousPeer is confirmed; forged ones change
+    /// nothing).
+    pub dropped_confirmations: u64,
 }
 
 /// A Mojo-style ports node.
@@ -82,14 +86,15 @@ pub struct Stats {
 ///
 /// * `P`: the user payload ([`Payload`]); `R`: the injected RNG for names.
 /// * `PORTS` (default 64): ports on this node (receiving ends and proxies).
-/// * `MSGS` (default 256): user messages queued over all ports.
+/// * `MSGS` (default 256): user messages queued over all ports, and
+///   separately, events waiting for a send window ([`Config::send_window`]).
 /// * `A` (default 4): ports attached to one message.
 /// * `HELD` (default 64): out-of-order control events held over all ports,
 ///   and separately, control events buffered by ports being transferred.
 /// * `OUT` (default 256): each output queue (events to nodes, self-addressed
 ///   events, broadcasts, status notices).
 ///
-/// Memory is roughly `PORTS·size_of(Port) + (MSGS + 2·HELD + 3·OUT)·size_of(Event)`;
+/// Memory is roughly `PORTS·size_of(Port) + (2·MSGS + 2·HELD + 3·OUT)·size_of(Event)`;
 /// [`Node::port_record_size`] gives the first factor. Drain the outputs after
 /// every call; `OUT` must exceed the outputs of one call (at most about
 /// `2·PORTS + A·MSGS` for a node loss or a close that discards messages).
@@ -112,6 +117,8 @@ pub struct Node<
     msgs: Vec<(PortName, UserMessage<P, A>), MSGS>,
     held: Vec<Held<P, A>, HELD>,
     deferred: Vec<(PortName, NodeName, Event<P, A>), HELD>,
+    /// Events of unconfirmed ports past their send window, in send order.
+    waiting: Vec<(PortName, NodeName, Event<P, A>), MSGS>,
     local: Deque<Event<P, A>, OUT>,
     outbox: Deque<(NodeName, Event<P, A>), OUT>,
     broadcasts: Deque<Event<P, A>, OUT>,
@@ -151,6 +158,7 @@ where
             msgs: Vec::new(),
             held: Vec::new(),
             deferred: Vec::new(),
+            waiting: Vec::new(),
             local: Deque::new(),
             outbox: Deque::new(),
             broadcasts: Deque::new(),
@@ -196,6 +204,12 @@ where
     /// Out-of-order events currently held.
     pub fn held_count(&self) -> usize {
         self.held.len()
+    }
+
+    /// Events currently waiting for a send window (see
+    /// [`Config::send_window`]).
+    pub fn waiting_count(&self) -> usize {
+        self.waiting.len()
     }
 
     /// User messages currently queued over all ports.
@@ -302,7 +316,173 @@ where
             }
             return None;
         }
-        Some((to, ev))
+        self.gate(port, to, ev)
+    }
+
+    /// The send window: passes a sender-verified event from `port` to `to`
+    /// through (`Some`), or keeps it waiting behind earlier ones (`None`).
+    /// An event waits if an earlier event of `port` to `to` waits, or if the
+    /// port is unconfirmed towards `to` and its window (or the node-wide
+    /// window towards `to`) is used up.
+    fn gate(
+        &mut self,
+        port: PortName,
+        to: NodeName,
+        ev: Event<P, A>,
+    ) -> Option<(NodeName, Event<P, A>)> {
+        if self.is_lost(to) {
+            // Nothing waits for a lost node (what is sent is dropped).
+            return Some((to, ev));
+        }
+        let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
+        let node_used = self.window_used_towards(to);
+        let port_used = self.window_used_towards_port(to, ev.port);
+        let window = self.window();
+        let node_window = self.config.max_held_per_node.max(1);
+        let Some(p) = self.port_mut(port) else {
+            return Some((to, ev));
+        };
+        let limited = p.unconfirmed && p.peer_node == to;
+        if !behind && (!limited || (port_used < window && node_used < node_window)) {
+            if limited {
+                p.window_used = p.window_used.saturating_add(1);
+            }
+            return Some((to, ev));
+        }
+        match self.waiting.push((port, to, ev)) {
+            Ok(()) => None,
+            // Callers check room first (send_user_message); a control event
+            // finding the pool full goes out of order rather than being lost.
+            Err(w) => Some((w.1, w.2)),
+        }
+    }
+
+    /// The effective send window (clamped to this node's hold bounds).
+    fn window(&self) -> usize {
+        self.config
+            .send_window
+            .min(self.config.max_held_per_port)
+            .min(self.config.max_held_per_node)
+            .max(1)
+    }
+
+    /// Window used by every unconfirmed port of this node sending to
+    /// `port` on `to` (several successive previous peers of one port may
+    /// live here, and the receiver's hold bound is per port).
+    fn window_used_towards_port(&self, to: NodeName, port: PortName) -> usize {
+        self.ports
+            .iter()
+            .filter(|p| p.unconfirmed && p.peer_node == to && p.peer_port == port)
+            .fold(0usize, |n, p| n.saturating_add(p.window_used))
+    }
+
+    fn window_used_towards(&self, to: NodeName) -> usize {
+        self.ports
+            .iter()
+            .filter(|p| p.unconfirmed && p.peer_node == to)
+            .fold(0usize, |n, p| n.saturating_add(p.window_used))
+    }
+
+    /// Whether one more event from `port` would have to wait and there is
+    /// no room for it to wait, or would not fit at a peer on this node.
+    fn would_block(&self, port: PortName) -> bool {
+        let Some(p) = self.port(port) else {
+            return false;
+        };
+        let to = p.peer_node;
+        // A peer on this node: the message is queued here when the local
+        // queue is drained, where a full per-port queue or a full message
+        // pool (`MSGS`) would drop it as a violation of this node against
+        // itself, i.e. silently. Refuse it now instead (nothing changed;
+        // reading the peer's messages makes room).
+        if to == self.name && !self.local_room(p.peer_port) {
+            return true;
+        }
+        let queued = self
+            .waiting
+            .iter()
+            .filter(|w| w.0 == port && w.1 == to)
+            .count();
+        let must_wait = queued > 0
+            || (p.unconfirmed
+                && (self.window_used_towards_port(to, p.peer_port) >= self.window()
+                    || self.window_used_towards(to) >= self.config.max_held_per_node.max(1)));
+        must_wait && (queued >= self.config.max_queued_per_port || self.waiting.is_full())
+    }
+
+    /// Whether one more user message sent locally to `target` fits both its
+    /// queue (`max_queued_per_port`) and the node's message pool (`MSGS`),
+    /// counting the user messages still in the local queue.
+    fn local_room(&self, target: PortName) -> bool {
+        let mut pending = 0usize;
+        let mut pending_target = 0usize;
+        for ev in &self.local {
+            if matches!(ev.kind, EventKind::UserMessage(_)) {
+                pending = pending.saturating_add(1);
+                if ev.port == target {
+                    pending_target = pending_target.saturating_add(1);
+                }
+            }
+        }
+        let queued = self.msgs.iter().filter(|(o, _)| *o == target).count();
+        queued.saturating_add(pending_target) < self.config.max_queued_per_port
+            && self.msgs.len().saturating_add(pending) < MSGS
+    }
+
+    /// Sends every waiting event of `port` addressed to `to` (and `port_at`
+    /// there, if given), in order.
+    fn flush_waiting(&mut self, port: PortName, to: NodeName, port_at: Option<PortName>) -> bool {
+        let mut any = false;
+        while let Some(k) = self
+            .waiting
+            .iter()
+            .position(|w| w.0 == port && w.1 == to && port_at.is_none_or(|x| x == w.2.port))
+        {
+            let (_, to, ev) = self.waiting.remove(k);
+            self.send(to, ev);
+            any = true;
+        }
+        any
+    }
+
+    /// Discards waiting events matching `f` (their route ended): carried
+    /// ports are closed like those of any dropped message.
+    fn drop_waiting(&mut self, f: impl Fn(&(PortName, NodeName, Event<P, A>)) -> bool) {
+        while let Some(k) = self.waiting.iter().position(&f) {
+            let (_, to, ev) = self.waiting.remove(k);
+            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            if let EventKind::UserMessage(m) = ev.kind {
+                // The carried ports are buffering proxies towards `to` that
+                // will never be accepted: end them like proxies towards a
+                // lost node.
+                for (n, _) in &m.ports {
+                    self.destroy_all_ports_with_peer(to, Some(*n));
+                }
+            }
+        }
+    }
+
+    /// PeerConfirmed from `(from, from_port)` for `target`: the waiting
+    /// events addressed to the sender go out in order, and if the sender is
+    /// the target's current peer the target leaves its send window.
+    /// Anything else changes nothing and is counted in
+    /// [`Stats::dropped_confirmations`]: every UpdatePreviousPeer is
+    /// confirmed, also when the named port never had a window (a new port,
+    /// a proxy removed after a closure) or has moved on, so an unmatched
+    /// confirmation is not evidence of a hostile sender.
+    fn on_peer_confirmed(&mut self, from: NodeName, target: PortName, from_port: PortName) {
+        let flushed = self.flush_waiting(target, from, Some(from_port));
+        let confirmed = match self.port_mut(target) {
+            Some(p) if p.unconfirmed && p.peer_node == from && p.peer_port == from_port => {
+                p.unconfirmed = false;
+                p.window_used = 0;
+                true
+            }
+            _ => false,
+        };
+        if !flushed && !confirmed {
+            self.stats.dropped_confirmations = self.stats.dropped_confirmations.saturating_add(1);
+        }
     }
 
     fn forward_ctl(&mut self, port: PortName, kind: EventKind<P, A>) {

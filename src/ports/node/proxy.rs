@@ -32,7 +32,11 @@ where
                 p.queue_next_seq = p.queue_next_seq.saturating_add(1);
             }
             match self.prepare_to_forward(name, PortState::Proxying, true, m) {
-                Ok((to, ev)) => self.send(to, ev),
+                Ok((to, ev)) => {
+                    if let Some((to, ev)) = self.gate(name, to, ev) {
+                        self.send(to, ev);
+                    }
+                }
                 Err((_, m)) => self.drop_message(m),
             }
         }
@@ -126,7 +130,9 @@ where
         let to = p.peer_node;
         // A proxy whose previous peer was lost (prev cleared) already sent
         // ObserveClosure downstream; it has no successor to name.
-        if p.prev_node.is_valid() {
+        if p.prev_node.is_valid()
+            && let Some((to, upp)) = self.gate(name, to, upp)
+        {
             self.send(to, upp);
         }
         self.erase_port(name);
@@ -167,9 +173,21 @@ where
         };
         if (p.peer_node, p.peer_port) == proxy {
             if p.state == PortState::Receiving {
+                // Whatever still waits for an earlier window goes to the
+                // proxy first (it is counted in `last`).
+                self.flush_waiting(target, proxy.0, None);
+                let window = self.config.direct_bypass;
+                let Some(p) = self.port_mut(target) else {
+                    return;
+                };
                 let ctl = p.take_ctl();
                 let last = p.next_seq_send.saturating_sub(1);
                 p.set_peer(dest.0, dest.1);
+                // The new peer holds what this port sends until the proxy's
+                // UpdatePreviousPeer arrives: send within a window until it
+                // confirms (Config::send_window).
+                p.unconfirmed = window;
+                p.window_used = 0;
                 self.send(
                     proxy.0,
                     Event {

@@ -126,7 +126,14 @@ where
             peer_closed: p.peer_closed,
         };
         p.set_peer(to, new);
-        self.send(old_peer.0, upp);
+        // The new port's previous peer is this proxy: no window towards it.
+        // The UpdatePreviousPeer to the old peer queues behind anything
+        // still waiting for the old peer's confirmation.
+        p.unconfirmed = false;
+        p.window_used = 0;
+        if let Some((t, e)) = self.gate(name, old_peer.0, upp) {
+            self.send(t, e);
+        }
         if old_peer.0 == me {
             self.status_changed(old_peer.1);
         }
