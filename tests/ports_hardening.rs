@@ -1000,6 +1000,8 @@ fn a_full_waiting_room_refuses_sends_without_changing_anything() {
         v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
     }
     assert_eq!(v.waiting_count(), 64);
+    assert!(v.would_block(x), "the refusal is predictable");
+    assert!(!v.would_block(a), "other ports unaffected");
     let ports_before = v.port_count();
     assert_eq!(
         v.send_user_message(x, pl(b"x"), &[a]),
@@ -1023,6 +1025,7 @@ fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
         v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
     }
     // Refused before and after the local queue is drained.
+    assert!(v.would_block(a));
     assert_eq!(
         v.send_user_message(a, pl(b"x"), &[]),
         Err(hyperport::ports::SendError::WouldBlock)
@@ -1034,6 +1037,7 @@ fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
     );
     // Reading one makes room for one.
     assert!(v.get_message(b).unwrap().is_some());
+    assert!(!v.would_block(a));
     v.send_user_message(a, pl(b"y"), &[]).unwrap();
     drain(&mut v);
     let mut n = 0;

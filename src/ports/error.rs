@@ -96,9 +96,11 @@ command_error! {
         /// More attached ports than the node's `A`.
         CapacityExceeded => "too many attached ports for this node",
         /// The port's peer just changed and its send window
-        /// ([`super::Config::send_window`]) and waiting queue are full:
+        /// ([`super::Config::send_window`]) and waiting queue are full, or
+        /// the peer is on this node and its queue or the message pool is full:
         /// nothing was changed (the payload is dropped, the attached ports
-        /// stay open); deliver incoming events and send again.
+        /// stay open; [`super::Node::would_block`] tells in advance);
+        /// deliver incoming events and send again.
         WouldBlock => "the send window is full; deliver events and retry",
     }
     otherwise StateUnexpected

@@ -383,9 +383,15 @@ where
             .fold(0usize, |n, p| n.saturating_add(p.window_used))
     }
 
-    /// Whether one more event from `port` would have to wait and there is
-    /// no room for it to wait, or would not fit at a peer on this node.
-    fn would_block(&self, port: PortName) -> bool {
+    /// Whether [`Node::send_user_message`] on `port` would fail now with
+    /// [`SendError::WouldBlock`](crate::ports::SendError::WouldBlock): one more
+    /// event from `port` would have to wait for a send window and there is no
+    /// room for it to wait, or it would not fit at a peer on this node.
+    ///
+    /// Check this before building a payload you cannot afford to lose:
+    /// `WouldBlock` drops the payload it was given. `false` for an unknown
+    /// port (the send then fails with `PortUnknown`).
+    pub fn would_block(&self, port: PortName) -> bool {
         let Some(p) = self.port(port) else {
             return false;
         };
