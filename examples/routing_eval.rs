@@ -683,8 +683,7 @@ impl Net<'_> {
     /// the packets.
     fn outcome(&mut self, ids: &[u64]) -> Vec<Option<u32>> {
         let mut l = self.ctx.ledger.borrow_mut();
-        let out = ids
-            .iter()
+        ids.iter()
             .map(|id| match l.packets.remove(id) {
                 Some(Packet {
                     fate: Fate::Delivered,
@@ -693,8 +692,7 @@ impl Net<'_> {
                 }) => Some(hops),
                 _ => None,
             })
-            .collect();
-        out
+            .collect()
     }
 
     /// Routes `pairs` through the simulator (rounds run until every packet
