@@ -17,7 +17,9 @@
 //! `name+links-5%` and `name+nodes-5%`), `--latency MS` (link latency,
 //! default 10), `--jitter MS` (latency drawn per message from
 //! `[latency, latency + jitter]`), `--loss PPM` (per-message loss on every
-//! link, default 0), `--positions N` (print N nodes' Poincaré-disk
+//! link, default 0), `--pace MS` (a node flushes its announcements at most
+//! once per MS, default 200; 0 = immediately), `--verbose` (per-round
+//! progress on stderr), `--positions N` (print N nodes' Poincaré-disk
 //! positions, for display only).
 //!
 //! # The driver
@@ -456,6 +458,18 @@ struct RNode<'a> {
     ctx: Rc<Ctx>,
     /// When this node's coordinate or root last changed.
     last_change: Instant,
+    /// Time of the current input.
+    now: Instant,
+    /// Announcements leave at most once per `pace` (a send timer, as a
+    /// real implementation would batch its triggered updates); zero sends
+    /// every announcement as soon as the node produces it.
+    pace: Duration,
+    /// Announcements are held until this instant.
+    flush_at: Instant,
+    /// An announcement taken from the node inside the pacing window.
+    held: Option<Transmit>,
+    /// Something was sent since the window opened.
+    flushed: bool,
 }
 
 impl RNode<'_> {
@@ -522,6 +536,7 @@ impl SimNode for RNode<'_> {
     type Command = Cmd;
 
     fn handle_message(&mut self, now: Instant, from: NodeId, msg: &[u8]) {
+        self.now = now;
         match msg.split_first() {
             Some((&TAG_ANNOUNCE, rest)) => {
                 // Refusals are counted in the node's stats.
@@ -541,11 +556,16 @@ impl SimNode for RNode<'_> {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.node.handle_timeout(now);
-        self.drain_events(now);
+        self.now = now;
+        // The deadline may be our flush time rather than the node's.
+        if self.node.poll_timeout().is_some_and(|t| t <= now) {
+            self.node.handle_timeout(now);
+            self.drain_events(now);
+        }
     }
 
     fn handle_command(&mut self, now: Instant, command: Cmd) {
+        self.now = now;
         match command {
             Cmd::Send { id, dest } => {
                 let dest = Coord::from_slots(&dest).expect("a node's own coordinate");
@@ -561,13 +581,41 @@ impl SimNode for RNode<'_> {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.node.poll_timeout()
+        let node = self.node.poll_timeout();
+        match (node, self.held.is_some()) {
+            (Some(t), true) => Some(t.min(self.flush_at)),
+            (None, true) => Some(self.flush_at),
+            (t, false) => t,
+        }
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(t) = self.out.pop_front() {
             return Some(t);
         }
+        if self.now < self.flush_at {
+            // Inside the pacing window: keep (at most) one announcement back
+            // so a flush is scheduled; the node coalesces the rest.
+            if self.held.is_none() {
+                self.held = self.pull();
+            }
+            return None;
+        }
+        if let Some(t) = self.held.take().or_else(|| self.pull()) {
+            self.flushed = true;
+            return Some(t);
+        }
+        if self.flushed {
+            self.flushed = false;
+            self.flush_at = self.now.saturating_add(self.pace);
+        }
+        None
+    }
+}
+
+impl RNode<'_> {
+    /// The node's next announcement as a simulator message.
+    fn pull(&mut self) -> Option<Transmit> {
         let mut buf = self.ctx.buf.borrow_mut();
         let t = self
             .node
@@ -590,6 +638,8 @@ struct Net<'a> {
     ctx: Rc<Ctx>,
     interval: Duration,
     next_packet: u64,
+    /// Print per-round progress on stderr (`--verbose`).
+    verbose: bool,
 }
 
 impl Net<'_> {
@@ -632,7 +682,16 @@ impl Net<'_> {
             }
             self.round();
             let now = self.generations();
-            let changed = (0..now.len()).any(|i| self.alive[i] && now[i] != gens[i]);
+            let moved = (0..now.len())
+                .filter(|&i| self.alive[i] && now[i] != gens[i])
+                .count();
+            let changed = moved > 0;
+            if self.verbose {
+                eprintln!(
+                    "round {r} at {} ms: {moved} nodes moved",
+                    self.sim.now().as_millis()
+                );
+            }
             gens = now;
             if changed {
                 last_change = r;
@@ -757,6 +816,10 @@ pub struct Opts {
     pub positions: usize,
     /// Every link's parameters.
     pub link: LinkConfig,
+    /// Per-round progress on stderr.
+    pub verbose: bool,
+    /// Minimum time between two flushes of a node's announcements.
+    pub pace: Duration,
 }
 
 /// Runs one graph; returns its rows and whether a loop or a forward over a
@@ -790,6 +853,11 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
                 out: VecDeque::new(),
                 ctx: ctx.clone(),
                 last_change: t0,
+                now: t0,
+                pace: o.pace,
+                flush_at: t0,
+                held: None,
+                flushed: false,
             }
         })
         .collect();
@@ -826,6 +894,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         ctx,
         interval: config.announce_interval,
         next_packet: 0,
+        verbose: o.verbose,
     };
     let mut out = Vec::new();
     let (took, _, _) = net.converge(3, 5_000, None);
@@ -975,6 +1044,8 @@ fn main() -> std::process::ExitCode {
         churn: false,
         positions: 0,
         link: LinkConfig::fixed(Duration::from_millis(10)),
+        verbose: false,
+        pace: Duration::from_millis(200),
     };
     let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
     let mut graphs = Vec::new();
@@ -990,10 +1061,12 @@ fn main() -> std::process::ExitCode {
             "--seed" => o.seed = num(args.next(), "--seed"),
             "--synthetic" => graphs.extend(synthetic()),
             "--churn" => o.churn = true,
+            "--verbose" => o.verbose = true,
             "--positions" => o.positions = num(args.next(), "--positions") as usize,
             "--latency" => latency = num(args.next(), "--latency"),
             "--jitter" => jitter = num(args.next(), "--jitter"),
             "--loss" => loss = num(args.next(), "--loss") as u32,
+            "--pace" => o.pace = Duration::from_millis(num(args.next(), "--pace")),
             "--path" => graphs.push(path(num(args.next(), "--path") as usize)),
             "--grid" => graphs.push(grid(num(args.next(), "--grid") as usize)),
             p => graphs.extend(parse_edgelist(p)),

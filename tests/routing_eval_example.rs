@@ -18,6 +18,8 @@ fn opts(churn: bool) -> Opts {
         churn,
         positions: 0,
         link: LinkConfig::fixed(Duration::from_millis(10)),
+        verbose: false,
+        pace: Duration::from_millis(200),
     }
 }
 
