@@ -1,59 +1,98 @@
-//! Runs the routing protocol from a cold start on edge lists until it
-//! converges, then routes seeded random pairs greedily and reports delivery
-//! and stretch (greedy hops / BFS shortest-path hops).
+//! Runs the routing protocol in the deterministic simulator
+//! (`hyperport::sim`) from a cold start on edge lists until it converges,
+//! then routes seeded random pairs hop by hop through the simulator and
+//! reports delivery and stretch (greedy hops / BFS shortest-path hops).
 //!
 //! ```sh
-//! cargo run --release --example routing_eval -- vectors/topologies/*.txt
-//! cargo run --release --example routing_eval -- --synthetic
+//! cargo run --release --features sim --example routing_eval -- vectors/topologies/*.txt
+//! cargo run --release --features sim --example routing_eval -- --synthetic
 //! ```
 //!
-//! Options: `--pairs N` (default 2000), `--seed S` (default 1), `--synthetic`
+//! Options: `--pairs N` (default 2000), `--probe-pairs N` (pairs routed in
+//! every round while re-converging, default 500), `--seed S` (default 1), `--synthetic`
 //! (adds a 5,000-leaf hub, a 10,000-node path and a 100×100 grid),
 //! `--path N` and `--grid S` (one synthetic graph of that size), `--churn`
 //! (after convergence remove 5% of links, re-converge and measure, then 5%
 //! of nodes starting with the root, re-converge and measure; rows
-//! `name+links-5%` and `name+nodes-5%`, rounds counted from the failure,
-//! stretch against BFS on the surviving graph), `--positions N` (print N
-//! nodes' Poincaré-disk positions, for display only).
+//! `name+links-5%` and `name+nodes-5%`), `--latency MS` (link latency,
+//! default 10), `--jitter MS` (latency drawn per message from
+//! `[latency, latency + jitter]`), `--loss PPM` (per-message loss on every
+//! link, default 0), `--pace MS` (a node flushes its announcements at most
+//! once per MS, default 200; 0 = immediately), `--verbose` (per-round
+//! progress on stderr), `--positions N` (print N nodes' Poincaré-disk
+//! positions, for display only).
 //!
-//! The driver is a simple synchronous-rounds loop: each round advances the
-//! clock by one announcement interval, fires every node's timers, and
-//! delivers every announcement sent in the previous round. Node ranks are the
-//! node degrees, ties broken by the neighbours' degree sum (root = a
-//! maximum-degree node). Keys are derived from the node
-//! index, so runs are reproducible.
+//! # The driver
+//!
+//! Every vertex is a `routing::Node` wrapped in a `SimNode` adapter
+//! ([`RNode`]); every edge is a simulated link (loss-free, fixed latency by
+//! default). Announcements and keepalives are simulator messages, the
+//! nodes' timers run through `poll_timeout`/`handle_timeout` on the
+//! simulator's virtual clock, and data packets are simulator messages too:
+//! each hop is one `Node::route` decision at the node the packet reached.
+//! A **round** is one announcement interval (1 s) of virtual time;
+//! `rounds_to_converge` is the number of rounds up to the last round in
+//! which any node's coordinate or root changed, the run ending after a quiet
+//! period without change (3 rounds from a cold start, 45 after a failure:
+//! longer than the 40 s root timeout). Node ranks are the node degrees, ties
+//! broken by the neighbours' degree sum (root = a maximum-degree node). Keys
+//! are derived from the node index, so runs are reproducible. The sim trace
+//! is not recorded (its digest still is).
+//!
+//! Measuring: a packet for pair `(s, t)` is injected at `s` with `t`'s
+//! coordinate at that instant (an oracle directory) and walks the simulated
+//! links. A packet that reaches a node it already visited, or exceeds
+//! [`HOP_BOUND`] hops, is a **loop**: the program reports it and exits with
+//! status 1. A packet forwarded to a node that is not a live neighbour is
+//! also a failure (exit 1).
+//!
+//! # Churn
+//!
+//! A link removal is a simulator partition of that link plus a link-down
+//! input at both ends (the carrier loss an interface reports). A node
+//! removal takes the simulated node down: its neighbours are not told and
+//! notice through their neighbour timeout. During re-convergence the same
+//! pair sample is injected at the start of every round; `during_min_pct` /
+//! `during_mean_pct` are the minimum / mean delivery of the batches sent
+//! in rounds 1..=`rounds_to_converge` (a packet lost on a failed link or
+//! at a down node counts as undelivered). The row's `delivery_pct` and
+//! stretch are measured after the quiet period, against BFS on the
+//! surviving graph.
 //!
 //! Output columns: `name nodes delivery_pct avg_stretch max_stretch
 //! rounds_to_converge`, then `joined_pct` (nodes in the largest tree),
 //! `max_depth`, `signatures_verified` (distinct Ed25519 checks; the
-//! simulator memoizes verification across nodes, see `Memo`) and the wall
-//! time. `anchor_stretch` is the reference notes' tree-metric greedy anchor
-//! (`support/routing_anchor.rs`: BFS tree from the max-degree node, greedy
-//! over all links) routed on the same pairs, averaged over the pairs both
-//! routers delivered; `delta` is ours minus the anchor on those pairs
+//! simulation memoizes verification across nodes, see `Memo`),
+//! `during_min_pct` and `during_mean_pct` (`-` on cold-start rows),
+//! `messages` (simulator messages delivered so far on this graph), the
+//! wall time, then `anchor_stretch`: the reference notes' tree-metric greedy
+//! anchor (`support/routing_anchor.rs`: BFS tree from the max-degree node,
+//! greedy over all links) routed on the same pairs, averaged over the pairs
+//! both routers delivered, and `delta`: ours minus the anchor on those pairs
 //! (after churn the anchor is rebuilt on the surviving graph, one tree per
-//! component). A `# roots:` line on stderr names the anchor's root and ours.
+//! component).
 
 #[path = "support/routing_anchor.rs"]
 mod anchor;
 
 use hyperport::routing::{
-    Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
+    Config, Coord, Decision, Ed25519, Header, LinkId, MAX_DEPTH, MAX_HEADER_LEN, NeighbourEntry,
+    Node, TRANSMIT_BUF_LEN, Verifier,
 };
-use hyperport::time::{Instant, Timed};
+use hyperport::sim::{LinkConfig, NodeId, Partition, Sim, SimConfig, SimNode, Transmit};
+use hyperport::time::{Duration, Instant, Timed};
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-struct Graph {
-    name: String,
-    adj: Vec<Vec<usize>>,
+pub struct Graph {
+    pub name: String,
+    pub adj: Vec<Vec<usize>>,
 }
 
 /// Parses an edge list; `None` (with a note on stderr) for a file that does
 /// not start with the `# nodes N edges M` header (e.g. a licence text).
-fn parse_edgelist(path: &str) -> Option<Graph> {
+pub fn parse_edgelist(path: &str) -> Option<Graph> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     if !text.starts_with("# nodes") {
         eprintln!("skipping {path}: not an edge list");
@@ -93,7 +132,7 @@ fn parse_edgelist(path: &str) -> Option<Graph> {
     Some(Graph { name, adj })
 }
 
-fn path(n: usize) -> Graph {
+pub fn path(n: usize) -> Graph {
     let mut adj = vec![Vec::new(); n];
     for v in 1..n {
         adj[v - 1].push(v);
@@ -105,7 +144,7 @@ fn path(n: usize) -> Graph {
     }
 }
 
-fn grid(s: usize) -> Graph {
+pub fn grid(s: usize) -> Graph {
     let mut adj = vec![Vec::new(); s * s];
     for r in 0..s {
         for c in 0..s {
@@ -200,7 +239,7 @@ fn rank_of(adj: &[Vec<usize>], i: usize) -> u32 {
     (deg << 16) | two.min(0xFFFF) as u32
 }
 
-fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
+pub fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
     let mut d = vec![u32::MAX; adj.len()];
     d[s] = 0;
     let mut q = VecDeque::from([s]);
@@ -213,21 +252,6 @@ fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
         }
     }
     d
-}
-
-struct Outcome {
-    tag: String,
-    nodes: usize,
-    delivered: usize,
-    pairs: usize,
-    avg_stretch: f64,
-    max_stretch: f64,
-    anchor_stretch: f64,
-    delta: f64,
-    rounds: usize,
-    joined_pct: f64,
-    max_depth: usize,
-    sigs: u64,
 }
 
 /// Display only: the Poincaré-disk position of a slot path in Kleinberg's
@@ -269,188 +293,550 @@ fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
     ((b.0 * a.0 - b.1 * a.1) / den, (b.1 * a.0 + b.0 * a.1) / den)
 }
 
-/// The simulated network: nodes, live links, announcements in flight.
-struct Sim<'a> {
-    nodes: Vec<Node<'a, Memo>>,
-    adj: Vec<Vec<usize>>,
-    alive: Vec<bool>,
-    inflight: Vec<(usize, usize, Vec<u8>)>,
-    round: usize,
-    interval: hyperport::time::Duration,
-    buf: Vec<u8>,
+// ---------------------------------------------------------------------------
+// Measurement: pair sampling, stretch, per-stage outcome. Independent of the
+// driver: it sees only the adjacency, which nodes are alive, and hop counts.
+// ---------------------------------------------------------------------------
+
+/// A packet that takes more hops than this is a loop. The greedy
+/// watermark strictly decreases the tree distance to the destination, which
+/// is at most `2 × MAX_DEPTH`.
+const HOP_BOUND: u32 = 2 * MAX_DEPTH as u32 + 1;
+
+/// Connected component index of every live node (`usize::MAX` for dead).
+fn components(adj: &[Vec<usize>], alive: &[bool]) -> Vec<usize> {
+    let n = adj.len();
+    let mut comp = vec![usize::MAX; n];
+    let mut ncomp = 0;
+    for s in 0..n {
+        if comp[s] == usize::MAX && alive[s] {
+            for (v, d) in bfs(adj, s).iter().enumerate() {
+                if *d != u32::MAX {
+                    comp[v] = ncomp;
+                }
+            }
+            ncomp += 1;
+        }
+    }
+    comp
 }
 
-impl Sim<'_> {
-    fn now(&self) -> Instant {
-        Instant::ZERO.saturating_add(self.interval.saturating_mul(self.round as u64))
+/// Seeded random ordered pairs of distinct live nodes in the same
+/// component (at most `pairs`, giving up after `100 × pairs` draws).
+pub fn sample_pairs(
+    adj: &[Vec<usize>],
+    alive: &[bool],
+    pairs: usize,
+    seed: u64,
+) -> Vec<(usize, usize)> {
+    let n = adj.len();
+    let comp = components(adj, alive);
+    let mut rng = SplitMix(seed);
+    let mut out = Vec::with_capacity(pairs);
+    let mut attempts = 0;
+    while out.len() < pairs && attempts < pairs * 100 {
+        attempts += 1;
+        let s = (rng.next() % n as u64) as usize;
+        let t = (rng.next() % n as u64) as usize;
+        if s == t || !alive[s] || !alive[t] || comp[s] != comp[t] {
+            continue;
+        }
+        out.push((s, t));
+    }
+    out
+}
+
+/// Delivery and stretch of one batch: `hops[i]` is `Some(h)` when pair `i`
+/// was delivered in `h` hops.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    pub delivered: usize,
+    pub pairs: usize,
+    pub avg_stretch: f64,
+    pub max_stretch: f64,
+}
+
+pub fn tally(adj: &[Vec<usize>], pairs: &[(usize, usize)], hops: &[Option<u32>]) -> Tally {
+    let mut t = Tally {
+        pairs: pairs.len(),
+        ..Tally::default()
+    };
+    let mut sum = 0.0;
+    for (&(s, d), h) in pairs.iter().zip(hops) {
+        if let Some(h) = h {
+            let sp = bfs(adj, s)[d];
+            let st = f64::from(*h) / f64::from(sp);
+            t.delivered += 1;
+            sum += st;
+            t.max_stretch = t.max_stretch.max(st);
+        }
+    }
+    t.avg_stretch = if t.delivered > 0 {
+        sum / t.delivered as f64
+    } else {
+        f64::NAN
+    };
+    t
+}
+
+pub fn delivery_pct(hops: &[Option<u32>]) -> f64 {
+    let d = hops.iter().filter(|h| h.is_some()).count();
+    100.0 * d as f64 / hops.len().max(1) as f64
+}
+
+pub struct Outcome {
+    pub tag: String,
+    pub nodes: usize,
+    pub tally: Tally,
+    pub rounds: usize,
+    /// Virtual time from the start (or the failure) to the last change.
+    pub converge_ms: u64,
+    pub joined_pct: f64,
+    pub max_depth: usize,
+    pub sigs: u64,
+    /// Minimum and mean delivery % of the batches sent while re-converging.
+    pub during: Option<(f64, f64)>,
+    pub messages: u64,
+    /// The anchor's average stretch over the pairs both routers delivered.
+    pub anchor_stretch: f64,
+    /// Ours minus the anchor on those pairs.
+    pub delta: f64,
+}
+
+// ---------------------------------------------------------------------------
+// Driver: routing::Node inside hyperport::sim.
+// ---------------------------------------------------------------------------
+
+/// Message tags on the simulated links.
+const TAG_ANNOUNCE: u8 = 0;
+const TAG_PACKET: u8 = 1;
+
+/// Scenario inputs to a node (recorded in the sim trace digest).
+#[derive(Clone, Debug, Hash)]
+enum Cmd {
+    /// Originate packet `id` towards coordinate `dest`.
+    Send { id: u64, dest: Vec<u16> },
+    /// The link to this neighbour lost carrier.
+    LinkDown(u32),
+}
+
+/// What happened to a data packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// In flight (or silently lost on a failed link / at a down node).
+    Moving,
+    Delivered,
+    /// Delivered at a node other than the intended one.
+    Misdelivered,
+    /// Path broken / dropped by the routing decision.
+    Broken,
+    Looped,
+    /// Forwarded to a node that is not a live neighbour.
+    BadLink,
+}
+
+struct Packet {
+    dst: u32,
+    hops: u32,
+    fate: Fate,
+    /// Nodes this packet reached: a repeat is a loop.
+    visited: HashSet<u32>,
+}
+
+/// Packet bookkeeping shared by every adapter: the loop detector.
+#[derive(Default)]
+struct Ledger {
+    packets: HashMap<u64, Packet>,
+    loops: u64,
+    bad_links: u64,
+}
+
+/// State shared by all adapters of one simulation.
+struct Ctx {
+    ledger: RefCell<Ledger>,
+    /// Scratch buffer for `Node::poll_transmit` (one for all nodes: a node
+    /// is 34 KiB already, 25 KiB more each would double the memory).
+    buf: RefCell<Vec<u8>>,
+}
+
+/// `SimNode` adapter around `routing::Node`.
+struct RNode<'a> {
+    id: u32,
+    node: Node<'a, Memo>,
+    /// Live links (neighbour indices), for the forwarding check.
+    links: Vec<u32>,
+    /// Data packets to send, ahead of announcements.
+    out: VecDeque<Transmit>,
+    ctx: Rc<Ctx>,
+    /// When this node's coordinate or root last changed.
+    last_change: Instant,
+    /// Time of the current input.
+    now: Instant,
+    /// Announcements leave at most once per `pace` (a send timer, as a
+    /// real implementation would batch its triggered updates); zero sends
+    /// every announcement as soon as the node produces it.
+    pace: Duration,
+    /// Announcements are held until this instant.
+    flush_at: Instant,
+    /// An announcement taken from the node inside the pacing window.
+    held: Option<Transmit>,
+    /// Something was sent since the window opened.
+    flushed: bool,
+}
+
+impl RNode<'_> {
+    fn drain_events(&mut self, now: Instant) {
+        while self.node.poll_event().is_some() {
+            self.last_change = now;
+        }
     }
 
-    /// Runs rounds until no position changed for `quiet` rounds; returns the
-    /// number of rounds up to the last change.
-    fn run(&mut self, quiet: usize, max_rounds: usize) -> usize {
-        let start = self.round;
-        let mut last_change = self.round;
-        let mut gens: Vec<u64> = self.nodes.iter().map(|n| n.generation()).collect();
-        while self.round < start + max_rounds {
-            self.round += 1;
-            let now = self.now();
-            for (to, from, bytes) in std::mem::take(&mut self.inflight) {
-                if self.alive[to] && self.alive[from] {
-                    // Errors are counted by the node.
-                    let _ = self.nodes[to].handle_announcement(now, LinkId(from as u32), &bytes);
+    /// Packet `id` with header `h` is at this node: record the visit,
+    /// decide, forward or settle its fate.
+    fn on_packet(&mut self, id: u64, mut h: Header) {
+        let mut l = self.ctx.ledger.borrow_mut();
+        let Ledger {
+            packets,
+            loops,
+            bad_links,
+        } = &mut *l;
+        let Some(p) = packets.get_mut(&id) else {
+            return;
+        };
+        if p.fate != Fate::Moving {
+            return;
+        }
+        if !p.visited.insert(self.id) || p.hops > HOP_BOUND {
+            p.fate = Fate::Looped;
+            *loops += 1;
+            return;
+        }
+        match self.node.route(&mut h) {
+            Decision::Deliver => {
+                p.fate = if p.dst == self.id {
+                    Fate::Delivered
+                } else {
+                    Fate::Misdelivered
+                };
+            }
+            Decision::Forward(LinkId(v)) => {
+                if !self.links.contains(&v) {
+                    p.fate = Fate::BadLink;
+                    *bad_links += 1;
+                    return;
+                }
+                p.hops += 1;
+                let mut payload = vec![0u8; 9 + MAX_HEADER_LEN];
+                payload[0] = TAG_PACKET;
+                payload[1..9].copy_from_slice(&id.to_le_bytes());
+                let Ok(len) = h.encode(&mut payload[9..]) else {
+                    p.fate = Fate::Broken;
+                    return;
+                };
+                payload.truncate(9 + len);
+                self.out.push_back(Transmit {
+                    to: NodeId(v),
+                    payload,
+                });
+            }
+            _ => p.fate = Fate::Broken,
+        }
+    }
+}
+
+impl SimNode for RNode<'_> {
+    type Command = Cmd;
+
+    fn handle_message(&mut self, now: Instant, from: NodeId, msg: &[u8]) {
+        self.now = now;
+        match msg.split_first() {
+            Some((&TAG_ANNOUNCE, rest)) => {
+                // Refusals are counted in the node's stats.
+                let _ = self.node.handle_announcement(now, LinkId(from.0), rest);
+                self.drain_events(now);
+            }
+            Some((&TAG_PACKET, rest)) if rest.len() >= 8 => {
+                let (id, hdr) = rest.split_at(8);
+                let id = u64::from_le_bytes(id.try_into().expect("8 bytes"));
+                match Header::decode(hdr) {
+                    Ok((h, _)) => self.on_packet(id, h),
+                    Err(e) => panic!("undecodable header from our own encoder: {e}"),
                 }
             }
-            for (i, node) in self.nodes.iter_mut().enumerate() {
-                if self.alive[i] && node.poll_timeout().is_some_and(|t| t <= now) {
-                    node.handle_timeout(now);
-                }
+            _ => panic!("unknown message from {from}"),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        // The deadline may be our flush time rather than the node's.
+        if self.node.poll_timeout().is_some_and(|t| t <= now) {
+            self.node.handle_timeout(now);
+            self.drain_events(now);
+        }
+    }
+
+    fn handle_command(&mut self, now: Instant, command: Cmd) {
+        self.now = now;
+        match command {
+            Cmd::Send { id, dest } => {
+                let dest = Coord::from_slots(&dest).expect("a node's own coordinate");
+                let h = self.node.header_to(dest);
+                self.on_packet(id, h);
             }
-            for (i, node) in self.nodes.iter_mut().enumerate() {
-                if !self.alive[i] {
-                    continue;
-                }
-                while let Some(t) = node
-                    .poll_transmit(&mut self.buf)
-                    .expect("buffer sized to the maximum")
-                {
-                    self.inflight
-                        .push((t.link.0 as usize, i, self.buf[..t.len].to_vec()));
-                }
-                while node.poll_event().is_some() {}
+            Cmd::LinkDown(v) => {
+                self.node.handle_link_down(now, LinkId(v));
+                self.links.retain(|&x| x != v);
+                self.drain_events(now);
             }
-            let mut changed = false;
-            for (i, node) in self.nodes.iter().enumerate() {
-                if node.generation() != gens[i] {
-                    gens[i] = node.generation();
-                    changed = true;
-                }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let node = self.node.poll_timeout();
+        match (node, self.held.is_some()) {
+            (Some(t), true) => Some(t.min(self.flush_at)),
+            (None, true) => Some(self.flush_at),
+            (t, false) => t,
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.out.pop_front() {
+            return Some(t);
+        }
+        if self.now < self.flush_at {
+            // Inside the pacing window: keep (at most) one announcement back
+            // so a flush is scheduled; the node coalesces the rest.
+            if self.held.is_none() {
+                self.held = self.pull();
             }
+            return None;
+        }
+        if let Some(t) = self.held.take().or_else(|| self.pull()) {
+            self.flushed = true;
+            return Some(t);
+        }
+        if self.flushed {
+            self.flushed = false;
+            self.flush_at = self.now.saturating_add(self.pace);
+        }
+        None
+    }
+}
+
+impl RNode<'_> {
+    /// The node's next announcement as a simulator message.
+    fn pull(&mut self) -> Option<Transmit> {
+        let mut buf = self.ctx.buf.borrow_mut();
+        let t = self
+            .node
+            .poll_transmit(&mut buf[1..])
+            .expect("buffer sized to the maximum")?;
+        buf[0] = TAG_ANNOUNCE;
+        Some(Transmit {
+            to: NodeId(t.link.0),
+            payload: buf[..1 + t.len].to_vec(),
+        })
+    }
+}
+
+/// The simulated network and what the measurement needs to know about it.
+struct Net<'a> {
+    sim: Sim<RNode<'a>>,
+    /// Surviving graph (for BFS and pair sampling).
+    adj: Vec<Vec<usize>>,
+    alive: Vec<bool>,
+    ctx: Rc<Ctx>,
+    interval: Duration,
+    next_packet: u64,
+    /// Print per-round progress on stderr (`--verbose`).
+    verbose: bool,
+}
+
+impl Net<'_> {
+    fn sim_err(e: hyperport::sim::SimError) -> ! {
+        panic!("simulator: {e}")
+    }
+
+    /// Advances virtual time by one round.
+    fn round(&mut self) {
+        let t = self.sim.now().saturating_add(self.interval);
+        self.sim.run_until(t).unwrap_or_else(|e| Self::sim_err(e));
+    }
+
+    fn generations(&self) -> Vec<u64> {
+        self.sim
+            .nodes()
+            .iter()
+            .map(|n| n.node.generation())
+            .collect()
+    }
+
+    /// Runs rounds until no live node's position changed for `quiet`
+    /// rounds (at most `max_rounds`). With `probe`, injects those pairs at
+    /// the start of every round. Returns the virtual time from the start to
+    /// the last position change, the rounds up to the last round with a
+    /// change, and the packet ids of each round's batch.
+    fn converge(
+        &mut self,
+        quiet: usize,
+        max_rounds: usize,
+        probe: Option<&[(usize, usize)]>,
+    ) -> (Duration, usize, Vec<Vec<u64>>) {
+        let start = self.sim.now();
+        let mut gens = self.generations();
+        let mut last_change = 0;
+        let mut batches = Vec::new();
+        for r in 1..=max_rounds {
+            if let Some(pairs) = probe {
+                batches.push(self.send(pairs));
+            }
+            self.round();
+            let now = self.generations();
+            let moved = (0..now.len())
+                .filter(|&i| self.alive[i] && now[i] != gens[i])
+                .count();
+            let changed = moved > 0;
+            if self.verbose {
+                eprintln!(
+                    "round {r} at {} ms: {moved} nodes moved",
+                    self.sim.now().as_millis()
+                );
+            }
+            gens = now;
             if changed {
-                last_change = self.round;
-            } else if self.round >= last_change + quiet {
+                last_change = r;
+            } else if r >= last_change + quiet {
                 break;
             }
         }
-        last_change - start
+        let last = (0..self.alive.len())
+            .filter(|&i| self.alive[i])
+            .map(|i| self.sim.nodes()[i].last_change)
+            .max()
+            .unwrap_or(start);
+        (last.saturating_duration_since(start), last_change, batches)
+    }
+
+    /// Injects one packet per pair; returns their ids.
+    fn send(&mut self, pairs: &[(usize, usize)]) -> Vec<u64> {
+        let mut ids = Vec::with_capacity(pairs.len());
+        for &(s, t) in pairs {
+            let id = self.next_packet;
+            self.next_packet += 1;
+            let dest = self.sim.nodes()[t].node.coord().slots().to_vec();
+            self.ctx.ledger.borrow_mut().packets.insert(
+                id,
+                Packet {
+                    dst: t as u32,
+                    hops: 0,
+                    fate: Fate::Moving,
+                    visited: HashSet::new(),
+                },
+            );
+            self.sim
+                .command(NodeId(s as u32), Cmd::Send { id, dest })
+                .unwrap_or_else(|e| Self::sim_err(e));
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Whether every packet of `ids` has a final fate.
+    fn settled(&self, ids: &[u64]) -> bool {
+        let l = self.ctx.ledger.borrow();
+        ids.iter()
+            .all(|id| l.packets.get(id).is_none_or(|p| p.fate != Fate::Moving))
+    }
+
+    /// Hop counts of delivered packets (`None`: not delivered), forgetting
+    /// the packets.
+    fn outcome(&mut self, ids: &[u64]) -> Vec<Option<u32>> {
+        let mut l = self.ctx.ledger.borrow_mut();
+        ids.iter()
+            .map(|id| match l.packets.remove(id) {
+                Some(Packet {
+                    fate: Fate::Delivered,
+                    hops,
+                    ..
+                }) => Some(hops),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Routes `pairs` through the simulator (rounds run until every packet
+    /// settled, at most 10): hop counts of the delivered ones.
+    fn route_pairs(&mut self, pairs: &[(usize, usize)]) -> Vec<Option<u32>> {
+        let ids = self.send(pairs);
+        for _ in 0..10 {
+            if self.settled(&ids) {
+                break;
+            }
+            self.round();
+        }
+        self.outcome(&ids)
     }
 
     fn remove_link(&mut self, u: usize, v: usize) {
         self.adj[u].retain(|&x| x != v);
         self.adj[v].retain(|&x| x != u);
-        let now = self.now();
-        self.nodes[u].handle_link_down(now, LinkId(v as u32));
-        self.nodes[v].handle_link_down(now, LinkId(u as u32));
+        let (a, b) = (NodeId(u as u32), NodeId(v as u32));
+        self.sim
+            .partition(Partition::Link(a, b))
+            .unwrap_or_else(|e| Self::sim_err(e));
+        for (x, y) in [(a, b), (b, a)] {
+            if !self.sim.is_down(x) {
+                self.sim
+                    .command(x, Cmd::LinkDown(y.0))
+                    .unwrap_or_else(|e| Self::sim_err(e));
+            }
+        }
     }
 
     fn remove_node(&mut self, u: usize) {
-        for v in self.adj[u].clone() {
-            self.remove_link(u, v);
+        for v in std::mem::take(&mut self.adj[u]) {
+            self.adj[v].retain(|&x| x != u);
         }
         self.alive[u] = false;
+        self.sim
+            .node_down(NodeId(u as u32))
+            .unwrap_or_else(|e| Self::sim_err(e));
     }
 
-    /// Routes seeded random pairs of live nodes in the same component:
-    /// (delivered, attempted, average stretch, maximum stretch, and the
-    /// anchor's and our average over the pairs both delivered).
-    fn measure(&mut self, pairs: usize, seed: u64) -> (usize, usize, f64, f64, f64, f64) {
-        let n = self.nodes.len();
-        let anchor = anchor::Anchor::new(&self.adj, &self.alive);
-        let (mut both, mut anchor_sum, mut ours_sum) = (0usize, 0.0, 0.0);
-        if let Some(hub) = (0..n)
-            .filter(|&v| self.alive[v])
-            .max_by_key(|&v| self.adj[v].len())
-        {
-            let ar = anchor.root_of(hub);
-            let key = self.nodes[ar].root().key;
-            let ours = (0..n).find(|&v| self.nodes[v].public_key() == key);
-            eprintln!(
-                "# roots: anchor node {ar} (degree {}, tree depth {}), ours node {ours:?} (degree {:?})",
-                self.adj[ar].len(),
-                anchor.max_depth(),
-                ours.map(|v| self.adj[v].len())
-            );
-        }
-        let mut comp = vec![usize::MAX; n];
-        let mut ncomp = 0;
-        for s in 0..n {
-            if comp[s] == usize::MAX && self.alive[s] {
-                for (v, d) in bfs(&self.adj, s).iter().enumerate() {
-                    if *d != u32::MAX {
-                        comp[v] = ncomp;
-                    }
-                }
-                ncomp += 1;
-            }
-        }
-        let mut rng = SplitMix(seed);
-        let (mut delivered, mut done, mut attempts) = (0, 0, 0);
-        let (mut sum, mut max) = (0.0, 0.0f64);
-        while done < pairs && attempts < pairs * 100 {
-            attempts += 1;
-            let s = (rng.next() % n as u64) as usize;
-            let t = (rng.next() % n as u64) as usize;
-            if s == t || !self.alive[s] || !self.alive[t] || comp[s] != comp[t] {
-                continue;
-            }
-            done += 1;
-            let sp = bfs(&self.adj, s)[t];
-            let mut header = self.nodes[s].header_to(self.nodes[t].coord().clone());
-            let mut at = s;
-            let mut hops = 0u32;
-            let ok = loop {
-                match self.nodes[at].route(&mut header) {
-                    Decision::Deliver => break at == t,
-                    Decision::Forward(LinkId(v)) => {
-                        assert!(
-                            self.adj[at].contains(&(v as usize)),
-                            "forwarded over a non-link"
-                        );
-                        at = v as usize;
-                        hops += 1;
-                        assert!(
-                            hops as usize <= 2 * hyperport::routing::MAX_DEPTH + 1,
-                            "loop"
-                        );
-                    }
-                    _ => break false,
-                }
-            };
-            if ok {
-                delivered += 1;
-                let st = f64::from(hops) / f64::from(sp);
-                sum += st;
-                max = max.max(st);
-                if let Some(ah) = anchor.route(s, t) {
-                    both += 1;
-                    anchor_sum += f64::from(ah) / f64::from(sp);
-                    ours_sum += st;
-                }
-            }
-        }
-        let avg = if delivered > 0 {
-            sum / delivered as f64
-        } else {
-            f64::NAN
-        };
-        let both = both.max(1) as f64;
-        (
-            delivered,
-            done,
-            avg,
-            max,
-            anchor_sum / both,
-            ours_sum / both,
-        )
+    /// Loops and forwarding over non-links seen so far.
+    fn violations(&self) -> (u64, u64) {
+        let l = self.ctx.ledger.borrow();
+        (l.loops, l.bad_links)
     }
 }
 
-fn evaluate(
-    g: &Graph,
-    pairs: usize,
-    seed: u64,
-    churn: bool,
-    show_positions: usize,
-) -> Vec<Outcome> {
+/// Options of one evaluation.
+#[derive(Clone, Copy)]
+pub struct Opts {
+    /// Pairs routed after convergence (default 2000).
+    pub pairs: usize,
+    /// Pairs routed at the start of every round while re-converging
+    /// (default 500).
+    pub probe_pairs: usize,
+    /// Seed of the pair sample, the churn choices and the links.
+    pub seed: u64,
+    /// Run the churn stages.
+    pub churn: bool,
+    /// Poincaré positions to print.
+    pub positions: usize,
+    /// Every link's parameters.
+    pub link: LinkConfig,
+    /// Per-round progress on stderr.
+    pub verbose: bool,
+    /// Minimum time between two flushes of a node's announcements.
+    pub pace: Duration,
+}
+
+/// Runs one graph; returns its rows and whether a loop or a forward over a
+/// non-link was seen.
+pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     let n = g.adj.len();
     let config = Config::default();
     let mut tables: Vec<Vec<NeighbourEntry>> = g
@@ -460,7 +846,11 @@ fn evaluate(
         .collect();
     let t0 = Instant::ZERO;
     let memo = Memo::default();
-    let nodes: Vec<Node<'_, Memo>> = tables
+    let ctx = Rc::new(Ctx {
+        ledger: RefCell::new(Ledger::default()),
+        buf: RefCell::new(vec![0u8; 1 + TRANSMIT_BUF_LEN]),
+    });
+    let mut nodes: Vec<RNode<'_>> = tables
         .iter_mut()
         .enumerate()
         .map(|(i, t)| {
@@ -468,19 +858,22 @@ fn evaluate(
                 rank: rank_of(&g.adj, i),
                 ..config
             };
-            Node::with_verifier(c, &key_seed(i), t, t0, memo.clone())
+            RNode {
+                id: i as u32,
+                node: Node::with_verifier(c, &key_seed(i), t, t0, memo.clone()),
+                links: g.adj[i].iter().map(|&v| v as u32).collect(),
+                out: VecDeque::new(),
+                ctx: ctx.clone(),
+                last_change: t0,
+                now: t0,
+                pace: o.pace,
+                flush_at: t0,
+                held: None,
+                flushed: false,
+            }
         })
         .collect();
-    let mut sim = Sim {
-        nodes,
-        adj: g.adj.clone(),
-        alive: vec![true; n],
-        inflight: Vec::new(),
-        round: 0,
-        interval: config.announce_interval,
-        buf: vec![0u8; TRANSMIT_BUF_LEN],
-    };
-    let keys: Vec<[u8; 32]> = sim.nodes.iter().map(|n| n.public_key()).collect();
+    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.node.public_key()).collect();
     // Slot order: each node registers its links by decreasing neighbour
     // degree (then id), so hubs get the small slots and, with the
     // breadth-first parent order, the tree leans on hubs.
@@ -488,17 +881,40 @@ fn evaluate(
         let mut order = a.clone();
         order.sort_by_key(|&v| (std::cmp::Reverse(g.adj[v].len()), v));
         for v in order {
-            sim.nodes[u]
+            nodes[u]
+                .node
                 .handle_link_up(t0, LinkId(v as u32), keys[v])
                 .expect("table sized to degree");
         }
     }
+    let sim_config = SimConfig {
+        seed: o.seed,
+        record_trace: false,
+        ..SimConfig::default()
+    };
+    let mut sim = Sim::new(sim_config, nodes);
+    for (u, a) in g.adj.iter().enumerate() {
+        for &v in a.iter().filter(|&&v| u < v) {
+            sim.connect(NodeId(u as u32), NodeId(v as u32), o.link)
+                .expect("distinct nodes, one link each");
+        }
+    }
+    let mut net = Net {
+        sim,
+        adj: g.adj.clone(),
+        alive: vec![true; n],
+        ctx,
+        interval: config.announce_interval,
+        next_packet: 0,
+        verbose: o.verbose,
+    };
     let mut out = Vec::new();
-    let rounds = sim.run(3, 5_000);
-    if let Some(step) = n.checked_div(show_positions) {
-        let d = 1.0 + sim.adj.iter().map(Vec::len).max().unwrap_or(1) as f64;
-        for i in (0..n).step_by(step.max(1)).take(show_positions) {
-            let c = sim.nodes[i].coord();
+    let (took, _, _) = net.converge(3, 5_000, None);
+    let rounds = (took, rounds_of(took, net.interval));
+    if let Some(step) = n.checked_div(o.positions) {
+        let d = 1.0 + net.adj.iter().map(Vec::len).max().unwrap_or(1) as f64;
+        for i in (0..n).step_by(step.max(1)).take(o.positions) {
+            let c = net.sim.nodes()[i].node.coord();
             let (x, y) = poincare(c.slots(), d);
             println!(
                 "# {} node {i} coord {c:?} poincare ({x:.6}, {y:.6}) |z| {:.12} (display only)",
@@ -507,130 +923,253 @@ fn evaluate(
             );
         }
     }
-    out.push(outcome(&mut sim, &memo, rounds, pairs, seed, ""));
-    if churn {
+    out.push(stage(&mut net, &memo, rounds, None, o, ""));
+    if o.churn {
+        // Quiet long enough for a root timeout to show.
+        let quiet =
+            (config.root_timeout.as_micros() / config.announce_interval.as_micros()) as usize + 5;
         // 5% of links, then 5% of nodes (the root first: root loss), seeded.
-        let mut rng = SplitMix(seed ^ 0xc4);
+        let mut rng = SplitMix(o.seed ^ 0xc4);
         let mut edges: Vec<(usize, usize)> = Vec::new();
-        for (u, a) in sim.adj.iter().enumerate() {
+        for (u, a) in net.adj.iter().enumerate() {
             edges.extend(a.iter().filter(|&&v| u < v).map(|&v| (u, v)));
         }
         for _ in 0..(edges.len() * 5).div_ceil(100) {
             let i = (rng.next() % edges.len() as u64) as usize;
             let (u, v) = edges.swap_remove(i);
-            sim.remove_link(u, v);
+            net.remove_link(u, v);
         }
-        // Quiet long enough for a root timeout to show.
-        let quiet =
-            (config.root_timeout.as_micros() / config.announce_interval.as_micros()) as usize + 5;
-        let rounds = sim.run(quiet, 5_000);
-        out.push(outcome(&mut sim, &memo, rounds, pairs, seed, "+links-5%"));
-        let root = sim.nodes.iter().position(|x| x.is_root()).unwrap_or(0);
-        sim.remove_node(root);
+        let during = reconverge(&mut net, quiet, o);
+        out.push(stage(
+            &mut net,
+            &memo,
+            during.0,
+            Some(during.1),
+            o,
+            "+links-5%",
+        ));
+        let root = (0..n)
+            .find(|&i| net.alive[i] && net.sim.nodes()[i].node.is_root())
+            .unwrap_or(0);
+        net.remove_node(root);
         let mut removed = 1;
         while removed < (n * 5).div_ceil(100) {
             let v = (rng.next() % n as u64) as usize;
-            if sim.alive[v] {
-                sim.remove_node(v);
+            if net.alive[v] {
+                net.remove_node(v);
                 removed += 1;
             }
         }
-        let rounds = sim.run(quiet, 5_000);
-        out.push(outcome(&mut sim, &memo, rounds, pairs, seed, "+nodes-5%"));
+        let during = reconverge(&mut net, quiet, o);
+        out.push(stage(
+            &mut net,
+            &memo,
+            during.0,
+            Some(during.1),
+            o,
+            "+nodes-5%",
+        ));
     }
-    out
+    let (loops, bad) = net.violations();
+    if loops > 0 || bad > 0 {
+        eprintln!(
+            "{}: {loops} looping packets, {bad} packets forwarded over a non-link",
+            g.name
+        );
+    }
+    (out, loops > 0 || bad > 0)
 }
 
-fn outcome(
-    sim: &mut Sim<'_>,
+/// Re-converges after a failure, probing delivery every round: rounds to
+/// re-converge and (min, mean) delivery % of the batches sent in rounds
+/// `1..=rounds` (at least round 1).
+fn reconverge(net: &mut Net<'_>, quiet: usize, o: Opts) -> ((Duration, usize), (f64, f64)) {
+    let pairs = sample_pairs(&net.adj, &net.alive, o.probe_pairs, o.seed);
+    let (took, _, batches) = net.converge(quiet, 5_000, Some(&pairs));
+    let rounds = rounds_of(took, net.interval);
+    // Let the last batches land.
+    for _ in 0..10 {
+        if batches.iter().all(|b| net.settled(b)) {
+            break;
+        }
+        net.round();
+    }
+    let pcts: Vec<f64> = batches
+        .iter()
+        .map(|b| delivery_pct(&net.outcome(b)))
+        .collect();
+    let during = &pcts[..rounds.max(1).min(pcts.len())];
+    let min = during.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = during.iter().sum::<f64>() / during.len().max(1) as f64;
+    ((took, rounds), (min, mean))
+}
+
+/// Rounds (announcement intervals) of virtual time needed to cover `took`:
+/// a change at 0.2 s is round 1, at 1.0 s round 1, at 1.01 s round 2.
+pub fn rounds_of(took: Duration, interval: Duration) -> usize {
+    took.as_micros().div_ceil(interval.as_micros().max(1)) as usize
+}
+
+/// Final measurement of a stage: routes the pair sample and reads the tree.
+fn stage(
+    net: &mut Net<'_>,
     memo: &Memo,
-    rounds: usize,
-    pairs: usize,
-    seed: u64,
+    (took, rounds): (Duration, usize),
+    during: Option<(f64, f64)>,
+    o: Opts,
     tag: &str,
 ) -> Outcome {
-    let live: Vec<usize> = (0..sim.nodes.len()).filter(|&i| sim.alive[i]).collect();
+    let live: Vec<usize> = (0..net.adj.len()).filter(|&i| net.alive[i]).collect();
     let mut per_root: HashMap<[u8; 32], usize> = HashMap::new();
     for &i in &live {
-        *per_root.entry(sim.nodes[i].root().key).or_default() += 1;
+        *per_root
+            .entry(net.sim.nodes()[i].node.root().key)
+            .or_default() += 1;
     }
     let biggest = per_root.values().copied().max().unwrap_or(0);
     let max_depth = live
         .iter()
-        .map(|&i| sim.nodes[i].coord().depth())
+        .map(|&i| net.sim.nodes()[i].node.coord().depth())
         .max()
         .unwrap_or(0);
-    let (delivered, done, avg, max, anchor_avg, ours_common) = sim.measure(pairs, seed);
+    let pairs = sample_pairs(&net.adj, &net.alive, o.pairs, o.seed);
+    let hops = net.route_pairs(&pairs);
+    let (anchor_stretch, delta) = versus_anchor(&net.adj, &net.alive, &pairs, &hops);
     Outcome {
         tag: tag.to_string(),
         nodes: live.len(),
-        delivered,
-        pairs: done,
-        avg_stretch: avg,
-        max_stretch: max,
-        anchor_stretch: anchor_avg,
-        delta: ours_common - anchor_avg,
+        tally: tally(&net.adj, &pairs, &hops),
         rounds,
+        converge_ms: took.as_millis(),
         joined_pct: 100.0 * biggest as f64 / live.len().max(1) as f64,
         max_depth,
         sigs: memo.0.borrow().1,
+        during,
+        messages: net.sim.stats().delivered,
+        anchor_stretch,
+        delta,
     }
 }
 
-fn main() {
-    let mut pairs = 2_000usize;
-    let mut seed = 1u64;
-    let mut churn = false;
-    let mut positions = 0usize;
+/// Routes the same pairs with the anchor: (its average stretch, ours minus
+/// its) over the pairs both delivered.
+fn versus_anchor(
+    adj: &[Vec<usize>],
+    alive: &[bool],
+    pairs: &[(usize, usize)],
+    hops: &[Option<u32>],
+) -> (f64, f64) {
+    let a = anchor::Anchor::new(adj, alive);
+    if let Some(hub) = (0..adj.len())
+        .filter(|&v| alive[v])
+        .max_by_key(|&v| adj[v].len())
+    {
+        eprintln!(
+            "# anchor: root node {} (degree {}), tree depth {}",
+            a.root_of(hub),
+            adj[a.root_of(hub)].len(),
+            a.max_depth()
+        );
+    }
+    let (mut both, mut theirs, mut ours) = (0usize, 0.0, 0.0);
+    for (&(s, t), h) in pairs.iter().zip(hops) {
+        let (Some(h), Some(ah)) = (h, a.route(s, t)) else {
+            continue;
+        };
+        let sp = f64::from(bfs(adj, s)[t]);
+        both += 1;
+        theirs += f64::from(ah) / sp;
+        ours += f64::from(*h) / sp;
+    }
+    let n = both.max(1) as f64;
+    (theirs / n, (ours - theirs) / n)
+}
+
+fn main() -> std::process::ExitCode {
+    let mut o = Opts {
+        pairs: 2_000,
+        probe_pairs: 500,
+        seed: 1,
+        churn: false,
+        positions: 0,
+        link: LinkConfig::fixed(Duration::from_millis(10)),
+        verbose: false,
+        pace: Duration::from_millis(200),
+    };
+    let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
     let mut graphs = Vec::new();
     let mut args = std::env::args().skip(1);
+    let num = |a: Option<String>, what: &str| -> u64 {
+        a.and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("{what} takes a number"))
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--pairs" => pairs = args.next().and_then(|x| x.parse().ok()).expect("--pairs N"),
-            "--seed" => seed = args.next().and_then(|x| x.parse().ok()).expect("--seed S"),
+            "--pairs" => o.pairs = num(args.next(), "--pairs") as usize,
+            "--probe-pairs" => o.probe_pairs = num(args.next(), "--probe-pairs") as usize,
+            "--seed" => o.seed = num(args.next(), "--seed"),
             "--synthetic" => graphs.extend(synthetic()),
-            "--churn" => churn = true,
-            "--positions" => {
-                positions = args
-                    .next()
-                    .and_then(|x| x.parse().ok())
-                    .expect("--positions N")
-            }
-            "--path" => graphs.push(path(
-                args.next().and_then(|x| x.parse().ok()).expect("--path N"),
-            )),
-            "--grid" => graphs.push(grid(
-                args.next().and_then(|x| x.parse().ok()).expect("--grid S"),
-            )),
+            "--churn" => o.churn = true,
+            "--verbose" => o.verbose = true,
+            "--positions" => o.positions = num(args.next(), "--positions") as usize,
+            "--latency" => latency = num(args.next(), "--latency"),
+            "--jitter" => jitter = num(args.next(), "--jitter"),
+            "--loss" => loss = num(args.next(), "--loss") as u32,
+            "--pace" => o.pace = Duration::from_millis(num(args.next(), "--pace")),
+            "--path" => graphs.push(path(num(args.next(), "--path") as usize)),
+            "--grid" => graphs.push(grid(num(args.next(), "--grid") as usize)),
             p => graphs.extend(parse_edgelist(p)),
         }
     }
     if graphs.is_empty() {
-        eprintln!("usage: routing_eval [--pairs N] [--seed S] [--synthetic] [--churn] EDGELIST...");
-        std::process::exit(2);
+        eprintln!(
+            "usage: routing_eval [--pairs N] [--probe-pairs N] [--seed S] [--synthetic] [--churn] [--latency MS] [--jitter MS] [--loss PPM] EDGELIST..."
+        );
+        return std::process::ExitCode::from(2);
     }
+    o.link = LinkConfig::fixed(Duration::from_millis(latency))
+        .with_latency(
+            Duration::from_millis(latency),
+            Duration::from_millis(latency + jitter),
+        )
+        .with_loss_ppm(loss);
     println!(
-        "name nodes delivery_pct avg_stretch max_stretch rounds_to_converge joined_pct max_depth signatures_verified secs anchor_stretch delta"
+        "name nodes delivery_pct avg_stretch max_stretch rounds_to_converge converge_ms joined_pct max_depth signatures_verified during_min_pct during_mean_pct messages secs anchor_stretch delta"
     );
+    let mut failed = false;
     for g in &graphs {
         let start = std::time::Instant::now();
-        for o in evaluate(g, pairs, seed, churn, positions) {
+        let (rows, bad) = evaluate(g, o);
+        failed |= bad;
+        for r in rows {
+            let during = match r.during {
+                Some((min, mean)) => format!("{min:.2} {mean:.2}"),
+                None => "- -".to_string(),
+            };
             println!(
-                "{}{} {} {:.2} {:.3} {:.2} {} {:.1} {} {} {:.1} {:.3} {:+.4}",
+                "{}{} {} {:.2} {:.3} {:.2} {} {} {:.1} {} {} {} {} {:.1} {:.3} {:+.4}",
                 g.name,
-                o.tag,
-                o.nodes,
-                100.0 * o.delivered as f64 / o.pairs.max(1) as f64,
-                o.avg_stretch,
-                o.max_stretch,
-                o.rounds,
-                o.joined_pct,
-                o.max_depth,
-                o.sigs,
+                r.tag,
+                r.nodes,
+                100.0 * r.tally.delivered as f64 / r.tally.pairs.max(1) as f64,
+                r.tally.avg_stretch,
+                r.tally.max_stretch,
+                r.rounds,
+                r.converge_ms,
+                r.joined_pct,
+                r.max_depth,
+                r.sigs,
+                during,
+                r.messages,
                 start.elapsed().as_secs_f64(),
-                o.anchor_stretch,
-                o.delta
+                r.anchor_stretch,
+                r.delta
             );
         }
     }
+    if failed {
+        eprintln!("FAILED: a packet looped or was forwarded over a non-link");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
 }
