@@ -335,15 +335,12 @@ where
             return Some((to, ev));
         }
         let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
-        let node_used = self.window_used_towards(to);
-        let port_used = self.window_used_towards_port(to, ev.port);
-        let window = self.window();
-        let node_window = self.config.max_held_per_node.max(1);
+        let full = self.window_full(to, ev.port);
         let Some(p) = self.port_mut(port) else {
             return Some((to, ev));
         };
         let limited = p.unconfirmed && p.peer_node == to;
-        if !behind && (!limited || (port_used < window && node_used < node_window)) {
+        if !behind && (!limited || !full) {
             if limited {
                 p.window_used = p.window_used.saturating_add(1);
             }
@@ -366,21 +363,23 @@ where
             .max(1)
     }
 
-    /// Window used by every unconfirmed port of this node sending to
-    /// `port` on `to` (several successive previous peers of one port may
-    /// live here, and the receiver's hold bound is per port).
-    fn window_used_towards_port(&self, to: NodeName, port: PortName) -> usize {
-        self.ports
-            .iter()
-            .filter(|p| p.unconfirmed && p.peer_node == to && p.peer_port == port)
-            .fold(0usize, |n, p| n.saturating_add(p.window_used))
-    }
-
-    fn window_used_towards(&self, to: NodeName) -> usize {
+    /// Window used by every unconfirmed port of this node sending to `to`
+    /// (only those sending to `port` there, if given).
+    fn window_used(&self, to: NodeName, port: Option<PortName>) -> usize {
         self.ports
             .iter()
             .filter(|p| p.unconfirmed && p.peer_node == to)
+            .filter(|p| port.is_none_or(|x| x == p.peer_port))
             .fold(0usize, |n, p| n.saturating_add(p.window_used))
+    }
+
+    /// Whether the window towards `port` on `to` is used up: the per-port
+    /// window, summed over this node's ports (several successive previous
+    /// peers of one port may live here, and the receiver's hold bound is
+    /// per port), or the node-wide one (the receiver's per-node bound).
+    fn window_full(&self, to: NodeName, port: PortName) -> bool {
+        self.window_used(to, Some(port)) >= self.window()
+            || self.window_used(to, None) >= self.config.max_held_per_node.max(1)
     }
 
     /// Whether [`Node::send_user_message`] on `port` would fail now with
@@ -409,10 +408,7 @@ where
             .iter()
             .filter(|w| w.0 == port && w.1 == to)
             .count();
-        let must_wait = queued > 0
-            || (p.unconfirmed
-                && (self.window_used_towards_port(to, p.peer_port) >= self.window()
-                    || self.window_used_towards(to) >= self.config.max_held_per_node.max(1)));
+        let must_wait = queued > 0 || (p.unconfirmed && self.window_full(to, p.peer_port));
         must_wait && (queued >= self.config.max_queued_per_port || self.waiting.is_full())
     }
 
