@@ -366,15 +366,21 @@ pub struct Tally {
     pub max_stretch: f64,
 }
 
-pub fn tally(adj: &[Vec<usize>], pairs: &[(usize, usize)], hops: &[Option<u32>]) -> Tally {
+/// Shortest-path hop counts of `pairs` (one BFS per pair), computed once
+/// per batch for every stretch figure.
+pub fn shortest_hops(adj: &[Vec<usize>], pairs: &[(usize, usize)]) -> Vec<u32> {
+    pairs.iter().map(|&(s, d)| bfs(adj, s)[d]).collect()
+}
+
+/// `shortest[i]` is pair `i`'s shortest-path hop count ([`shortest_hops`]).
+pub fn tally(shortest: &[u32], hops: &[Option<u32>]) -> Tally {
     let mut t = Tally {
-        pairs: pairs.len(),
+        pairs: shortest.len(),
         ..Tally::default()
     };
     let mut sum = 0.0;
-    for (&(s, d), h) in pairs.iter().zip(hops) {
+    for (&sp, h) in shortest.iter().zip(hops) {
         if let Some(h) = h {
-            let sp = bfs(adj, s)[d];
             let st = f64::from(*h) / f64::from(sp);
             t.delivered += 1;
             sum += st;
@@ -1072,11 +1078,12 @@ fn stage(
         .unwrap_or(0);
     let pairs = sample_pairs(&net.adj, &net.alive, o.pairs, o.seed);
     let hops = net.route_pairs(&pairs);
-    let (anchor_stretch, delta) = versus_anchor(&net.adj, &net.alive, &pairs, &hops);
+    let shortest = shortest_hops(&net.adj, &pairs);
+    let (anchor_stretch, delta) = versus_anchor(&net.adj, &net.alive, &pairs, &shortest, &hops);
     Outcome {
         tag: tag.to_string(),
         nodes: live.len(),
-        tally: tally(&net.adj, &pairs, &hops),
+        tally: tally(&shortest, &hops),
         rounds,
         converge_ms: took.as_millis(),
         joined_pct: 100.0 * biggest as f64 / live.len().max(1) as f64,
@@ -1095,6 +1102,7 @@ fn versus_anchor(
     adj: &[Vec<usize>],
     alive: &[bool],
     pairs: &[(usize, usize)],
+    shortest: &[u32],
     hops: &[Option<u32>],
 ) -> (f64, f64) {
     let a = anchor::Anchor::new(adj, alive);
@@ -1110,11 +1118,11 @@ fn versus_anchor(
         );
     }
     let (mut both, mut theirs, mut ours) = (0usize, 0.0, 0.0);
-    for (&(s, t), h) in pairs.iter().zip(hops) {
+    for ((&(s, t), &sp), h) in pairs.iter().zip(shortest).zip(hops) {
         let (Some(h), Some(ah)) = (h, a.route(s, t)) else {
             continue;
         };
-        let sp = f64::from(bfs(adj, s)[t]);
+        let sp = f64::from(sp);
         both += 1;
         theirs += f64::from(ah) / sp;
         ours += f64::from(*h) / sp;

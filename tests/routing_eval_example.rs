@@ -8,7 +8,9 @@ mod routing_eval;
 
 use hyperport::sim::LinkConfig;
 use hyperport::time::Duration;
-use routing_eval::{Graph, Opts, evaluate, grid, path, rounds_of, sample_pairs, tally};
+use routing_eval::{
+    Graph, Opts, evaluate, grid, path, rounds_of, sample_pairs, shortest_hops, tally,
+};
 
 fn opts(churn: bool) -> Opts {
     Opts {
@@ -44,7 +46,10 @@ fn rounds_round_up_to_whole_intervals() {
 fn tally_by_hand() {
     // Path 0-1-2-3: shortest 0->3 is 3 hops, 0->2 is 2 hops.
     let g = path(4);
-    let t = tally(&g.adj, &[(0, 3), (0, 2), (1, 3)], &[Some(3), Some(4), None]);
+    let t = tally(
+        &shortest_hops(&g.adj, &[(0, 3), (0, 2), (1, 3)]),
+        &[Some(3), Some(4), None],
+    );
     assert_eq!((t.delivered, t.pairs), (2, 3));
     assert_eq!(t.avg_stretch, 1.5); // (3/3 + 4/2) / 2
     assert_eq!(t.max_stretch, 2.0);
