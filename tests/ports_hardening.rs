@@ -106,6 +106,46 @@ fn held_events_are_bounded_per_port_with_an_error_naming_the_node() {
     );
 }
 
+/// The per-port hold bound counts per sending node (the granularity of a
+/// sender's window): another node's events held for the same port never
+/// make an honest node's window overflow, and the node past its own bound
+/// is the one reported.
+#[test]
+fn held_per_port_bound_counts_each_sending_node_separately() {
+    let cfg = Config {
+        max_held_per_port: 3,
+        max_held_per_node: 100,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (x, _y) = cross(&mut v);
+    let closure = || EventKind::ObserveClosure { last_seq: 0 };
+    // Node D: one early event for x (held: D's port is not x's previous peer).
+    assert_eq!(
+        v.handle_event(D, ev(x, PortName::new(0xd, 1), 1, closure())),
+        Ok(())
+    );
+    // Node C: a full bound's worth for x, all held, none blamed on D's.
+    for i in 0..3u64 {
+        let e = ev(x, PortName::new(0xc, i + 1), 1, closure());
+        assert_eq!(v.handle_event(C, e), Ok(()), "C's event {i}");
+    }
+    assert_eq!(v.held_count(), 4);
+    // One more from C is C's violation; D can still add up to its own bound.
+    assert_eq!(
+        v.handle_event(C, ev(x, PortName::new(0xc, 9), 1, closure())),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPerPortExceeded(x)
+        })
+    );
+    assert_eq!(
+        v.handle_event(D, ev(x, PortName::new(0xd, 2), 1, closure())),
+        Ok(())
+    );
+    assert_eq!(v.held_count(), 5);
+}
+
 #[test]
 fn held_events_are_bounded_per_peer_node_and_others_are_not_starved() {
     let cfg = Config {

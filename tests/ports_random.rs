@@ -563,6 +563,27 @@ fn seed_14288_local_send_into_a_full_message_pool() {
     run(14288, 40 + (14288 % 100) as usize);
 }
 
+/// Regression (sweep of seeds 6000..15000): a receiving port whose peer's
+/// node was lost refused a message still in flight from its (live)
+/// previous peer, then accepted that peer's ObserveClosure announcing the
+/// message, and was sent on: the new port and every proxy towards it waited
+/// for the dropped message forever (a proxy leaked). A port whose peer is
+/// lost now keeps its last sequence number at what it holds.
+#[test]
+fn seed_6998_closure_after_peer_loss_promises_no_dropped_message() {
+    run(6998, 40 + (6998 % 100) as usize);
+}
+
+/// Regression (sweep of seeds 6000..15000): a port's hold bound counted
+/// the held events of every sender together; a full window from one node
+/// plus one early ObserveClosure from another node's port (re-pointed by a
+/// merge) exceeded it, and the honest node was reported. The bound now
+/// counts per sending node, the granularity of the sender's window.
+#[test]
+fn seed_12192_one_nodes_window_plus_another_nodes_event() {
+    run(12192, 40 + (12192 % 100) as usize);
+}
+
 /// The seed alone decides a run: the same seed twice gives the same
 /// simulator trace (every input and output of every node), a different
 /// seed a different one.

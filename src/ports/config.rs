@@ -10,15 +10,19 @@ pub struct Config {
     /// Most user messages queued at one port (default 64). Worst-case memory
     /// is bounded by the node's `MSGS` pool regardless.
     pub max_queued_per_port: usize,
-    /// Most out-of-order (held) control events for one port (default 16).
+    /// Most out-of-order (held) control events for one port from one
+    /// sending node (default 16).
     ///
     /// Legitimate traffic needs holding only while a port's previous peer
     /// changes: events from the new sender wait for the old sender's last
     /// event (UpdatePreviousPeer). An honest hyperport sender has at most
     /// [`Config::send_window`] events in flight in that window, so this
     /// bound must be at least the peers' `send_window`; past it the event
-    /// is dropped and reported as [`super::Violation::HeldPerPortExceeded`],
-    /// and the route loses that event. Total storage is the node's `HELD`.
+    /// is dropped and reported as [`super::Violation::HeldPerPortExceeded`]
+    /// against that node, and the route loses that event. Events of other
+    /// nodes held for the same port do not count (each node's window is its
+    /// own), so one port may hold this many per sending node, within
+    /// [`Config::max_held_per_node`] per node and the node's `HELD` in all.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
     /// ports (default 32).

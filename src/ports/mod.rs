@@ -130,13 +130,19 @@
 //! window either: its confirmation could arrive before the port exists.
 //! All nodes of a network must share `direct_bypass` and the limits.
 //!
-//! Known gap: the hold bound is per receiving port and also counts single
-//! out-of-order control events of *other* senders (e.g. the final
-//! UpdatePreviousPeer of a merged proxy on another edge). A full window plus
-//! such an event can exceed a hold bound equal to the window; a sweep of
-//! `tests/ports_random.rs` found one such seed in 12,500 (seed 12192).
-//! Keeping `send_window` a few events below the peers' `max_held_per_port`
-//! avoids it.
+//! The hold bound counts per receiving port *and sending node*, the
+//! granularity of the window: a node's window budget towards a port is
+//! shared by all of its ports sending there, so the events one node can
+//! have held at one port during a peer change are at most its window, and
+//! `send_window <= max_held_per_port` is exactly the condition under which
+//! an honest node never trips the bound. Events of other nodes held at the
+//! same port (for example the final UpdatePreviousPeer of a merged proxy
+//! on another node, or a second node's window after a second re-pointing)
+//! count against their own senders. Counting per port alone blamed an
+//! honest node for a full window plus one such event of another node
+//! (found by a sweep of `tests/ports_random.rs`, seed 12192, now a
+//! regression test). The memory bound is unchanged: `max_held_per_node`
+//! per sending node and `HELD` in all.
 
 pub mod config;
 pub mod error;

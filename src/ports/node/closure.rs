@@ -22,9 +22,15 @@ where
     R: RngCore + CryptoRng,
 {
     pub(super) fn on_observe_closure(&mut self, target: PortName, last: u64) {
+        // A port whose peer was lost already refuses anything past what it
+        // holds, so a later closure (from a previous peer still alive) must
+        // not promise more: a port sent on would wait forever for messages
+        // this one has dropped.
+        let have = self.received_through(target);
         let Some(p) = self.port_mut(target) else {
             return;
         };
+        let last = if p.peer_lost { last.min(have) } else { last };
         p.peer_closed = true;
         p.last_seq_to_receive = last;
         let mut fwd_last = last;

@@ -135,7 +135,10 @@ where
                 self.stats.dropped_duplicate = self.stats.dropped_duplicate.saturating_add(1);
                 return;
             }
-            if h.port == target {
+            // Per port *and sending node*: the granularity of the sender's
+            // window (`Config::send_window` counts one node's events towards
+            // one port), so one node's events never make another's overflow.
+            if h.port == target && h.from == from {
                 per_port = per_port.saturating_add(1);
             }
             if h.from == from {

@@ -81,10 +81,7 @@ where
     pub(super) fn prev_lost(&mut self, name: PortName) {
         let Some(p) = self.port(name) else { return };
         let was_proxy = matches!(p.state, PortState::Proxying | PortState::Buffering);
-        let mut last = p.queue_next_seq.saturating_sub(1);
-        while self.msg_index(name, last.saturating_add(1)).is_some() {
-            last = last.saturating_add(1);
-        }
+        let last = self.received_through(name);
         if let Some(p) = self.port_mut(name) {
             p.peer_lost = true;
             p.prev_node = NodeName::INVALID;
@@ -95,6 +92,18 @@ where
         if was_proxy {
             self.broadcast_dead(name);
         }
+    }
+
+    /// The last user sequence number `name` holds with no gap before it:
+    /// what it has delivered or queued. Once a route is broken by a node
+    /// loss, this is all the port can still hand on.
+    pub(super) fn received_through(&self, name: PortName) -> u64 {
+        let Some(p) = self.port(name) else { return 0 };
+        let mut last = p.queue_next_seq.saturating_sub(1);
+        while self.msg_index(name, last.saturating_add(1)).is_some() {
+            last = last.saturating_add(1);
+        }
+        last
     }
 
     /// The peer of `name` is on a lost node.
@@ -115,12 +124,18 @@ where
                 }
             }
             for name in hit {
+                // Nothing more comes from a lost peer: the port's last
+                // message is the last it holds (as Mojo does). A closure that
+                // announced more keeps its number: that many can still come
+                // through the previous peer, which is alive.
+                let have = self.received_through(name);
                 let Some(p) = self.port_mut(name) else {
                     continue;
                 };
                 if !p.peer_closed {
                     p.peer_closed = true;
                     p.peer_lost = true;
+                    p.last_seq_to_receive = have;
                 }
                 match p.state {
                     PortState::Receiving => self.status_changed(name),
