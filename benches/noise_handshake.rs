@@ -29,7 +29,7 @@ use clatter::crypto::hash::{Blake2s as ClatterBlake2s, Sha256 as ClatterSha256};
 use clatter::traits::{Dh as _, Handshaker as _};
 use hyperport::crypto::Ring;
 use hyperport::crypto::x25519::KeyPair;
-use hyperport::noise::{Builder, HandshakeState, NoiseParams};
+use hyperport::noise::{Builder, HandshakeState, NoiseParams, StaticStatic};
 use hyperport::rng::SeededRng;
 
 /// Many short rounds rather than few long ones: load on a shared machine
@@ -72,17 +72,24 @@ struct Ours {
     rng: SeededRng,
     buf: [u8; 256],
     out: [u8; 256],
+    /// The initiator's precomputed `ss` (the "+ss" column; XX has no `ss`,
+    /// so there the column is the plain handshake again).
+    pre: Option<StaticStatic>,
+    label: &'static str,
 }
 
 impl Column for Ours {
     fn name(&self) -> &'static str {
-        "hyperport-ring"
+        self.label
     }
     fn run(&mut self, iters: u64) {
         for _ in 0..iters {
             let mut ib = Builder::new(self.params).local_static(self.keys.alice.clone());
             if ik(self.params.name()) {
                 ib = ib.remote_static(*self.keys.bob.public());
+            }
+            if let Some(pre) = &self.pre {
+                ib = ib.precomputed_static_static(pre.clone());
             }
             let mut i: HandshakeState<Ring> = ib.build_initiator(&mut self.rng).unwrap();
             let mut r: HandshakeState<Ring> = Builder::new(self.params)
@@ -319,17 +326,21 @@ fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
         buf: [0; 256],
         out: [0; 256],
     };
+    let ours = |label, pre| Ours {
+        params: NoiseParams::parse(name).unwrap(),
+        keys: Keys {
+            alice: alice.clone(),
+            bob: bob.clone(),
+        },
+        rng: SeededRng::from_u64(1),
+        buf: [0; 256],
+        out: [0; 256],
+        pre,
+        label,
+    };
+    let pre = ik(name).then(|| StaticStatic::new(&alice, bob.public()));
     vec![
-        Box::new(Ours {
-            params: NoiseParams::parse(name).unwrap(),
-            keys: Keys {
-                alice: alice.clone(),
-                bob: bob.clone(),
-            },
-            rng: SeededRng::from_u64(1),
-            buf: [0; 256],
-            out: [0; 256],
-        }),
+        Box::new(ours("hyperport-ring", None)),
         Box::new(snow_col("snow-0.10-default", false)),
         Box::new(snow_col("snow-0.10-ring", true)),
         if name.ends_with("BLAKE2s") {
@@ -342,6 +353,10 @@ fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
             rng: SeededRng::from_u64(2),
             peer: *bob.public(),
         }),
+        // Last: the same handshake with the initiator's `ss` precomputed
+        // (`noise::StaticStatic`, as WireGuard keeps per peer), so the
+        // tables above keep their columns.
+        Box::new(ours("hyperport-ring+ss", pre)),
     ]
 }
 
@@ -368,7 +383,7 @@ fn only_mode() -> bool {
     let mut seed = SeededRng::from_u64(42);
     let mut cols = columns(name, &mut seed);
     let c = cols.iter_mut().find(|c| c.name() == col).expect(
-        "column: hyperport-ring, snow-0.10-default, snow-0.10-ring, clatter-2.3, X25519-only limit",
+        "column: hyperport-ring, snow-0.10-default, snow-0.10-ring, clatter-2.3, X25519-only limit, hyperport-ring+ss",
     );
     c.run(iters);
     true
@@ -394,6 +409,7 @@ fn main() {
         "Noise handshakes/s, both sides in one thread, thread CPU time, median (max) of {TRIALS} rounds"
     );
     let mut ratio_rows = Vec::new();
+    let mut pre_rows = Vec::new();
     for (pi, name) in PATTERNS.iter().enumerate() {
         let mut cols = columns(name, &mut seed);
         let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
@@ -421,12 +437,30 @@ fn main() {
             })
             .collect();
         ratio_rows.push(format!("| {name} | {} |", ratios.join(" | ")));
+        let pre = &r[r.len() - 1];
+        let pre_ratios: Vec<String> = r[..r.len() - 1]
+            .iter()
+            .map(|v| {
+                let per_round: Vec<f64> = pre.iter().zip(v).map(|(a, b)| a / b).collect();
+                format!("{:.1}%", 100.0 * median(per_round))
+            })
+            .collect();
+        pre_rows.push(format!("| {name} | {} |", pre_ratios.join(" | ")));
         if pi == PATTERNS.len() - 1 {
             println!();
             println!("hyperport-ring / column, median of per-round ratios ({TRIALS} rounds)");
             println!("| pattern | {} |", names[1..].join(" | "));
             println!("|---|{}", "---|".repeat(names.len() - 1));
             for row in &ratio_rows {
+                println!("{row}");
+            }
+            println!();
+            println!(
+                "hyperport-ring+ss (initiator's ss precomputed; IK only) / column, median of per-round ratios"
+            );
+            println!("| pattern | {} |", names[..names.len() - 1].join(" | "));
+            println!("|---|{}", "---|".repeat(names.len() - 1));
+            for row in &pre_rows {
                 println!("{row}");
             }
         }

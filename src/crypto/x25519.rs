@@ -72,6 +72,12 @@ impl SharedSecret {
         &self.0
     }
 
+    /// A secret with the given bytes (unit tests that need a wrong value).
+    #[cfg(test)]
+    pub(crate) fn from_bytes_for_test(bytes: [u8; KEY_LEN]) -> Self {
+        SharedSecret(bytes)
+    }
+
     /// Whether the secret is all zeros (the peer sent a low-order point).
     /// Constant-time with respect to the secret's value.
     pub fn is_zero(&self) -> bool {

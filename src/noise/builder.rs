@@ -4,6 +4,7 @@ use super::error::BuildError;
 use super::handshake::HandshakeState;
 use super::params::NoiseParams;
 use super::pattern::{MAX_PSKS, Token};
+use super::precomputed::StaticStatic;
 use super::symmetric::SymmetricState;
 use crate::crypto::Provider;
 use crate::crypto::x25519::{KEY_LEN, KeyPair};
@@ -46,6 +47,7 @@ pub struct Builder<'a> {
     prologue: &'a [u8],
     psks: [Option<[u8; PSK_LEN]>; MAX_PSKS],
     bad_psk: Option<u8>,
+    ss: Option<StaticStatic>,
 }
 
 impl fmt::Debug for Builder<'_> {
@@ -76,6 +78,7 @@ impl<'a> Builder<'a> {
             prologue: &[],
             psks: [None; MAX_PSKS],
             bad_psk: None,
+            ss: None,
         }
     }
 
@@ -128,6 +131,16 @@ impl<'a> Builder<'a> {
             Some(slot) => *slot = Some(key),
             None => self.bad_psk = Some(position),
         }
+        self
+    }
+
+    /// A precomputed `DH(s, rs)` for the `ss` token (see
+    /// [`StaticStatic`]): used when it was computed for this handshake's
+    /// local static key and the peer's static key, ignored otherwise (also
+    /// when the pattern has no `ss`). Saves one X25519 operation; messages
+    /// and keys are the same either way.
+    pub fn precomputed_static_static(mut self, ss: StaticStatic) -> Self {
+        self.ss = Some(ss);
         self
     }
 
@@ -282,6 +295,7 @@ impl<'a> Builder<'a> {
             self.re,
             psks,
             initiator,
+            self.ss.take(),
         ))
     }
 }
