@@ -52,6 +52,10 @@ pub(crate) struct Port {
     pub unconfirmed: bool,
     /// Events sent to the new peer while unconfirmed.
     pub window_used: usize,
+    /// This port's previous peer changed and may not have had its
+    /// PeerConfirmed (it may not even have existed when that was sent, if
+    /// it is a port still being moved): confirm again on its first event.
+    pub confirm_owed: bool,
 }
 
 impl Port {
@@ -80,6 +84,7 @@ impl Port {
             peer_closed: false,
             peer_lost: false,
             unconfirmed: false,
+            confirm_owed: false,
             window_used: 0,
         }
     }

@@ -170,6 +170,7 @@ where
 
     fn dispatch_and_drain(&mut self, from: NodeName, ev: Event<P, A>) {
         let target = ev.port;
+        self.confirm_if_owed(target);
         self.dispatch(from, ev);
         loop {
             let Some(p) = self.port_mut(target) else {
@@ -189,6 +190,7 @@ where
             if let Some(p) = self.port_mut(target) {
                 p.prev_announcer = NodeName::INVALID;
             }
+            self.confirm_if_owed(target);
             self.dispatch(h.from, h.event);
         }
     }
@@ -256,6 +258,7 @@ where
                     self.violation(from, Violation::Malformed);
                     return;
                 }
+                let lost = self.is_lost(node);
                 if let Some(p) = self.port_mut(target) {
                     p.prev_node = node;
                     p.prev_port = port;
@@ -263,13 +266,12 @@ where
                     // The drain loop's increment makes this 1.
                     p.ctl_recv = 0;
                     let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
-                    if !self.is_lost(node) {
-                        // The new previous peer's events are no longer held
-                        // here: end its send window. Sent before any
-                        // ObserveProxyDirect below, on the same link.
-                        self.confirm(node, port, target);
-                    }
-                    if self.is_lost(node) {
+                    // The new previous peer's events are no longer held
+                    // here: its send window ends with a PeerConfirmed, sent
+                    // when its first event is processed (it exists then; a
+                    // port still being moved here may not exist yet now).
+                    p.confirm_owed = !lost;
+                    if lost {
                         self.prev_lost(target);
                     } else if awaiting && self.config.direct_bypass {
                         // The old prev was bypassed or moved: ask the new one.
@@ -278,6 +280,20 @@ where
                 }
             }
         }
+    }
+
+    /// The first in-order event from `target`'s new previous peer is about
+    /// to be processed: that sender exists, so a confirmation it may have
+    /// missed reaches it now.
+    fn confirm_if_owed(&mut self, target: PortName) {
+        let Some(p) = self.port_mut(target) else {
+            return;
+        };
+        if !core::mem::take(&mut p.confirm_owed) {
+            return;
+        }
+        let (node, port) = (p.prev_node, p.prev_port);
+        self.confirm(node, port, target);
     }
 
     /// Sends PeerConfirmed from `me_port` to `(node, port)` (hyperport

@@ -152,6 +152,12 @@ where
         p.last_seq_to_receive = d.last_seq_to_receive;
         p.peer_closed = d.peer_closed;
         p.signalable = false;
+        // A moved port's peer holds what it sends until the proxy it
+        // replaces names it (UpdatePreviousPeer): the same window as after
+        // a bypass. The peer confirms on that UpdatePreviousPeer and again
+        // on the first event it processes from here (the first confirmation
+        // can arrive before this port exists).
+        p.unconfirmed = self.config.direct_bypass;
         if self.ports.push(p).is_err() {
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
             return;
