@@ -154,9 +154,8 @@ where
         p.signalable = false;
         // A moved port's peer holds what it sends until the proxy it
         // replaces names it (UpdatePreviousPeer): the same window as after
-        // a bypass. The peer confirms on that UpdatePreviousPeer and again
-        // on the first event it processes from here (the first confirmation
-        // can arrive before this port exists).
+        // a bypass, ended by the peer's PeerConfirmed once it processes
+        // this port's first event.
         p.unconfirmed = self.config.direct_bypass;
         if self.ports.push(p).is_err() {
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
