@@ -75,7 +75,7 @@ fn transcript(name: &str, precompute: bool) -> Vec<Vec<u8>> {
     let mut buf = [0u8; 64];
     let n = it.write_message(b"after", &mut buf).unwrap();
     wire.push(buf[..n].to_vec());
-    let got = rt.read_message(&buf[..n].to_vec(), &mut out).unwrap();
+    let got = rt.read_message(&buf[..n], &mut out).unwrap();
     assert_eq!(&out[..got], b"after");
     wire
 }

@@ -479,7 +479,11 @@ fn run(seed: u64, ops: usize) -> [u8; 32] {
     if std::env::var("PORTS_DUMP").is_ok() {
         for i in 0..nodes {
             let (w, h, ports) = net.with(i, |n| {
-                (n.waiting_count(), n.held_count(), n.ports().collect::<Vec<_>>())
+                (
+                    n.waiting_count(),
+                    n.held_count(),
+                    n.ports().collect::<Vec<_>>(),
+                )
             });
             eprintln!("DUMP node {i}: waiting {w} held {h} ports {ports:?}");
         }
@@ -632,6 +636,16 @@ fn seed_21390_burst_from_a_moved_port_is_windowed() {
 #[test]
 fn seed_2158_burst_from_a_moved_port_to_a_local_peer() {
     run(2158, 40 + (2158 % 100) as usize);
+}
+
+/// Regression (an intermediate version of the moved-port window): a moved
+/// port's first event waited because two other ports of its node had used
+/// the node-wide window towards the same node; when their confirmations
+/// freed it nothing re-offered the waiting event, and the route stalled
+/// (two proxies leaked). Freed windows now re-offer waiting events.
+#[test]
+fn seed_9862_freed_window_releases_other_ports_waiting_events() {
+    run(9862, 40 + (9862 % 100) as usize);
 }
 
 /// The seed alone decides a run: the same seed twice gives the same

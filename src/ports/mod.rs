@@ -65,9 +65,8 @@
 //! every such change also ends with an UpdatePreviousPeer to the asker.
 //! User-message ordering is unchanged: the ObserveProxyAck still carries the
 //! last sequence number sent to the proxy, and the proxy still leaves only
-//! after forwarding up to it. The cost is 5N − 2 events for N proxies
-//! (4N − 1 plus one [`EventKind::PeerConfirmed`] for each UpdatePreviousPeer
-//! whose new previous peer then sends an event, see below).
+//! after forwarding up to it. The cost is 6N − 2 events for N proxies
+//! (4N − 1 plus the [`EventKind::PeerConfirmed`] events, see below).
 //! Chromium nodes drop type 9 as unknown, so a network with any Chromium
 //! node must turn the option off (its proxies would otherwise never leave).
 
@@ -99,15 +98,18 @@
 //! replaces sends its UpdatePreviousPeer, its peer holds what it sends.
 //!
 //! The receiver ends the window with [`EventKind::PeerConfirmed`] (type 10),
-//! sent to the new previous peer named by an UpdatePreviousPeer when it
-//! processes that peer's first event (held or not). Not earlier: a moved
-//! port may not exist yet when its UpdatePreviousPeer is processed (the
-//! message carrying it can still be on its way), and a confirmation to a
-//! port that does not exist is lost; a port that sends an event exists.
-//! Every unconfirmed port with something to send has at least its first
-//! event in flight (the window is at least one), so each one is confirmed.
-//! The sender flushes what waits for that peer, in order, and leaves the
-//! unconfirmed state. A confirmation that matches no
+//! sent to the new previous peer named by an UpdatePreviousPeer twice: when
+//! it processes that UpdatePreviousPeer (the new previous peer may have
+//! nothing to send, and must not wait for a confirmation its own events
+//! would trigger), and again when it processes that peer's first event.
+//! The second is for a moved port, which may not exist yet when its
+//! UpdatePreviousPeer is processed (the message carrying it can still be
+//! on its way) and then loses the first; a port that sends an event exists.
+//! A waiting event whose own port has nothing in flight (the shared budget
+//! was used by other ports) is re-offered whenever a window is confirmed
+//! or an unconfirmed port goes away, so a moved port's first event always
+//! leaves. The sender flushes what waits for that peer, in order, and
+//! leaves the unconfirmed state. A confirmation that matches no
 //! window (stale, from a node that is not the peer, or one of the many
 //! honest confirmations of an UpdatePreviousPeer that opened no window)
 //! changes nothing and is counted in [`Stats::dropped_confirmations`]; it is

@@ -61,6 +61,7 @@ where
             while let Some(n) = self.to_close.pop_front() {
                 let _ = self.close_internal(n);
             }
+            self.pump_waiting();
             if steps >= self.config.max_local_steps {
                 break;
             }
@@ -267,10 +268,14 @@ where
                     p.ctl_recv = 0;
                     let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
                     // The new previous peer's events are no longer held
-                    // here: its send window ends with a PeerConfirmed, sent
-                    // when its first event is processed (it exists then; a
-                    // port still being moved here may not exist yet now).
+                    // here: end its send window now (it may have nothing to
+                    // send), and again when its first event is processed (a
+                    // port still being moved may not exist yet now, and a
+                    // confirmation to a port that does not exist is lost).
                     p.confirm_owed = !lost;
+                    if !lost {
+                        self.confirm(node, port, target);
+                    }
                     if lost {
                         self.prev_lost(target);
                     } else if awaiting && self.config.direct_bypass {

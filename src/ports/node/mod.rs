@@ -119,6 +119,9 @@ pub struct Node<
     deferred: Vec<(PortName, NodeName, Event<P, A>), HELD>,
     /// Events of unconfirmed ports past their send window, in send order.
     waiting: Vec<(PortName, NodeName, Event<P, A>), MSGS>,
+    /// A send window shrank its use (a confirmation, an unconfirmed port
+    /// erased): waiting events of *other* ports may fit now.
+    window_freed: bool,
     local: Deque<Event<P, A>, OUT>,
     outbox: Deque<(NodeName, Event<P, A>), OUT>,
     broadcasts: Deque<Event<P, A>, OUT>,
@@ -159,6 +162,7 @@ where
             held: Vec::new(),
             deferred: Vec::new(),
             waiting: Vec::new(),
+            window_freed: false,
             local: Deque::new(),
             outbox: Deque::new(),
             broadcasts: Deque::new(),
@@ -447,6 +451,43 @@ where
         any
     }
 
+    /// Re-offers waiting events to the windows after window use shrank
+    /// somewhere (`window_freed`): the first waiting event of each (port,
+    /// destination) goes out, in order, while the windows towards that
+    /// destination have room (counted against the port's window if it is
+    /// still unconfirmed towards it). An event that waits only because
+    /// *other* ports had used the shared budget (several previous peers of
+    /// one port, or the node-wide bound) would otherwise wait for a
+    /// confirmation that may never come: the receiver confirms on its
+    /// UpdatePreviousPeer, which a port still being moved can miss, and on
+    /// the port's first event, which is this one. Bounded: one pass over the
+    /// pool (`MSGS`) per freed window.
+    pub(super) fn pump_waiting(&mut self) {
+        if !core::mem::take(&mut self.window_freed) {
+            return;
+        }
+        let mut k = 0usize;
+        while let Some((port, to, dest)) = self.waiting.get(k).map(|w| (w.0, w.1, w.2.port)) {
+            let first = !self
+                .waiting
+                .iter()
+                .take(k)
+                .any(|w| w.0 == port && w.1 == to && w.2.port == dest);
+            let limited = self
+                .port(port)
+                .is_some_and(|p| p.unconfirmed && p.peer_node == to && p.peer_port == dest);
+            if !first || !limited || self.window_full(to, dest) {
+                k = k.saturating_add(1);
+                continue;
+            }
+            let (_, to, ev) = self.waiting.remove(k);
+            if let Some(p) = self.port_mut(port) {
+                p.window_used = p.window_used.saturating_add(1);
+            }
+            self.send(to, ev);
+        }
+    }
+
     /// Discards waiting events matching `f` (their route ended): carried
     /// ports are closed like those of any dropped message.
     fn drop_waiting(&mut self, f: impl Fn(&(PortName, NodeName, Event<P, A>)) -> bool) {
@@ -478,6 +519,7 @@ where
             Some(p) if p.unconfirmed && p.peer_node == from && p.peer_port == from_port => {
                 p.unconfirmed = false;
                 p.window_used = 0;
+                self.window_freed = true;
                 true
             }
             _ => false,
@@ -495,7 +537,10 @@ where
 
     fn erase_port(&mut self, name: PortName) {
         if let Some(i) = self.ports.iter().position(|p| p.name == name) {
-            self.ports.swap_remove(i);
+            let p = self.ports.swap_remove(i);
+            if p.unconfirmed && p.window_used > 0 {
+                self.window_freed = true;
+            }
         }
         // Held user messages are discarded like messages to a closed port:
         // their carried ports are accepted and closed, so the proxies that
