@@ -289,3 +289,74 @@ fn full_announcement_requests_are_rate_limited() {
         "{fulls} full announcements for one interval of requests"
     );
 }
+
+/// Node 0 between a flapping neighbour (link 6) and an observer (link 7).
+/// The flapper announces itself as root with an ever higher rank every
+/// 10 ms for one second, and each announcement moves node 0 (a new root).
+/// Returns the announcements node 0 sent the observer during the flood, and
+/// the root rank in the last one once the flood is over.
+fn flap(gap_ms: u64) -> (usize, u32) {
+    use hyperport::routing::announce::Announcement;
+    use hyperport::routing::{Config, NeighbourEntry, Node, TRANSMIT_BUF_LEN};
+    use hyperport::time::{Duration, Instant, Timed};
+    let cfg = Config {
+        min_announce_gap: Duration::from_millis(gap_ms),
+        ..Config::default()
+    };
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let t0 = Instant::ZERO;
+    let mut a = Node::new(cfg, &seed_of(0), &mut table, t0);
+    a.handle_link_up(t0, LinkId(6), pk(6)).unwrap();
+    a.handle_link_up(t0, LinkId(7), pk(7)).unwrap();
+    let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
+    let mut last_rank = 0;
+    let mut drain = |a: &mut Node<'_>, last_rank: &mut u32| {
+        let mut to_observer = 0;
+        while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+            if t.link == LinkId(7) {
+                to_observer += 1;
+                if let Ok(Announcement::Full(f)) = Announcement::parse(&buf[..t.len]) {
+                    *last_rank = f.root.rank;
+                }
+            }
+        }
+        to_observer
+    };
+    drain(&mut a, &mut last_rank);
+    let x = sk(6);
+    let mut sent = 0;
+    for i in 0..100u32 {
+        let now = t0 + Duration::from_millis(10 * u64::from(i) + 10);
+        if a.poll_timeout().is_some_and(|t| t <= now) {
+            a.handle_timeout(now);
+            assert!(a.poll_timeout().is_none_or(|t| t > now), "poll_timeout contract");
+        }
+        let root = heartbeat(&x, i + 1, 1);
+        let offer = full(&root, &[], Some(&grant(&x, &root.key, &[1], pk(0))));
+        a.handle_announcement(now, LinkId(6), &offer).unwrap();
+        assert_eq!(a.root().rank, i + 1, "node 0 follows every new root");
+        sent += drain(&mut a, &mut last_rank);
+    }
+    // The flood is over: within one gap the latest position goes out.
+    let end = t0 + Duration::from_millis(1_010 + gap_ms);
+    while let Some(t) = a.poll_timeout().filter(|t| *t <= end) {
+        a.handle_timeout(t);
+        drain(&mut a, &mut last_rank);
+    }
+    (sent, last_rank)
+}
+
+#[test]
+fn a_flapping_neighbour_cannot_make_us_announce_faster_than_the_gap() {
+    // Paced (default 100 ms): at most one announcement per gap in the
+    // flood's 1 s, and the final position is announced (no lost update).
+    let (paced, rank) = flap(100);
+    assert!(paced <= 11, "{paced} announcements in 1 s with a 100 ms gap");
+    assert_eq!(rank, 100, "the last position was announced");
+    // Without pacing every move is announced: the bound above comes from
+    // the gap, not from the scenario.
+    let (unpaced, rank) = flap(0);
+    assert!(unpaced >= 90, "{unpaced}");
+    assert_eq!(rank, 100);
+    eprintln!("100 moves in 1 s: {paced} announcements paced, {unpaced} unpaced");
+}

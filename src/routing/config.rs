@@ -18,6 +18,16 @@ pub struct Config {
     pub rank: u32,
     /// Period of announcements to every neighbour. Default 1 s.
     pub announce_interval: Duration,
+    /// Least time between two announcements to one neighbour. A change of
+    /// position is announced at once, but changes closer together than this
+    /// are coalesced (the announcement that leaves carries the latest
+    /// position; nothing queues), so however fast a flapping or hostile
+    /// neighbour makes this node move, each neighbour receives at most
+    /// `1 / min_announce_gap` announcements per second (10 at the default)
+    /// plus nothing else: periodic announcements and served requests for a
+    /// full announcement go through the same gate. Zero disables pacing.
+    /// Default 100 ms.
+    pub min_announce_gap: Duration,
     /// A neighbour silent this long is no longer used (as parent or for
     /// forwarding) until it announces again. Default 3.5 s.
     pub neighbour_timeout: Duration,
@@ -59,6 +69,7 @@ impl Default for Config {
         Config {
             rank: 0,
             announce_interval: Duration::from_secs(1),
+            min_announce_gap: Duration::from_millis(100),
             neighbour_timeout: Duration::from_millis(3_500),
             root_refresh: Duration::from_secs(10),
             root_timeout: Duration::from_secs(40),

@@ -72,7 +72,7 @@ use super::coords::{Coord, MAX_DEPTH};
 use super::error::{AnnounceError, LinkError};
 use super::greedy::{Decision, Header, LinkId, PacketKind, decide};
 use crate::error::BufferTooSmall;
-use crate::time::{Instant, Monotonic, Timed};
+use crate::time::{Duration, Instant, Monotonic, Timed};
 
 /// Neighbour entries a node uses at most (slot numbers are non-zero `u16`).
 pub const MAX_NEIGHBOURS: usize = u16::MAX as usize;
@@ -109,7 +109,16 @@ struct Neighbour {
     they_want_full: bool,
     /// When we last sent it a full announcement.
     last_full: Option<Instant>,
+    /// When we last sent it anything ([`Config::min_announce_gap`]).
+    last_out: Option<Instant>,
     grant: Option<(u64, [u8; 64])>,
+}
+
+impl Neighbour {
+    /// When the pacing gap lets the next announcement to it leave.
+    fn next_allowed(&self, gap: Duration) -> Option<Instant> {
+        self.last_out.map(|t| t.saturating_add(gap))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -629,6 +638,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             we_want_full: false,
             they_want_full: false,
             last_full: None,
+            last_out: None,
             grant: None,
         });
         Ok(())
@@ -1043,6 +1053,16 @@ impl<'s, V: Verifier> Node<'s, V> {
             if !n.due {
                 continue;
             }
+            // Pacing: however often our position changes (a flapping or
+            // hostile neighbour can drive that), one announcement per
+            // neighbour per gap; the one that leaves carries the latest
+            // position, nothing queues.
+            if n
+                .next_allowed(self.config.min_announce_gap)
+                .is_some_and(|t| self.clock.latest() < t)
+            {
+                continue;
+            }
             let full = n.sent_gen != Some(self.generation)
                 || n.they_want_full
                 || (self.config.full_refresh_every != 0
@@ -1073,6 +1093,7 @@ impl<'s, V: Verifier> Node<'s, V> {
                 continue;
             };
             n.due = false;
+            n.last_out = Some(now);
             if full {
                 n.last_full = Some(now);
                 n.sent_gen = Some(generation);
@@ -1183,9 +1204,18 @@ impl<V: Verifier> Timed for Node<'_, V> {
         if let Some(r) = self.root_deadline() {
             t = t.min(r);
         }
+        let latest = self.clock.latest();
         for n in self.table.iter().filter_map(|e| e.n.as_ref()) {
             if n.info.is_some() {
                 t = t.min(n.last_heard.saturating_add(self.config.neighbour_timeout));
+            }
+            // A paced announcement becomes sendable (an earlier one is
+            // sendable now: the caller polls transmits after every input).
+            if n.due
+                && let Some(at) = n.next_allowed(self.config.min_announce_gap)
+                && at > latest
+            {
+                t = t.min(at);
             }
         }
         for d in &self.dead {
