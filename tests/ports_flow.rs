@@ -103,3 +103,136 @@ fn a_small_burst_never_blocks() {
     assert_eq!(peak, 80 - cfg.send_window);
     assert_eq!(refused, 0);
 }
+
+/// `a` on node 0 paired with `b` on node 1; `b` is sent to node 2, where it
+/// becomes `b2`, and `b2` sends a burst of `burst` messages to `a`.
+/// `early_confirmation`: node 2 holds the message carrying `b` until node 0
+/// has processed the UpdatePreviousPeer naming `b2` (so node 0's first
+/// PeerConfirmed reaches node 2 before `b2` exists and is lost); otherwise
+/// node 0 holds that UpdatePreviousPeer until the burst has arrived (so `a`
+/// holds what `b2` sends). Returns the payloads `a` read, in order.
+fn burst_from_moved_port(seed: u64, burst: usize, early_confirmation: bool) -> Vec<Vec<u8>> {
+    let cfg = Config::default();
+    let mut net = Net::with_config(3, seed, cfg);
+    let (a, b) = net.cross_pair(0, 1);
+    let (x, y) = net.cross_pair(1, 2);
+    if early_confirmation {
+        net.block(2, Some(USER_MESSAGE));
+    } else {
+        net.block(0, Some(UPDATE_PREVIOUS_PEER));
+    }
+    net.send(1, x, b"carry", &[b]);
+    net.idle();
+    if early_confirmation {
+        net.block(2, None);
+        net.idle();
+    }
+    let carried = net.get(2, y).expect("the carrying message");
+    let b2 = carried.ports[0];
+    for i in 0..burst {
+        let p = pl(&payload(i));
+        net.with(2, |n| n.send_user_message(b2, p, &[]))
+            .unwrap_or_else(|e| panic!("send {i}: {e}"));
+    }
+    net.idle();
+    if !early_confirmation {
+        net.block(0, None);
+        net.idle();
+    }
+    let errors = net.errors();
+    assert!(errors.is_empty(), "violations: {errors:?}");
+    for n in 0..3 {
+        assert_eq!(
+            net.with(n, |n| n.waiting_count()),
+            0,
+            "node {n} still waits"
+        );
+        assert_eq!(net.with(n, |n| n.held_count()), 0, "node {n} still holds");
+    }
+    let mut got = Vec::new();
+    while let Some(m) = net.get(0, a) {
+        got.push(m.payload.to_vec());
+    }
+    got
+}
+
+/// A port just moved to another node may send before the proxy it replaces
+/// has named it to its peer: the peer holds that burst, so the moved port
+/// sends within the same window as a bypassed one (without it, 40 messages
+/// against a hold bound of 16 are a violation and a loss).
+#[test]
+fn burst_from_a_moved_port_before_its_peer_knows_it() {
+    let want: Vec<Vec<u8>> = (0..40).map(payload).collect();
+    for seed in 0..5 {
+        assert_eq!(burst_from_moved_port(seed, 40, false), want, "seed {seed}");
+    }
+}
+
+/// The peer confirmed the moved port before it existed (that confirmation
+/// is lost); the confirmation on the moved port's first event ends its
+/// window, so the rest of its burst leaves (without it, it would wait for
+/// ever).
+#[test]
+fn moved_port_whose_first_confirmation_was_lost_is_confirmed_on_its_first_event() {
+    let want: Vec<Vec<u8>> = (0..40).map(payload).collect();
+    for seed in 0..5 {
+        assert_eq!(burst_from_moved_port(seed, 40, true), want, "seed {seed}");
+    }
+}
+
+/// Two ports moved to node 2, both with peers on node 0, share node 2's
+/// node-wide window towards node 0 (`max_held_per_node` = the send window
+/// here). `d2` fills it while node 0 still holds the UpdatePreviousPeer
+/// naming it; `b2`, whose first PeerConfirmed was lost (it arrived before
+/// `b2` existed), then has its first message wait for room. When `d2` is
+/// confirmed the freed window must be offered to `b2`'s waiting message:
+/// nothing else would ever send it (no confirmation comes for a port that
+/// has sent nothing), and the pipe would stall.
+#[test]
+fn a_freed_window_is_offered_to_another_ports_waiting_message() {
+    let cfg = Config {
+        max_held_per_node: Config::default().send_window,
+        ..Config::default()
+    };
+    let mut net = Net::with_config(3, 7, cfg);
+    let (a, b) = net.cross_pair(0, 1);
+    let (c, d) = net.cross_pair(0, 1);
+    let (x, y) = net.cross_pair(1, 2);
+    // b moves first; node 0 confirms b2 before b2 exists.
+    net.set_save(2, true);
+    net.block(2, Some(USER_MESSAGE));
+    net.send(1, x, b"carry b", &[b]);
+    net.idle();
+    // d moves; node 0 holds the UpdatePreviousPeer naming d2.
+    net.block(0, Some(UPDATE_PREVIOUS_PEER));
+    net.send(1, x, b"carry d", &[d]);
+    net.block(2, None);
+    net.idle();
+    let carried: Vec<_> = net
+        .saved(2)
+        .iter()
+        .filter(|(p, _)| *p == y)
+        .map(|(_, m)| m.ports[0])
+        .collect();
+    let (b2, d2) = (carried[0], carried[1]);
+    let window = cfg.send_window;
+    for i in 0..window {
+        let p = pl(&payload(i));
+        net.with(2, |n| n.send_user_message(d2, p, &[])).unwrap();
+    }
+    net.with(2, |n| n.send_user_message(b2, pl(b"from b2"), &[]))
+        .unwrap();
+    assert_eq!(net.with(2, |n| n.waiting_count()), 1, "b2's message waits");
+    net.idle();
+    net.block(0, None);
+    net.idle();
+    assert!(net.errors().is_empty(), "{:?}", net.errors());
+    assert_eq!(net.with(2, |n| n.waiting_count()), 0, "b2's message left");
+    assert_eq!(
+        net.get(0, a).map(|m| m.payload.to_vec()),
+        Some(b"from b2".to_vec())
+    );
+    for i in 0..window {
+        assert_eq!(net.get(0, c).map(|m| m.payload.to_vec()), Some(payload(i)));
+    }
+}

@@ -329,7 +329,10 @@ fn flap(gap_ms: u64) -> (usize, u32) {
         let now = t0 + Duration::from_millis(10 * u64::from(i) + 10);
         if a.poll_timeout().is_some_and(|t| t <= now) {
             a.handle_timeout(now);
-            assert!(a.poll_timeout().is_none_or(|t| t > now), "poll_timeout contract");
+            assert!(
+                a.poll_timeout().is_none_or(|t| t > now),
+                "poll_timeout contract"
+            );
         }
         let root = heartbeat(&x, i + 1, 1);
         let offer = full(&root, &[], Some(&grant(&x, &root.key, &[1], pk(0))));
@@ -351,7 +354,10 @@ fn a_flapping_neighbour_cannot_make_us_announce_faster_than_the_gap() {
     // Paced (default 100 ms): at most one announcement per gap in the
     // flood's 1 s, and the final position is announced (no lost update).
     let (paced, rank) = flap(100);
-    assert!(paced <= 11, "{paced} announcements in 1 s with a 100 ms gap");
+    assert!(
+        paced <= 11,
+        "{paced} announcements in 1 s with a 100 ms gap"
+    );
     assert_eq!(rank, 100, "the last position was announced");
     // Without pacing every move is announced: the bound above comes from
     // the gap, not from the scenario.

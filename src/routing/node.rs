@@ -1057,8 +1057,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             // hostile neighbour can drive that), one announcement per
             // neighbour per gap; the one that leaves carries the latest
             // position, nothing queues.
-            if n
-                .next_allowed(self.config.min_announce_gap)
+            if n.next_allowed(self.config.min_announce_gap)
                 .is_some_and(|t| self.clock.latest() < t)
             {
                 continue;
