@@ -17,8 +17,10 @@
 //! `name+links-5%` and `name+nodes-5%`), `--latency MS` (link latency,
 //! default 10), `--jitter MS` (latency drawn per message from
 //! `[latency, latency + jitter]`), `--loss PPM` (per-message loss on every
-//! link, default 0), `--pace MS` (a node flushes its announcements at most
-//! once per MS, default 200; 0 = immediately), `--verbose` (per-round
+//! link, default 0), `--pace MS` (driver-side batching on top of the
+//! protocol's own pacing, `routing::Config::min_announce_gap` = 100 ms per
+//! neighbour: a node flushes its announcements at most once per MS; default
+//! 0 = as the node produces them), `--verbose` (per-round
 //! progress on stderr), `--positions N` (print N nodes' Poincaré-disk
 //! positions, for display only).
 //!
@@ -438,7 +440,7 @@ enum Cmd {
 
 /// What happened to a data packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fate {
+pub enum Fate {
     /// In flight (or silently lost on a failed link / at a down node).
     Moving,
     Delivered,
@@ -451,13 +453,55 @@ enum Fate {
     BadLink,
 }
 
-struct Packet {
-    dst: u32,
-    hops: u32,
-    fate: Fate,
+pub struct Packet {
+    pub dst: u32,
+    pub hops: u32,
+    pub fate: Fate,
     /// Nodes this packet reached, with the node's position generation at
     /// that visit: a repeat at the same generation is a loop.
-    visited: HashMap<u32, u64>,
+    pub visited: HashMap<u32, u64>,
+}
+
+impl Packet {
+    /// A packet for `dst` that has not moved yet.
+    pub fn new(dst: u32) -> Self {
+        Packet {
+            dst,
+            hops: 0,
+            fate: Fate::Moving,
+            visited: HashMap::new(),
+        }
+    }
+
+    /// The loop rule, applied at every visit: the packet is at `node`, whose
+    /// position generation is `generation`, and the node's routing decision
+    /// `forwards` it (or not). A loop is a packet over [`HOP_BOUND`] hops,
+    /// or a node forwarding it a second time from an unchanged position
+    /// (the watermark forbids both). A repeat visit after the node moved is
+    /// not a loop: it returns `Visit::Revisit`. A loop settles the packet's
+    /// fate as [`Fate::Looped`].
+    pub fn visit(&mut self, node: u32, generation: u64, forwards: bool) -> Visit {
+        let seen = self.visited.insert(node, generation);
+        if self.hops > HOP_BOUND || (seen == Some(generation) && forwards) {
+            self.fate = Fate::Looped;
+            return Visit::Loop;
+        }
+        match seen {
+            Some(g) if g != generation => Visit::Revisit,
+            _ => Visit::Fine,
+        }
+    }
+}
+
+/// What [`Packet::visit`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visit {
+    /// First visit, or a repeat that does not forward again.
+    Fine,
+    /// The node had been visited at an earlier position (counted).
+    Revisit,
+    /// A loop (the run fails).
+    Loop,
 }
 
 /// Packet bookkeeping shared by every adapter: the loop detector.
@@ -492,9 +536,10 @@ struct RNode<'a> {
     last_change: Instant,
     /// Time of the current input.
     now: Instant,
-    /// Announcements leave at most once per `pace` (a send timer, as a
-    /// real implementation would batch its triggered updates); zero sends
-    /// every announcement as soon as the node produces it.
+    /// Announcements leave at most once per `pace` (optional driver-side
+    /// batching; the node itself already paces each neighbour by
+    /// `Config::min_announce_gap`); zero sends every announcement as soon as
+    /// the node produces it (the default).
     pace: Duration,
     /// Announcements are held until this instant.
     flush_at: Instant,
@@ -528,25 +573,18 @@ impl RNode<'_> {
             return;
         }
         let generation = self.node.generation();
-        let same_state = match p.visited.insert(self.id, generation) {
-            Some(g) if g == generation => true,
-            Some(_) => {
-                *revisits += 1;
-                false
-            }
-            None => false,
-        };
-        if p.hops > HOP_BOUND {
-            p.fate = Fate::Looped;
-            *loops += 1;
-            return;
-        }
         let decision = self.node.route(&mut h);
-        if same_state && matches!(decision, Decision::Forward(_)) {
-            // Forwarding twice from an unchanged position: a loop.
-            p.fate = Fate::Looped;
-            *loops += 1;
-            return;
+        match p.visit(
+            self.id,
+            generation,
+            matches!(decision, Decision::Forward(_)),
+        ) {
+            Visit::Loop => {
+                *loops += 1;
+                return;
+            }
+            Visit::Revisit => *revisits += 1,
+            Visit::Fine => {}
         }
         match decision {
             Decision::Deliver => {
@@ -763,15 +801,11 @@ impl Net<'_> {
             let id = self.next_packet;
             self.next_packet += 1;
             let dest = self.sim.nodes()[t].node.coord().slots().to_vec();
-            self.ctx.ledger.borrow_mut().packets.insert(
-                id,
-                Packet {
-                    dst: t as u32,
-                    hops: 0,
-                    fate: Fate::Moving,
-                    visited: HashMap::new(),
-                },
-            );
+            self.ctx
+                .ledger
+                .borrow_mut()
+                .packets
+                .insert(id, Packet::new(t as u32));
             self.sim
                 .command(NodeId(s as u32), Cmd::Send { id, dest })
                 .unwrap_or_else(|e| Self::sim_err(e));
@@ -1140,7 +1174,7 @@ fn main() -> std::process::ExitCode {
         positions: 0,
         link: LinkConfig::fixed(Duration::from_millis(10)),
         verbose: false,
-        pace: Duration::from_millis(200),
+        pace: Duration::ZERO,
     };
     let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
     let mut graphs = Vec::new();

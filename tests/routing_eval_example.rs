@@ -9,7 +9,8 @@ mod routing_eval;
 use hyperport::sim::LinkConfig;
 use hyperport::time::Duration;
 use routing_eval::{
-    Graph, Opts, evaluate, grid, path, rounds_of, sample_pairs, shortest_hops, tally,
+    Fate, Graph, Opts, Packet, Visit, evaluate, grid, path, rounds_of, sample_pairs, shortest_hops,
+    tally,
 };
 
 fn opts(churn: bool) -> Opts {
@@ -21,7 +22,7 @@ fn opts(churn: bool) -> Opts {
         positions: 0,
         link: LinkConfig::fixed(Duration::from_millis(10)),
         verbose: false,
-        pace: Duration::from_millis(200),
+        pace: Duration::ZERO,
     }
 }
 
@@ -128,4 +129,31 @@ fn geant_churn_reconverges_without_loops() {
             r.tag
         );
     }
+}
+
+/// The loop detector the evaluation runs on every hop can fire: a node that
+/// forwards the same packet a second time from an unchanged position is a
+/// loop, as is a packet past the hop bound; a second arrival after the node
+/// moved, or one the node does not forward again, is not.
+#[test]
+fn loop_detector_fires_on_a_repeat_forward_from_an_unchanged_position() {
+    let mut p = Packet::new(9);
+    assert_eq!(p.visit(1, 5, true), Visit::Fine);
+    assert_eq!(p.visit(2, 3, true), Visit::Fine);
+    // Node 1 again, same generation, forwarding again: a loop.
+    assert_eq!(p.visit(1, 5, true), Visit::Loop);
+    assert_eq!(p.fate, Fate::Looped);
+
+    let mut p = Packet::new(9);
+    assert_eq!(p.visit(1, 5, true), Visit::Fine);
+    // Node 1 moved (generation 6) since: a counted revisit, not a loop.
+    assert_eq!(p.visit(1, 6, true), Visit::Revisit);
+    // Back at generation 6 and not forwarding (path broken): not a loop.
+    assert_eq!(p.visit(1, 6, false), Visit::Fine);
+    assert_eq!(p.fate, Fate::Moving);
+
+    // Past the hop bound (2 * MAX_DEPTH + 1): a loop whatever the node.
+    let mut p = Packet::new(9);
+    p.hops = 2 * hyperport::routing::MAX_DEPTH as u32 + 2;
+    assert_eq!(p.visit(7, 0, true), Visit::Loop);
 }

@@ -9,7 +9,10 @@
 //! neighbour a slot, see [`super::announce`]) or, when that neighbour already
 //! has the current chain, a 128-byte *keepalive* (root heartbeat + chain
 //! digest). A change of position is announced in full to every neighbour at
-//! the next [`Node::poll_transmit`]. A receiver whose stored chain does not
+//! the next [`Node::poll_transmit`], but never sooner than
+//! [`Config::min_announce_gap`] after the previous announcement to that
+//! neighbour: changes in between coalesce into one announcement of the
+//! latest position, and [`Timed::poll_timeout`] says when it may leave. A receiver whose stored chain does not
 //! match a keepalive's digest (a full announcement was lost) sets the "send
 //! me a full announcement" flag in its own messages; such requests are
 //! served at most once per interval.
@@ -57,7 +60,10 @@
 //! * own chain: [`MAX_DEPTH`] hops of 98 bytes (≈ 25 KiB inline);
 //! * signature cache: [`VERIFY_CACHE_ENTRIES`] × 16 bytes;
 //! * dead roots: [`DEAD_ROOTS`]; feasibility records: [`FEASIBLE_ROOTS`];
-//!   events: one coalesced flag.
+//!   events: one coalesced flag;
+//! * output rate: at most one announcement per neighbour per
+//!   [`Config::min_announce_gap`] (10/s at the default), whatever the
+//!   neighbours send.
 //!
 //! `size_of::<Node>()` is ≈ 34 KiB whatever the table size.
 
