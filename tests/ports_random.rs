@@ -681,6 +681,16 @@ fn seed_44196_bursts_respect_the_receiving_nodes_pool() {
     run(44196, 40 + (44196 % 100) as usize);
 }
 
+/// Regression (sweep of seeds 0..100000): a merge made a proxy whose peer
+/// was on a node already lost; a message it forwarded there carried a port,
+/// whose buffering proxy then waited for a PortAccepted that no node could
+/// send (a leak). Sending to a lost node now ends the carried ports'
+/// proxies, as dropping a waiting event already did.
+#[test]
+fn seed_62946_message_forwarded_to_a_lost_node_releases_its_carried_ports() {
+    run(62946, 40 + (62946 % 100) as usize);
+}
+
 /// The seed alone decides a run: the same seed twice gives the same
 /// simulator trace (every input and output of every node), a different
 /// seed a different one.

@@ -266,6 +266,19 @@ where
     }
 
     fn send(&mut self, to: NodeName, ev: Event<P, A>) {
+        if to != self.name && self.is_lost(to) {
+            // Nothing reaches a lost node. A user message's carried ports
+            // are buffering proxies towards it that will never be accepted:
+            // end them like proxies towards a lost node (a proxy whose peer
+            // was there, e.g. one just created by a merge, forwards here).
+            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
+            if let EventKind::UserMessage(m) = ev.kind {
+                for (n, _) in &m.ports {
+                    self.destroy_all_ports_with_peer(to, Some(*n));
+                }
+            }
+            return;
+        }
         let r = if to == self.name {
             self.local.push_back(ev).map_err(|_| ())
         } else {
