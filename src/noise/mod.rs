@@ -66,6 +66,11 @@
 //! [`HandshakeState::fallback_initiator`] turns Bob into the initiator of
 //! `XXfallback` and [`HandshakeState::fallback_responder`] turns Alice into
 //! its responder, keeping her ephemeral.
+//!
+//! A side that knows its peer's static key before the handshake (the IK
+//! initiator, both sides of KK) can skip one X25519 per handshake with a
+//! [`StaticStatic`]: the `ss` value computed once and given to
+//! [`Builder::precomputed_static_static`] (as WireGuard keeps one per peer).
 
 pub mod builder;
 pub mod cipher;
