@@ -691,6 +691,16 @@ fn seed_62946_message_forwarded_to_a_lost_node_releases_its_carried_ports() {
     run(62946, 40 + (62946 % 100) as usize);
 }
 
+/// Regression (sweep of seeds 0..150000, an intermediate version): a moved
+/// port, whose peer had closed, was closed while unconfirmed; its
+/// ObserveClosure, the edge's first event, waited for room in the shared
+/// window and, the port gone, was never re-offered: the node kept it for
+/// ever. A gone port's first waiting event now goes when there is room.
+#[test]
+fn seed_103188_first_event_of_a_closed_unconfirmed_port_leaves() {
+    run(103188, 40 + (103188 % 100) as usize);
+}
+
 /// The seed alone decides a run: the same seed twice gives the same
 /// simulator trace (every input and output of every node), a different
 /// seed a different one.

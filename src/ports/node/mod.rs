@@ -38,7 +38,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::config::Config;
 use super::error::{ProtocolError, Violation};
-use super::event::{Event, EventKind, INVALID_SEQ, Payload, UserMessage};
+use super::event::{Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload, UserMessage};
 use super::name::{NodeName, PortName};
 use super::port::{Port, PortState};
 
@@ -489,12 +489,21 @@ where
             let limited = self
                 .port(port)
                 .is_some_and(|p| p.unconfirmed && p.peer_node == to && p.peer_port == dest);
-            if !first || !limited || self.window_full(to, dest) {
+            // An edge whose port has gone (closed, moved on) while its very
+            // first event still waited has nothing in flight and no window
+            // left to count in: that one event goes when there is room, and
+            // the receiver's confirmation of it flushes the rest.
+            let orphan_first = !limited
+                && self
+                    .waiting
+                    .get(k)
+                    .is_some_and(|w| w.2.control_seq == INITIAL_SEQ);
+            if !first || !(limited || orphan_first) || self.window_full(to, dest) {
                 k = k.saturating_add(1);
                 continue;
             }
             let (_, to, ev) = self.waiting.remove(k);
-            if let Some(p) = self.port_mut(port) {
+            if limited && let Some(p) = self.port_mut(port) {
                 p.window_used = p.window_used.saturating_add(1);
             }
             self.send(to, ev);
