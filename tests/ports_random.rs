@@ -701,6 +701,16 @@ fn seed_103188_first_event_of_a_closed_unconfirmed_port_leaves() {
     run(103188, 40 + (103188 % 100) as usize);
 }
 
+/// Regression (sweep of seeds 0..300000): a port unconfirmed after a merge
+/// had a full window held at its peer when it was moved; moving it cleared
+/// its window before its UpdatePreviousPeer (the old edge's last event) was
+/// gated, so that 17th event was held too and the honest node was reported.
+/// The UpdatePreviousPeer now goes through the old edge's window.
+#[test]
+fn seed_187074_update_previous_peer_of_a_moved_port_respects_its_window() {
+    run(187074, 40 + (187074 % 100) as usize);
+}
+
 /// The seed alone decides a run: the same seed twice gives the same
 /// simulator trace (every input and output of every node), a different
 /// seed a different one.

@@ -125,13 +125,19 @@ where
             last_seq_to_receive: p.last_seq_to_receive,
             peer_closed: p.peer_closed,
         };
+        // The UpdatePreviousPeer is the old edge's last event: it goes
+        // through that edge's window (behind anything waiting for the old
+        // peer's confirmation, and counted if the edge is unconfirmed, since
+        // the old peer may still hold a full window of ours).
+        let upp = self.gate(name, old_peer.0, upp);
+        let Some(p) = self.port_mut(name) else {
+            return (new, desc);
+        };
         p.set_peer(to, new);
         // The new port's previous peer is this proxy: no window towards it.
-        // The UpdatePreviousPeer to the old peer queues behind anything
-        // still waiting for the old peer's confirmation.
         p.unconfirmed = false;
         p.window_used = 0;
-        if let Some((t, e)) = self.gate(name, old_peer.0, upp) {
+        if let Some((t, e)) = upp {
             self.send(t, e);
         }
         if old_peer.0 == me {
