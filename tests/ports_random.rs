@@ -711,6 +711,17 @@ fn seed_187074_update_previous_peer_of_a_moved_port_respects_its_window() {
     run(187074, 40 + (187074 % 100) as usize);
 }
 
+/// Regression (sweep of seeds 0..400000; fails on the old code too): a
+/// local sender's message, held by a peer on the same node during a bypass,
+/// exceeded the per-node hold bound counted against the node itself and
+/// was dropped after `send_user_message` had returned `Ok`. The per-port and
+/// per-node bounds now apply to other nodes' events only (the pool still
+/// bounds everything).
+#[test]
+fn seed_246260_local_held_events_are_not_refused_by_peer_bounds() {
+    run(246260, 40 + (246260 % 100) as usize);
+}
+
 /// The seed alone decides a run: the same seed twice gives the same
 /// simulator trace (every input and output of every node), a different
 /// seed a different one.

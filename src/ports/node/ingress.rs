@@ -146,11 +146,17 @@ where
                 per_node = per_node.saturating_add(1);
             }
         }
-        if per_port >= self.config.max_held_per_port {
+        // The per-port and per-node bounds keep one *peer* from taking more
+        // than its share of the pool; this node's own events (a local sender
+        // whose peer here still waits for a previous peer's last event) are
+        // bounded by its own windows and by the pool. Refusing them would
+        // drop an honest local message that `send_user_message` accepted.
+        let remote = from != self.name;
+        if remote && per_port >= self.config.max_held_per_port {
             self.violation(from, Violation::HeldPerPortExceeded(target));
             return;
         }
-        if per_node >= self.config.max_held_per_node {
+        if remote && per_node >= self.config.max_held_per_node {
             self.violation(from, Violation::HeldPerNodeExceeded);
             return;
         }
