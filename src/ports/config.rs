@@ -25,7 +25,12 @@ pub struct Config {
     /// [`Config::max_held_per_node`] per node and the node's `HELD` in all.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
-    /// ports (default 32).
+    /// ports (default 32). This bound and [`Config::max_held_per_port`]
+    /// apply to other nodes' events; this node's own (a local sender whose
+    /// local peer waits for a previous peer's last event) are bounded by its
+    /// own send windows and, with everything else, by the node's `HELD`
+    /// pool: refusing them would lose a message `send_user_message` had
+    /// accepted.
     pub max_held_per_node: usize,
     /// Send window after a peer change (default 16, the default of
     /// [`Config::max_held_per_port`]; active only with
