@@ -113,7 +113,7 @@
 //! Such an event is not counted in any window (its port is gone): at most
 //! one per edge, which the receiver's hold bound can exceed only if other
 //! ports of the same node fill the window in the same instant (not seen in
-//! 246,000 random runs). The sender flushes what waits for that peer, in order, and
+//! 400,000 random runs). The sender flushes what waits for that peer, in order, and
 //! leaves the unconfirmed state. A confirmation that matches no
 //! window (stale, from a node that is not the peer, or one of the many
 //! honest confirmations of an UpdatePreviousPeer that opened no window)
