@@ -88,8 +88,8 @@
 mod anchor;
 
 use hyperport::routing::{
-    Config, Coord, Decision, Ed25519, Header, LinkId, MAX_DEPTH, MAX_HEADER_LEN, NeighbourEntry,
-    Node, TRANSMIT_BUF_LEN, Verifier,
+    Config, Coord, Decision, Ed25519, Header, Hop, LinkId, MAX_DEPTH, MAX_HEADER_LEN,
+    NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
 };
 use hyperport::sim::{LinkConfig, NodeId, Partition, Sim, SimConfig, SimNode, Transmit};
 use hyperport::time::{Duration, Instant, Timed};
@@ -526,7 +526,7 @@ struct Ctx {
 /// `SimNode` adapter around `routing::Node`.
 struct RNode<'a> {
     id: u32,
-    node: Node<'a, Memo>,
+    node: Node<'a, Memo, Vec<Hop>>,
     /// Live links (neighbour indices), for the forwarding check.
     links: Vec<u32>,
     /// Data packets to send, ahead of announcements.
@@ -800,7 +800,7 @@ impl Net<'_> {
         for &(s, t) in pairs {
             let id = self.next_packet;
             self.next_packet += 1;
-            let dest = self.sim.nodes()[t].node.coord().slots().to_vec();
+            let dest: Vec<u16> = self.sim.nodes()[t].node.coord().slots().collect();
             self.ctx
                 .ledger
                 .borrow_mut()
@@ -932,7 +932,15 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
             };
             RNode {
                 id: i as u32,
-                node: Node::with_verifier(c, &key_seed(i), t, t0, memo.clone()),
+                node: Node::with_chain_stores(
+                    c,
+                    &key_seed(i),
+                    t,
+                    t0,
+                    memo.clone(),
+                    Vec::new(),
+                    Vec::new(),
+                ),
                 links: g.adj[i].iter().map(|&v| v as u32).collect(),
                 out: VecDeque::new(),
                 ctx: ctx.clone(),
@@ -987,7 +995,8 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         let d = 1.0 + net.adj.iter().map(Vec::len).max().unwrap_or(1) as f64;
         for i in (0..n).step_by(step.max(1)).take(o.positions) {
             let c = net.sim.nodes()[i].node.coord();
-            let (x, y) = poincare(c.slots(), d);
+            let slots: Vec<u16> = c.slots().collect();
+            let (x, y) = poincare(&slots, d);
             println!(
                 "# {} node {i} coord {c:?} poincare ({x:.6}, {y:.6}) |z| {:.12} (display only)",
                 g.name,

@@ -7,7 +7,7 @@
 mod routing_support;
 use ed25519_dalek::{Signer, SigningKey};
 use hyperport::routing::announce::{
-    GRANT_MSG_MAX, Hop, RootInfo, encode_full, encode_keepalive, grant_message, root_message,
+    Hop, RootInfo, chain_tag, encode_full, encode_keepalive, grant_message, root_message, root_tag,
 };
 use hyperport::routing::{AnnounceError, Coord, LinkId, MAX_ANNOUNCE_LEN, MAX_DEPTH};
 use routing_support::{Net, Xs, seed_of};
@@ -30,14 +30,12 @@ fn heartbeat(signer: &SigningKey, rank: u32, seq: u64) -> RootInfo {
     }
 }
 
-fn grant(signer: &SigningKey, root: &[u8; 32], path: &[u16], child: [u8; 32]) -> Hop {
-    let mut m = [0u8; GRANT_MSG_MAX];
-    let parent = signer.verifying_key().to_bytes();
-    let len = grant_message(&mut m, root, path, &parent, &child);
+/// `signer`'s grant of `slot` to `child`, under the parent prefix `tag`.
+fn grant(signer: &SigningKey, tag: &[u8; 32], slot: u16, child: [u8; 32]) -> Hop {
     Hop {
         key: child,
-        slot: *path.last().unwrap(),
-        sig: signer.sign(&m[..len]).to_bytes(),
+        slot,
+        sig: signer.sign(&grant_message(tag, slot, &child)).to_bytes(),
     }
 }
 
@@ -79,13 +77,13 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
         slot: 1,
         sig: [7; 64],
     };
-    let g = grant(&m, &real.key, &[1, 1], victim);
+    let g = grant(&m, &chain_tag(real, &[fake_hop]), 1, victim);
     out.push((
         full(real, &[fake_hop], Some(&g)),
         AnnounceError::BadSignature,
     ));
     // Self-signed grant pretending the root granted it slot 1.
-    let self_signed = grant(&m, &real.key, &[1], mk);
+    let self_signed = grant(&m, &root_tag(&real.key, real.rank), 1, mk);
     out.push((
         full(real, &[self_signed], Some(&g)),
         AnnounceError::BadSignature,
@@ -97,7 +95,7 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
         sig: [1; 64],
         ..*real
     };
-    let g2 = grant(&m, &forged_root.key, &[1, 1], victim);
+    let g2 = grant(&m, &chain_tag(&forged_root, &[self_signed]), 1, victim);
     out.push((
         full(&forged_root, &[self_signed], Some(&g2)),
         AnnounceError::BadSignature,
@@ -109,24 +107,28 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
         seq: 1,
         sig: [3; 64],
     };
-    let g3 = grant(&m, &mk, &[1], victim);
+    let g3 = grant(&m, &root_tag(&mk, mine.rank), 1, victim);
     out.push((full(&mine, &[], Some(&g3)), AnnounceError::BadSignature));
     // A valid chain of someone else (wrong sender).
-    let other = grant(&sk(1), &real.key, &[4], pk(2));
+    let other = grant(&sk(1), &root_tag(&real.key, real.rank), 4, pk(2));
     out.push((full(real, &[other], None), AnnounceError::WrongSender));
     // A grant addressed to another node.
-    let g4 = grant(&m, &mk, &[1], pk(5));
     let hb = heartbeat(&m, 0, 1);
+    let g4 = grant(&m, &root_tag(&mk, 0), 1, pk(5));
     out.push((full(&hb, &[], Some(&g4)), AnnounceError::GrantNotForUs));
-    // Over-long chain: 255 hops and a grant.
-    let mut b = full(real, &vec![fake_hop; MAX_DEPTH], None);
-    b[2] = 1; // grant flag
-    b.extend_from_slice(&[0u8; 98]);
+    // Over-long chains: a total beyond MAX_DEPTH, and a grant offered at
+    // MAX_DEPTH (the child would be deeper than allowed).
+    let mut b = full(real, &[fake_hop], None);
+    b[112..114].copy_from_slice(&u16::MAX.to_be_bytes());
+    out.push((b, AnnounceError::TooDeep));
+    let mut b = full(real, &[fake_hop], Some(&g));
+    b[112..114].copy_from_slice(&(MAX_DEPTH as u16).to_be_bytes());
+    b[114..116].copy_from_slice(&(MAX_DEPTH as u16 - 1).to_be_bytes());
     out.push((b, AnnounceError::TooDeep));
     // Zero slot, trailing garbage, truncation, random bytes.
     let mut z = full(real, &[fake_hop], Some(&g));
-    z[4 + 108 + 32] = 0;
-    z[4 + 108 + 33] = 0;
+    z[116 + 32] = 0;
+    z[116 + 33] = 0;
     out.push((z, AnnounceError::Malformed));
     let mut t = full(real, &[fake_hop], Some(&g));
     t.push(0);
@@ -171,7 +173,7 @@ fn forged_and_invalid_announcements_are_refused_and_counted() {
         let s = net.nodes[v].stats();
         assert_eq!(s.rejected_signature, 4);
         assert_eq!(s.rejected_identity, 2);
-        assert_eq!(s.rejected_malformed, 5);
+        assert_eq!(s.rejected_malformed, 6);
         assert_eq!(s.unknown_digest, 1);
     }
     // On an unknown link.
@@ -190,9 +192,9 @@ fn looping_chain_with_valid_signatures_is_refused() {
     net.converge(10, 200);
     let (m, a) = (sk(6), sk(7));
     let hb = heartbeat(&m, u32::MAX, 5);
-    let h1 = grant(&m, &pk(6), &[1], pk(7));
-    let h2 = grant(&a, &pk(6), &[1, 1], pk(6));
-    let g = grant(&m, &pk(6), &[1, 1, 1], net.nodes[0].public_key());
+    let h1 = grant(&m, &root_tag(&pk(6), u32::MAX), 1, pk(7));
+    let h2 = grant(&a, &chain_tag(&hb, &[h1]), 1, pk(6));
+    let g = grant(&m, &chain_tag(&hb, &[h1, h2]), 1, net.nodes[0].public_key());
     let bytes = full(&hb, &[h1, h2], Some(&g));
     let now = net.now();
     assert_eq!(
@@ -200,7 +202,7 @@ fn looping_chain_with_valid_signatures_is_refused() {
         Err(AnnounceError::LoopingChain)
     );
     assert_eq!(net.nodes[0].stats().rejected_loop, 1);
-    assert!(!net.nodes[0].coord().slots().is_empty() || net.nodes[0].is_root());
+    assert!(net.nodes[0].coord().depth() != 0 || net.nodes[0].is_root());
 }
 
 #[test]
@@ -239,8 +241,8 @@ fn flood_keeps_state_bounded_and_traffic_flows_around_the_attacker() {
 #[test]
 fn deeper_than_max_depth_cannot_join() {
     // A grant at depth MAX_DEPTH would make the child deeper than allowed:
-    // the coordinate API refuses it, and the wire refuses 255 hops + grant
-    // (see the TooDeep forgery above).
+    // the coordinate API refuses it, and the wire refuses a grant at
+    // MAX_DEPTH (see the TooDeep forgeries above).
     let mut c = Coord::root();
     for _ in 0..MAX_DEPTH {
         c = c.child(1).unwrap();
@@ -252,7 +254,7 @@ fn deeper_than_max_depth_cannot_join() {
 fn full_announcement_requests_are_rate_limited() {
     // The attacker floods 128-byte keepalives asking for our (larger) full
     // announcement: at most one full is sent per announcement interval.
-    use hyperport::routing::announce::{Announcement, KIND_FULL};
+    use hyperport::routing::announce::{Announcement, KIND_SEGMENT};
     use hyperport::routing::{Config, NeighbourEntry, Node, TRANSMIT_BUF_LEN};
     use hyperport::time::{Duration, Instant};
     let mut table = [NeighbourEntry::EMPTY];
@@ -263,7 +265,7 @@ fn full_announcement_requests_are_rate_limited() {
     let mut drain = |a: &mut Node<'_>| {
         let mut fulls = 0;
         while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-            if buf[1] == KIND_FULL {
+            if buf[1] == KIND_SEGMENT {
                 assert!(matches!(
                     Announcement::parse(&buf[..t.len]),
                     Ok(Announcement::Full(_))
@@ -335,7 +337,8 @@ fn flap(gap_ms: u64) -> (usize, u32) {
             );
         }
         let root = heartbeat(&x, i + 1, 1);
-        let offer = full(&root, &[], Some(&grant(&x, &root.key, &[1], pk(0))));
+        let tag = root_tag(&root.key, root.rank);
+        let offer = full(&root, &[], Some(&grant(&x, &tag, 1, pk(0))));
         a.handle_announcement(now, LinkId(6), &offer).unwrap();
         assert_eq!(a.root().rank, i + 1, "node 0 follows every new root");
         sent += drain(&mut a, &mut last_rank);

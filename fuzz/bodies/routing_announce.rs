@@ -1,11 +1,12 @@
 // Fuzz body: announcement decoding and handling.
 //
-// Invariants: parsing never panics; a parsed full announcement or keepalive
-// re-encodes to exactly the input bytes; a node fed the bytes on a
+// Invariants: parsing never panics; a parsed segment or keepalive
+// re-encodes to exactly the input bytes; a segment holding a whole chain
+// spells a coordinate of the announced depth; a node fed the bytes on a
 // registered link never panics, keeps its neighbour count, and either
 // accepts or returns a typed error.
 
-use hyperport::routing::announce::{Announcement, encode_full, encode_keepalive};
+use hyperport::routing::announce::{Announcement, encode_keepalive, encode_segment};
 use hyperport::routing::{Config, LinkId, MAX_ANNOUNCE_LEN, NeighbourEntry, Node};
 use hyperport::time::Instant;
 
@@ -15,9 +16,13 @@ pub fn run(data: &[u8]) {
         let n = match &a {
             Announcement::Full(f) => {
                 let hops: Vec<_> = f.hops().collect();
-                assert_eq!(hops.len(), f.depth());
-                assert_eq!(f.coord().depth(), f.depth());
-                encode_full(&mut buf, &f.root, &hops, f.grant.as_ref(), f.want_full).unwrap()
+                assert_eq!(hops.len(), f.len());
+                assert!(usize::from(f.start) + f.len() <= f.depth());
+                if let Some(c) = f.coord() {
+                    assert_eq!(c.depth(), f.depth());
+                }
+                let g = f.grant.as_ref();
+                encode_segment(&mut buf, &f.root, f.total, f.start, &hops, g, f.want_full).unwrap()
             }
             Announcement::Keepalive(k) => {
                 encode_keepalive(&mut buf, &k.root, &k.digest, k.want_full).unwrap()
@@ -30,7 +35,7 @@ pub fn run(data: &[u8]) {
     // The peer key is taken from where a one-hop chain's sender would be, so
     // inputs can reach the signature checks.
     let mut peer = [1u8; 32];
-    if let Some(k) = data.get(112..144) {
+    if let Some(k) = data.get(116..148) {
         peer.copy_from_slice(k);
     }
     if peer == node.public_key() {

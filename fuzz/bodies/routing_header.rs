@@ -10,7 +10,7 @@ pub fn run(data: &[u8]) {
     let Ok((h, used)) = Header::decode(data) else { return };
     assert!(used <= data.len() && used <= MAX_HEADER_LEN);
     assert!(h.dest.depth() <= MAX_DEPTH && h.src.depth() <= MAX_DEPTH);
-    assert!(!h.dest.slots().contains(&0) && !h.src.slots().contains(&0));
+    assert!(!h.dest.slots().any(|s| s == 0) && !h.src.slots().any(|s| s == 0));
     let mut buf = [0u8; MAX_HEADER_LEN];
     let n = h.encode(&mut buf).unwrap();
     assert_eq!(&buf[..n], &data[..used]);

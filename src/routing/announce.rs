@@ -3,16 +3,33 @@
 //! # Authentication: a signed path from the root
 //!
 //! The root signs a heartbeat `(root key, rank, seq)`. Every tree edge is a
-//! *grant*: the parent signs `(root key, depth, the child's full slot path,
-//! parent key, child key)`. A node's announcement carries the root heartbeat
-//! and the grants from the root down to itself (one [`Hop`] per level), plus
-//! one more grant addressed to the receiving neighbour, offering it a slot.
-//! A receiver checks every signature, that each grant is signed by the key
-//! named one level up, that the last key is the key of the link it arrived on
-//! and that the offered grant names the receiver. A node therefore cannot
-//! claim a position its parent did not grant, nor a root that did not sign
-//! the sequence number. Chains are bounded by [`MAX_DEPTH`] hops, so a full
-//! announcement is at most [`MAX_ANNOUNCE_LEN`] bytes.
+//! *grant*: the parent signs `(its prefix tag, the slot, the child's key)`,
+//! where the *prefix tag* is a hash chain over the root key and rank and
+//! every `(key, slot)` from the root down to the parent ([`root_tag`],
+//! [`next_tag`]). The tag commits to the parent's whole position and key, so
+//! a grant is bound to exactly one position, and the signed message has a
+//! fixed size whatever the depth ([`GRANT_MSG_LEN`]). A node's announcement
+//! carries the root heartbeat and the grants from the root down to itself
+//! (one [`Hop`] per level), plus one more grant addressed to the receiving
+//! neighbour, offering it a slot. A receiver checks every signature, that
+//! each grant is signed by the key named one level up (the tag binds it),
+//! that the last key is the key of the link it arrived on and that the
+//! offered grant names the receiver. A node therefore cannot claim a position
+//! its parent did not grant, nor a root that did not sign the sequence
+//! number.
+//!
+//! # Segments
+//!
+//! A chain of `d` hops is sent as `⌈d / SEGMENT_HOPS⌉` *segments* (one, at
+//! least, for the root's empty chain), each at most [`MAX_SEGMENT_LEN`] =
+//! 25,204 bytes, well inside a 64 KiB frame. Each segment repeats the root
+//! heartbeat and says where it starts and how long the whole chain is; the
+//! grant rides on the last one. The receiver verifies the hops as they
+//! arrive, keeping only a fixed-size state per neighbour (the running tag,
+//! the last key, the coordinate so far), so a chain of any depth up to
+//! [`MAX_DEPTH`] is checked in bounded memory; a segment that does not
+//! continue the stream is refused ([`AnnounceError::OutOfOrder`]) and the
+//! sender is asked for the whole announcement again.
 //!
 //! Grants do not carry the root's sequence number, so a grant stays valid
 //! while the parent keeps its position; a former child can replay it after
@@ -22,12 +39,15 @@
 //! # Wire (big-endian)
 //!
 //! ```text
-//! full:      1 | 1 | flags | n | root | n × hop | [grant hop if flags & 1]
-//! keepalive: 1 | 2 | flags | 0 | root | chain digest [16]
+//! segment:   2 | 1 | flags | n | root | total u16 | start u16 | n × hop | [grant hop if flags & 1]
+//! keepalive: 2 | 2 | flags | 0 | root | chain digest [16]
 //! root:      key [32] | rank u32 | seq u64 | sig [64]        (108 bytes)
 //! hop:       key [32] | slot u16 | sig [64]                  (98 bytes)
-//! flags:     bit 0 grant present, bit 1 "send me a full announcement"
+//! flags:     bit 0 grant present (last segment only), bit 1 "send me a full announcement"
 //! ```
+//!
+//! `n ≤ SEGMENT_HOPS`, `start + n ≤ total ≤ MAX_DEPTH`; the segment with
+//! `start + n == total` is the last one.
 
 use super::coords::{Coord, MAX_DEPTH};
 use crate::buf::{Reader, Writer};
@@ -37,31 +57,37 @@ use super::error::AnnounceError;
 use blake2::Digest as _;
 
 /// Version byte of the announcement format.
-pub const ANNOUNCE_VERSION: u8 = 1;
-/// Kind byte of a full announcement.
-pub const KIND_FULL: u8 = 1;
+pub const ANNOUNCE_VERSION: u8 = 2;
+/// Kind byte of a segment of a full announcement.
+pub const KIND_SEGMENT: u8 = 1;
 /// Kind byte of a keepalive.
 pub const KIND_KEEPALIVE: u8 = 2;
-/// Flag: a grant for the receiver follows the chain.
+/// Flag: a grant for the receiver follows the chain (last segment only).
 pub const FLAG_GRANT: u8 = 1;
 /// Flag: the sender asks for a full announcement.
 pub const FLAG_WANT_FULL: u8 = 2;
 
+/// Most hops in one segment.
+pub const SEGMENT_HOPS: usize = 255;
 /// Bytes of the root heartbeat on the wire.
 pub const ROOT_WIRE_LEN: usize = 32 + 4 + 8 + 64;
 /// Bytes of one hop (grant) on the wire.
 pub const HOP_WIRE_LEN: usize = 32 + 2 + 64;
+/// Bytes of a segment before its hops: header, root, total, start.
+pub const SEGMENT_HEADER_LEN: usize = 4 + ROOT_WIRE_LEN + 4;
 /// Bytes of a keepalive.
 pub const KEEPALIVE_LEN: usize = 4 + ROOT_WIRE_LEN + 16;
-/// Largest full announcement: header, root, [`MAX_DEPTH`] hops and a grant
-/// (25,200 bytes).
-pub const MAX_ANNOUNCE_LEN: usize = 4 + ROOT_WIRE_LEN + (MAX_DEPTH + 1) * HOP_WIRE_LEN;
+/// Largest segment: header, [`SEGMENT_HOPS`] hops and a grant (25,204 bytes).
+pub const MAX_SEGMENT_LEN: usize = SEGMENT_HEADER_LEN + (SEGMENT_HOPS + 1) * HOP_WIRE_LEN;
+/// Largest announcement message of either kind (a segment).
+pub const MAX_ANNOUNCE_LEN: usize = MAX_SEGMENT_LEN;
 
 const ROOT_DOMAIN: &[u8] = b"hyperport/routing/root/v1";
-const GRANT_DOMAIN: &[u8] = b"hyperport/routing/grant/v1";
+const GRANT_DOMAIN: &[u8] = b"hyperport/routing/grant/v2";
+const TAG_DOMAIN: &[u8] = b"hyperport/routing/prefix/v2";
 
-/// Largest grant signature message.
-pub const GRANT_MSG_MAX: usize = 26 + 32 + 1 + 2 * MAX_DEPTH + 64;
+/// Length of a grant signature message.
+pub const GRANT_MSG_LEN: usize = 26 + 32 + 2 + 32;
 /// Length of the root heartbeat signature message.
 pub const ROOT_MSG_LEN: usize = 25 + 32 + 4 + 8;
 
@@ -83,6 +109,11 @@ impl RootInfo {
     /// smaller key. The order is total and the same at every node.
     pub fn beats(&self, other: &RootInfo) -> bool {
         (core::cmp::Reverse(self.rank), self.key) < (core::cmp::Reverse(other.rank), other.key)
+    }
+
+    /// Same root (key and rank), whatever the heartbeat.
+    pub fn same_tree(&self, other: &RootInfo) -> bool {
+        self.key == other.key && self.rank == other.rank
     }
 }
 
@@ -109,48 +140,85 @@ pub fn root_message(key: &[u8; 32], rank: u32, seq: u64) -> [u8; ROOT_MSG_LEN] {
     m
 }
 
-/// Writes the message a parent signs to grant `path`'s last slot to `child`,
-/// returning its length. `path` is the child's full coordinate.
-pub fn grant_message(
-    out: &mut [u8; GRANT_MSG_MAX],
-    root: &[u8; 32],
-    path: &[u16],
-    parent: &[u8; 32],
-    child: &[u8; 32],
-) -> usize {
-    let mut w = Writer::new(out);
-    // path.len() ≤ MAX_DEPTH (callers pass a Coord's slots), so everything
-    // fits GRANT_MSG_MAX; a failed write would only shorten the message,
-    // which then fails verification.
+/// Prefix tag of the root itself (depth 0): BLAKE2s-256 of the domain, the
+/// root key and the rank.
+pub fn root_tag(root: &[u8; 32], rank: u32) -> [u8; 32] {
+    let mut h = blake2::Blake2s256::new();
+    h.update(TAG_DOMAIN);
+    h.update([0u8]);
+    h.update(root);
+    h.update(rank.to_be_bytes());
+    h.finalize().into()
+}
+
+/// Prefix tag one level down: the tag of the parent's prefix, then the
+/// child's key and slot.
+pub fn next_tag(prev: &[u8; 32], key: &[u8; 32], slot: u16) -> [u8; 32] {
+    let mut h = blake2::Blake2s256::new();
+    h.update(TAG_DOMAIN);
+    h.update([1u8]);
+    h.update(prev);
+    h.update(key);
+    h.update(slot.to_be_bytes());
+    h.finalize().into()
+}
+
+/// The message a parent whose prefix tag is `parent_tag` signs to grant
+/// `slot` to `child`.
+pub fn grant_message(parent_tag: &[u8; 32], slot: u16, child: &[u8; 32]) -> [u8; GRANT_MSG_LEN] {
+    let mut m = [0u8; GRANT_MSG_LEN];
+    let mut w = Writer::new(&mut m);
+    // The four writes total GRANT_MSG_LEN bytes exactly; they cannot fail.
     let _ = w.put(GRANT_DOMAIN);
-    let _ = w.put(root);
-    let _ = w.u8(u8::try_from(path.len()).unwrap_or(u8::MAX));
-    for s in path {
-        let _ = w.u16(*s);
-    }
-    let _ = w.put(parent);
+    let _ = w.put(parent_tag);
+    let _ = w.u16(slot);
     let _ = w.put(child);
-    w.position()
+    m
+}
+
+/// The keepalive digest of a chain whose final prefix tag is `tag`.
+pub fn digest_of_tag(tag: &[u8; 32]) -> [u8; 16] {
+    let mut d = [0u8; 16];
+    d.copy_from_slice(tag.get(..16).unwrap_or(&[0u8; 16]));
+    d
+}
+
+/// The final prefix tag of a chain (sender's view).
+pub fn chain_tag(root: &RootInfo, hops: &[Hop]) -> [u8; 32] {
+    hops.iter().fold(root_tag(&root.key, root.rank), |t, h| {
+        next_tag(&t, &h.key, h.slot)
+    })
+}
+
+/// The keepalive digest of a chain (sender's view).
+pub fn digest_of(root: &RootInfo, hops: &[Hop]) -> [u8; 16] {
+    digest_of_tag(&chain_tag(root, hops))
 }
 
 /// A parsed, structurally valid announcement (signatures not yet checked).
 #[derive(Clone, Debug)]
 pub enum Announcement<'a> {
-    /// The sender's chain and, optionally, a grant for the receiver.
+    /// A segment of the sender's chain and, on the last one, optionally a
+    /// grant for the receiver.
     Full(Full<'a>),
     /// Heartbeat plus the digest of the sender's current chain.
     Keepalive(Keepalive),
 }
 
-/// A full announcement.
+/// One segment of a full announcement.
 #[derive(Clone, Debug)]
 pub struct Full<'a> {
     /// The root heartbeat.
     pub root: RootInfo,
     /// The sender asks for a full announcement back.
     pub want_full: bool,
+    /// Hops in the whole chain (the sender's depth).
+    pub total: u16,
+    /// Index of this segment's first hop in the chain.
+    pub start: u16,
     hops: &'a [u8],
-    /// The grant offered to the receiver (absent at [`MAX_DEPTH`]).
+    /// The grant offered to the receiver (last segment only; absent at
+    /// [`MAX_DEPTH`]).
     pub grant: Option<Hop>,
 }
 
@@ -161,7 +229,7 @@ pub struct Keepalive {
     pub root: RootInfo,
     /// The sender asks for a full announcement back.
     pub want_full: bool,
-    /// [`Full::digest`] of the sender's current full announcement.
+    /// Digest of the sender's current chain ([`digest_of`]).
     pub digest: [u8; 16],
 }
 
@@ -216,20 +284,29 @@ impl<'a> Announcement<'a> {
         let want_full = flags & FLAG_WANT_FULL != 0;
         let root = read_root(&mut r)?;
         let out = match kind {
-            KIND_FULL => {
-                let n = usize::from(n);
-                if n > MAX_DEPTH {
+            KIND_SEGMENT => {
+                let total = r.u16().map_err(|_| AnnounceError::Malformed)?;
+                let start = r.u16().map_err(|_| AnnounceError::Malformed)?;
+                if usize::from(total) > MAX_DEPTH {
                     return Err(AnnounceError::TooDeep);
                 }
+                let n16 = u16::from(n);
+                let end = start.checked_add(n16).ok_or(AnnounceError::Malformed)?;
+                if end > total || (n == 0 && total != 0) {
+                    return Err(AnnounceError::Malformed);
+                }
                 let hops = r
-                    .take(n.saturating_mul(HOP_WIRE_LEN))
+                    .take(usize::from(n).saturating_mul(HOP_WIRE_LEN))
                     .map_err(|_| AnnounceError::Malformed)?;
                 let mut hr = Reader::new(hops);
                 while !hr.is_empty() {
                     read_hop(&mut hr)?;
                 }
                 let grant = if flags & FLAG_GRANT != 0 {
-                    if n >= MAX_DEPTH {
+                    if end != total {
+                        return Err(AnnounceError::Malformed);
+                    }
+                    if usize::from(total) >= MAX_DEPTH {
                         return Err(AnnounceError::TooDeep);
                     }
                     Some(read_hop(&mut r)?)
@@ -239,6 +316,8 @@ impl<'a> Announcement<'a> {
                 Announcement::Full(Full {
                     root,
                     want_full,
+                    total,
+                    start,
                     hops,
                     grant,
                 })
@@ -264,76 +343,92 @@ impl<'a> Announcement<'a> {
 }
 
 impl Full<'_> {
-    /// Number of hops = the sender's depth.
-    pub fn depth(&self) -> usize {
+    /// Number of hops in this segment.
+    pub fn len(&self) -> usize {
         self.hops.len() / HOP_WIRE_LEN
     }
 
-    /// The hops from the root's child down to the sender.
+    /// Whether this segment carries no hop (the root's announcement).
+    pub fn is_empty(&self) -> bool {
+        self.hops.is_empty()
+    }
+
+    /// Whether this is the last segment of the chain.
+    pub fn is_last(&self) -> bool {
+        usize::from(self.start).saturating_add(self.len()) == usize::from(self.total)
+    }
+
+    /// The sender's depth (hops in the whole chain).
+    pub fn depth(&self) -> usize {
+        usize::from(self.total)
+    }
+
+    /// This segment's hops, in chain order.
     pub fn hops(&self) -> impl Iterator<Item = Hop> + '_ {
         let mut r = Reader::new(self.hops);
         // Every hop was validated by `parse`.
         core::iter::from_fn(move || read_hop(&mut r).ok())
     }
 
-    /// The sender's public key (the last hop's key, or the root's).
-    pub fn sender(&self) -> [u8; 32] {
-        self.hops().last().map_or(self.root.key, |h| h.key)
-    }
-
-    /// The sender's coordinate.
-    pub fn coord(&self) -> Coord {
+    /// The sender's coordinate, if this segment holds the whole chain.
+    pub fn coord(&self) -> Option<Coord> {
+        if self.start != 0 || !self.is_last() {
+            return None;
+        }
         let mut c = Coord::root();
         for h in self.hops() {
-            // parse() bounded the depth to MAX_DEPTH and the slots to non-zero.
-            let _ = c.push(h.slot);
+            c.push(h.slot).ok()?;
         }
-        c
-    }
-
-    /// Digest identifying the sender's chain (root key and rank and the hops;
-    /// not the heartbeat's seq and signature, not the grant, which only
-    /// changes with the chain): BLAKE2s-256 truncated to 16 bytes.
-    pub fn digest(&self) -> [u8; 16] {
-        chain_digest(&self.root.key, self.root.rank, self.hops)
+        Some(c)
     }
 }
 
-/// Digest of a chain: root key and rank, then the hop bytes.
-pub fn chain_digest(root: &[u8; 32], rank: u32, hops: &[u8]) -> [u8; 16] {
-    let mut h = blake2::Blake2s256::new();
-    h.update(b"hyperport/routing/chain/v1");
-    h.update(root);
-    h.update(rank.to_be_bytes());
-    h.update(hops);
-    let out = h.finalize();
-    let mut d = [0u8; 16];
-    d.copy_from_slice(out.get(..16).unwrap_or(&[0u8; 16]));
-    d
-}
-
-/// Bytes of a full announcement with `n` hops.
-pub fn full_len(n: usize, grant: bool) -> usize {
+/// Bytes of a segment with `n` hops.
+pub fn segment_len(n: usize, grant: bool) -> usize {
     let hops = n.saturating_add(usize::from(grant));
-    (4 + ROOT_WIRE_LEN).saturating_add(hops.saturating_mul(HOP_WIRE_LEN))
+    SEGMENT_HEADER_LEN.saturating_add(hops.saturating_mul(HOP_WIRE_LEN))
 }
 
-/// Writes a full announcement; returns the length.
+/// Writes one segment: `hops` are the chain's hops `start..start + hops.len()`
+/// of a chain of `total` hops; `grant` is written only on the last segment
+/// (`start + hops.len() == total`) of a chain shallower than [`MAX_DEPTH`].
+/// Returns the length.
 ///
 /// # Errors
-/// [`BufferTooSmall`]; nothing is written. `hops` longer than [`MAX_DEPTH`]
-/// are truncated to it (the node never builds such a chain).
-pub fn encode_full(
+/// [`BufferTooSmall`] (also for more than [`SEGMENT_HOPS`] hops or a range
+/// past `total`, which no buffer can hold); nothing is written.
+pub fn encode_segment(
     buf: &mut [u8],
     root: &RootInfo,
+    total: u16,
+    start: u16,
     hops: &[Hop],
     grant: Option<&Hop>,
     want_full: bool,
 ) -> Result<usize, BufferTooSmall> {
-    let hops = hops.get(..MAX_DEPTH).unwrap_or(hops);
-    let grant = if hops.len() < MAX_DEPTH { grant } else { None };
+    let n = u8::try_from(hops.len()).ok();
+    let end = u16::try_from(hops.len())
+        .ok()
+        .and_then(|l| start.checked_add(l));
+    let (Some(n), Some(end)) = (n, end) else {
+        return Err(BufferTooSmall {
+            needed: usize::MAX,
+            available: buf.len(),
+        });
+    };
+    if end > total || usize::from(total) > MAX_DEPTH {
+        return Err(BufferTooSmall {
+            needed: usize::MAX,
+            available: buf.len(),
+        });
+    }
+    let grant = if end == total && usize::from(total) < MAX_DEPTH {
+        grant
+    } else {
+        None
+    };
     let mut w = Writer::new(buf);
-    w.ensure(full_len(hops.len(), grant.is_some()))?;
+    w.ensure(segment_len(hops.len(), grant.is_some()))?;
     let mut flags = 0;
     if grant.is_some() {
         flags |= FLAG_GRANT;
@@ -341,13 +436,10 @@ pub fn encode_full(
     if want_full {
         flags |= FLAG_WANT_FULL;
     }
-    w.put(&[
-        ANNOUNCE_VERSION,
-        KIND_FULL,
-        flags,
-        u8::try_from(hops.len()).unwrap_or(u8::MAX),
-    ])?;
+    w.put(&[ANNOUNCE_VERSION, KIND_SEGMENT, flags, n])?;
     write_root(&mut w, root)?;
+    w.u16(total)?;
+    w.u16(start)?;
     for h in hops {
         write_hop(&mut w, h)?;
     }
@@ -355,6 +447,23 @@ pub fn encode_full(
         write_hop(&mut w, g)?;
     }
     Ok(w.position())
+}
+
+/// Writes a whole chain of at most [`SEGMENT_HOPS`] hops as its single
+/// segment (the common case; deeper chains need [`encode_segment`] per
+/// segment). Returns the length.
+///
+/// # Errors
+/// [`BufferTooSmall`]; nothing is written.
+pub fn encode_full(
+    buf: &mut [u8],
+    root: &RootInfo,
+    hops: &[Hop],
+    grant: Option<&Hop>,
+    want_full: bool,
+) -> Result<usize, BufferTooSmall> {
+    let total = u16::try_from(hops.len()).unwrap_or(u16::MAX);
+    encode_segment(buf, root, total, 0, hops, grant, want_full)
 }
 
 /// Writes a keepalive; returns [`KEEPALIVE_LEN`].
@@ -376,24 +485,6 @@ pub fn encode_keepalive(
     Ok(w.position())
 }
 
-/// The digest [`Full::digest`] computes, from the sender's side.
-pub fn digest_of(root: &RootInfo, hops: &[Hop]) -> [u8; 16] {
-    let mut h = blake2::Blake2s256::new();
-    h.update(b"hyperport/routing/chain/v1");
-    h.update(root.key);
-    h.update(root.rank.to_be_bytes());
-    let mut b = [0u8; HOP_WIRE_LEN];
-    for hop in hops {
-        let mut w = Writer::new(&mut b);
-        let _ = write_hop(&mut w, hop);
-        h.update(b);
-    }
-    let out = h.finalize();
-    let mut d = [0u8; 16];
-    d.copy_from_slice(out.get(..16).unwrap_or(&[0u8; 16]));
-    d
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,46 +498,42 @@ mod tests {
         }
     }
 
+    fn hop(k: u8, slot: u16) -> Hop {
+        Hop {
+            key: [k; 32],
+            slot,
+            sig: [k ^ 0x55; 64],
+        }
+    }
+
     #[test]
     fn sizes_typed_by_hand() {
         assert_eq!(ROOT_WIRE_LEN, 108);
         assert_eq!(HOP_WIRE_LEN, 98);
         assert_eq!(KEEPALIVE_LEN, 128);
-        assert_eq!(MAX_ANNOUNCE_LEN, 25_200);
+        assert_eq!(SEGMENT_HEADER_LEN, 116);
+        assert_eq!(MAX_SEGMENT_LEN, 25_204);
+        assert_eq!(GRANT_MSG_LEN, 92);
     }
 
     #[test]
-    fn full_roundtrip_and_digest_matches_sender_view() {
-        let hops = [
-            Hop {
-                key: [3; 32],
-                slot: 4,
-                sig: [5; 64],
-            },
-            Hop {
-                key: [6; 32],
-                slot: 1,
-                sig: [7; 64],
-            },
-        ];
-        let grant = Hop {
-            key: [8; 32],
-            slot: 2,
-            sig: [9; 64],
-        };
+    fn single_segment_roundtrip() {
+        let hops = [hop(3, 4), hop(6, 1)];
+        let grant = hop(8, 2);
         let mut buf = [0u8; 512];
         let n = encode_full(&mut buf, &root(), &hops, Some(&grant), true).unwrap();
-        assert_eq!(n, 4 + 108 + 3 * 98);
-        assert_eq!(&buf[..4], &[1, 1, 3, 2]);
+        assert_eq!(n, 116 + 3 * 98);
+        assert_eq!(&buf[..4], &[2, 1, 3, 2]);
+        // total 2, start 0
+        assert_eq!(&buf[112..116], &[0, 2, 0, 0]);
         let Announcement::Full(f) = Announcement::parse(&buf[..n]).unwrap() else {
             panic!("kind")
         };
-        assert_eq!(f.depth(), 2);
-        assert_eq!(f.sender(), [6; 32]);
-        assert_eq!(f.coord().slots(), &[4, 1]);
+        assert_eq!((f.depth(), f.len(), f.start), (2, 2, 0));
+        assert!(f.is_last());
+        assert!(f.coord().unwrap().slots().eq([4, 1]));
         assert_eq!(f.grant, Some(grant));
         assert!(f.want_full);
-        assert_eq!(f.digest(), digest_of(&root(), &hops));
         for cut in 0..n {
             assert!(Announcement::parse(&buf[..cut]).is_err());
         }
@@ -457,12 +544,87 @@ mod tests {
         );
         // Zero slot in a hop.
         let mut bad = buf;
-        bad[4 + 108 + 32] = 0;
-        bad[4 + 108 + 33] = 0;
+        bad[116 + 32] = 0;
+        bad[116 + 33] = 0;
         assert_eq!(
             Announcement::parse(&bad[..n]).err(),
             Some(AnnounceError::Malformed)
         );
+    }
+
+    #[test]
+    fn segments_split_a_chain_and_only_the_last_carries_the_grant() {
+        let hops = [hop(3, 4), hop(6, 1), hop(9, 1)];
+        let grant = hop(8, 2);
+        let mut buf = [0u8; 512];
+        // Hops 0..2 of 3: not last, the grant is not written.
+        let n = encode_segment(&mut buf, &root(), 3, 0, &hops[..2], Some(&grant), false).unwrap();
+        assert_eq!(n, 116 + 2 * 98);
+        let Announcement::Full(f) = Announcement::parse(&buf[..n]).unwrap() else {
+            panic!("kind")
+        };
+        assert!(!f.is_last() && f.grant.is_none() && f.coord().is_none());
+        let n = encode_segment(&mut buf, &root(), 3, 2, &hops[2..], Some(&grant), false).unwrap();
+        let Announcement::Full(f) = Announcement::parse(&buf[..n]).unwrap() else {
+            panic!("kind")
+        };
+        assert!(f.is_last() && f.grant == Some(grant) && f.start == 2);
+        // A grant flag on a segment that is not the last one.
+        let n = encode_segment(&mut buf, &root(), 3, 0, &hops[..2], None, false).unwrap();
+        buf[2] |= FLAG_GRANT;
+        let mut longer = [0u8; 512];
+        longer[..n].copy_from_slice(&buf[..n]);
+        longer[n..n + 98].copy_from_slice(&[1; 98]);
+        assert_eq!(
+            Announcement::parse(&longer[..n + 98]).err(),
+            Some(AnnounceError::Malformed)
+        );
+        // Range past the total, and an empty segment of a non-empty chain.
+        let n = encode_segment(&mut buf, &root(), 3, 2, &hops[2..], None, false).unwrap();
+        buf[112..114].copy_from_slice(&2u16.to_be_bytes());
+        assert_eq!(
+            Announcement::parse(&buf[..n]).err(),
+            Some(AnnounceError::Malformed)
+        );
+        let n = encode_segment(&mut buf, &root(), 3, 0, &[], None, false).unwrap();
+        assert_eq!(
+            Announcement::parse(&buf[..n]).err(),
+            Some(AnnounceError::Malformed)
+        );
+        // Deeper than MAX_DEPTH.
+        buf[112..114].copy_from_slice(&u16::MAX.to_be_bytes());
+        assert_eq!(
+            Announcement::parse(&buf[..n]).err(),
+            Some(AnnounceError::TooDeep)
+        );
+        // The encoder refuses ranges it cannot express.
+        assert!(encode_segment(&mut buf, &root(), 1, 0, &hops, None, false).is_err());
+    }
+
+    #[test]
+    fn tags_chain_and_bind_every_level() {
+        let hops = [hop(3, 4), hop(6, 1)];
+        let t0 = root_tag(&root().key, root().rank);
+        let t1 = next_tag(&t0, &hops[0].key, 4);
+        let t2 = next_tag(&t1, &hops[1].key, 1);
+        assert_eq!(chain_tag(&root(), &hops), t2);
+        assert_eq!(digest_of(&root(), &hops), digest_of_tag(&t2));
+        // Another rank, slot or key anywhere changes the tag.
+        assert_ne!(root_tag(&root().key, 8), t0);
+        assert_ne!(next_tag(&t0, &hops[0].key, 5), t1);
+        assert_ne!(next_tag(&t0, &[4; 32], 4), t1);
+        // The heartbeat's seq and signature are not part of it.
+        let r2 = RootInfo {
+            seq: 99,
+            sig: [0; 64],
+            ..root()
+        };
+        assert_eq!(chain_tag(&r2, &hops), t2);
+        let m = grant_message(&t1, 1, &hops[1].key);
+        assert_eq!(&m[..26], b"hyperport/routing/grant/v2");
+        assert_eq!(&m[26..58], &t1);
+        assert_eq!(&m[58..60], &[0, 1]);
+        assert_eq!(&m[60..], &hops[1].key);
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub enum AnnounceError {
     /// The bytes are not a well-formed announcement (truncated, trailing
     /// bytes, unknown version or kind, zero slot).
     Malformed,
-    /// The chain is longer than [`super::MAX_DEPTH`].
+    /// The chain is longer than [`super::MAX_DEPTH`], or the coordinate it
+    /// spells needs more than [`super::coords::MAX_RUNS`] runs.
     TooDeep,
     /// The announcement came on a link that is not registered.
     UnknownLink,
@@ -30,6 +31,10 @@ pub enum AnnounceError {
     /// A keepalive did not match the last full announcement of this
     /// neighbour; a full one has been requested.
     UnknownDigest,
+    /// A segment that does not continue the chain being received from this
+    /// neighbour (a segment was lost, or the chain changed under it); a full
+    /// announcement has been requested.
+    OutOfOrder,
 }
 
 impl fmt::Display for AnnounceError {
@@ -51,6 +56,9 @@ impl fmt::Display for AnnounceError {
             AnnounceError::StaleRoot => "announcement from a root declared dead; dropped",
             AnnounceError::UnknownDigest => {
                 "keepalive for an unknown chain; a full announcement was requested"
+            }
+            AnnounceError::OutOfOrder => {
+                "announcement segment out of order; a full announcement was requested"
             }
         };
         f.write_str(s)

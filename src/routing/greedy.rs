@@ -109,7 +109,7 @@ pub enum PacketKind {
 }
 
 /// Version byte of the header wire format.
-pub const HEADER_VERSION: u8 = 1;
+pub const HEADER_VERSION: u8 = 2;
 
 /// Largest encoded header: version, kind, watermark, root key, two coordinates.
 pub const MAX_HEADER_LEN: usize = 1 + 1 + 2 + 32 + 2 * MAX_COORD_WIRE_LEN;
@@ -146,8 +146,9 @@ impl core::error::Error for HeaderError {}
 /// The routing header of a packet.
 ///
 /// Wire (big-endian): `version u8 | kind u8 | watermark u16 | root key [32] |
-/// dest coord | src coord`, a coordinate being `len u8 | len × slot u16`.
-/// At most [`MAX_HEADER_LEN`] bytes.
+/// dest coord | src coord`, a coordinate being `runs u8 | runs × (slot u16,
+/// count u16)` ([`Coord::encode`]). At most [`MAX_HEADER_LEN`] = 2,078 bytes
+/// whatever the depth.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// Data or path-broken notice.
@@ -349,8 +350,9 @@ mod tests {
         let h = Header::new([7; 32], c(&[1, 2]), c(&[3]));
         let mut buf = [0u8; MAX_HEADER_LEN];
         let n = h.encode(&mut buf).unwrap();
-        assert_eq!(n, 1 + 1 + 2 + 32 + 5 + 3);
-        assert_eq!(&buf[..4], &[1, 0, 0xff, 0xff]);
+        assert_eq!(n, 1 + 1 + 2 + 32 + 9 + 5);
+        assert_eq!(MAX_HEADER_LEN, 2_078);
+        assert_eq!(&buf[..4], &[2, 0, 0xff, 0xff]);
         let (back, used) = Header::decode(&buf[..n + 4]).unwrap();
         assert_eq!((back.clone(), used), (h.clone(), n));
         let pb = back.path_broken();
@@ -362,8 +364,8 @@ mod tests {
             assert!(Header::decode(&buf[..cut]).is_err());
         }
         let mut bad = buf;
-        bad[0] = 2;
-        assert_eq!(Header::decode(&bad[..n]), Err(HeaderError::Version(2)));
+        bad[0] = 1;
+        assert_eq!(Header::decode(&bad[..n]), Err(HeaderError::Version(1)));
         let mut small: Vec<u8> = std::vec![0; n - 1];
         assert!(h.encode(&mut small).is_err());
         assert!(small.iter().all(|b| *b == 0));

@@ -69,10 +69,11 @@ pub mod node;
 
 pub use announce::{Hop, MAX_ANNOUNCE_LEN, RootInfo};
 pub use config::Config;
-pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE};
+pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_RUNS, Run};
 pub use error::{AnnounceError, LinkError};
 pub use greedy::{Decision, Header, HeaderError, LinkId, MAX_HEADER_LEN, PacketKind, decide};
 pub use node::{
-    DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats,
-    TRANSMIT_BUF_LEN, Transmit, VERIFY_CACHE_ENTRIES, Verifier,
+    ChainStore, DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, INLINE_CHAIN_HOPS, InlineChain,
+    MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN, Transmit, VERIFY_CACHE_ENTRIES,
+    Verifier,
 };

@@ -57,7 +57,13 @@
 //!
 //! * neighbours: the caller's `&mut [NeighbourEntry]` (at most
 //!   [`MAX_NEIGHBOURS`] are used; one slot number per entry);
-//! * own chain: [`MAX_DEPTH`] hops of 98 bytes (≈ 25 KiB inline);
+//! * own chain and the staging area a candidate parent's chain is verified
+//!   into: two [`ChainStore`]s, each holding at most [`MAX_DEPTH`] hops of 98
+//!   bytes ([`InlineChain`], the default: [`INLINE_CHAIN_HOPS`] hops inline,
+//!   ≈ 25 KiB each; a `Vec<Hop>` with the `alloc` feature);
+//! * a chain being received: one fixed-size state per neighbour (running
+//!   tag, last key, coordinate so far); deep chains arrive in segments and
+//!   are never buffered whole except in the staging area;
 //! * signature cache: [`VERIFY_CACHE_ENTRIES`] × 16 bytes;
 //! * dead roots: [`DEAD_ROOTS`]; feasibility records: [`FEASIBLE_ROOTS`];
 //!   events: one coalesced flag;
@@ -65,13 +71,15 @@
 //!   [`Config::min_announce_gap`] (10/s at the default), whatever the
 //!   neighbours send.
 //!
-//! `size_of::<Node>()` is ≈ 34 KiB whatever the table size.
+//! `size_of::<Node>()` is ≈ 60 KiB with the default stores, whatever the
+//! table size.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use super::announce::{
-    Announcement, Full, GRANT_MSG_MAX, Hop, KEEPALIVE_LEN, Keepalive, MAX_ANNOUNCE_LEN, RootInfo,
-    digest_of, encode_full, encode_keepalive, full_len, grant_message, root_message,
+    Announcement, Full, Hop, KEEPALIVE_LEN, Keepalive, MAX_ANNOUNCE_LEN, RootInfo, SEGMENT_HOPS,
+    chain_tag, digest_of_tag, encode_keepalive, encode_segment, grant_message, next_tag,
+    root_message, root_tag, segment_len,
 };
 use super::config::Config;
 use super::coords::{Coord, MAX_DEPTH};
@@ -86,6 +94,66 @@ pub const MAX_NEIGHBOURS: usize = u16::MAX as usize;
 pub const VERIFY_CACHE_ENTRIES: usize = 512;
 /// Dead roots remembered at once (the oldest is forgotten first).
 pub const DEAD_ROOTS: usize = 8;
+/// Hops of the default chain store, [`InlineChain`].
+pub const INLINE_CHAIN_HOPS: usize = 255;
+
+/// Storage for a chain of hops: a node has two, its own chain and the
+/// staging area a candidate parent's chain is verified into before it is
+/// adopted. The capacity (at most [`MAX_DEPTH`]) is the deepest chain the
+/// node can join under: a node whose stores hold `c` hops takes positions
+/// down to depth `c`.
+pub trait ChainStore {
+    /// The hops, from the root's child down.
+    fn hops(&self) -> &[Hop];
+    /// Empties the store.
+    fn clear(&mut self);
+    /// Appends a hop; `false`, and nothing stored, when full.
+    fn push(&mut self, hop: Hop) -> bool;
+    /// Most hops it holds (the node uses at most [`MAX_DEPTH`]).
+    fn capacity(&self) -> usize;
+}
+
+/// The default chain store: [`INLINE_CHAIN_HOPS`] hops inline (≈ 25 KiB).
+/// Firmware that knows its network is shallow can use a smaller
+/// `heapless::Vec<Hop, N>` through [`Node::with_chain_stores`].
+pub type InlineChain = heapless::Vec<Hop, INLINE_CHAIN_HOPS>;
+
+impl<const N: usize> ChainStore for heapless::Vec<Hop, N> {
+    fn hops(&self) -> &[Hop] {
+        self
+    }
+    fn clear(&mut self) {
+        heapless::Vec::clear(self);
+    }
+    fn push(&mut self, hop: Hop) -> bool {
+        heapless::Vec::push(self, hop).is_ok()
+    }
+    fn capacity(&self) -> usize {
+        N.min(MAX_DEPTH)
+    }
+}
+
+/// A heap store that grows to [`MAX_DEPTH`] hops (3.2 MB) and no further;
+/// `clear` gives the memory back. For hosts and simulations of deep trees.
+#[cfg(feature = "alloc")]
+impl ChainStore for alloc::vec::Vec<Hop> {
+    fn hops(&self) -> &[Hop] {
+        self
+    }
+    fn clear(&mut self) {
+        *self = alloc::vec::Vec::new();
+    }
+    fn push(&mut self, hop: Hop) -> bool {
+        if self.len() >= MAX_DEPTH {
+            return false;
+        }
+        alloc::vec::Vec::push(self, hop);
+        true
+    }
+    fn capacity(&self) -> usize {
+        MAX_DEPTH
+    }
+}
 
 /// One entry of the caller-provided neighbour table.
 ///
@@ -107,7 +175,8 @@ struct Neighbour {
     link: LinkId,
     key: [u8; 32],
     last_heard: Instant,
-    info: Option<PeerInfo>,
+    /// What we know of its position.
+    view: View,
     due: bool,
     sent_gen: Option<u64>,
     since_full: u16,
@@ -118,9 +187,78 @@ struct Neighbour {
     /// When we last sent it anything ([`Config::min_announce_gap`]).
     last_out: Option<Instant>,
     grant: Option<(u64, [u8; 64])>,
+    /// Our announcement to it in progress: (generation, next segment start).
+    tx_next: Option<(u64, u16)>,
+}
+
+/// A neighbour's chain being received: everything needed to verify the next
+/// segment, in fixed size whatever the depth.
+#[derive(Clone, Debug)]
+struct Partial {
+    root: RootInfo,
+    total: u16,
+    /// Hops received so far.
+    next: u16,
+    /// Prefix tag after `next` hops.
+    tag: [u8; 32],
+    /// Key of the last hop received (the root's at the start).
+    upper: [u8; 32],
+    coord: Coord,
+    contains_me: bool,
+    /// Every hop so far equals ours at the same depth (already verified).
+    same_as_ours: bool,
+    /// The hops are being copied into the staging area.
+    staged: bool,
+}
+
+/// A neighbour's position as we know it: nothing usable, a verified
+/// chain, or a chain still arriving in segments (one or the other, so an
+/// entry holds one coordinate).
+#[derive(Clone, Debug)]
+enum View {
+    None,
+    Ready(PeerInfo),
+    Receiving(Partial),
 }
 
 impl Neighbour {
+    fn info(&self) -> Option<&PeerInfo> {
+        match &self.view {
+            View::Ready(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn info_mut(&mut self) -> Option<&mut PeerInfo> {
+        match &mut self.view {
+            View::Ready(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn rx(&self) -> Option<&Partial> {
+        match &self.view {
+            View::Receiving(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The chain being received, if any (the view becomes empty then);
+    /// a verified chain stays.
+    fn take_rx(&mut self) -> Option<Partial> {
+        if let View::Receiving(_) = self.view {
+            if let View::Receiving(p) = core::mem::replace(&mut self.view, View::None) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Anything heard that the neighbour timeout applies to.
+    fn heard(&self) -> bool {
+        !matches!(self.view, View::None)
+    }
+
     /// When the pacing gap lets the next announcement to it leave.
     fn next_allowed(&self, gap: Duration) -> Option<Instant> {
         self.last_out.map(|t| t.saturating_add(gap))
@@ -167,6 +305,8 @@ pub struct Stats {
     pub rejected_stale_root: u64,
     /// Keepalives that did not match the stored chain.
     pub unknown_digest: u64,
+    /// Segments that did not continue the chain being received.
+    pub out_of_order: u64,
     /// Ed25519 verifications performed.
     pub signatures_verified: u64,
     /// Signature checks answered by the cache or by our own chain.
@@ -243,7 +383,7 @@ impl<V: Verifier + ?Sized> Verifier for &mut V {
 ///
 /// `V` checks signatures ([`Ed25519`] unless a driver passes its own, see
 /// [`Verifier`]).
-pub struct Node<'s, V: Verifier = Ed25519> {
+pub struct Node<'s, V: Verifier = Ed25519, S: ChainStore = InlineChain> {
     verifier: V,
     config: Config,
     secret: SigningKey,
@@ -251,7 +391,10 @@ pub struct Node<'s, V: Verifier = Ed25519> {
     clock: Monotonic,
     table: &'s mut [NeighbourEntry],
     root: RootInfo,
-    chain: heapless::Vec<Hop, MAX_DEPTH>,
+    chain: S,
+    stage: S,
+    /// The neighbour whose chain the staging area holds (or is receiving).
+    stage_owner: Option<usize>,
     coord: Coord,
     parent: Option<usize>,
     generation: u64,
@@ -264,7 +407,7 @@ pub struct Node<'s, V: Verifier = Ed25519> {
     event: bool,
     stats: Stats,
     tx_cursor: usize,
-    digest_cache: Option<(u64, [u8; 16])>,
+    tag_cache: Option<(u64, [u8; 32])>,
     feasible: heapless::Vec<Feasible, FEASIBLE_ROOTS>,
 }
 
@@ -285,7 +428,7 @@ struct Feasible {
     heard: Instant,
 }
 
-impl<V: Verifier> core::fmt::Debug for Node<'_, V> {
+impl<V: Verifier, S: ChainStore> core::fmt::Debug for Node<'_, V, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Node")
             .field("public", &self.public)
@@ -309,16 +452,13 @@ fn cache_tag(signer: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> [u8; 16] {
     t
 }
 
-/// Tag of a chain prefix: `H(previous tag, key, slot, sig)`, BLAKE2s-256
-/// truncated to 16 bytes (collision resistance makes a tag identify the
-/// whole prefix, hence the grant message and signer of its last hop).
-fn prefix_tag(prev: &[u8; 16], key: &[u8; 32], slot: u16, sig: &[u8; 64]) -> [u8; 16] {
+/// Cache tag of one verified hop: its prefix tag (which commits to the
+/// signer, the position and the child) and its signature.
+fn hop_cache_tag(tag: &[u8; 32], sig: &[u8; 64]) -> [u8; 16] {
     use blake2::Digest as _;
     let mut h = blake2::Blake2s256::new();
-    h.update(b"hyperport/routing/prefix/v1");
-    h.update(prev);
-    h.update(key);
-    h.update(slot.to_be_bytes());
+    h.update(b"hyperport/routing/hopcache/v2");
+    h.update(tag);
     h.update(sig);
     let out = h.finalize();
     let mut t = [0u8; 16];
@@ -326,12 +466,16 @@ fn prefix_tag(prev: &[u8; 16], key: &[u8; 32], slot: u16, sig: &[u8; 64]) -> [u8
     t
 }
 
-/// Whether a key repeats among the root and the hops (sort, then compare
-/// neighbours: O(k log k)).
-fn has_repeated_key(f: &Full<'_>) -> bool {
-    let mut keys = [[0u8; 32]; MAX_DEPTH + 1];
+/// Whether a key repeats among `upper` (the key above the segment: the
+/// root's, or the previous segment's last) and the segment's hops (sort, then
+/// compare neighbours: O(k log k), k ≤ [`SEGMENT_HOPS`] + 1). Repeats across
+/// segments of a deeper chain are not looked for: only a hostile ancestor
+/// can write one, inside the subtree it controls anyway; our own key is
+/// checked along the whole chain.
+fn has_repeated_key(upper: &[u8; 32], f: &Full<'_>) -> bool {
+    let mut keys = [[0u8; 32]; SEGMENT_HOPS + 1];
     let mut n = 0usize;
-    for k in core::iter::once(f.root.key).chain(f.hops().map(|h| h.key)) {
+    for k in core::iter::once(*upper).chain(f.hops().map(|h| h.key)) {
         if let Some(slot) = keys.get_mut(n) {
             *slot = k;
             n = n.saturating_add(1);
@@ -365,6 +509,34 @@ impl<'s, V: Verifier> Node<'s, V> {
         now: Instant,
         verifier: V,
     ) -> Self {
+        Node::with_chain_stores(
+            config,
+            secret,
+            table,
+            now,
+            verifier,
+            InlineChain::new(),
+            InlineChain::new(),
+        )
+    }
+}
+
+impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
+    /// [`Node::with_verifier`] with the caller's chain stores: `chain` for
+    /// the node's own chain, `stage` for a candidate parent's (both are
+    /// cleared; give them the same capacity, it bounds the depth the node can
+    /// join at).
+    pub fn with_chain_stores(
+        config: Config,
+        secret: &[u8; 32],
+        table: &'s mut [NeighbourEntry],
+        now: Instant,
+        verifier: V,
+        mut chain: S,
+        mut stage: S,
+    ) -> Self {
+        chain.clear();
+        stage.clear();
         let secret = SigningKey::from_bytes(secret);
         let public = secret.verifying_key().to_bytes();
         for e in table.iter_mut() {
@@ -388,7 +560,9 @@ impl<'s, V: Verifier> Node<'s, V> {
                 seq: config.root_seq_start,
                 sig: [0; 64],
             },
-            chain: heapless::Vec::new(),
+            chain,
+            stage,
+            stage_owner: None,
             coord: Coord::root(),
             parent: None,
             generation: 0,
@@ -401,7 +575,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             event: false,
             stats: Stats::default(),
             tx_cursor: 0,
-            digest_cache: None,
+            tag_cache: None,
             feasible: heapless::Vec::new(),
         };
         let now = n.clock.observe(now);
@@ -499,7 +673,7 @@ impl<'s, V: Verifier> Node<'s, V> {
         if self.is_root() {
             return;
         }
-        let depth = self.chain.len();
+        let depth = self.chain.hops().len();
         let r = self.root;
         let heard = self.root_heard;
         if let Some(f) = self
@@ -547,6 +721,8 @@ impl<'s, V: Verifier> Node<'s, V> {
         self.sign_heartbeat();
         self.chain.clear();
         self.coord = Coord::root();
+        self.stage_owner = None;
+        self.stage.clear();
         if self.parent.take().is_some() {
             self.stats.parent_changes = self.stats.parent_changes.saturating_add(1);
         }
@@ -637,7 +813,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             link,
             key: peer,
             last_heard: now,
-            info: None,
+            view: View::None,
             due: true,
             sent_gen: None,
             since_full: 0,
@@ -646,6 +822,7 @@ impl<'s, V: Verifier> Node<'s, V> {
             last_full: None,
             last_out: None,
             grant: None,
+            tx_next: None,
         });
         Ok(())
     }
@@ -658,14 +835,19 @@ impl<'s, V: Verifier> Node<'s, V> {
             if let Some(e) = self.table.get_mut(i) {
                 e.n = None;
             }
+            if self.stage_owner == Some(i) {
+                self.stage_owner = None;
+            }
             if self.parent == Some(i) {
                 self.become_root(now);
             }
         }
     }
 
-    /// Processes one announcement received on `link`. Bounded work: at most
-    /// [`MAX_DEPTH`] + 2 signature checks and one scan of the table.
+    /// Processes one announcement (a keepalive or one segment of a full
+    /// announcement) received on `link`. Bounded work: at most
+    /// [`SEGMENT_HOPS`] + 2 signature checks, [`SEGMENT_HOPS`] + 1 hashes and
+    /// one scan of the table.
     ///
     /// # Errors
     /// [`AnnounceError`] (also counted in [`Stats`]); a refused announcement
@@ -726,12 +908,13 @@ impl<'s, V: Verifier> Node<'s, V> {
                     AnnounceError::LoopingChain => &mut s.rejected_loop,
                     AnnounceError::StaleRoot => &mut s.rejected_stale_root,
                     AnnounceError::UnknownDigest => &mut s.unknown_digest,
+                    AnnounceError::OutOfOrder => &mut s.out_of_order,
                 };
                 *c = c.saturating_add(1);
                 // The sender's previous state can no longer be trusted as
                 // current: stop using it, ask for a full announcement.
                 if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
-                    n.info = None;
+                    n.view = View::None;
                     n.we_want_full = true;
                     n.due = true;
                 }
@@ -755,14 +938,14 @@ impl<'s, V: Verifier> Node<'s, V> {
         let Some(n) = self.table.get(idx).and_then(|e| e.n.as_ref()) else {
             return Err(AnnounceError::UnknownLink);
         };
-        let matches = n.info.as_ref().is_some_and(|i| {
+        let matches = n.info().is_some_and(|i| {
             i.digest == k.digest && i.root.key == k.root.key && i.root.rank == k.root.rank
         });
         if !matches && self.irrelevant(idx, &k.root) {
             // A tree we would neither join nor forward in: liveness only.
             if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
                 n.last_heard = now;
-                n.info = None;
+                n.view = View::None;
             }
             return Ok(());
         }
@@ -775,7 +958,7 @@ impl<'s, V: Verifier> Node<'s, V> {
         if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
             n.last_heard = now;
 
-            if let Some(i) = n.info.as_mut() {
+            if let Some(i) = n.info_mut() {
                 if k.root.seq > i.root.seq {
                     i.root = k.root;
                 }
@@ -795,13 +978,38 @@ impl<'s, V: Verifier> Node<'s, V> {
         }
     }
 
+    /// Whether to copy the chain starting to arrive from entry `idx` into
+    /// the staging area: it could become our chain (our parent's, a better
+    /// root's, or one no deeper than ours under our root), it fits, and the
+    /// area is not busy with another candidate's unfinished chain (our
+    /// parent's takes it anyway).
+    fn wants_stage(&self, idx: usize, root: &RootInfo, total: usize) -> bool {
+        let ours = self.chain.hops().len();
+        let candidate = self.parent == Some(idx)
+            || root.beats(&self.root)
+            || (root.same_tree(&self.root) && !self.is_root() && total < ours);
+        if !candidate || total >= self.stage.capacity().min(MAX_DEPTH) {
+            return false;
+        }
+        match self.stage_owner {
+            None => true,
+            Some(o) if o == idx || self.parent == Some(idx) => true,
+            Some(o) => !self
+                .table
+                .get(o)
+                .and_then(|e| e.n.as_ref())
+                .and_then(Neighbour::rx)
+                .is_some_and(|p| p.staged),
+        }
+    }
+
     fn handle_full(&mut self, now: Instant, idx: usize, f: &Full<'_>) -> Result<(), AnnounceError> {
-        let Some(n) = self.table.get(idx).and_then(|e| e.n.as_ref()) else {
+        let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) else {
             return Err(AnnounceError::UnknownLink);
         };
         let peer = n.key;
-        let known_digest = n.info.as_ref().map(|i| i.digest);
-        if f.sender() != peer {
+        let pending = n.take_rx();
+        if f.is_last() && f.hops().last().map_or(f.root.key, |h| h.key) != peer {
             return Err(AnnounceError::WrongSender);
         }
         if self.is_stale(&f.root) {
@@ -812,110 +1020,149 @@ impl<'s, V: Verifier> Node<'s, V> {
                 return Err(AnnounceError::GrantNotForUs);
             }
         }
-        if self.irrelevant(idx, &f.root) {
-            // Lazy verification: a chain under a root worse than ours is
-            // useless (we would not join it and `route` only forwards under
-            // our own root), so its signatures are not checked and it is not
-            // stored. If our root changes we ask for it again.
+        let mut p = if f.start == 0 {
+            if self.irrelevant(idx, &f.root) {
+                // Lazy verification: a chain under a root worse than ours is
+                // useless (we would not join it and `route` only forwards
+                // under our own root), so its signatures are not checked and
+                // it is not stored. If our root changes we ask for it again.
+                if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
+                    n.last_heard = now;
+                    n.view = View::None;
+                    n.we_want_full = false;
+                }
+                return Ok(());
+            }
+            if !self.verify_root(&f.root) {
+                return Err(AnnounceError::BadSignature);
+            }
+            let staged = self.wants_stage(idx, &f.root, f.depth());
+            if staged {
+                self.stage.clear();
+                self.stage_owner = Some(idx);
+            }
+            Partial {
+                root: f.root,
+                total: f.total,
+                next: 0,
+                tag: root_tag(&f.root.key, f.root.rank),
+                upper: f.root.key,
+                coord: Coord::root(),
+                contains_me: f.root.key == self.public,
+                same_as_ours: f.root.same_tree(&self.root),
+                staged,
+            }
+        } else {
+            match pending {
+                Some(p) if p.next == f.start && p.total == f.total && p.root == f.root => p,
+                _ => return Err(AnnounceError::OutOfOrder),
+            }
+        };
+        if has_repeated_key(&p.upper, f) {
+            return Err(AnnounceError::LoopingChain);
+        }
+        // Walk the segment: coordinate, our own key, signatures (skipped for
+        // hops equal to our own chain and for hops in the cache), staging.
+        for hop in f.hops() {
+            let k = usize::from(p.next);
+            p.coord.push(hop.slot).map_err(|_| AnnounceError::TooDeep)?;
+            if hop.key == self.public {
+                p.contains_me = true;
+            }
+            p.same_as_ours = p.same_as_ours && self.chain.hops().get(k) == Some(&hop);
+            let tag = next_tag(&p.tag, &hop.key, hop.slot);
+            let ctag = hop_cache_tag(&tag, &hop.sig);
+            if p.same_as_ours || self.cached(&ctag) {
+                self.stats.signature_cache_hits = self.stats.signature_cache_hits.saturating_add(1);
+            } else {
+                let m = grant_message(&p.tag, hop.slot, &hop.key);
+                self.stats.signatures_verified = self.stats.signatures_verified.saturating_add(1);
+                if !self.verifier.verify(&p.upper, &m, &hop.sig) {
+                    return Err(AnnounceError::BadSignature);
+                }
+                self.remember(ctag);
+            }
+            if p.staged && !(self.stage_owner == Some(idx) && self.stage.push(hop)) {
+                p.staged = false;
+            }
+            p.tag = tag;
+            p.upper = hop.key;
+            p.next = p.next.saturating_add(1);
+        }
+        if !f.is_last() {
             if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
                 n.last_heard = now;
-                n.info = None;
-                n.we_want_full = false;
+                n.view = View::Receiving(p);
             }
             return Ok(());
         }
-        if !self.verify_root(&f.root) {
-            return Err(AnnounceError::BadSignature);
-        }
-        let digest = f.digest();
-        let mut contains_me = f.root.key == self.public;
-        // Walk the chain: signatures (skipped when identical to a chain
-        // already verified), repeated keys, our own key.
-        let mut path = Coord::root();
-        let mut upper = f.root.key;
-        let mut same_as_ours = f.root.key == self.root.key && f.root.rank == self.root.rank;
-        let verified_before = known_digest == Some(digest);
-        if !verified_before && has_repeated_key(f) {
-            return Err(AnnounceError::LoopingChain);
-        }
-        // Rolling tag of the prefix (root, hop 1..k): a cache hit means this
-        // exact prefix was verified before, hashing only 98 bytes per hop.
-        let mut rolling = prefix_tag(&[0; 16], &f.root.key, 0, &[0; 64]);
-        for (k, hop) in f.hops().enumerate() {
-            path.push(hop.slot).map_err(|_| AnnounceError::TooDeep)?;
-            if hop.key == self.public {
-                contains_me = true;
-            }
-            same_as_ours = same_as_ours && self.chain.get(k) == Some(&hop);
-            rolling = prefix_tag(&rolling, &hop.key, hop.slot, &hop.sig);
-            if !verified_before {
-                if same_as_ours || self.cached(&rolling) {
-                    self.stats.signature_cache_hits =
-                        self.stats.signature_cache_hits.saturating_add(1);
-                } else {
-                    let mut m = [0u8; GRANT_MSG_MAX];
-                    let len = grant_message(&mut m, &f.root.key, path.slots(), &upper, &hop.key);
-                    self.stats.signatures_verified =
-                        self.stats.signatures_verified.saturating_add(1);
-                    let msg = m.get(..len).unwrap_or(&[]);
-                    if !self.verifier.verify(&upper, msg, &hop.sig) {
-                        return Err(AnnounceError::BadSignature);
-                    }
-                    self.remember(rolling);
-                }
-            }
-            upper = hop.key;
-        }
-        let coord = path;
+        let digest = digest_of_tag(&p.tag);
+        let coord = p.coord;
         // The grant offered to us.
         let mut offer = false;
         if let Some(g) = &f.grant {
-            if !contains_me {
-                let child = coord.child(g.slot).map_err(|_| AnnounceError::TooDeep)?;
-                let mut m = [0u8; GRANT_MSG_MAX];
-                let len = grant_message(&mut m, &f.root.key, child.slots(), &peer, &self.public);
-                if !self.verify(&peer, m.get(..len).unwrap_or(&[]), &g.sig) {
+            if !p.contains_me {
+                coord.child(g.slot).map_err(|_| AnnounceError::TooDeep)?;
+                let m = grant_message(&p.tag, g.slot, &self.public);
+                if !self.verify(&peer, &m, &g.sig) {
                     return Err(AnnounceError::BadSignature);
                 }
                 offer = f.root.beats(&self.self_root());
             }
         }
+        let staged = p.staged
+            && self.stage_owner == Some(idx)
+            && self.stage.hops().len() == usize::from(p.total);
         if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
             n.last_heard = now;
             n.we_want_full = false;
-
-            n.info = Some(PeerInfo {
+            n.view = View::Ready(PeerInfo {
                 root: f.root,
                 coord: coord.clone(),
                 digest,
                 offer,
             });
         }
+        let depth = f.depth().saturating_add(1);
+        let grant = if offer { f.grant } else { None };
         if self.parent == Some(idx) {
-            if !offer || !self.feasible(&f.root, f.depth().saturating_add(1)) {
+            if !offer || !self.feasible(&f.root, depth) {
                 // The parent's chain is gone, or it moved deeper under the
                 // same heartbeat (possibly through our own stale subtree):
                 // let go and re-join from a feasible offer.
                 self.become_root(now);
-            } else if f.root.key == self.root.key
-                && f.root.rank == self.root.rank
-                && self.chain.len() == f.depth().saturating_add(1)
-                && f.hops().zip(self.chain.iter()).all(|(a, b)| a == *b)
-                && f.grant.as_ref() == self.chain.last()
+            } else if f.root.same_tree(&self.root)
+                && self.chain.hops().len() == depth
+                && p.same_as_ours
+                && grant.as_ref() == self.chain.hops().last()
             {
                 self.refresh_root(now, &f.root);
-            } else {
+            } else if let (true, Some(g)) = (staged, grant) {
                 let worse = self.root.beats(&f.root);
-                self.adopt(now, idx, f);
+                self.adopt(now, idx, &f.root, &coord, g);
                 if worse {
                     for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
                         n.we_want_full = true;
                         n.due = true;
                     }
                 }
+            } else {
+                // The parent's new chain did not fit our store.
+                self.become_root(now);
             }
-        } else if offer && self.better(f) && self.feasible(&f.root, f.depth().saturating_add(1)) {
-            self.adopt(now, idx, f);
+        } else if let Some(g) = grant {
+            if self.better_parts(&f.root, &coord) && self.feasible(&f.root, depth) {
+                if staged {
+                    self.adopt(now, idx, &f.root, &coord, g);
+                } else if depth <= self.stage.capacity().min(MAX_DEPTH) {
+                    // The staging area was busy with another candidate's
+                    // chain: ask again.
+                    if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
+                        n.we_want_full = true;
+                        n.due = true;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -928,13 +1175,9 @@ impl<'s, V: Verifier> Node<'s, V> {
             && !root.beats(&self.root)
     }
 
-    /// Whether the offer in `f` beats our current position (hysteresis:
-    /// same root needs a depth gain of at least `parent_switch_margin`).
-    fn better(&self, f: &Full<'_>) -> bool {
-        self.better_parts(&f.root, &f.coord())
-    }
-
-    /// [`Node::better`] on a candidate parent's root and coordinate.
+    /// Whether an offer from a parent under `root` at coordinate `parent`
+    /// beats our current position (hysteresis: under the same root a depth
+    /// gain of at least `parent_switch_margin`).
     fn better_parts(&self, root: &RootInfo, parent: &Coord) -> bool {
         if root.beats(&self.root) {
             return true;
@@ -944,19 +1187,14 @@ impl<'s, V: Verifier> Node<'s, V> {
         }
         let margin = usize::from(self.config.parent_switch_margin.max(1));
         let depth = parent.depth().saturating_add(1);
-        if depth.saturating_add(margin) <= self.chain.len() {
+        if depth.saturating_add(margin) <= self.chain.hops().len() {
             return true;
         }
         // Same depth: the parent with the lexicographically smallest
         // coordinate (the tree a breadth-first search in slot order builds).
         // A strict total order, so a static graph cannot flap.
-        if self.config.bfs_order_parent && depth == self.chain.len() {
-            let current = self
-                .coord
-                .slots()
-                .get(..self.coord.depth().saturating_sub(1))
-                .unwrap_or(&[]);
-            return parent.slots() < current;
+        if self.config.bfs_order_parent && depth == self.chain.hops().len() {
+            return parent.cmp_path(&self.coord.parent()) == core::cmp::Ordering::Less;
         }
         false
     }
@@ -968,7 +1206,7 @@ impl<'s, V: Verifier> Node<'s, V> {
     fn reconsider(&mut self) {
         let mut best: Option<(usize, &PeerInfo)> = None;
         for (i, e) in self.table.iter().enumerate() {
-            let Some(info) = e.n.as_ref().and_then(|n| n.info.as_ref()) else {
+            let Some(info) = e.n.as_ref().and_then(Neighbour::info) else {
                 continue;
             };
             if !info.offer
@@ -983,8 +1221,12 @@ impl<'s, V: Verifier> Node<'s, V> {
                 Some((_, b)) => {
                     info.root.beats(&b.root)
                         || (info.root.key == b.root.key
-                            && (info.coord.depth(), info.coord.slots())
-                                < (b.coord.depth(), b.coord.slots()))
+                            && info
+                                .coord
+                                .depth()
+                                .cmp(&b.coord.depth())
+                                .then_with(|| info.coord.cmp_path(&b.coord))
+                                == core::cmp::Ordering::Less)
                 }
             };
             if replace {
@@ -998,50 +1240,55 @@ impl<'s, V: Verifier> Node<'s, V> {
         }
     }
 
-    fn adopt(&mut self, now: Instant, idx: usize, f: &Full<'_>) {
-        let Some(g) = f.grant else { return };
-        let mut chain: heapless::Vec<Hop, MAX_DEPTH> = heapless::Vec::new();
-        for h in f.hops().chain(core::iter::once(g)) {
-            if chain.push(h).is_err() {
-                return;
-            }
+    /// Adopts the chain staged from entry `idx` plus `g` (its grant to us):
+    /// `parent` is the parent's coordinate. Does nothing if the staging area
+    /// does not hold that chain or cannot take our hop.
+    fn adopt(&mut self, now: Instant, idx: usize, root: &RootInfo, parent: &Coord, g: Hop) {
+        if self.stage_owner != Some(idx) || self.stage.hops().len() != parent.depth() {
+            return;
         }
-        let Ok(coord) = f.coord().child(g.slot) else {
+        let Ok(coord) = parent.child(g.slot) else {
             return;
         };
-        let root_changed = f.root.key != self.root.key || f.root.rank != self.root.rank;
+        if !self.stage.push(g) {
+            return;
+        }
+        core::mem::swap(&mut self.chain, &mut self.stage);
+        self.stage.clear();
+        self.stage_owner = None;
+        let root_changed = !root.same_tree(&self.root);
         if root_changed {
             self.stats.root_changes = self.stats.root_changes.saturating_add(1);
             // A heartbeat we already held is not fresh again: keep the time
             // we first heard it, so a dead root kept alive by stale chains
             // still times out.
-            self.root_heard = match self.record(&f.root) {
-                Some(r) if f.root.seq <= r.seq => r.heard,
+            self.root_heard = match self.record(root) {
+                Some(r) if root.seq <= r.seq => r.heard,
                 _ => now,
             };
-            self.root = f.root;
+            self.root = *root;
             // Chains skipped under the old root may be under the new one.
             for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                if n.info.is_none() {
+                if n.info().is_none() {
                     n.we_want_full = true;
                     n.due = true;
                 }
             }
         } else {
-            self.refresh_root(now, &f.root);
+            self.refresh_root(now, root);
         }
         if self.parent != Some(idx) {
             self.stats.parent_changes = self.stats.parent_changes.saturating_add(1);
         }
         self.parent = Some(idx);
-        self.chain = chain;
         self.coord = coord;
         self.position_changed();
     }
 
     /// Writes the next due announcement into `buf` (size it
     /// [`MAX_ANNOUNCE_LEN`] to never see an error) and says which link it is
-    /// for. Call until `Ok(None)` after every input.
+    /// for. Call until `Ok(None)` after every input. A chain deeper than
+    /// [`SEGMENT_HOPS`] leaves as consecutive segments to the same link.
     ///
     /// # Errors
     /// [`BufferTooSmall`]: nothing was written and the announcement stays due.
@@ -1059,23 +1306,35 @@ impl<'s, V: Verifier> Node<'s, V> {
             if !n.due {
                 continue;
             }
+            // The rest of a multi-segment announcement of our current
+            // position leaves at once, after its first segment.
+            let cont = n
+                .tx_next
+                .filter(|(g, _)| *g == self.generation)
+                .map(|(_, s)| usize::from(s));
             // Pacing: however often our position changes (a flapping or
             // hostile neighbour can drive that), one announcement per
             // neighbour per gap; the one that leaves carries the latest
             // position, nothing queues.
-            if n.next_allowed(self.config.min_announce_gap)
-                .is_some_and(|t| self.clock.latest() < t)
+            if cont.is_none()
+                && n.next_allowed(self.config.min_announce_gap)
+                    .is_some_and(|t| self.clock.latest() < t)
             {
                 continue;
             }
-            let full = n.sent_gen != Some(self.generation)
+            let full = cont.is_some()
+                || n.sent_gen != Some(self.generation)
                 || n.they_want_full
                 || (self.config.full_refresh_every != 0
                     && n.since_full >= self.config.full_refresh_every);
             let want = n.we_want_full;
-            let grant_ok = self.chain.len() < MAX_DEPTH;
+            let depth = self.chain.hops().len();
+            let start = cont.unwrap_or(0).min(depth);
+            let end = start.saturating_add(SEGMENT_HOPS).min(depth);
+            let last = end == depth;
+            let grant_ok = last && depth < MAX_DEPTH;
             let need = if full {
-                full_len(self.chain.len(), grant_ok)
+                segment_len(end.saturating_sub(start), grant_ok)
             } else {
                 KEEPALIVE_LEN
             };
@@ -1087,7 +1346,11 @@ impl<'s, V: Verifier> Node<'s, V> {
             }
             let written = if full {
                 let grant = if grant_ok { self.grant_for(i) } else { None };
-                encode_full(buf, &self.root, &self.chain, grant.as_ref(), want)?
+                let hops = self.chain.hops().get(start..end).unwrap_or(&[]);
+                // depth ≤ MAX_DEPTH < u16::MAX.
+                let total = u16::try_from(depth).unwrap_or(u16::MAX);
+                let first = u16::try_from(start).unwrap_or(u16::MAX);
+                encode_segment(buf, &self.root, total, first, hops, grant.as_ref(), want)?
             } else {
                 let d = self.own_digest();
                 encode_keepalive(buf, &self.root, &d, want)?
@@ -1097,8 +1360,19 @@ impl<'s, V: Verifier> Node<'s, V> {
             let Some(n) = self.table.get_mut(i).and_then(|e| e.n.as_mut()) else {
                 continue;
             };
-            n.due = false;
             n.last_out = Some(now);
+            if full && !last {
+                // More segments to this neighbour: keep it due and next.
+                n.tx_next = Some((generation, u16::try_from(end).unwrap_or(u16::MAX)));
+                self.stats.announcements_out = self.stats.announcements_out.saturating_add(1);
+                self.tx_cursor = i;
+                return Ok(Some(Transmit {
+                    link: n.link,
+                    len: written,
+                }));
+            }
+            n.due = false;
+            n.tx_next = None;
             if full {
                 n.last_full = Some(now);
                 n.sent_gen = Some(generation);
@@ -1116,16 +1390,21 @@ impl<'s, V: Verifier> Node<'s, V> {
         Ok(None)
     }
 
-    /// Digest of our current chain, computed once per position.
-    fn own_digest(&mut self) -> [u8; 16] {
-        match self.digest_cache {
-            Some((g, d)) if g == self.generation => d,
+    /// Prefix tag of our current chain, computed once per position.
+    fn own_tag(&mut self) -> [u8; 32] {
+        match self.tag_cache {
+            Some((g, t)) if g == self.generation => t,
             _ => {
-                let d = digest_of(&self.root, &self.chain);
-                self.digest_cache = Some((self.generation, d));
-                d
+                let t = chain_tag(&self.root, self.chain.hops());
+                self.tag_cache = Some((self.generation, t));
+                t
             }
         }
+    }
+
+    /// Digest of our current chain (keepalives).
+    fn own_digest(&mut self) -> [u8; 16] {
+        digest_of_tag(&self.own_tag())
     }
 
     /// The grant for table entry `i` (slot `i + 1`), signed once per
@@ -1140,10 +1419,14 @@ impl<'s, V: Verifier> Node<'s, V> {
                 return Some(Hop { key, slot, sig });
             }
         }
-        let child = self.coord.child(slot).ok()?;
-        let mut m = [0u8; GRANT_MSG_MAX];
-        let len = grant_message(&mut m, &self.root.key, child.slots(), &self.public, &key);
-        let sig = self.secret.sign(m.get(..len)?).to_bytes();
+        // A slot that would give the child an unrepresentable coordinate
+        // (too deep, too many runs) is not offered.
+        self.coord.child(slot).ok()?;
+        let tag = self.own_tag();
+        let sig = self
+            .secret
+            .sign(&grant_message(&tag, slot, &key))
+            .to_bytes();
         if let Some(n) = self.table.get_mut(i).and_then(|e| e.n.as_mut()) {
             n.grant = Some((generation, sig));
         }
@@ -1174,7 +1457,7 @@ impl<'s, V: Verifier> Node<'s, V> {
                 .table
                 .iter()
                 .filter_map(|e| e.n.as_ref())
-                .filter_map(|n| n.info.as_ref().map(|i| (n.link, i)))
+                .filter_map(|n| n.info().map(|i| (n.link, i)))
                 .filter(|(_, i)| i.root.key == root)
                 .map(|(l, i)| (l, &i.coord));
             decide(&self.coord, &header.dest, &mut header.watermark, nb)
@@ -1203,7 +1486,7 @@ impl<'s, V: Verifier> Node<'s, V> {
     }
 }
 
-impl<V: Verifier> Timed for Node<'_, V> {
+impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
     fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.next_announce;
         if let Some(r) = self.root_deadline() {
@@ -1211,7 +1494,7 @@ impl<V: Verifier> Timed for Node<'_, V> {
         }
         let latest = self.clock.latest();
         for n in self.table.iter().filter_map(|e| e.n.as_ref()) {
-            if n.info.is_some() {
+            if n.heard() {
                 t = t.min(n.last_heard.saturating_add(self.config.neighbour_timeout));
             }
             // A paced announcement becomes sendable (an earlier one is
@@ -1263,8 +1546,8 @@ impl<V: Verifier> Timed for Node<'_, V> {
         let mut lost_parent = false;
         for (i, e) in self.table.iter_mut().enumerate() {
             if let Some(n) = e.n.as_mut() {
-                if n.info.is_some() && n.last_heard.saturating_add(timeout) <= now {
-                    n.info = None;
+                if n.heard() && n.last_heard.saturating_add(timeout) <= now {
+                    n.view = View::None;
                     n.we_want_full = true;
                     self.stats.neighbour_timeouts = self.stats.neighbour_timeouts.saturating_add(1);
                     if self.parent == Some(i) {
@@ -1286,11 +1569,10 @@ impl<V: Verifier> Timed for Node<'_, V> {
             self.stats.roots_expired = self.stats.roots_expired.saturating_add(1);
             // Neighbours still on the dead root are unusable.
             for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                if n.info
-                    .as_ref()
+                if n.info()
                     .is_some_and(|i| i.root.key == dead.key && i.root.seq <= dead.seq)
                 {
-                    n.info = None;
+                    n.view = View::None;
                 }
             }
             lost_parent = true;
@@ -1344,7 +1626,7 @@ mod tests {
         assert!(a.is_root());
         assert_eq!(b.root().key, a.public_key());
         // a's table entry 0 grants slot 1.
-        assert_eq!(b.coord().slots(), &[1]);
+        assert_eq!(*b.coord(), Coord::from_slots(&[1]).unwrap());
         assert_eq!(b.parent(), Some(LinkId(1)));
         assert!(b.stats().signatures_verified >= 2);
         assert_eq!(b.poll_event(), Some(Event::PositionChanged));

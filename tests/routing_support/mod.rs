@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use hyperport::routing::{
-    Config, Decision, Ed25519, Header, LinkId, NeighbourEntry, Node, PacketKind, TRANSMIT_BUF_LEN,
-    Verifier,
+    Config, Decision, Ed25519, Header, Hop, LinkId, NeighbourEntry, Node, PacketKind,
+    TRANSMIT_BUF_LEN, Verifier,
 };
 use hyperport::time::{Duration, Instant, Timed};
 use std::cell::RefCell;
@@ -95,7 +95,7 @@ pub enum Outcome {
 
 pub struct Net {
     pub adj: Vec<Vec<usize>>,
-    pub nodes: Vec<Node<'static, Memo>>,
+    pub nodes: Vec<Node<'static, Memo, Vec<Hop>>>,
     pub alive: Vec<bool>,
     pub inflight: Vec<(usize, usize, Vec<u8>)>,
     pub round: u64,
@@ -109,16 +109,18 @@ impl Net {
     pub fn new(adj: Vec<Vec<usize>>) -> Net {
         let n = adj.len();
         let memo = Memo::default();
-        let mut nodes: Vec<Node<'static, Memo>> = (0..n)
+        let mut nodes: Vec<Node<'static, Memo, Vec<Hop>>> = (0..n)
             .map(|i| {
                 let table: &'static mut [NeighbourEntry] =
                     Box::leak(vec![NeighbourEntry::EMPTY; adj[i].len().max(1)].into_boxed_slice());
-                Node::with_verifier(
+                Node::with_chain_stores(
                     test_config(adj[i].len() as u32),
                     &seed_of(i),
                     table,
                     Instant::ZERO,
                     memo.clone(),
+                    Vec::new(),
+                    Vec::new(),
                 )
             })
             .collect();

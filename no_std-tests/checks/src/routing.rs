@@ -4,19 +4,20 @@
 //!
 //! Every expected value is worked out by hand from the formulas documented
 //! in `src/routing/`: the tree distance `|a| + |b| - 2 * lcp(a, b)`; the
-//! coordinate wire `len u8 | len × slot u16` (big-endian); the header wire
-//! `version u8 = 1 | kind u8 (0 data, 1 path broken) | watermark u16 |
-//! root [32] | dest coord | src coord`; the announcement wire
-//! `1 | kind | flags | n | root (108) | n × hop (98) | grant hop (98)`; and
-//! slot `i + 1` for the neighbour in table entry `i`. None of them is
-//! produced by the code under test.
+//! coordinate wire `runs u8 | runs × (slot u16, count u16)` (big-endian,
+//! adjacent slots different); the header wire `version u8 = 2 | kind u8
+//! (0 data, 1 path broken) | watermark u16 | root [32] | dest coord | src
+//! coord`; the announcement segment wire `2 | kind | flags | n | root (108) |
+//! total u16 | start u16 | n × hop (98) | grant hop (98)`; and slot `i + 1`
+//! for the neighbour in table entry `i`. None of them is produced by the
+//! code under test.
 
 use hyperport::BufferTooSmall;
 use hyperport::buf::{Reader, Writer};
 use hyperport::routing::{
     AnnounceError, Config, Coord, CoordError, Decision, Header, HeaderError, LinkId,
-    MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_HEADER_LEN, NeighbourEntry, Node, PacketKind,
-    decide,
+    MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_HEADER_LEN, MAX_RUNS, NeighbourEntry, Node,
+    PacketKind, decide,
 };
 use hyperport::time::{Instant, Timed};
 
@@ -44,47 +45,78 @@ fn coords_inner() -> Option<bool> {
         && dist(&[5], &[5])? == 0
         && dist(&[1, 2, 3, 4, 5], &[1, 2])? == 3 // ancestor: depth difference
         && dist(&[9, 9], &[9, 8])? == 2; // siblings
-    // Limits: 255 slots of depth, 1 + 2 * 255 wire bytes, 2 * 255 distance.
-    let limits_ok = MAX_DEPTH == 255 && MAX_COORD_WIRE_LEN == 511 && MAX_DISTANCE == 510;
-    let deep_a = [1u16; MAX_DEPTH];
-    let mut deep_b = [1u16; MAX_DEPTH];
-    *deep_b.first_mut()? = 2;
-    let a = Coord::from_slots(&deep_a).ok()?;
-    let deep_ok = a.distance(&Coord::from_slots(&deep_b).ok()?) == 510
+    // Limits: 32,767 slots of depth, 255 runs of 4 bytes plus the count
+    // byte = 1,021 wire bytes, 2 * 32,767 = 65,534 distance.
+    let limits_ok = MAX_DEPTH == 32_767
+        && MAX_RUNS == 255
+        && MAX_COORD_WIRE_LEN == 1_021
+        && MAX_DISTANCE == 65_534;
+    // a = MAX_DEPTH ones (one run), b = 2 then MAX_DEPTH - 1 ones: lcp 0.
+    let mut a = Coord::root();
+    let mut b = c(&[2])?;
+    for _ in 0..MAX_DEPTH - 1 {
+        a.push(1).ok()?;
+        b.push(1).ok()?;
+    }
+    a.push(1).ok()?;
+    let deep_ok = a.distance(&b) == 65_534
+        && a.runs().len() == 1
+        && a.wire_len() == 5
         && a.child(1) == Err(CoordError::TooDeep)
-        && Coord::from_slots(&[1u16; MAX_DEPTH + 1]) == Err(CoordError::TooDeep)
+        && a.clone().push(2) == Err(CoordError::TooDeep)
         && Coord::from_slots(&[4, 0]) == Err(CoordError::ZeroSlot)
         && c(&[4])?.child(0) == Err(CoordError::ZeroSlot);
+    // 255 alternating slots: 255 runs, the most; one more run is refused,
+    // one more of the same slot is not.
+    let mut alt = Coord::root();
+    for i in 0..255u16 {
+        alt.push(1 + i % 2).ok()?;
+    }
+    let runs_ok = alt.runs().len() == 255
+        && alt.wire_len() == 1_021
+        && alt.child(2) == Err(CoordError::TooManyRuns)
+        && alt.child(1).ok()?.depth() == 256;
 
-    // Encode [1, 300, 65535]: len 3, then 0x0001, 0x012c, 0xffff.
-    let x = c(&[1, 300, 65535])?;
-    let mut buf = [0u8; 8];
+    // Encode [1, 300, 300, 65535]: 3 runs (1 x1) (300 x2) (65535 x1).
+    let x = c(&[1, 300, 300, 65535])?;
+    let mut buf = [0u8; 14];
     let mut w = Writer::new(&mut buf);
     x.encode(&mut w).ok()?;
-    let encode_ok = w.position() == 7 && buf == [3, 0x00, 0x01, 0x01, 0x2c, 0xff, 0xff, 0];
-    // Root: one zero length byte.
+    let encode_ok =
+        w.position() == 13 && buf == [3, 0, 1, 0, 1, 0x01, 0x2c, 0, 2, 0xff, 0xff, 0, 1, 0];
+    // Root: one zero count byte.
     let mut rb = [0xeeu8; 2];
     let mut w = Writer::new(&mut rb);
     Coord::root().encode(&mut w).ok()?;
     let root_ok = w.position() == 1 && rb == [0, 0xee];
     // Too small: error, nothing written.
-    let mut small = [0u8; 6];
+    let mut small = [0u8; 12];
     let mut w = Writer::new(&mut small);
-    let small_ok = x.encode(&mut w).is_err() && w.position() == 0 && small == [0; 6];
+    let small_ok = x.encode(&mut w).is_err() && w.position() == 0 && small == [0; 12];
 
-    // Decode hand-written bytes: [0x1234, 7] = [4660, 7], 5 bytes read.
-    let mut r = Reader::new(&[2, 0x12, 0x34, 0x00, 0x07, 0xaa]);
+    // Decode hand-written bytes: (0x1234 x3) (7 x1) = [4660, 4660, 4660, 7],
+    // 9 bytes read.
+    let mut r = Reader::new(&[2, 0x12, 0x34, 0, 3, 0, 7, 0, 1, 0xaa]);
     let d = Coord::decode(&mut r).ok()?;
-    let decode_ok = d.slots() == [4660, 7] && d.depth() == 2 && r.position() == 5;
-    let errors_ok = Coord::decode(&mut Reader::new(&[1, 0, 0])) == Err(CoordError::ZeroSlot)
+    let decode_ok = d.slots().eq([4660, 4660, 4660, 7]) && d.depth() == 4 && r.position() == 9;
+    let errors_ok = Coord::decode(&mut Reader::new(&[1, 0, 0, 0, 1])) == Err(CoordError::ZeroSlot)
+        // A run of count 0, and two adjacent runs of the same slot.
+        && Coord::decode(&mut Reader::new(&[1, 0, 1, 0, 0])) == Err(CoordError::NonCanonical)
+        && Coord::decode(&mut Reader::new(&[2, 0, 1, 0, 1, 0, 1, 0, 2]))
+            == Err(CoordError::NonCanonical)
+        // 32,767 + 1 slots.
+        && Coord::decode(&mut Reader::new(&[2, 0, 1, 0x7f, 0xff, 0, 2, 0, 1]))
+            == Err(CoordError::TooDeep)
         && Coord::decode(&mut Reader::new(&[3, 0, 1])) == Err(CoordError::Truncated)
         && Coord::decode(&mut Reader::new(&[])) == Err(CoordError::Truncated)
-        // Over-long: a length byte of 255 with two slots behind it.
-        && Coord::decode(&mut Reader::new(&[255, 0, 1, 0, 2])) == Err(CoordError::Truncated);
+        // Over-long: a count byte of 255 with two runs behind it.
+        && Coord::decode(&mut Reader::new(&[255, 0, 1, 0, 1, 0, 2, 0, 1]))
+            == Err(CoordError::Truncated);
     Some(
         distances_ok
             && limits_ok
             && deep_ok
+            && runs_ok
             && encode_ok
             && root_ok
             && small_ok
@@ -151,23 +183,27 @@ fn greedy_inner() -> Option<bool> {
     Some(fwd_ok && closer_ok && fwd12_ok && loop_ok && below_ok && dead_ok && same_ok && deliver_ok)
 }
 
-/// Header length for dest [1, 300] and src = root: 36 + 5 + 1.
-const HDR_LEN: usize = 42;
+/// Header length for dest [1, 300] (two runs) and src = root: 36 + 9 + 1.
+const HDR_LEN: usize = 46;
 
 /// The header of [`header`], typed by hand.
 const HDR: [u8; HDR_LEN] = {
     let mut h = [0xabu8; HDR_LEN];
-    h[0] = 1; // version
+    h[0] = 2; // version
     h[1] = 1; // kind: path broken
     h[2] = 0x12; // watermark 0x1234
     h[3] = 0x34;
     // h[4..36]: root key, 32 × 0xab
-    h[36] = 2; // dest: 2 slots
-    h[37] = 0x00; // 1
+    h[36] = 2; // dest: 2 runs
+    h[37] = 0x00; // slot 1
     h[38] = 0x01;
-    h[39] = 0x01; // 300 = 0x012c
-    h[40] = 0x2c;
-    h[41] = 0; // src: the root (no slots)
+    h[39] = 0x00; // once
+    h[40] = 0x01;
+    h[41] = 0x01; // slot 300 = 0x012c
+    h[42] = 0x2c;
+    h[43] = 0x00; // once
+    h[44] = 0x01;
+    h[45] = 0; // src: the root (no runs)
     h
 };
 
@@ -200,10 +236,10 @@ fn header_inner() -> Option<bool> {
     let fresh = Header::new([0xab; 32], c(&[1, 300])?, Coord::root());
     let mut fb = [0u8; HDR_LEN];
     let fresh_ok = fresh.encode(&mut fb).ok()? == HDR_LEN
-        && fb.get(..4)? == [1, 0, 0xff, 0xff]
+        && fb.get(..4)? == [2, 0, 0xff, 0xff]
         && fb.get(4..)? == HDR.get(4..)?;
 
-    // Parse: the header then a 3-byte payload; 42 bytes consumed.
+    // Parse: the header then a 3-byte payload; 46 bytes consumed.
     let mut wire = [0u8; HDR_LEN + 3];
     wire.get_mut(..HDR_LEN)?.copy_from_slice(&HDR);
     wire.get_mut(HDR_LEN..)?.copy_from_slice(b"pay");
@@ -212,7 +248,7 @@ fn header_inner() -> Option<bool> {
         && p.kind == PacketKind::PathBroken
         && p.watermark == 0x1234
         && p.root == [0xab; 32]
-        && p.dest.slots() == [1, 300]
+        && p.dest.slots().eq([1, 300])
         && p.src.depth() == 0
         && wire.get(used..)? == b"pay";
 
@@ -225,13 +261,13 @@ fn header_inner() -> Option<bool> {
         };
         cuts_ok &= Header::decode(HDR.get(..cut)?) == Err(want);
     }
-    // Over-long: dest claims 255 slots, the input holds 6 more bytes.
+    // Over-long: dest claims 255 runs, the input holds 10 more bytes.
     let mut long = HDR;
     *long.get_mut(36)? = 255;
     let long_ok = Header::decode(&long) == Err(HeaderError::Coord(CoordError::Truncated));
     let mut bad = HDR;
-    *bad.get_mut(0)? = 2;
-    let version_ok = Header::decode(&bad) == Err(HeaderError::Version(2));
+    *bad.get_mut(0)? = 1;
+    let version_ok = Header::decode(&bad) == Err(HeaderError::Version(1));
     let mut bad = HDR;
     *bad.get_mut(1)? = 2;
     let kind_ok = Header::decode(&bad) == Err(HeaderError::Kind(2));
@@ -239,15 +275,18 @@ fn header_inner() -> Option<bool> {
     *bad.get_mut(38)? = 0; // dest slot 1 -> 0
     let zero_ok = Header::decode(&bad) == Err(HeaderError::Coord(CoordError::ZeroSlot));
 
-    // The largest header: two 255-slot coordinates, 36 + 2 × 511 = 1058.
-    let deep = Coord::from_slots(&[0x0102u16; MAX_DEPTH]).ok()?;
+    // The largest header: two 255-run coordinates, 36 + 2 × 1,021 = 2,078.
+    let mut deep = Coord::root();
+    for i in 0..255u16 {
+        deep.push(if i % 2 == 0 { 0x0102 } else { 0x0304 }).ok()?;
+    }
     let big = Header::new([0; 32], deep.clone(), deep);
-    let mut bb = [0u8; 1058];
-    let max_ok = MAX_HEADER_LEN == 1058
-        && big.encode(&mut bb).ok()? == 1058
-        && bb.get(36..39)? == [255, 0x01, 0x02]
-        && bb.get(36 + 511..36 + 514)? == [255, 0x01, 0x02]
-        && Header::decode(&bb).ok()?.1 == 1058;
+    let mut bb = [0u8; 2078];
+    let max_ok = MAX_HEADER_LEN == 2078
+        && big.encode(&mut bb).ok()? == 2078
+        && bb.get(36..41)? == [255, 0x01, 0x02, 0, 1]
+        && bb.get(36 + 1021..36 + 1026)? == [255, 0x01, 0x02, 0, 1]
+        && Header::decode(&bb).ok()?.1 == 2078;
     Some(
         emit_ok
             && small_ok
@@ -262,7 +301,7 @@ fn header_inner() -> Option<bool> {
     )
 }
 
-/// Announcement buffer: depth ≤ 2 here, so at most 112 + 3 × 98 = 406 bytes.
+/// Announcement buffer: depth ≤ 2 here, so at most 116 + 3 × 98 = 410 bytes.
 const ANN_BUF: usize = 512;
 
 /// Three `Node`s on a line `A -1- B -2- C` (link ids 1 and 2, the same at both
@@ -271,9 +310,9 @@ const ANN_BUF: usize = 512;
 /// By hand: C has the highest rank, so it is the root (coordinate `[]`).
 /// C's table holds B in entry 0 -> B gets slot 1: `[1]`. B's table holds A
 /// (linked first) in entry 0 -> A gets slot 1 under B: `[1, 1]`. C's first
-/// announcement to B is `4 + 108 + 0 hops + grant 98 = 210` bytes; B's to A
-/// once B is at depth 1 is `4 + 108 + 98 + 98 = 308` (the longest B ever
-/// sends A: as a root it sent 210, keepalives are 128). A root signature
+/// announcement to B is `4 + 108 + 4 + 0 hops + grant 98 = 214` bytes; B's
+/// to A once B is at depth 1 is `4 + 108 + 4 + 98 + 98 = 312` (the longest
+/// B ever sends A: as a root it sent 214, keepalives are 128). A root signature
 /// byte flipped in C's first announcement gives `BadSignature`. A packet
 /// from C to A: C forwards on link 2 (watermark d(C, A) = 2), B on link 1
 /// (watermark 1), A delivers (0).
@@ -370,8 +409,8 @@ fn three_nodes_inner() -> Option<bool> {
     let roots_ok = na.root().key == kc && nb.root().key == kc && nc.root().key == kc;
     let coords_ok = nc.is_root()
         && nc.coord().depth() == 0
-        && nb.coord().slots() == [1]
-        && na.coord().slots() == [1, 1]
+        && nb.coord().slots().eq([1])
+        && na.coord().slots().eq([1, 1])
         && nb.parent() == Some(LinkId(2))
         && na.parent() == Some(LinkId(1))
         && nc.parent().is_none();
@@ -388,8 +427,8 @@ fn three_nodes_inner() -> Option<bool> {
         && h.watermark == 0;
     Some(
         tamper_ok
-            && first_c_len == 210
-            && b_to_a_len == 308
+            && first_c_len == 214
+            && b_to_a_len == 312
             && errors == 0
             && roots_ok
             && coords_ok

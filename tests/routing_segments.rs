@@ -1,0 +1,256 @@
+//! Chains deeper than one segment: a 700-node path joins one tree and routes
+//! end to end; a hand-signed 300-hop chain arrives in two segments and is
+//! adopted; out-of-order, re-rooted, forged and self-containing segments are
+//! refused or ignored with typed, counted errors; a node whose chain store
+//! is too small for a deep chain keeps its position.
+
+mod routing_support;
+use ed25519_dalek::{Signer, SigningKey};
+use hyperport::routing::announce::{
+    Hop, RootInfo, SEGMENT_HOPS, encode_segment, grant_message, next_tag, root_message, root_tag,
+};
+use hyperport::routing::{
+    AnnounceError, Config, Ed25519, LinkId, MAX_ANNOUNCE_LEN, NeighbourEntry, Node,
+};
+use hyperport::time::Instant;
+use routing_support::{Net, Xs, seed_of};
+
+fn sk(i: usize) -> SigningKey {
+    SigningKey::from_bytes(&seed_of(i))
+}
+
+fn pk(i: usize) -> [u8; 32] {
+    sk(i).verifying_key().to_bytes()
+}
+
+/// A hand-signed chain: root `sk(9000)` at the top rank, then keys
+/// `sk(9001)..` each granted slot 1 by the one above, `depth` hops.
+/// Returns the heartbeat, the hops and the prefix tag of every level
+/// (`tags[k]` = after `k` hops).
+fn chain(depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
+    let root_sk = sk(9000);
+    let key = pk(9000);
+    let hb = RootInfo {
+        key,
+        rank: u32::MAX,
+        seq: 1,
+        sig: root_sk.sign(&root_message(&key, u32::MAX, 1)).to_bytes(),
+    };
+    let mut tags = vec![root_tag(&key, u32::MAX)];
+    let mut hops = Vec::new();
+    for k in 0..depth {
+        let child = pk(9001 + k);
+        let tag = tags[k];
+        let sig = sk(9000 + k)
+            .sign(&grant_message(&tag, 1, &child))
+            .to_bytes();
+        hops.push(Hop {
+            key: child,
+            slot: 1,
+            sig,
+        });
+        tags.push(next_tag(&tag, &child, 1));
+    }
+    (hb, hops, tags)
+}
+
+/// The segments of `hops` (with a grant of slot 1 for `victim` by the last
+/// key) as the sender would write them.
+fn segments(hb: &RootInfo, hops: &[Hop], tags: &[[u8; 32]], victim: [u8; 32]) -> Vec<Vec<u8>> {
+    let d = hops.len();
+    let sender = sk(9000 + d);
+    let grant = Hop {
+        key: victim,
+        slot: 1,
+        sig: sender.sign(&grant_message(&tags[d], 1, &victim)).to_bytes(),
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + SEGMENT_HOPS).min(d);
+        let mut b = vec![0u8; MAX_ANNOUNCE_LEN];
+        let n = encode_segment(
+            &mut b,
+            hb,
+            d as u16,
+            start as u16,
+            &hops[start..end],
+            Some(&grant),
+            false,
+        )
+        .unwrap();
+        b.truncate(n);
+        out.push(b);
+        if end == d {
+            return out;
+        }
+        start = end;
+    }
+}
+
+const SENDER: LinkId = LinkId(9);
+const DEPTH: usize = 300;
+
+/// A victim with heap chain stores, linked to the sender of a `DEPTH`-hop
+/// chain.
+fn victim(table: &mut [NeighbourEntry; 2]) -> Node<'_, Ed25519, Vec<Hop>> {
+    let mut v = Node::with_chain_stores(
+        Config::default(),
+        &seed_of(1),
+        table,
+        Instant::ZERO,
+        Ed25519,
+        Vec::new(),
+        Vec::new(),
+    );
+    v.handle_link_up(Instant::ZERO, SENDER, pk(9000 + DEPTH))
+        .unwrap();
+    v
+}
+
+#[test]
+fn a_chain_deeper_than_one_segment_is_verified_and_adopted() {
+    let (hb, hops, tags) = chain(DEPTH);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    let segs = segments(&hb, &hops, &tags, v.public_key());
+    assert_eq!(segs.len(), 2, "255 + 45 hops");
+    let t = Instant::from_secs(1);
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    assert!(v.is_root(), "nothing is adopted before the last segment");
+    v.handle_announcement(t, SENDER, &segs[1]).unwrap();
+    assert_eq!(v.root().key, pk(9000));
+    assert_eq!(v.coord().depth(), DEPTH + 1);
+    assert_eq!(v.coord().runs().len(), 1, "301 times slot 1: one run");
+    assert_eq!(v.parent(), Some(SENDER));
+    // Every grant and the heartbeat were checked with Ed25519.
+    assert_eq!(v.stats().signatures_verified, DEPTH as u64 + 2);
+}
+
+#[test]
+fn out_of_order_and_re_rooted_segments_are_refused() {
+    let (hb, hops, tags) = chain(DEPTH);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    let segs = segments(&hb, &hops, &tags, v.public_key());
+    let t = Instant::from_secs(1);
+    // The second segment without the first.
+    assert_eq!(
+        v.handle_announcement(t, SENDER, &segs[1]),
+        Err(AnnounceError::OutOfOrder)
+    );
+    // The first segment, then the second under a newer heartbeat: the
+    // chain changed under the stream.
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    let hb2 = RootInfo {
+        seq: 2,
+        sig: sk(9000).sign(&root_message(&hb.key, hb.rank, 2)).to_bytes(),
+        ..hb
+    };
+    let segs2 = segments(&hb2, &hops, &tags, v.public_key());
+    assert_eq!(
+        v.handle_announcement(t, SENDER, &segs2[1]),
+        Err(AnnounceError::OutOfOrder)
+    );
+    // The first segment twice in a row restarts the stream (no error), and
+    // a second copy of the last one after the stream ended is out of order.
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    v.handle_announcement(t, SENDER, &segs[1]).unwrap();
+    assert_eq!(v.coord().depth(), DEPTH + 1);
+    assert_eq!(
+        v.handle_announcement(t, SENDER, &segs[1]),
+        Err(AnnounceError::OutOfOrder)
+    );
+    assert_eq!(v.stats().out_of_order, 3);
+}
+
+#[test]
+fn a_forged_hop_in_a_later_segment_is_refused_and_nothing_moves() {
+    let (hb, mut hops, tags) = chain(DEPTH);
+    // Hop 270 (in the second segment) signed by the wrong key.
+    let child = hops[270].key;
+    hops[270].sig = sk(4242)
+        .sign(&grant_message(&tags[270], 1, &child))
+        .to_bytes();
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    let segs = segments(&hb, &hops, &tags, v.public_key());
+    let t = Instant::from_secs(1);
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    assert_eq!(
+        v.handle_announcement(t, SENDER, &segs[1]),
+        Err(AnnounceError::BadSignature)
+    );
+    assert!(v.is_root());
+    assert_eq!(v.stats().rejected_signature, 1);
+}
+
+#[test]
+fn a_deep_chain_through_ourselves_is_not_an_offer() {
+    // The victim's own key is hop 260 of the chain (in the second segment):
+    // joining would put it under itself.
+    let (hb, mut hops, mut tags) = chain(DEPTH);
+    let me = pk(1);
+    hops[260].key = me;
+    for k in 260..DEPTH {
+        let parent_sk = if k == 260 { sk(9260) } else { sk(9000 + k) };
+        let signer = if k == 261 { sk(1) } else { parent_sk };
+        hops[k].sig = signer
+            .sign(&grant_message(&tags[k], 1, &hops[k].key))
+            .to_bytes();
+        tags[k + 1] = next_tag(&tags[k], &hops[k].key, 1);
+    }
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    let segs = segments(&hb, &hops, &tags, me);
+    let t = Instant::from_secs(1);
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    v.handle_announcement(t, SENDER, &segs[1]).unwrap();
+    assert!(v.is_root(), "a chain containing us is never adopted");
+}
+
+#[test]
+fn a_node_whose_store_is_too_small_keeps_its_position() {
+    // The default store holds 255 hops: a 300-hop chain is verified (the
+    // neighbour stays usable for forwarding) but cannot be adopted.
+    let (hb, hops, tags) = chain(DEPTH);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = Node::new(Config::default(), &seed_of(1), &mut table, Instant::ZERO);
+    v.handle_link_up(Instant::ZERO, SENDER, pk(9000 + DEPTH))
+        .unwrap();
+    let segs = segments(&hb, &hops, &tags, v.public_key());
+    let t = Instant::from_secs(1);
+    v.handle_announcement(t, SENDER, &segs[0]).unwrap();
+    v.handle_announcement(t, SENDER, &segs[1]).unwrap();
+    assert!(v.is_root());
+}
+
+#[test]
+fn a_700_node_path_forms_one_tree_and_routes_end_to_end() {
+    const N: usize = 700;
+    let mut adj = vec![Vec::new(); N];
+    for i in 0..N - 1 {
+        adj[i].push(i + 1);
+        adj[i + 1].push(i);
+    }
+    let mut net = Net::new(adj);
+    net.converge(5, 5_000);
+    let root = net.nodes[0].root().key;
+    let mut deepest = 0;
+    for (i, n) in net.nodes.iter().enumerate() {
+        assert_eq!(n.root().key, root, "node {i} in another tree");
+        deepest = deepest.max(n.coord().depth());
+        assert!(n.coord().runs().len() <= 3, "node {i}: {:?}", n.coord());
+        // Tree depth = hops to the root along the path.
+        let r = net.nodes.iter().position(|m| m.is_root()).unwrap();
+        assert_eq!(n.coord().depth(), i.abs_diff(r), "node {i}");
+    }
+    // Any root leaves one side at least (N - 1) / 2 deep: several segments.
+    assert!(deepest > SEGMENT_HOPS, "deepest {deepest}");
+    let mut rng = Xs(7);
+    for _ in 0..100 {
+        let (s, t) = (rng.below(N), rng.below(N));
+        assert_eq!(net.route(s, t), Some(s.abs_diff(t) as u32), "{s} -> {t}");
+    }
+}
