@@ -724,6 +724,8 @@ struct Net<'a> {
     alive: Vec<bool>,
     ctx: Rc<Ctx>,
     interval: Duration,
+    /// Longest one-hop latency of a link (for how long packets may walk).
+    hop_latency: Duration,
     next_packet: u64,
     /// Print per-round progress on stderr (`--verbose`).
     verbose: bool,
@@ -838,10 +840,19 @@ impl Net<'_> {
     }
 
     /// Routes `pairs` through the simulator (rounds run until every packet
-    /// settled, at most 10): hop counts of the delivered ones.
+    /// settled, at most as many as the longest walk the watermark allows,
+    /// `2 × max depth + 1` hops, takes at the slowest link latency, and at
+    /// least 10): hop counts of the delivered ones.
     fn route_pairs(&mut self, pairs: &[(usize, usize)]) -> Vec<Option<u32>> {
         let ids = self.send(pairs);
-        for _ in 0..10 {
+        let depth = (0..self.sim.nodes().len())
+            .filter(|&i| self.alive[i])
+            .map(|i| self.sim.nodes()[i].node.coord().depth() as u64)
+            .max()
+            .unwrap_or(0);
+        let walk = self.hop_latency.saturating_mul(2 * depth + 2);
+        let rounds = (walk.as_micros() / self.interval.as_micros().max(1)) as usize + 2;
+        for _ in 0..rounds.max(10) {
             if self.settled(&ids) {
                 break;
             }
@@ -985,6 +996,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         alive: vec![true; n],
         ctx,
         interval: config.announce_interval,
+        hop_latency: o.link.latency_max,
         next_packet: 0,
         verbose: o.verbose,
     };

@@ -13,7 +13,7 @@ use hyperport::routing::{
     AnnounceError, Config, Ed25519, LinkId, MAX_ANNOUNCE_LEN, NeighbourEntry, Node,
 };
 use hyperport::time::Instant;
-use routing_support::{Net, Xs, seed_of};
+use routing_support::{HeapChain, Net, Xs, seed_of};
 
 fn sk(i: usize) -> SigningKey {
     SigningKey::from_bytes(&seed_of(i))
@@ -93,15 +93,15 @@ const DEPTH: usize = 300;
 
 /// A victim with heap chain stores, linked to the sender of a `DEPTH`-hop
 /// chain.
-fn victim(table: &mut [NeighbourEntry; 2]) -> Node<'_, Ed25519, Vec<Hop>> {
+fn victim(table: &mut [NeighbourEntry; 2]) -> Node<'_, Ed25519, HeapChain> {
     let mut v = Node::with_chain_stores(
         Config::default(),
         &seed_of(1),
         table,
         Instant::ZERO,
         Ed25519,
-        Vec::new(),
-        Vec::new(),
+        HeapChain::default(),
+        HeapChain::default(),
     );
     v.handle_link_up(Instant::ZERO, SENDER, pk(9000 + DEPTH))
         .unwrap();
@@ -253,4 +253,97 @@ fn a_700_node_path_forms_one_tree_and_routes_end_to_end() {
         let (s, t) = (rng.below(N), rng.below(N));
         assert_eq!(net.route(s, t), Some(s.abs_diff(t) as u32), "{s} -> {t}");
     }
+}
+
+#[test]
+fn a_deep_node_gives_its_root_more_time_per_hop() {
+    // Depth 301: the root may stay silent 40 s + 301 × 100 ms = 70.1 s
+    // (Config defaults typed by hand) before this node declares it dead.
+    use hyperport::routing::announce::{digest_of, encode_keepalive};
+    use hyperport::time::{Duration, Timed};
+    let (hb, hops, tags) = chain(DEPTH);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    let segs = segments(&hb, &hops, &tags, v.public_key());
+    let t0 = Instant::from_secs(1);
+    v.handle_announcement(t0, SENDER, &segs[0]).unwrap();
+    v.handle_announcement(t0, SENDER, &segs[1]).unwrap();
+    assert_eq!(v.coord().depth(), DEPTH + 1);
+    // The parent stays alive (keepalives every second) but the heartbeat
+    // never advances.
+    let mut k = vec![0u8; 200];
+    let n = encode_keepalive(&mut k, &hb, &digest_of(&hb, &hops), false).unwrap();
+    k.truncate(n);
+    let mut dead_at = None;
+    for ms in (100..80_000u64).step_by(100) {
+        let now = t0 + Duration::from_millis(ms);
+        if ms % 1_000 == 0 {
+            v.handle_announcement(now, SENDER, &k).unwrap();
+        }
+        if v.poll_timeout().is_some_and(|t| t <= now) {
+            v.handle_timeout(now);
+        }
+        if v.is_root() {
+            dead_at = Some(ms);
+            break;
+        }
+    }
+    let dead_at = dead_at.expect("the root was never declared dead");
+    assert!((70_100..70_300).contains(&dead_at), "dead after {dead_at} ms");
+    assert_eq!(v.stats().roots_expired, 1);
+}
+
+#[test]
+fn a_new_heartbeat_is_passed_down_at_once() {
+    // A node under a hand-signed chain receives a newer heartbeat from its
+    // parent half-way through an announcement interval: it owes its other
+    // neighbour a keepalive carrying it now, not at its next interval.
+    use hyperport::routing::TRANSMIT_BUF_LEN;
+    use hyperport::routing::announce::{Announcement, digest_of, encode_keepalive};
+    use hyperport::time::{Duration, Timed};
+    let (hb, hops, tags) = chain(3);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = Node::with_chain_stores(
+        Config::default(),
+        &seed_of(1),
+        &mut table,
+        Instant::ZERO,
+        Ed25519,
+        HeapChain::default(),
+        HeapChain::default(),
+    );
+    v.handle_link_up(Instant::ZERO, SENDER, pk(9003)).unwrap();
+    v.handle_link_up(Instant::ZERO, LinkId(5), pk(77)).unwrap();
+    let t0 = Instant::from_secs(1);
+    v.handle_timeout(t0);
+    for s in segments(&hb, &hops, &tags, v.public_key()) {
+        v.handle_announcement(t0, SENDER, &s).unwrap();
+    }
+    assert_eq!(v.coord().depth(), 4);
+    let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
+    while v.poll_transmit(&mut buf).unwrap().is_some() {}
+    // Half an interval later: heartbeat seq 2 from the parent.
+    let now = t0 + Duration::from_millis(500);
+    let hb2 = RootInfo {
+        seq: 2,
+        sig: sk(9000)
+            .sign(&root_message(&hb.key, hb.rank, 2))
+            .to_bytes(),
+        ..hb
+    };
+    let mut k = vec![0u8; 200];
+    let n = encode_keepalive(&mut k, &hb2, &digest_of(&hb, &hops), false).unwrap();
+    v.handle_announcement(now, SENDER, &k[..n]).unwrap();
+    assert_eq!(v.root().seq, 2);
+    let mut to_other = None;
+    while let Some(t) = v.poll_transmit(&mut buf).unwrap() {
+        if t.link == LinkId(5) {
+            to_other = Some(buf[..t.len].to_vec());
+        }
+    }
+    let msg = to_other.expect("no announcement to the other neighbour");
+    let Ok(Announcement::Keepalive(ka)) = Announcement::parse(&msg) else {
+        panic!("a keepalive")
+    };
+    assert_eq!(ka.root.seq, 2);
 }

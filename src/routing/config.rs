@@ -34,10 +34,16 @@ pub struct Config {
     /// How often the root signs a fresh sequence number (its heartbeat).
     /// Default 10 s.
     pub root_refresh: Duration,
-    /// A root whose sequence number has not advanced for this long is
-    /// declared dead. Must exceed `root_refresh` plus the propagation time
-    /// (depth × `announce_interval`). Default 40 s.
+    /// A root whose sequence number has not advanced for this long (plus
+    /// `root_timeout_per_hop` per hop of the node's depth) is declared dead.
+    /// A new heartbeat is passed down the tree at once, so this must exceed
+    /// `root_refresh` plus the spread of its delivery times. Default 40 s.
     pub root_timeout: Duration,
+    /// Extra root timeout per hop of the node's depth: a heartbeat reaches
+    /// depth `d` after about `d` × (link latency + a pacing wait), and the
+    /// first one after joining may be that much later than the position
+    /// was. Default 100 ms (depth 5: 40.5 s; depth 5,000: 540 s).
+    pub root_timeout_per_hop: Duration,
     /// How long a dead root's last sequence number is remembered (announcements
     /// still carrying it are refused). Default 120 s.
     pub dead_root_hold: Duration,
@@ -73,6 +79,7 @@ impl Default for Config {
             neighbour_timeout: Duration::from_millis(3_500),
             root_refresh: Duration::from_secs(10),
             root_timeout: Duration::from_secs(40),
+            root_timeout_per_hop: Duration::from_millis(100),
             dead_root_hold: Duration::from_secs(120),
             full_refresh_every: 0,
             parent_switch_margin: 1,

@@ -41,7 +41,9 @@ impl fmt::Display for AnnounceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
             AnnounceError::Malformed => "malformed announcement; dropped",
-            AnnounceError::TooDeep => "announcement chain deeper than MAX_DEPTH; dropped",
+            AnnounceError::TooDeep => {
+                "announcement chain deeper than MAX_DEPTH or its coordinate over MAX_RUNS runs; dropped"
+            }
             AnnounceError::UnknownLink => {
                 "announcement on an unregistered link; call handle_link_up first"
             }

@@ -6,8 +6,9 @@
 //!   hyperbolic embedding's distance up to a monotone map.
 //! * [`greedy`]: the forwarding decision (greedy over all links, watermark,
 //!   "path broken") and the packet header codec.
-//! * [`announce`]: the announcement wire format and the signed path from the
-//!   root (Ed25519 per hop) that authenticates every coordinate.
+//! * [`announce`]: the announcement wire format (a chain in segments), the
+//!   signed path from the root (Ed25519 per hop, each grant bound to the
+//!   parent's prefix tag) that authenticates every coordinate.
 //! * [`node`]: the protocol machine (root election with hysteresis, parent
 //!   selection, timeouts, re-convergence, forwarding).
 //! * [`config`] and [`error`].
@@ -16,18 +17,33 @@
 //!
 //! | item | bytes |
 //! |---|---|
-//! | slot | 2 ([`coords::SLOT_WIRE_LEN`]) |
-//! | coordinate | 1 + 2 × depth ≤ [`MAX_COORD_WIRE_LEN`] = 511 |
-//! | packet header | 36 + two coordinates ≤ [`MAX_HEADER_LEN`] = 1,058 |
+//! | run of equal slots | 4 ([`coords::RUN_WIRE_LEN`]) |
+//! | coordinate | 1 + 4 × runs ≤ [`MAX_COORD_WIRE_LEN`] = 1,021, any depth ≤ [`MAX_DEPTH`] = 32,767 |
+//! | packet header | 36 + two coordinates ≤ [`MAX_HEADER_LEN`] = 2,078 |
 //! | keepalive | [`announce::KEEPALIVE_LEN`] = 128 |
-//! | full announcement | 112 + 98 × (depth + 1) ≤ [`announce::MAX_ANNOUNCE_LEN`] = 25,200 |
+//! | announcement segment | 116 + 98 × (hops + 1) ≤ [`announce::MAX_SEGMENT_LEN`] = 25,204 |
+//! | full announcement | ⌈depth / 255⌉ segments (one for the root), 116 bytes each plus 98 per hop and the grant |
 //!
 //! No floating-point value is ever on the wire or in a decision, so there is
 //! no `|z| >= 1`, NaN or infinity to validate; what is validated on receipt
-//! is the depth (≤ [`MAX_DEPTH`]), non-zero slots, exact lengths, every
-//! signature of the chain, that the chain ends at the link's peer key, that
-//! the offered grant names us, and that no key repeats (a looping ancestry).
-//! Each refusal is an [`AnnounceError`] and a counter in [`Stats`].
+//! is the depth (≤ [`MAX_DEPTH`]), the run count (≤ [`MAX_RUNS`]), non-zero
+//! slots, exact lengths, that segments continue each other, every signature
+//! of the chain, that the chain ends at the link's peer key, that the offered
+//! grant names us, that our own key is not in the chain, and that no key
+//! repeats within a segment (a looping ancestry). Each refusal is an
+//! [`AnnounceError`] and a counter in [`Stats`].
+//!
+//! # Deep trees
+//!
+//! Any spanning tree of a 10,000-node path is at least 5,000 deep, so depth
+//! is bounded by [`MAX_DEPTH`] = 32,767 rather than by a frame: coordinates
+//! are run-length ([`coords`]), grants sign a fixed-size prefix tag, a chain
+//! travels in segments of at most 255 hops that the receiver verifies one by
+//! one in a fixed-size state per neighbour, and the only place a whole chain
+//! is held is the node's own [`ChainStore`]s (its chain and the staging area
+//! a candidate parent's chain is verified into). Their capacity is the
+//! deepest position the node takes: 255 hops inline by default, up to
+//! [`MAX_DEPTH`] with `Vec<Hop>` stores ([`Node::with_chain_stores`]).
 //!
 //! # Cost
 //!
@@ -36,7 +52,9 @@
 //! re-verified, chains under a root worse than its own are not verified at
 //! all (they are neither joined nor used for forwarding), and an unchanged
 //! chain is refreshed by a 128-byte keepalive. Adopting a new chain at depth
-//! `d` costs at most `d + 2` Ed25519 verifications.
+//! `d` costs at most `d + 2` Ed25519 verifications and `2d` BLAKE2s
+//! hashes of under 200 bytes, spread over its segments (at most
+//! 257 verifications per segment).
 //!
 //! # Evaluation
 //!
@@ -57,8 +75,17 @@
 //! * A parent can grant the same slot to two children (it is trusted for its
 //!   subtree); a former child can replay an old grant while the parent keeps
 //!   its position.
-//! * Nodes deeper than [`MAX_DEPTH`] cannot join the tree: they form their own
-//!   trees, unreachable from the main one.
+//! * A node cannot take a position deeper than its chain stores hold
+//!   (255 hops by default, [`MAX_DEPTH`] at most) or whose coordinate needs
+//!   more than [`MAX_RUNS`] runs (only possible deeper than 255): it joins
+//!   through another neighbour if one offers a position it can hold, else it
+//!   stays in its own tree, unreachable from the main one.
+//! * Segments must arrive in order (a stream transport, or a datagram one
+//!   without reordering); a lost or reordered segment costs a request for
+//!   the whole announcement ([`AnnounceError::OutOfOrder`]). Repeated keys
+//!   across segments of one chain are not detected (only a hostile ancestor
+//!   can write one, inside the subtree it controls anyway); our own key is
+//!   checked along the whole chain.
 
 pub mod announce;
 pub mod config;
@@ -67,7 +94,7 @@ pub mod error;
 pub mod greedy;
 pub mod node;
 
-pub use announce::{Hop, MAX_ANNOUNCE_LEN, RootInfo};
+pub use announce::{Hop, MAX_ANNOUNCE_LEN, MAX_SEGMENT_LEN, RootInfo, SEGMENT_HOPS};
 pub use config::Config;
 pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_RUNS, Run};
 pub use error::{AnnounceError, LinkError};

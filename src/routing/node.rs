@@ -35,7 +35,8 @@
 //! is unusable) makes the node its own root again and asks every neighbour
 //! for a full announcement, from which it re-joins the best tree. The root
 //! signs a fresh sequence number every [`Config::root_refresh`]; a root whose
-//! number has not advanced for [`Config::root_timeout`] is declared dead, its
+//! number has not advanced for [`Config::root_timeout`] (plus
+//! [`Config::root_timeout_per_hop`] per hop of our depth) is declared dead, its
 //! last number is remembered for [`Config::dead_root_hold`] (chains still
 //! carrying it are refused as [`AnnounceError::StaleRoot`]) and the next best
 //! root takes over.
@@ -157,7 +158,8 @@ impl ChainStore for alloc::vec::Vec<Hop> {
 
 /// One entry of the caller-provided neighbour table.
 ///
-/// 808 bytes on x86-64 (`size_of::<NeighbourEntry>()`); a node with a table of
+/// 1,432 bytes on x86-64 (`size_of::<NeighbourEntry>()`, most of it one
+/// run-length coordinate of up to [`super::MAX_RUNS`] runs); a node with a table of
 /// `n` entries uses `n` × that for neighbours. An entry's index `i` is the
 /// slot `i + 1` this node grants to that neighbour.
 #[derive(Clone, Debug, Default)]
@@ -973,6 +975,14 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     fn refresh_root(&mut self, now: Instant, root: &RootInfo) {
         if root.key == self.root.key && root.rank == self.root.rank && root.seq > self.root.seq {
             self.root = *root;
+            // Pass the new heartbeat on at once (a keepalive, paced like
+            // everything else): it then comes down the tree as fast as a
+            // new position does. At one hop per announcement interval, a
+            // node adopted at depth 60 would hear the next heartbeat only
+            // after the root timeout.
+            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
+                n.due = true;
+            }
             self.root_heard = now;
             self.note_feasible();
         }
@@ -1071,16 +1081,22 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
             }
             p.same_as_ours = p.same_as_ours && self.chain.hops().get(k) == Some(&hop);
             let tag = next_tag(&p.tag, &hop.key, hop.slot);
-            let ctag = hop_cache_tag(&tag, &hop.sig);
-            if p.same_as_ours || self.cached(&ctag) {
+            if p.same_as_ours {
                 self.stats.signature_cache_hits = self.stats.signature_cache_hits.saturating_add(1);
             } else {
-                let m = grant_message(&p.tag, hop.slot, &hop.key);
-                self.stats.signatures_verified = self.stats.signatures_verified.saturating_add(1);
-                if !self.verifier.verify(&p.upper, &m, &hop.sig) {
-                    return Err(AnnounceError::BadSignature);
+                let ctag = hop_cache_tag(&tag, &hop.sig);
+                if self.cached(&ctag) {
+                    self.stats.signature_cache_hits =
+                        self.stats.signature_cache_hits.saturating_add(1);
+                } else {
+                    let m = grant_message(&p.tag, hop.slot, &hop.key);
+                    self.stats.signatures_verified =
+                        self.stats.signatures_verified.saturating_add(1);
+                    if !self.verifier.verify(&p.upper, &m, &hop.sig) {
+                        return Err(AnnounceError::BadSignature);
+                    }
+                    self.remember(ctag);
                 }
-                self.remember(ctag);
             }
             if p.staged && !(self.stage_owner == Some(idx) && self.stage.push(hop)) {
                 p.staged = false;
@@ -1481,8 +1497,17 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         if self.is_root() {
             Some(self.next_root_refresh)
         } else {
-            Some(self.root_heard.saturating_add(self.config.root_timeout))
+            Some(self.root_heard.saturating_add(self.root_timeout()))
         }
+    }
+
+    /// How long our root may stay silent: [`Config::root_timeout`] plus
+    /// [`Config::root_timeout_per_hop`] per hop of our depth.
+    fn root_timeout(&self) -> Duration {
+        let hops = u64::try_from(self.chain.hops().len()).unwrap_or(u64::MAX);
+        self.config
+            .root_timeout
+            .saturating_add(self.config.root_timeout_per_hop.saturating_mul(hops))
     }
 }
 
@@ -1536,6 +1561,9 @@ impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
         if self.is_root() && now >= self.next_root_refresh {
             self.own_seq = self.own_seq.saturating_add(1);
             self.sign_heartbeat();
+            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
+                n.due = true;
+            }
             self.next_root_refresh = now.saturating_add(
                 self.config
                     .root_refresh
@@ -1556,7 +1584,7 @@ impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
                 }
             }
         }
-        if !self.is_root() && self.root_heard.saturating_add(self.config.root_timeout) <= now {
+        if !self.is_root() && self.root_heard.saturating_add(self.root_timeout()) <= now {
             let dead = DeadRoot {
                 key: self.root.key,
                 seq: self.root.seq,

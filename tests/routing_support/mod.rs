@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use hyperport::routing::{
-    Config, Decision, Ed25519, Header, Hop, LinkId, NeighbourEntry, Node, PacketKind,
-    TRANSMIT_BUF_LEN, Verifier,
+    ChainStore, Config, Decision, Ed25519, Header, Hop, LinkId, MAX_DEPTH, NeighbourEntry, Node,
+    PacketKind, TRANSMIT_BUF_LEN, Verifier,
 };
 use hyperport::time::{Duration, Instant, Timed};
 use std::cell::RefCell;
@@ -93,9 +93,34 @@ pub enum Outcome {
     Lost,
 }
 
+/// A chain store on the heap, up to `MAX_DEPTH` hops (the crate's own
+/// `Vec<Hop>` store needs the `alloc` feature; this one works in every
+/// feature set the tests are built with).
+#[derive(Default)]
+pub struct HeapChain(pub Vec<Hop>);
+
+impl ChainStore for HeapChain {
+    fn hops(&self) -> &[Hop] {
+        &self.0
+    }
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+    fn push(&mut self, hop: Hop) -> bool {
+        if self.0.len() >= MAX_DEPTH {
+            return false;
+        }
+        self.0.push(hop);
+        true
+    }
+    fn capacity(&self) -> usize {
+        MAX_DEPTH
+    }
+}
+
 pub struct Net {
     pub adj: Vec<Vec<usize>>,
-    pub nodes: Vec<Node<'static, Memo, Vec<Hop>>>,
+    pub nodes: Vec<Node<'static, Memo, HeapChain>>,
     pub alive: Vec<bool>,
     pub inflight: Vec<(usize, usize, Vec<u8>)>,
     pub round: u64,
@@ -109,7 +134,7 @@ impl Net {
     pub fn new(adj: Vec<Vec<usize>>) -> Net {
         let n = adj.len();
         let memo = Memo::default();
-        let mut nodes: Vec<Node<'static, Memo, Vec<Hop>>> = (0..n)
+        let mut nodes: Vec<Node<'static, Memo, HeapChain>> = (0..n)
             .map(|i| {
                 let table: &'static mut [NeighbourEntry] =
                     Box::leak(vec![NeighbourEntry::EMPTY; adj[i].len().max(1)].into_boxed_slice());
@@ -119,8 +144,8 @@ impl Net {
                     table,
                     Instant::ZERO,
                     memo.clone(),
-                    Vec::new(),
-                    Vec::new(),
+                    HeapChain::default(),
+                    HeapChain::default(),
                 )
             })
             .collect();
