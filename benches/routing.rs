@@ -5,7 +5,9 @@
 //! ```
 //!
 //! `decide/<degree>`: the pure greedy step over `degree` neighbours with
-//! depth-12 coordinates. `route/<degree>`: `Node::route` at a hub of that
+//! depth-12 coordinates. `decide_deep/<degree>`: the same at depth ~5,000 on
+//! a path-like tree (coordinates of a few runs: the cost follows the runs,
+//! not the depth). `route/<degree>`: `Node::route` at a hub of that
 //! degree after a real protocol exchange (hub is the root, leaves at depth
 //! 1, destination a leaf), including the table scan and a header clone.
 //! Plain `std::time` harness (no extra dependencies): median of 15 batches.
@@ -57,6 +59,40 @@ fn bench_decide(degree: usize) {
         ));
     });
     println!("decide/{degree}: {ns:.0} ns per packet");
+}
+
+/// A depth-`depth` coordinate: slot `first`, then `depth - 2` times slot 1,
+/// then slot `last`.
+fn deep(first: u16, depth: usize, last: u16) -> Coord {
+    let mut c = Coord::from_slots(&[first]).unwrap();
+    for _ in 0..depth - 2 {
+        c.push(1).unwrap();
+    }
+    c.push(last).unwrap();
+    c
+}
+
+fn bench_decide_deep(degree: usize) {
+    let own = deep(2, 5_000, 3);
+    let dest = deep(2, 5_100, 2);
+    let nb: Vec<(LinkId, Coord)> = (0..degree)
+        .map(|i| {
+            (
+                LinkId(i as u32),
+                deep(2, 4_990 + i % 20, 2 + (i % 5) as u16),
+            )
+        })
+        .collect();
+    let ns = median_ns_per_iter(2_000_000 / degree as u32 + 10, || {
+        let mut wm = u16::MAX;
+        black_box(decide(
+            black_box(&own),
+            black_box(&dest),
+            &mut wm,
+            nb.iter().map(|(l, c)| (*l, c)),
+        ));
+    });
+    println!("decide_deep/{degree}: {ns:.0} ns per packet");
 }
 
 fn bench_route(degree: usize) {
@@ -115,6 +151,9 @@ fn main() {
     }
     for d in [4, 64, 1024] {
         bench_decide(d);
+    }
+    for d in [4, 64, 1024] {
+        bench_decide_deep(d);
     }
     for d in [4, 64, 1024] {
         bench_route(d);

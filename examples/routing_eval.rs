@@ -35,8 +35,9 @@
 //! A **round** is one announcement interval (1 s) of virtual time;
 //! `rounds_to_converge` is the number of rounds up to the last round in
 //! which any node's coordinate or root changed, the run ending after a quiet
-//! period without change (3 rounds from a cold start, 45 after a failure:
-//! longer than the 40 s root timeout). Node ranks are the node degrees, ties
+//! period without change (3 rounds from a cold start; after a failure,
+//! 5 rounds more than the deepest node's root timeout, 40 s + 100 ms per
+//! hop of depth). Node ranks are the node degrees, ties
 //! broken by the neighbours' degree sum (root = a maximum-degree node). Keys
 //! are derived from the node index, so runs are reproducible. The sim trace
 //! is not recorded (its digest still is).
@@ -1018,9 +1019,16 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     }
     out.push(stage(&mut net, &memo, rounds, None, o, ""));
     if o.churn {
-        // Quiet long enough for a root timeout to show.
-        let quiet =
-            (config.root_timeout.as_micros() / config.announce_interval.as_micros()) as usize + 5;
+        // Quiet long enough for a root timeout to show, at the deepest
+        // node's timeout (it grows per hop of depth).
+        let depth = (0..n)
+            .map(|i| net.sim.nodes()[i].node.coord().depth() as u64)
+            .max()
+            .unwrap_or(0);
+        let timeout = config
+            .root_timeout
+            .saturating_add(config.root_timeout_per_hop.saturating_mul(depth));
+        let quiet = (timeout.as_micros() / config.announce_interval.as_micros()) as usize + 5;
         // 5% of links, then 5% of nodes (the root first: root loss), seeded.
         let mut rng = SplitMix(o.seed ^ 0xc4);
         let mut edges: Vec<(usize, usize)> = Vec::new();

@@ -289,7 +289,10 @@ fn a_deep_node_gives_its_root_more_time_per_hop() {
         }
     }
     let dead_at = dead_at.expect("the root was never declared dead");
-    assert!((70_100..70_300).contains(&dead_at), "dead after {dead_at} ms");
+    assert!(
+        (70_100..70_300).contains(&dead_at),
+        "dead after {dead_at} ms"
+    );
     assert_eq!(v.stats().roots_expired, 1);
 }
 
@@ -326,9 +329,7 @@ fn a_new_heartbeat_is_passed_down_at_once() {
     let now = t0 + Duration::from_millis(500);
     let hb2 = RootInfo {
         seq: 2,
-        sig: sk(9000)
-            .sign(&root_message(&hb.key, hb.rank, 2))
-            .to_bytes(),
+        sig: sk(9000).sign(&root_message(&hb.key, hb.rank, 2)).to_bytes(),
         ..hb
     };
     let mut k = vec![0u8; 200];
