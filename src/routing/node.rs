@@ -72,8 +72,8 @@
 //!   [`Config::min_announce_gap`] (10/s at the default), whatever the
 //!   neighbours send.
 //!
-//! `size_of::<Node>()` is ≈ 60 KiB with the default stores, whatever the
-//! table size.
+//! `size_of::<Node>()` is ≈ 60 KiB (60,664 bytes on x86-64) with the
+//! default stores, whatever the table size.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
