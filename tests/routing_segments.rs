@@ -28,6 +28,18 @@ fn pk(i: usize) -> [u8; 32] {
 /// Returns the heartbeat, the hops and the prefix tag of every level
 /// (`tags[k]` = after `k` hops).
 fn chain(depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
+    branch(9000, depth)
+}
+
+/// Key index of hop `k` (0-based) of the chain whose keys start after
+/// `base`: the root's child is `base + 1`; `base` 9000 is the root itself.
+fn key_of(base: usize, k: usize) -> usize {
+    base + 1 + k
+}
+
+/// Like [`chain`], with the hops' keys after `base` (the root stays
+/// `sk(9000)`): a second branch under the same root.
+fn branch(base: usize, depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
     let root_sk = sk(9000);
     let key = pk(9000);
     let hb = RootInfo {
@@ -39,11 +51,14 @@ fn chain(depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
     let mut tags = vec![root_tag(&key, u32::MAX)];
     let mut hops = Vec::new();
     for k in 0..depth {
-        let child = pk(9001 + k);
+        let child = pk(key_of(base, k));
         let tag = tags[k];
-        let sig = sk(9000 + k)
-            .sign(&grant_message(&tag, 1, &child))
-            .to_bytes();
+        let signer = if k == 0 {
+            sk(9000)
+        } else {
+            sk(key_of(base, k - 1))
+        };
+        let sig = signer.sign(&grant_message(&tag, 1, &child)).to_bytes();
         hops.push(Hop {
             key: child,
             slot: 1,
@@ -57,8 +72,19 @@ fn chain(depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
 /// The segments of `hops` (with a grant of slot 1 for `victim` by the last
 /// key) as the sender would write them.
 fn segments(hb: &RootInfo, hops: &[Hop], tags: &[[u8; 32]], victim: [u8; 32]) -> Vec<Vec<u8>> {
+    segments_by(9000, hb, hops, tags, victim)
+}
+
+/// [`segments`] of a [`branch`] with keys after `base`.
+fn segments_by(
+    base: usize,
+    hb: &RootInfo,
+    hops: &[Hop],
+    tags: &[[u8; 32]],
+    victim: [u8; 32],
+) -> Vec<Vec<u8>> {
     let d = hops.len();
-    let sender = sk(9000 + d);
+    let sender = sk(key_of(base, d - 1));
     let grant = Hop {
         key: victim,
         slot: 1,
@@ -347,4 +373,45 @@ fn a_new_heartbeat_is_passed_down_at_once() {
         panic!("a keepalive")
     };
     assert_eq!(ka.root.seq, 2);
+}
+
+#[test]
+fn a_neighbour_that_never_finishes_its_chain_holds_the_staging_area_one_interval_at_most() {
+    // The attacker (link 9) keeps restarting a valid 300-hop chain under a
+    // better root and never sends its second segment. An honest neighbour
+    // (link 8) offers a 260-hop chain under the same root in two segments.
+    use hyperport::time::Duration;
+    let (hb, hops, tags) = chain(DEPTH);
+    let (_, honest_hops, honest_tags) = branch(9500, 260);
+    let honest_link = LinkId(8);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    v.handle_link_up(Instant::ZERO, honest_link, pk(key_of(9500, 259)))
+        .unwrap();
+    let me = v.public_key();
+    let attack = segments(&hb, &hops, &tags, me);
+    let honest = segments_by(9500, &hb, &honest_hops, &honest_tags, me);
+    assert_eq!(honest.len(), 2);
+    let at = |ms| Instant::from_secs(1) + Duration::from_millis(ms);
+    // t = 1.0 s: the attacker's first segment takes the staging area.
+    v.handle_announcement(at(0), SENDER, &attack[0]).unwrap();
+    // t = 1.2 s: the honest chain verifies but cannot be staged yet.
+    for s in &honest {
+        v.handle_announcement(at(200), honest_link, s).unwrap();
+    }
+    assert!(v.is_root(), "staging area still lent to the attacker");
+    // t = 1.9 s: the attacker restarts; that does not renew its lease.
+    v.handle_announcement(at(900), SENDER, &attack[0]).unwrap();
+    // t = 2.1 s, one interval after the attacker took it: the honest chain
+    // (asked for again) is staged and adopted.
+    for s in &honest {
+        v.handle_announcement(at(1_100), honest_link, s).unwrap();
+    }
+    assert_eq!(v.parent(), Some(honest_link));
+    assert_eq!(v.coord().depth(), 261);
+    // The attacker's restarted stream lost the area: finishing it now does
+    // not move us (it is deeper anyway).
+    v.handle_announcement(at(1_200), SENDER, &attack[1])
+        .unwrap();
+    assert_eq!(v.parent(), Some(honest_link));
 }

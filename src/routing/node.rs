@@ -397,6 +397,9 @@ pub struct Node<'s, V: Verifier = Ed25519, S: ChainStore = InlineChain> {
     stage: S,
     /// The neighbour whose chain the staging area holds (or is receiving).
     stage_owner: Option<usize>,
+    /// Since when `stage_owner` has held the staging area (restarts of its
+    /// chain do not renew it).
+    stage_since: Instant,
     coord: Coord,
     parent: Option<usize>,
     generation: u64,
@@ -565,6 +568,7 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
             chain,
             stage,
             stage_owner: None,
+            stage_since: now,
             coord: Coord::root(),
             parent: None,
             generation: 0,
@@ -992,8 +996,11 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     /// the staging area: it could become our chain (our parent's, a better
     /// root's, or one no deeper than ours under our root), it fits, and the
     /// area is not busy with another candidate's unfinished chain (our
-    /// parent's takes it anyway).
-    fn wants_stage(&self, idx: usize, root: &RootInfo, total: usize) -> bool {
+    /// parent's takes it anyway). A candidate holds the area for at most one
+    /// announcement interval while others wait, however often it restarts
+    /// its chain, so a neighbour that starts chains and never finishes them
+    /// cannot keep us from adopting another's.
+    fn wants_stage(&self, now: Instant, idx: usize, root: &RootInfo, total: usize) -> bool {
         let ours = self.chain.hops().len();
         let candidate = self.parent == Some(idx)
             || root.beats(&self.root)
@@ -1004,12 +1011,19 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         match self.stage_owner {
             None => true,
             Some(o) if o == idx || self.parent == Some(idx) => true,
-            Some(o) => !self
-                .table
-                .get(o)
-                .and_then(|e| e.n.as_ref())
-                .and_then(Neighbour::rx)
-                .is_some_and(|p| p.staged),
+            Some(o) => {
+                let busy = self
+                    .table
+                    .get(o)
+                    .and_then(|e| e.n.as_ref())
+                    .and_then(Neighbour::rx)
+                    .is_some_and(|p| p.staged);
+                !busy
+                    || now
+                        >= self
+                            .stage_since
+                            .saturating_add(self.config.announce_interval)
+            }
         }
     }
 
@@ -1046,9 +1060,12 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
             if !self.verify_root(&f.root) {
                 return Err(AnnounceError::BadSignature);
             }
-            let staged = self.wants_stage(idx, &f.root, f.depth());
+            let staged = self.wants_stage(now, idx, &f.root, f.depth());
             if staged {
                 self.stage.clear();
+                if self.stage_owner != Some(idx) {
+                    self.stage_since = now;
+                }
                 self.stage_owner = Some(idx);
             }
             Partial {
