@@ -126,7 +126,7 @@ fn coords_inner() -> Option<bool> {
 }
 
 /// Greedy decision on a hand-built neighbour table: the strictly closer
-/// neighbour (ties to the shallower one, then the smaller link), the watermark, a dead end.
+/// neighbour (ties to the shallower one, then the one listed first), the watermark, a dead end.
 pub fn greedy() -> bool {
     greedy_inner().unwrap_or(false)
 }
