@@ -44,6 +44,13 @@ pub fn run(data: &[u8]) {
     node.handle_link_up(Instant::ZERO, LinkId(1), peer).unwrap();
     let _ = node.handle_announcement(Instant::from_secs(1), LinkId(1), data);
     let _ = node.handle_announcement(Instant::from_secs(2), LinkId(1), data);
+    // The same bytes cut in two, as two consecutive messages: a segment
+    // stream that starts, continues or breaks off anywhere.
+    if let Some((&cut, _)) = data.split_first() {
+        let (a, b) = data.split_at(usize::from(cut) % data.len());
+        let _ = node.handle_announcement(Instant::from_secs(3), LinkId(1), a);
+        let _ = node.handle_announcement(Instant::from_secs(3), LinkId(1), b);
+    }
     assert_eq!(node.neighbour_count(), 1);
     let mut out = vec![0u8; MAX_ANNOUNCE_LEN];
     let mut sent = 0;
