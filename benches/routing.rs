@@ -49,16 +49,22 @@ fn bench_decide(degree: usize) {
     let nb: Vec<(LinkId, Coord)> = (0..degree)
         .map(|i| (LinkId(i as u32), coord(10 + i as u64, 12)))
         .collect();
+    time_decide("decide", &own, &dest, &nb);
+}
+
+/// Median time of one `decide` from `own` to `dest` over `nb`.
+fn time_decide(name: &str, own: &Coord, dest: &Coord, nb: &[(LinkId, Coord)]) {
+    let degree = nb.len();
     let ns = median_ns_per_iter(2_000_000 / degree as u32 + 10, || {
         let mut wm = u16::MAX;
         black_box(decide(
-            black_box(&own),
-            black_box(&dest),
+            black_box(own),
+            black_box(dest),
             &mut wm,
             nb.iter().map(|(l, c)| (*l, c)),
         ));
     });
-    println!("decide/{degree}: {ns:.0} ns per packet");
+    println!("{name}/{degree}: {ns:.0} ns per packet");
 }
 
 /// A depth-`depth` coordinate: slot `first`, then `depth - 2` times slot 1,
@@ -83,16 +89,7 @@ fn bench_decide_deep(degree: usize) {
             )
         })
         .collect();
-    let ns = median_ns_per_iter(2_000_000 / degree as u32 + 10, || {
-        let mut wm = u16::MAX;
-        black_box(decide(
-            black_box(&own),
-            black_box(&dest),
-            &mut wm,
-            nb.iter().map(|(l, c)| (*l, c)),
-        ));
-    });
-    println!("decide_deep/{degree}: {ns:.0} ns per packet");
+    time_decide("decide_deep", &own, &dest, &nb);
 }
 
 fn bench_route(degree: usize) {
