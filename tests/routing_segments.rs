@@ -40,6 +40,13 @@ fn key_of(base: usize, k: usize) -> usize {
 /// Like [`chain`], with the hops' keys after `base` (the root stays
 /// `sk(9000)`): a second branch under the same root.
 fn branch(base: usize, depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
+    let keys: Vec<usize> = (0..depth).map(|k| key_of(base, k)).collect();
+    keyed(&keys)
+}
+
+/// A chain under root `sk(9000)` whose hop `k` is key `keys[k]`, granted
+/// slot 1 by the key above.
+fn keyed(keys: &[usize]) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
     let root_sk = sk(9000);
     let key = pk(9000);
     let hb = RootInfo {
@@ -50,14 +57,10 @@ fn branch(base: usize, depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
     };
     let mut tags = vec![root_tag(&key, u32::MAX)];
     let mut hops = Vec::new();
-    for k in 0..depth {
-        let child = pk(key_of(base, k));
+    for (k, &key) in keys.iter().enumerate() {
+        let child = pk(key);
         let tag = tags[k];
-        let signer = if k == 0 {
-            sk(9000)
-        } else {
-            sk(key_of(base, k - 1))
-        };
+        let signer = if k == 0 { sk(9000) } else { sk(keys[k - 1]) };
         let sig = signer.sign(&grant_message(&tag, 1, &child)).to_bytes();
         hops.push(Hop {
             key: child,
@@ -83,8 +86,19 @@ fn segments_by(
     tags: &[[u8; 32]],
     victim: [u8; 32],
 ) -> Vec<Vec<u8>> {
+    segments_from(key_of(base, hops.len() - 1), hb, hops, tags, victim)
+}
+
+/// The segments of a chain whose last key is `sender`.
+fn segments_from(
+    sender: usize,
+    hb: &RootInfo,
+    hops: &[Hop],
+    tags: &[[u8; 32]],
+    victim: [u8; 32],
+) -> Vec<Vec<u8>> {
     let d = hops.len();
-    let sender = sk(key_of(base, d - 1));
+    let sender = sk(sender);
     let grant = Hop {
         key: victim,
         slot: 1,
@@ -414,4 +428,53 @@ fn a_neighbour_that_never_finishes_its_chain_holds_the_staging_area_one_interval
     v.handle_announcement(at(1_200), SENDER, &attack[1])
         .unwrap();
     assert_eq!(v.parent(), Some(honest_link));
+}
+
+#[test]
+fn our_parents_chain_keeps_the_staging_area_however_long_it_has_held_it() {
+    // Our parent (link 9, key 9300) has held the staging area since an
+    // earlier refresh; now it moves (a new 300-hop chain through keys
+    // 9701..) and, between its two segments, another candidate (link 8, a
+    // 300-hop chain: same depth and coordinate, not better) sends its
+    // chain. The parent's chain must stay staged: we follow it rather than
+    // dropping to root.
+    use hyperport::time::Duration;
+    let (hb, hops, tags) = chain(DEPTH);
+    let mut moved_keys: Vec<usize> = (9701..9701 + DEPTH - 1).collect();
+    moved_keys.push(9000 + DEPTH);
+    let (_, moved, moved_tags) = keyed(&moved_keys);
+    let (_, other, other_tags) = branch(9500, DEPTH);
+    let other_link = LinkId(8);
+    let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
+    let mut v = victim(&mut table);
+    v.handle_link_up(Instant::ZERO, other_link, pk(key_of(9500, DEPTH - 1)))
+        .unwrap();
+    let me = v.public_key();
+    let at = |ms| Instant::from_secs(1) + Duration::from_millis(ms);
+    let first = segments(&hb, &hops, &tags, me);
+    for s in &first {
+        v.handle_announcement(at(0), SENDER, s).unwrap();
+    }
+    assert_eq!(v.parent(), Some(SENDER));
+    // t = 3 s: the same chain again (a refresh: nothing moves).
+    for s in &first {
+        v.handle_announcement(at(2_000), SENDER, s).unwrap();
+    }
+    assert_eq!(v.parent(), Some(SENDER));
+    // t = 10 s: the parent's moved chain, interleaved with the other's.
+    let moved_segs = segments_from(9000 + DEPTH, &hb, &moved, &moved_tags, me);
+    let other_segs = segments_by(9500, &hb, &other, &other_tags, me);
+    v.handle_announcement(at(9_000), SENDER, &moved_segs[0])
+        .unwrap();
+    for s in &other_segs {
+        v.handle_announcement(at(9_100), other_link, s).unwrap();
+    }
+    v.handle_announcement(at(9_200), SENDER, &moved_segs[1])
+        .unwrap();
+    assert!(
+        !v.is_root(),
+        "dropped to root: the parent's chain lost its staging"
+    );
+    assert_eq!(v.parent(), Some(SENDER));
+    assert_eq!(v.coord().depth(), DEPTH + 1);
 }

@@ -996,10 +996,11 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     /// the staging area: it could become our chain (our parent's, a better
     /// root's, or one no deeper than ours under our root), it fits, and the
     /// area is not busy with another candidate's unfinished chain (our
-    /// parent's takes it anyway). A candidate holds the area for at most one
-    /// announcement interval while others wait, however often it restarts
-    /// its chain, so a neighbour that starts chains and never finishes them
-    /// cannot keep us from adopting another's.
+    /// parent's takes it anyway, and nobody takes it from our parent's). A
+    /// candidate holds the area for at most one announcement interval while
+    /// others wait, however often it restarts its chain, so a neighbour that
+    /// starts chains and never finishes them cannot keep us from adopting
+    /// another's.
     fn wants_stage(&self, now: Instant, idx: usize, root: &RootInfo, total: usize) -> bool {
         let ours = self.chain.hops().len();
         let candidate = self.parent == Some(idx)
@@ -1018,11 +1019,10 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
                     .and_then(|e| e.n.as_ref())
                     .and_then(Neighbour::rx)
                     .is_some_and(|p| p.staged);
-                !busy
-                    || now
-                        >= self
-                            .stage_since
-                            .saturating_add(self.config.announce_interval)
+                let lease = self
+                    .stage_since
+                    .saturating_add(self.config.announce_interval);
+                !busy || (self.parent != Some(o) && now >= lease)
             }
         }
     }
@@ -1063,6 +1063,8 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
             let staged = self.wants_stage(now, idx, &f.root, f.depth());
             if staged {
                 self.stage.clear();
+                // The lease runs from when this neighbour took the area;
+                // its later chains, finished or not, do not renew it.
                 if self.stage_owner != Some(idx) {
                     self.stage_since = now;
                 }
