@@ -84,6 +84,9 @@
 //!   more than [`MAX_RUNS`] runs (only possible deeper than 255): it joins
 //!   through another neighbour if one offers a position it can hold, else it
 //!   stays in its own tree, unreachable from the main one.
+//! * A neighbour may ask for our full announcement once per announcement
+//!   interval; at depth `d` that is `⌈d / 255⌉` segments of up to 25 KB
+//!   (a 5,000-deep node answers a 128-byte request with about 490 KB).
 //! * Segments must arrive in order (a stream transport, or a datagram one
 //!   without reordering); a lost or reordered segment costs a request for
 //!   the whole announcement ([`AnnounceError::OutOfOrder`]). Repeated keys
