@@ -876,7 +876,8 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         // other's chain would otherwise ignore each other's requests forever.
         // Requests are served at once at most once per announcement
         // interval (later ones wait for the next interval), so a neighbour
-        // flooding 128-byte requests cannot make us send 25 KB each.
+        // flooding 128-byte requests cannot make us send our whole chain
+        // (one 25 KB segment per 255 hops of depth) for each.
         let want = match &parsed {
             Ok(Announcement::Full(f)) => f.want_full,
             Ok(Announcement::Keepalive(k)) => k.want_full,
