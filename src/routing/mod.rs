@@ -107,7 +107,7 @@ pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE,
 pub use error::{AnnounceError, LinkError};
 pub use greedy::{Decision, Header, HeaderError, LinkId, MAX_HEADER_LEN, PacketKind, decide};
 pub use node::{
-    ChainStore, DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, INLINE_CHAIN_HOPS, InlineChain,
-    MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN, Transmit, VERIFY_CACHE_ENTRIES,
-    Verifier,
+    ChainOf, ChainStore, DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, INLINE_CHAIN_HOPS,
+    InlineChain, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN, Transmit,
+    VERIFY_CACHE_ENTRIES, Verifier,
 };

@@ -114,10 +114,14 @@ pub trait ChainStore {
     fn capacity(&self) -> usize;
 }
 
+/// An inline chain store of `N` hops (98 × `N` bytes, no allocation).
+/// Firmware that knows its network is shallow picks a small `N` and passes
+/// two of them to [`Node::with_chain_stores`]; the node then joins at depth
+/// `N` at most.
+pub type ChainOf<const N: usize> = heapless::Vec<Hop, N>;
+
 /// The default chain store: [`INLINE_CHAIN_HOPS`] hops inline (≈ 25 KiB).
-/// Firmware that knows its network is shallow can use a smaller
-/// `heapless::Vec<Hop, N>` through [`Node::with_chain_stores`].
-pub type InlineChain = heapless::Vec<Hop, INLINE_CHAIN_HOPS>;
+pub type InlineChain = ChainOf<INLINE_CHAIN_HOPS>;
 
 impl<const N: usize> ChainStore for heapless::Vec<Hop, N> {
     fn hops(&self) -> &[Hop] {

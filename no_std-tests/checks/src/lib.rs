@@ -99,6 +99,10 @@ pub const CHECKS: &[Check] = &[
         routing::greedy,
     ),
     (
+        "routing: 3 nodes, signed announcements by hand, root C, route C->A",
+        routing::three_nodes,
+    ),
+    (
         "routing: header emit/parse, truncated/over-long -> typed error",
         routing::header,
     ),
@@ -129,16 +133,6 @@ pub const NOISE_CHECKS: &[Check] = &[
         noise::xx_seeded_blake2s,
     ),
 ];
-
-/// Checks only the freestanding host binary runs (after [`CHECKS`]): too
-/// big for the shared Cortex-M image. Three routing `Node`s (about 34 KiB
-/// each, plus the announcement processing) took the all-checks image's peak
-/// stack from 51 KiB to 264 KiB under QEMU, which is no figure for a
-/// microcontroller test image; one node is what a firmware would run.
-pub const HOST_ONLY_CHECKS: &[Check] = &[(
-    "routing: 3 nodes, signed announcements by hand, root C, route C->A",
-    routing::three_nodes,
-)];
 
 /// Runs every check in [`CHECKS`]; see [`run`].
 pub fn run_all(log: &mut dyn FnMut(&str)) -> u32 {
