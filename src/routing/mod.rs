@@ -56,6 +56,53 @@
 //! hashes of under 200 bytes, spread over its segments (at most
 //! 257 verifications per segment).
 //!
+//! # Run loop
+//!
+//! Two nodes with small inline chain stores, announcements carried by hand
+//! (a driver moves them over its transport), then one packet routed:
+//!
+//! ```
+//! use hyperport::routing::{
+//!     ChainOf, Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN,
+//! };
+//! use hyperport::time::Instant;
+//!
+//! let now = Instant::from_secs(1);
+//! let (mut ta, mut tb) = ([NeighbourEntry::EMPTY; 4], [NeighbourEntry::EMPTY; 4]);
+//! let node = |rank, seed, table| {
+//!     let config = Config { rank, ..Config::default() };
+//!     // 8-hop stores: this node joins trees at most 8 deep.
+//!     Node::with_chain_stores(config, &[seed; 32], table, now, Ed25519,
+//!                             ChainOf::<8>::new(), ChainOf::<8>::new())
+//! };
+//! let mut a = node(2, 1, &mut ta);
+//! let mut b = node(1, 2, &mut tb);
+//! // The link's peer keys come from the transport (Noise authenticates them).
+//! a.handle_link_up(now, LinkId(7), b.public_key()).unwrap();
+//! b.handle_link_up(now, LinkId(9), a.public_key()).unwrap();
+//! let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
+//! for _ in 0..3 {
+//!     // Drain every output after every input.
+//!     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+//!         assert_eq!(t.link, LinkId(7));
+//!         b.handle_announcement(now, LinkId(9), &buf[..t.len]).unwrap();
+//!     }
+//!     while let Some(t) = b.poll_transmit(&mut buf).unwrap() {
+//!         a.handle_announcement(now, LinkId(7), &buf[..t.len]).unwrap();
+//!     }
+//! }
+//! // a has the higher rank: it is the root, b its child in slot 1.
+//! assert!(a.is_root());
+//! assert_eq!(b.parent(), Some(LinkId(9)));
+//! // A packet from a to b: a forwards on link 7, b delivers.
+//! let mut header = a.header_to(b.coord().clone());
+//! assert_eq!(a.route(&mut header), Decision::Forward(LinkId(7)));
+//! assert_eq!(b.route(&mut header), Decision::Deliver);
+//! ```
+//!
+//! Timers go through [`crate::time::Timed`] (`poll_timeout` /
+//! `handle_timeout`), as for every machine of the crate.
+//!
 //! # Evaluation
 //!
 //! `cargo run --release --features sim --example routing_eval -- vectors/topologies/*.txt`
