@@ -409,19 +409,14 @@ pub fn encode_segment(
     let n = u8::try_from(hops.len()).ok();
     let end = u16::try_from(hops.len())
         .ok()
-        .and_then(|l| start.checked_add(l));
+        .and_then(|l| start.checked_add(l))
+        .filter(|&end| end <= total && usize::from(total) <= MAX_DEPTH);
     let (Some(n), Some(end)) = (n, end) else {
         return Err(BufferTooSmall {
             needed: usize::MAX,
             available: buf.len(),
         });
     };
-    if end > total || usize::from(total) > MAX_DEPTH {
-        return Err(BufferTooSmall {
-            needed: usize::MAX,
-            available: buf.len(),
-        });
-    }
     let grant = if end == total && usize::from(total) < MAX_DEPTH {
         grant
     } else {

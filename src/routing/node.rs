@@ -252,12 +252,13 @@ impl Neighbour {
     /// The chain being received, if any (the view becomes empty then);
     /// a verified chain stays.
     fn take_rx(&mut self) -> Option<Partial> {
-        if let View::Receiving(_) = self.view {
-            if let View::Receiving(p) = core::mem::replace(&mut self.view, View::None) {
-                return Some(p);
+        match core::mem::replace(&mut self.view, View::None) {
+            View::Receiving(p) => Some(p),
+            other => {
+                self.view = other;
+                None
             }
         }
-        None
     }
 
     /// Anything heard that the neighbour timeout applies to.
@@ -720,6 +721,11 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         self.note_feasible();
         self.generation = self.generation.wrapping_add(1);
         self.event = true;
+        self.mark_all_due();
+    }
+
+    /// Every neighbour is owed an announcement (paced as usual).
+    fn mark_all_due(&mut self) {
         for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
             n.due = true;
         }
@@ -949,9 +955,9 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         let Some(n) = self.table.get(idx).and_then(|e| e.n.as_ref()) else {
             return Err(AnnounceError::UnknownLink);
         };
-        let matches = n.info().is_some_and(|i| {
-            i.digest == k.digest && i.root.key == k.root.key && i.root.rank == k.root.rank
-        });
+        let matches = n
+            .info()
+            .is_some_and(|i| i.digest == k.digest && i.root.same_tree(&k.root));
         if !matches && self.irrelevant(idx, &k.root) {
             // A tree we would neither join nor forward in: liveness only.
             if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
@@ -982,16 +988,14 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     }
 
     fn refresh_root(&mut self, now: Instant, root: &RootInfo) {
-        if root.key == self.root.key && root.rank == self.root.rank && root.seq > self.root.seq {
+        if root.same_tree(&self.root) && root.seq > self.root.seq {
             self.root = *root;
             // Pass the new heartbeat on at once (a keepalive, paced like
             // everything else): it then comes down the tree as fast as a
             // new position does. At one hop per announcement interval, a
             // node adopted at depth 60 would hear the next heartbeat only
             // after the root timeout.
-            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                n.due = true;
-            }
+            self.mark_all_due();
             self.root_heard = now;
             self.note_feasible();
         }
@@ -1011,7 +1015,7 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         let candidate = self.parent == Some(idx)
             || root.beats(&self.root)
             || (root.same_tree(&self.root) && !self.is_root() && total < ours);
-        if !candidate || total >= self.stage.capacity().min(MAX_DEPTH) {
+        if !candidate || !self.stage_fits(total) {
             return false;
         }
         match self.stage_owner {
@@ -1030,6 +1034,12 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
                 !busy || (self.parent != Some(o) && now >= lease)
             }
         }
+    }
+
+    /// Whether the staging area holds a `total`-hop chain plus the grant to
+    /// us (and the result stays within [`MAX_DEPTH`]).
+    fn stage_fits(&self, total: usize) -> bool {
+        total < self.stage.capacity().min(MAX_DEPTH)
     }
 
     fn handle_full(&mut self, now: Instant, idx: usize, f: &Full<'_>) -> Result<(), AnnounceError> {
@@ -1179,7 +1189,7 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
                 self.refresh_root(now, &f.root);
             } else if let (true, Some(g)) = (staged, grant) {
                 let worse = self.root.beats(&f.root);
-                self.adopt(now, idx, &f.root, &coord, g);
+                self.adopt(now, idx, &f.root, &coord, &p.tag, g);
                 if worse {
                     for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
                         n.we_want_full = true;
@@ -1193,8 +1203,8 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         } else if let Some(g) = grant {
             if self.better_parts(&f.root, &coord) && self.feasible(&f.root, depth) {
                 if staged {
-                    self.adopt(now, idx, &f.root, &coord, g);
-                } else if depth <= self.stage.capacity().min(MAX_DEPTH) {
+                    self.adopt(now, idx, &f.root, &coord, &p.tag, g);
+                } else if self.stage_fits(f.depth()) {
                     // The staging area was busy with another candidate's
                     // chain: ask again.
                     if let Some(n) = self.table.get_mut(idx).and_then(|e| e.n.as_mut()) {
@@ -1210,9 +1220,7 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     /// Whether an announcement under `root` from entry `idx` can be ignored:
     /// not our parent, not our root, and a root ours beats.
     fn irrelevant(&self, idx: usize, root: &RootInfo) -> bool {
-        self.parent != Some(idx)
-            && !(root.key == self.root.key && root.rank == self.root.rank)
-            && !root.beats(&self.root)
+        self.parent != Some(idx) && !root.same_tree(&self.root) && !root.beats(&self.root)
     }
 
     /// Whether an offer from a parent under `root` at coordinate `parent`
@@ -1281,9 +1289,19 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
     }
 
     /// Adopts the chain staged from entry `idx` plus `g` (its grant to us):
-    /// `parent` is the parent's coordinate. Does nothing if the staging area
-    /// does not hold that chain or cannot take our hop.
-    fn adopt(&mut self, now: Instant, idx: usize, root: &RootInfo, parent: &Coord, g: Hop) {
+    /// `parent` is the parent's coordinate and `parent_tag` its prefix tag
+    /// (the verification just computed it, so our own tag costs one hash,
+    /// not one per hop). Does nothing if the staging area does not hold that
+    /// chain or cannot take our hop.
+    fn adopt(
+        &mut self,
+        now: Instant,
+        idx: usize,
+        root: &RootInfo,
+        parent: &Coord,
+        parent_tag: &[u8; 32],
+        g: Hop,
+    ) {
         if self.stage_owner != Some(idx) || self.stage.hops().len() != parent.depth() {
             return;
         }
@@ -1323,6 +1341,7 @@ impl<'s, V: Verifier, S: ChainStore> Node<'s, V, S> {
         self.parent = Some(idx);
         self.coord = coord;
         self.position_changed();
+        self.tag_cache = Some((self.generation, next_tag(parent_tag, &g.key, g.slot)));
     }
 
     /// Writes the next due announcement into `buf` (size it
@@ -1585,9 +1604,7 @@ impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
         if self.is_root() && now >= self.next_root_refresh {
             self.own_seq = self.own_seq.saturating_add(1);
             self.sign_heartbeat();
-            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                n.due = true;
-            }
+            self.mark_all_due();
             self.next_root_refresh = now.saturating_add(
                 self.config
                     .root_refresh
