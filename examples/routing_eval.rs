@@ -434,7 +434,7 @@ const TAG_PACKET: u8 = 1;
 #[derive(Clone, Debug, Hash)]
 enum Cmd {
     /// Originate packet `id` towards coordinate `dest`.
-    Send { id: u64, dest: Vec<u16> },
+    Send { id: u64, dest: Box<Coord> },
     /// The link to this neighbour lost carrier.
     LinkDown(u32),
 }
@@ -656,8 +656,7 @@ impl SimNode for RNode<'_> {
         self.now = now;
         match command {
             Cmd::Send { id, dest } => {
-                let dest = Coord::from_slots(&dest).expect("a node's own coordinate");
-                let h = self.node.header_to(dest);
+                let h = self.node.header_to(*dest);
                 self.on_packet(id, h);
             }
             Cmd::LinkDown(v) => {
@@ -803,7 +802,7 @@ impl Net<'_> {
         for &(s, t) in pairs {
             let id = self.next_packet;
             self.next_packet += 1;
-            let dest: Vec<u16> = self.sim.nodes()[t].node.coord().slots().collect();
+            let dest = Box::new(self.sim.nodes()[t].node.coord().clone());
             self.ctx
                 .ledger
                 .borrow_mut()
@@ -840,17 +839,22 @@ impl Net<'_> {
             .collect()
     }
 
+    /// Depth of the deepest live node.
+    fn max_depth(&self) -> u64 {
+        (0..self.sim.nodes().len())
+            .filter(|&i| self.alive[i])
+            .map(|i| self.sim.nodes()[i].node.coord().depth() as u64)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Routes `pairs` through the simulator (rounds run until every packet
     /// settled, at most as many as the longest walk the watermark allows,
     /// `2 × max depth + 1` hops, takes at the slowest link latency, and at
     /// least 10): hop counts of the delivered ones.
     fn route_pairs(&mut self, pairs: &[(usize, usize)]) -> Vec<Option<u32>> {
         let ids = self.send(pairs);
-        let depth = (0..self.sim.nodes().len())
-            .filter(|&i| self.alive[i])
-            .map(|i| self.sim.nodes()[i].node.coord().depth() as u64)
-            .max()
-            .unwrap_or(0);
+        let depth = self.max_depth();
         let walk = self.hop_latency.saturating_mul(2 * depth + 2);
         let rounds = (walk.as_micros() / self.interval.as_micros().max(1)) as usize + 2;
         for _ in 0..rounds.max(10) {
@@ -1021,10 +1025,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     if o.churn {
         // Quiet long enough for a root timeout to show, at the deepest
         // node's timeout (it grows per hop of depth).
-        let depth = (0..n)
-            .map(|i| net.sim.nodes()[i].node.coord().depth() as u64)
-            .max()
-            .unwrap_or(0);
+        let depth = net.max_depth();
         let timeout = config
             .root_timeout
             .saturating_add(config.root_timeout_per_hop.saturating_mul(depth));
