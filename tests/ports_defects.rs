@@ -7,9 +7,10 @@ mod ports_common;
 
 use hyperport::ports::{
     Config, Event, EventError, EventKind, GetMessageError, Incarnation, NodeError, NodeName,
-    PortName, UserMessage,
+    PortName, PortState, UserMessage,
 };
 use hyperport::rng::SeededRng;
+use hyperport::time::Duration;
 use ports_common::*;
 
 const V: NodeName = NodeName::new(0x76, 1);
@@ -196,4 +197,211 @@ fn item8_node_table_refuses_own_and_invalid_names_and_is_bounded() {
         .unwrap();
     v.admit_node(NodeName::new(0xb, 99), Incarnation::FIRST)
         .unwrap();
+}
+
+/// Every port that is not a receiving end, on every node: `(node, port,
+/// state)`. Empty once a network with no transfer in progress is idle.
+fn proxies(net: &mut Net) -> Vec<(usize, PortName, PortState)> {
+    let mut v = Vec::new();
+    for i in 0..net.len() {
+        for (p, s) in net.node(i).ports() {
+            if s != PortState::Receiving {
+                v.push((i, p, s));
+            }
+        }
+    }
+    v
+}
+
+/// Held and waiting events left on each node.
+fn leftovers(net: &mut Net) -> Vec<(usize, usize, usize)> {
+    (0..net.len())
+        .map(|i| (i, net.node(i).held_count(), net.node(i).waiting_count()))
+        .filter(|(_, h, w)| h + w > 0)
+        .collect()
+}
+
+/// Item 1: route x@1 ↔ y@2; y moves to node 0, then x moves to node 2,
+/// where y's old proxy still lives. The proxy's bypass request reached x's
+/// new port before that port existed (the UpdatePreviousPeer naming it
+/// travels ahead of the message that creates it), was dropped, and was
+/// never sent again: the proxy stayed forever. A port created from a
+/// descriptor now tells its peer it exists (PortArrived), and the peer
+/// repeats its request. Tried with 0 to 8 deliveries between the moves.
+#[test]
+fn item1_a_bypass_request_that_reached_a_port_before_it_existed_is_repeated() {
+    for seed in 0..20 {
+        for steps in [0usize, 2, 4, 6, 8] {
+            let mut net = Net::with_config(3, seed, Config::default());
+            let (x, y) = net.cross_pair(1, 2);
+            let (c2, c0) = net.cross_pair(2, 0);
+            let (d1, d2) = net.cross_pair(1, 2);
+            net.idle();
+            net.send(2, c2, b"y", &[y]);
+            for _ in 0..steps {
+                net.deliver_one();
+            }
+            net.send(1, d1, b"x", &[x]);
+            net.idle();
+            let y2 = net.get(0, c0).unwrap().ports[0];
+            let x2 = net.get(2, d2).unwrap().ports[0];
+            net.idle();
+            assert_eq!(proxies(&mut net), vec![], "seed {seed} steps {steps}");
+            net.send(2, x2, b"ping", &[]);
+            net.idle();
+            assert_eq!(&net.get(0, y2).unwrap().payload[..], b"ping");
+        }
+    }
+}
+
+/// Item 2: y moves; x is re-pointed while its ObserveProxyAck is still in
+/// flight (held); x sends a full send window (16) and moves to y's new
+/// node; y sends one message. It waited forever behind x's old-edge
+/// UpdatePreviousPeer (addressed to another port on the same node): events
+/// waited per (port, node) instead of per edge. (With 15 it was delivered.)
+#[test]
+fn item2_a_new_edge_does_not_wait_behind_an_old_edge_to_the_same_node() {
+    for n in [15usize, 16] {
+        for seed in 0..10 {
+            let mut net = Net::with_config(3, seed, Config::default());
+            let (x, y) = net.cross_pair(0, 1);
+            let (c1, c2) = net.cross_pair(1, 2);
+            let (d0, d2) = net.cross_pair(0, 2);
+            net.idle();
+            net.set_save(2, true);
+            net.block(1, Some(OBSERVE_PROXY_ACK));
+            net.send(1, c1, b"y", &[y]);
+            net.idle();
+            for i in 0..n {
+                net.send(0, x, format!("m{i}").as_bytes(), &[]);
+            }
+            net.send(0, d0, b"x", &[x]);
+            net.block(1, None);
+            net.idle();
+            let saved = net.saved(2).to_vec();
+            let y2 = saved.iter().find(|(p, _)| *p == c2).unwrap().1.ports[0];
+            let x2 = saved.iter().find(|(p, _)| *p == d2).unwrap().1.ports[0];
+            net.with(2, |nd| nd.send_user_message(y2, pl(b"from y"), &[]))
+                .unwrap();
+            net.idle();
+            let got: Vec<_> = net
+                .saved(2)
+                .iter()
+                .filter(|(p, _)| *p == x2)
+                .map(|(_, m)| m.payload.to_vec())
+                .collect();
+            assert_eq!(got, vec![b"from y".to_vec()], "n {n} seed {seed}");
+            assert_eq!(leftovers(&mut net), vec![], "n {n} seed {seed}");
+            assert!(net.errors().is_empty());
+        }
+    }
+}
+
+/// Item 3: x moves; a few events are delivered; y sends 23 (more than its
+/// window while unconfirmed); then x and y move at once, crossing (x to
+/// y's node and y to x's, or both elsewhere). An event of y's old port (its
+/// final UpdatePreviousPeer as a proxy, on a new edge to the same node as
+/// its unconfirmed old edge) stayed in the waiting pool until the ports
+/// were closed. Also checks that no proxy is left.
+#[test]
+fn item3_crossing_moves_leave_no_waiting_event_and_no_proxy() {
+    for seed in 0..10 {
+        for k in 0..14usize {
+            for dest in [(1usize, 2usize), (2, 0)] {
+                let mut net = Net::with_config(3, seed, Config::default());
+                let (x, y) = net.cross_pair(0, 1);
+                let (c0, c2) = net.cross_pair(0, 2);
+                let (e2, _) = net.cross_pair(2, dest.0);
+                let (f1, _) = net.cross_pair(1, dest.1);
+                net.idle();
+                net.set_save(2, true);
+                net.send(0, c0, b"x", &[x]);
+                for _ in 0..k {
+                    net.deliver_one();
+                }
+                for i in 0..23 {
+                    let p = pl(format!("b{i}").as_bytes());
+                    let _ = net.with(1, |n| n.send_user_message(y, p, &[]));
+                }
+                let mut x2 = None;
+                while x2.is_none() {
+                    x2 = net
+                        .saved(2)
+                        .iter()
+                        .find(|(p, _)| *p == c2)
+                        .map(|(_, m)| m.ports[0]);
+                    if x2.is_none() {
+                        assert!(net.deliver_one());
+                    }
+                }
+                net.send(2, e2, b"x2", &[x2.unwrap()]);
+                net.send(1, f1, b"y", &[y]);
+                net.idle();
+                let at = format!("seed {seed} k {k} dest {dest:?}");
+                assert_eq!(leftovers(&mut net), vec![], "{at}");
+                assert_eq!(proxies(&mut net), vec![], "{at}");
+                assert!(net.errors().is_empty(), "{at}: {:?}", net.errors());
+            }
+        }
+    }
+}
+
+/// Item 4: the link between node 1 and the peer (node 0) is slow; end b
+/// bounces 1 → 2 → 1 → 2, each new port sending 10 messages. Each new
+/// port of b on node 2 started with a fresh send window, node 0 held more
+/// than its per-port bound from node 2 and reported the honest node 2
+/// (`HeldPerPortExceeded`). Window use now belongs to the edge and lasts
+/// until the receiver confirms it, whatever became of the sending port.
+#[test]
+fn item4_bouncing_end_over_a_slow_link_is_never_blamed() {
+    for seed in 0..10 {
+        let mut net = Net::with_config(3, seed, Config::default());
+        let (a, b) = net.cross_pair(0, 1);
+        let (c1, c2) = net.cross_pair(1, 2);
+        let (d2, d1) = net.cross_pair(2, 1);
+        net.idle();
+        net.set_latency(0, 1, Duration::from_millis(500), Duration::from_millis(500));
+        net.set_save(1, true);
+        net.set_save(2, true);
+        let mut cur = b;
+        let mut want = Vec::new();
+        let arrived = |net: &mut Net, node: usize, carrier: PortName, k: usize| loop {
+            let v: Vec<PortName> = net
+                .saved(node)
+                .iter()
+                .filter(|(p, _)| *p == carrier)
+                .map(|(_, m)| m.ports[0])
+                .collect();
+            if v.len() > k {
+                return v[k];
+            }
+            assert!(net.deliver_one(), "carrier {k} never arrived");
+        };
+        for bounce in 0..2 {
+            net.send(1, c1, b"b", &[cur]);
+            let at2 = arrived(&mut net, 2, c2, bounce);
+            for i in 0..10 {
+                let m = format!("{bounce}/2/{i}");
+                net.with(2, |n| n.send_user_message(at2, pl(m.as_bytes()), &[]))
+                    .unwrap();
+                want.push(m.into_bytes());
+            }
+            net.send(2, d2, b"b", &[at2]);
+            cur = arrived(&mut net, 1, d1, bounce);
+            for i in 0..10 {
+                let m = format!("{bounce}/1/{i}");
+                net.with(1, |n| n.send_user_message(cur, pl(m.as_bytes()), &[]))
+                    .unwrap();
+                want.push(m.into_bytes());
+            }
+        }
+        net.idle();
+        assert!(net.errors().is_empty(), "seed {seed}: {:?}", net.errors());
+        let mut got = Vec::new();
+        while let Some(m) = net.get(0, a) {
+            got.push(m.payload.to_vec());
+        }
+        assert_eq!(got, want, "seed {seed}");
+        assert_eq!(leftovers(&mut net), vec![], "seed {seed}");
+    }
 }

@@ -203,8 +203,9 @@ fn a_freed_window_is_offered_to_another_ports_waiting_message() {
     net.block(2, Some(USER_MESSAGE));
     net.send(1, x, b"carry b", &[b]);
     net.idle();
-    // d moves; node 0 holds the UpdatePreviousPeer naming d2.
-    net.block(0, Some(UPDATE_PREVIOUS_PEER));
+    // d moves; node 0 holds the UpdatePreviousPeer naming d2, and b2's
+    // PortArrived (which would make node 0 confirm b2 again).
+    net.block_types(0, &[UPDATE_PREVIOUS_PEER, PORT_ARRIVED]);
     net.send(1, x, b"carry d", &[d]);
     net.block(2, None);
     net.idle();
@@ -224,10 +225,15 @@ fn a_freed_window_is_offered_to_another_ports_waiting_message() {
         .unwrap();
     assert_eq!(net.with(2, |n| n.waiting_count()), 1, "b2's message waits");
     net.idle();
-    net.block(0, None);
+    // Release the UpdatePreviousPeer naming d2 (d2 is confirmed, the window
+    // towards node 0 is free) but keep b2's PortArrived held: only the
+    // freed window can send b2's message now.
+    net.block_types(0, &[PORT_ARRIVED]);
     net.idle();
     assert!(net.errors().is_empty(), "{:?}", net.errors());
     assert_eq!(net.with(2, |n| n.waiting_count()), 0, "b2's message left");
+    net.block(0, None);
+    net.idle();
     assert_eq!(
         net.get(0, a).map(|m| m.payload.to_vec()),
         Some(b"from b2".to_vec())

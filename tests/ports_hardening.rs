@@ -1168,3 +1168,148 @@ fn a_full_message_pool_refuses_local_sends_instead_of_dropping_them() {
     assert!(v.get_message(d).unwrap().is_some());
     assert_eq!(v.stats().violations, 0);
 }
+
+/// A port on the victim, paired with `y` on B, then re-pointed by y's
+/// direct bypass request to `z` on C: unconfirmed towards C.
+fn repointed_to(v: &mut TNode, y: PortName, z: PortName) -> PortName {
+    let x = v.create_uninitialized_port().unwrap();
+    v.initialize_port(x, B, y, B, y).unwrap();
+    let req = EventKind::ObserveProxyDirect {
+        target_node: C,
+        target_port: z,
+    };
+    v.handle_event(B, ev(x, y, u64::MAX, req)).unwrap();
+    drain(v);
+    x
+}
+
+/// Window use is shared by every edge of a node towards one receiving node
+/// (`max_held_per_node`). An edge whose first event waits only because
+/// other edges used that budget, and whose port has gone since (closed
+/// here), gets no confirmation of its own until that event arrives: when
+/// the other edges' window is released, the freed room is offered to it.
+#[test]
+fn a_freed_window_releases_the_waiting_event_of_a_gone_port() {
+    let cfg = Config {
+        direct_bypass: true,
+        max_held_per_node: 16,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (z1, z2) = (PortName::new(0xc0c, 1), PortName::new(0xc0c, 2));
+    let u = repointed_to(&mut v, PortName::new(0xb0b, 1), z1);
+    let w = repointed_to(&mut v, PortName::new(0xb0b, 2), z2);
+    for i in 0..16u32 {
+        v.send_user_message(u, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    v.send_user_message(w, pl(b"w"), &[]).unwrap();
+    assert_eq!(
+        v.waiting_count(),
+        1,
+        "the node-wide window towards C is full"
+    );
+    v.close_port(w).unwrap();
+    drain(&mut v);
+    // C confirms u's edge: the window towards C is free again.
+    let confirm = ev(u, z1, u64::MAX, EventKind::PeerConfirmed);
+    v.handle_event(C, confirm).unwrap();
+    let out = drain(&mut v);
+    assert!(
+        out.iter().any(|(n, e)| *n == C
+            && e.port == z2
+            && e.from_port == w
+            && e.control_seq == 1
+            && matches!(e.kind, EventKind::UserMessage(_))),
+        "w's first event left: {out:?}"
+    );
+}
+
+/// The UpdatePreviousPeer a port sends when it moves away is the last event
+/// of its old edge: with that edge unconfirmed and its window full (the old
+/// peer may hold a full window of ours), it waits for the confirmation like
+/// the rest of the edge (sent at once, it would be one more event held
+/// there, and the honest node would be reported).
+#[test]
+fn a_moved_ports_update_previous_peer_waits_for_its_old_edges_window() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let z = PortName::new(0xc0c, 1);
+    let x = repointed_to(&mut v, PortName::new(0xb0b, 1), z);
+    for i in 0..16u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    let carrier = v.create_uninitialized_port().unwrap();
+    let dy = PortName::new(0xd0d, 1);
+    v.initialize_port(carrier, D, dy, D, dy).unwrap();
+    drain(&mut v);
+    v.send_user_message(carrier, pl(b"carry"), &[x]).unwrap();
+    let is_upp = |e: &Ev| e.port == z && matches!(e.kind, EventKind::UpdatePreviousPeer { .. });
+    assert!(
+        !drain(&mut v).iter().any(|(_, e)| is_upp(e)),
+        "UPP sent past the window"
+    );
+    assert!(
+        v.waiting_events()
+            .any(|(p, n, e)| p == x && n == C && is_upp(e))
+    );
+    // C confirms the old edge: the UpdatePreviousPeer leaves.
+    v.handle_event(C, ev(x, z, u64::MAX, EventKind::PeerConfirmed))
+        .unwrap();
+    assert!(drain(&mut v).iter().any(|(n, e)| *n == C && is_upp(e)));
+    assert_eq!(v.waiting_count(), 0);
+}
+
+/// Events wait behind earlier events of their own *edge* only: a port moved
+/// to the node of its old, unconfirmed peer leaves its old edge's last
+/// event (UpdatePreviousPeer) waiting there, and the messages it then
+/// forwards as a proxy to its new port, on the same node, go at once
+/// (issue #16 item 2: they waited behind the other edge).
+#[test]
+fn a_new_edge_never_waits_behind_an_old_edge_to_the_same_node() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (y, z) = (PortName::new(0xb0b, 1), PortName::new(0xc0c, 1));
+    let x = repointed_to(&mut v, y, z);
+    for i in 0..16u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    // x moves to C, the node of its unconfirmed peer z.
+    let carrier = v.create_uninitialized_port().unwrap();
+    let cy = PortName::new(0xc0c, 9);
+    v.initialize_port(carrier, C, cy, C, cy).unwrap();
+    drain(&mut v);
+    v.send_user_message(carrier, pl(b"carry"), &[x]).unwrap();
+    let out = drain(&mut v);
+    let x2 = out
+        .iter()
+        .find_map(|(_, e)| match &e.kind {
+            EventKind::UserMessage(m) if e.port == cy => Some(m.ports[0].0),
+            _ => None,
+        })
+        .expect("the carrier left");
+    assert_eq!(
+        v.waiting_count(),
+        1,
+        "the old edge's UpdatePreviousPeer waits"
+    );
+    v.handle_event(
+        C,
+        ev(x, PortName::INVALID, u64::MAX, EventKind::PortAccepted),
+    )
+    .unwrap();
+    drain(&mut v);
+    // x's previous peer y (on B) sends a message through the proxy.
+    v.handle_event(B, ev(x, y, 1, msg(1, b"through"))).unwrap();
+    let out = drain(&mut v);
+    assert!(
+        out.iter()
+            .any(|(n, e)| *n == C && e.port == x2 && matches!(e.kind, EventKind::UserMessage(_))),
+        "the new edge's message left at once: {out:?}"
+    );
+}

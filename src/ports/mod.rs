@@ -71,76 +71,89 @@
 //! every such change also ends with an UpdatePreviousPeer to the asker.
 //! User-message ordering is unchanged: the ObserveProxyAck still carries the
 //! last sequence number sent to the proxy, and the proxy still leaves only
-//! after forwarding up to it. The cost is 6N − 2 events for N proxies
-//! (4N − 1 plus the [`EventKind::PeerConfirmed`] events, see below).
+//! after forwarding up to it. The cost is 5N − 1 events for N proxies
+//! (4N − 1 plus one [`EventKind::PeerConfirmed`] per proxy, see below).
 //! Chromium nodes drop type 9 as unknown, so a network with any Chromium
 //! node must turn the option off (its proxies would otherwise never leave).
 
 //!
-//! # Send window across a peer change (issue #4)
+//! # Send window across a peer change (issue #4, issue #16)
 //!
 //! When a port's peer changes (a receiving port re-pointed past a proxy,
-//! or a proxy created by a merge), the new peer holds whatever the port
-//! sends until the old path's last event, UpdatePreviousPeer, names the
-//! port as its previous peer. Holding is bounded
-//! ([`Config::max_held_per_port`], [`Config::max_held_per_node`]) so a
-//! hostile peer cannot grow memory, and past the bound events are dropped
-//! and reported; an honest sender with a burst in flight would trip it.
-//! So, with [`Config::direct_bypass`] (the default), such a port is
-//! *unconfirmed*: it sends at most [`Config::send_window`] sender-verified
-//! events (default 16, the default hold bound) to the new peer; the budget
-//! is shared by all unconfirmed ports of the node sending to the same port
-//! (successive previous peers of one port may live on one node), and at most
-//! `max_held_per_node` go to one node over all unconfirmed ports. Every later event of that port (user messages *and* control events
-//! such as ObserveClosure, ReadAck or UpdatePreviousPeer, since they share
-//! the edge's control numbering and the receiver processes them in order)
-//! waits in the sender node, at most [`Config::max_queued_per_port`] per port
-//! and `MSGS` in all; past that [`Node::send_user_message`] returns
-//! [`SendError::WouldBlock`] and changes nothing. Events that are not
-//! sender-verified (ObserveProxyAck to the old proxy, ObserveProxyDirect,
-//! PortAccepted, MergePort, PeerConfirmed) never wait.
+//! a port moved to another node, or a proxy created by a merge), the new
+//! peer holds whatever the port sends until the old path's last event,
+//! UpdatePreviousPeer, names the port as its previous peer. Holding is
+//! bounded ([`Config::max_held_per_port`] per port and sending node,
+//! [`Config::max_held_per_node`]) so a hostile peer cannot grow memory, and
+//! past the bound events are dropped and reported; an honest sender with a
+//! burst in flight would trip it. So, with [`Config::direct_bypass`] (the
+//! default), the new *edge* (sending port → receiving port) is
+//! *unconfirmed*, and this node sends on it within windows:
 //!
-//! A port moved to another node starts unconfirmed too: until the proxy it
-//! replaces sends its UpdatePreviousPeer, its peer holds what it sends.
+//! * at most [`Config::send_window`] sender-verified events (default 16,
+//!   the default hold bound) in flight towards one receiving port, summed
+//!   over every unconfirmed edge of this node towards it (successive
+//!   previous peers of one port may live on one node), and at most
+//!   `max_held_per_node` towards one node;
+//! * window use belongs to the edge, not to the port: it is kept in a table
+//!   of `PORTS` entries until the receiver confirms that edge, whatever
+//!   became of the sending port meanwhile (moved on, bypassed, closed). A
+//!   port that bounces between two nodes over a slow link therefore never
+//!   gets a fresh window while its earlier ports' events are still held
+//!   (issue #16 item 4: each new port started with a fresh window and the
+//!   honest node was reported for `HeldPerPortExceeded`).
 //!
-//! The receiver ends the window with [`EventKind::PeerConfirmed`] (type 10),
-//! sent to the new previous peer named by an UpdatePreviousPeer twice: when
+//! Every later event of that edge (user messages *and* control events such
+//! as ObserveClosure, ReadAck or UpdatePreviousPeer, since they share the
+//! edge's control numbering and the receiver processes them in order)
+//! waits in the sender node, behind earlier events *of the same edge* only
+//! (an old edge's waiting UpdatePreviousPeer never holds up a new edge to
+//! another port on the same node: issue #16 items 2 and 3), at most
+//! [`Config::max_queued_per_port`] per port and `MSGS` in all; past that
+//! [`Node::send_user_message`] returns [`SendError::WouldBlock`] and changes
+//! nothing. Events that are not sender-verified (ObserveProxyAck to the old
+//! proxy, ObserveProxyDirect, PortAccepted, MergePort, PeerConfirmed,
+//! PortArrived) never wait.
+//!
+//! The receiver ends the window with [`EventKind::PeerConfirmed`] (type
+//! 10), sent to the new previous peer named by an UpdatePreviousPeer: when
 //! it processes that UpdatePreviousPeer (the new previous peer may have
 //! nothing to send, and must not wait for a confirmation its own events
-//! would trigger), and again when it processes that peer's first event.
-//! The second is for a moved port, which may not exist yet when its
-//! UpdatePreviousPeer is processed (the message carrying it can still be
-//! on its way) and then loses the first; a port that sends an event exists.
-//! A waiting event whose own port has nothing in flight (the shared budget
-//! was used by other ports) is re-offered whenever a window is confirmed
-//! or an unconfirmed port goes away, so a moved port's first event always
-//! leaves; so does the first event of a port that was closed or moved on
-//! while that event still waited (its confirmation then flushes the rest).
-//! Such an event is not counted in any window (its port is gone): at most
-//! one per edge, which the receiver's hold bound can exceed only if other
-//! ports of the same node fill the window in the same instant (not seen in
-//! 400,000 random runs). The sender flushes what waits for that peer, in order, and
-//! leaves the unconfirmed state. A confirmation that matches no
-//! window (stale, from a node that is not the peer, or one of the many
-//! honest confirmations of an UpdatePreviousPeer that opened no window)
-//! changes nothing and is counted in [`Stats::dropped_confirmations`]; it is
-//! not a [`ProtocolError`], because honest ones are common. A forged one can
-//! only make its sender's own port hold more (then that port reports it).
+//! would trigger), again when a port created from a descriptor announces
+//! itself with [`EventKind::PortArrived`] (type 11), and again when it
+//! processes that peer's first event. A moved port may not exist yet when
+//! the UpdatePreviousPeer naming it is processed (that event travels ahead
+//! of the message that creates the port), and then the first confirmation
+//! — and a proxy's bypass request to it — is dropped as addressed to an
+//! unknown port; PortArrived makes the peer repeat both (issue #16 item 1:
+//! such a proxy stayed forever). On a confirmation the sender releases the
+//! edge's window, flushes what waits on that edge, in order, and the port
+//! leaves the unconfirmed state if it is its current edge. Whenever a
+//! window is released (a confirmation, a lost node), the first waiting
+//! event of every edge is re-offered to the windows, so an event that
+//! waits only because other edges used the shared budget always leaves,
+//! also if its port has gone since. A confirmation that matches nothing
+//! (stale, from a node that is not the peer, or one of the many honest
+//! confirmations of an UpdatePreviousPeer that opened no window) changes
+//! nothing and is counted in [`Stats::dropped_confirmations`]; it is not a
+//! [`ProtocolError`], because honest ones are common. A forged one can only
+//! make its sender's own port hold more (then that port reports it).
 //! Waiting never lasts forever: a receiving port that goes away confirms to
 //! every sender whose events it discards from its hold, a port that no
 //! longer exists answers the first event of an edge (control number 1)
-//! with a confirmation, and a lost node's waiting events are dropped with
-//! it (its carried ports closed). Events that wait keep their control
-//! numbers, so nothing is ever dropped from the middle of an edge; a port
-//! closed or moved while unconfirmed keeps its waiting events until the
-//! confirmation (they are keyed by port name and destination).
+//! with a confirmation, and a lost node's windows and waiting events are
+//! dropped with it (its carried ports closed). Events that wait keep their
+//! control numbers, so nothing is ever dropped from the middle of an edge.
 //!
 //! Worst case per node: `MSGS` waiting events (a second pool of
-//! `MSGS·size_of(Event)` bytes) and `window` events in flight per
-//! unconfirmed port. With the window at most the peers' hold bound, an
-//! honest sender can no longer trip [`Violation::HeldPerPortExceeded`] or
-//! [`Violation::HeldPerNodeExceeded`] during a bypass (the node-wide pool
-//! `HELD` must still cover `max_held_per_node` per peer node).
+//! `MSGS·size_of(Event)` bytes), `PORTS` window entries (40 bytes each;
+//! when the table is full, events of a new unconfirmed edge wait), and at
+//! most `send_window` events in flight per receiving port and
+//! `max_held_per_node` per receiving node. With the window at most the
+//! peers' hold bound, an honest sender never trips
+//! [`Violation::HeldPerPortExceeded`] or [`Violation::HeldPerNodeExceeded`]
+//! during a bypass (the node-wide pool `HELD` must still cover
+//! `max_held_per_node` per peer node that may be bypassing at once).
 //!
 //! With `direct_bypass == false` (Chromium-compatible mode) there is no
 //! window and no confirmation: a Chromium node would drop type 10, so a
@@ -222,7 +235,7 @@ pub use event::{
     DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
 };
 pub use name::{Incarnation, NodeName, PortName};
-pub use node::{Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats};
+pub use node::{Message, Node, PortEvent, PortInfo, PortStatus, ShutdownPolicy, Stats};
 pub use port::PortState;
 
 /// A ready-made [`Payload`]: up to `N` opaque bytes.

@@ -48,14 +48,10 @@ pub(crate) struct Port {
     pub remove_on_last: bool,
     pub peer_closed: bool,
     pub peer_lost: bool,
-    /// Re-pointed past a proxy; the new peer has not sent PeerConfirmed.
+    /// The edge to the current peer is new and not yet confirmed by the
+    /// peer (PeerConfirmed): what this port sends on it is counted in the
+    /// node's send windows (see `Node::windows`).
     pub unconfirmed: bool,
-    /// Events sent to the new peer while unconfirmed.
-    pub window_used: usize,
-    /// This port's previous peer changed and may not have had its
-    /// PeerConfirmed (it may not even have existed when that was sent, if
-    /// it is a port still being moved): confirm again on its first event.
-    pub confirm_owed: bool,
 }
 
 impl Port {
@@ -84,8 +80,6 @@ impl Port {
             peer_closed: false,
             peer_lost: false,
             unconfirmed: false,
-            confirm_owed: false,
-            window_used: 0,
         }
     }
 

@@ -19,6 +19,12 @@ pub(super) struct Held<P, const A: usize> {
     event: Event<P, A>,
 }
 
+impl<P, const A: usize> Held<P, A> {
+    pub(super) fn view(&self) -> (PortName, NodeName, &Event<P, A>) {
+        (self.port, self.from, &self.event)
+    }
+}
+
 impl<
     P,
     R,
@@ -185,7 +191,6 @@ where
 
     fn dispatch_and_drain(&mut self, from: NodeName, ev: Event<P, A>) {
         let target = ev.port;
-        self.confirm_if_owed(target);
         self.dispatch(from, ev);
         loop {
             let Some(p) = self.port_mut(target) else {
@@ -205,7 +210,6 @@ where
             if let Some(p) = self.port_mut(target) {
                 p.prev_announcer = NodeName::INVALID;
             }
-            self.confirm_if_owed(target);
             self.dispatch(h.from, h.event);
         }
     }
@@ -237,6 +241,7 @@ where
             }
             EventKind::ObserveClosure { last_seq } => self.on_observe_closure(target, last_seq),
             EventKind::PeerConfirmed => self.on_peer_confirmed(from, target, ev.from_port),
+            EventKind::PortArrived => self.on_port_arrived(from, target, ev.from_port),
             EventKind::MergePort {
                 new_port,
                 descriptor,
@@ -282,10 +287,9 @@ where
                     let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
                     // The new previous peer's events are no longer held
                     // here: end its send window now (it may have nothing to
-                    // send), and again when its first event is processed (a
-                    // port still being moved may not exist yet now, and a
-                    // confirmation to a port that does not exist is lost).
-                    p.confirm_owed = true;
+                    // send). A port still being moved may not exist yet, and
+                    // then loses this; it announces itself (PortArrived)
+                    // once it exists, and is confirmed again then.
                     self.confirm(node, port, target);
                     if awaiting && self.config.direct_bypass {
                         // The old prev was bypassed or moved: ask the new one.
@@ -299,18 +303,28 @@ where
         }
     }
 
-    /// The first in-order event from `target`'s new previous peer is about
-    /// to be processed: that sender exists, so a confirmation it may have
-    /// missed reaches it now.
-    fn confirm_if_owed(&mut self, target: PortName) {
+    /// PortArrived from `(from, from_port)`: a port just created there from
+    /// a descriptor, whose peer is `target`. If it is `target`'s previous
+    /// peer, what `target` sent it before it existed was lost: its
+    /// PeerConfirmed, and a proxy's bypass request (a moved port's
+    /// UpdatePreviousPeer reaches its peer before the message that creates
+    /// the port reaches its new node, so both can arrive too early and be
+    /// dropped as addressed to an unknown port). Send them again. Anything
+    /// else (stale, not the previous peer) changes nothing.
+    fn on_port_arrived(&mut self, from: NodeName, target: PortName, from_port: PortName) {
         let Some(p) = self.port_mut(target) else {
+            self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
             return;
         };
-        if !core::mem::take(&mut p.confirm_owed) {
+        if p.prev_node != from || p.prev_port != from_port {
+            self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
             return;
         }
-        let (node, port) = (p.prev_node, p.prev_port);
-        self.confirm(node, port, target);
+        let awaiting = p.state == PortState::Proxying && !p.remove_on_last;
+        self.confirm(from, from_port, target);
+        if awaiting {
+            self.initiate_proxy_removal(target);
+        }
     }
 
     /// Sends PeerConfirmed from `me_port` to `(node, port)` (hyperport

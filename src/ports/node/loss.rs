@@ -132,9 +132,14 @@ where
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);
+        // Nothing will be confirmed by the lost node: its windows are free.
+        let before = self.windows.len();
+        self.windows.retain(|w| w.to != node);
+        if self.windows.len() != before {
+            self.window_freed = true;
+        }
         for p in self.ports.iter_mut().filter(|p| p.peer_node == node) {
             p.unconfirmed = false;
-            p.window_used = 0;
         }
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would

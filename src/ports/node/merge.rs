@@ -145,7 +145,6 @@ where
                 // other proxy's UpdatePreviousPeer names this one: forward
                 // within a send window until it confirms.
                 p.unconfirmed = window;
-                p.window_used = 0;
                 p.state = PortState::Proxying;
                 if p.peer_closed {
                     p.remove_on_last = true;

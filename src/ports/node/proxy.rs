@@ -176,7 +176,7 @@ where
             if p.state == PortState::Receiving {
                 // Whatever still waits for an earlier window goes to the
                 // proxy first (it is counted in `last`).
-                self.flush_waiting(target, proxy.0, None);
+                self.flush_waiting(target, proxy.0, proxy.1);
                 let window = self.config.direct_bypass;
                 let Some(p) = self.port_mut(target) else {
                     return;
@@ -188,7 +188,6 @@ where
                 // UpdatePreviousPeer arrives: send within a window until it
                 // confirms (Config::send_window).
                 p.unconfirmed = window;
-                p.window_used = 0;
                 self.send(
                     proxy.0,
                     Event {

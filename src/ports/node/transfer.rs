@@ -136,8 +136,9 @@ where
         };
         p.set_peer(to, new);
         // The new port's previous peer is this proxy: no window towards it.
+        // (What the old edge has in flight stays counted in its window
+        // until the old peer confirms it.)
         p.unconfirmed = false;
-        p.window_used = 0;
         if let Some((t, e)) = upp {
             self.send(t, e);
         }
@@ -180,6 +181,21 @@ where
                 kind: EventKind::PortAccepted,
             },
         );
+        if self.config.direct_bypass {
+            // The peer may already have sent this port, before it existed
+            // here, a confirmation or a bypass request that was dropped
+            // (the UpdatePreviousPeer naming it travels ahead of the
+            // message that creates it): tell the peer it exists now.
+            self.send(
+                d.peer_node,
+                Event {
+                    port: d.peer_port,
+                    from_port: name,
+                    control_seq: INVALID_SEQ,
+                    kind: EventKind::PortArrived,
+                },
+            );
+        }
     }
 
     pub(super) fn descriptor_ok(d: &PortDescriptor) -> bool {
