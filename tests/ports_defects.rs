@@ -7,7 +7,7 @@ mod ports_common;
 
 use hyperport::ports::{
     Config, Event, EventError, EventKind, GetMessageError, Incarnation, NodeError, NodeName,
-    PortName, PortState, UserMessage,
+    PortName, PortState, SendError, UserMessage,
 };
 use hyperport::rng::SeededRng;
 use hyperport::time::Duration;
@@ -403,5 +403,56 @@ fn item4_bouncing_end_over_a_slow_link_is_never_blamed() {
         }
         assert_eq!(got, want, "seed {seed}");
         assert_eq!(leftovers(&mut net), vec![], "seed {seed}");
+    }
+}
+/// Item 9: a sends 65 messages to b while b is in transit (buffering at
+/// its old node until its new node accepts it). The 65th overflowed
+/// `max_queued_per_port` at b's old port: QueueFull was blamed on the
+/// honest sender and the message was lost silently. With flow control a
+/// sender learns `WouldBlock` once `max_queued_per_port` messages are
+/// unread (not acknowledged), before anything is lost.
+#[test]
+fn item9_a_sender_learns_would_block_before_a_port_in_transit_overflows() {
+    for seed in 0..5 {
+        let cfg = Config::default();
+        let mut net = Net::with_config(3, seed, cfg);
+        let (a, b) = net.cross_pair(0, 1);
+        let (c1, c2) = net.cross_pair(1, 2);
+        net.idle();
+        // b leaves node 1; node 2 holds the message creating b there, so b
+        // stays buffering at node 1.
+        net.block(2, Some(USER_MESSAGE));
+        net.send(1, c1, b"b", &[b]);
+        let mut sent = 0usize;
+        let mut refused = 0usize;
+        for i in 0..80usize {
+            match net.with(0, |n| {
+                n.send_user_message(a, pl(format!("{i}").as_bytes()), &[])
+            }) {
+                Ok(()) => sent += 1,
+                Err(SendError::WouldBlock) => refused += 1,
+                Err(e) => panic!("seed {seed}: send {i}: {e}"),
+            }
+            net.run_until_idle(1_000_000);
+        }
+        assert!(net.errors().is_empty(), "seed {seed}: {:?}", net.errors());
+        assert_eq!(sent, cfg.max_queued_per_port, "seed {seed}");
+        assert_eq!(refused, 80 - cfg.max_queued_per_port);
+        // b arrives; everything sent is read, and the sender may go on.
+        net.block(2, None);
+        net.idle();
+        let b2 = net.get(2, c2).unwrap().ports[0];
+        for i in 0..sent {
+            assert_eq!(
+                net.get(2, b2).unwrap().payload.to_vec(),
+                format!("{i}").into_bytes()
+            );
+        }
+        net.idle();
+        net.with(0, |n| n.send_user_message(a, pl(b"more"), &[]))
+            .unwrap();
+        net.idle();
+        assert_eq!(&net.get(2, b2).unwrap().payload[..], b"more");
+        assert!(net.errors().is_empty());
     }
 }

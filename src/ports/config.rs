@@ -8,7 +8,11 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Most user messages queued at one port (default 64). Worst-case memory
-    /// is bounded by the node's `MSGS` pool regardless.
+    /// is bounded by the node's `MSGS` pool regardless. With
+    /// [`Config::flow_control`] it is also the most messages a sender has
+    /// unread (unacknowledged) at its conjugate, so an honest sender never
+    /// overflows this bound anywhere on the route (all nodes of a network
+    /// share it).
     pub max_queued_per_port: usize,
     /// Most out-of-order (held) control events for one port from one
     /// sending node (default 16).
@@ -63,6 +67,19 @@ pub struct Config {
     /// any node on a route may be a Chromium ports node, which drops type 9
     /// (its proxies would then never be bypassed).
     pub direct_bypass: bool,
+    /// End-to-end flow control (default `true`): a receiving port sends at
+    /// most [`Config::max_queued_per_port`] messages its conjugate has not
+    /// acknowledged reading; beyond that [`super::Node::send_user_message`]
+    /// returns [`super::SendError::WouldBlock`] (nothing sent, nothing
+    /// lost) until a read acknowledgement arrives
+    /// ([`super::PortEvent::StatusChanged`] on the sender). Acknowledgements
+    /// use the reference protocol's own events (UserMessageReadAckRequest
+    /// once half that many are unacknowledged, UserMessageReadAck), so it
+    /// works with Chromium peers too; a proxy forwards a ReadAck towards the
+    /// sender. Without it a sender can overflow a queue at the conjugate or
+    /// at a proxy of a port in transit, which drops the message and reports
+    /// the sender (`QueueFull`). No extra memory.
+    pub flow_control: bool,
 }
 
 impl Default for Config {
@@ -74,6 +91,7 @@ impl Default for Config {
             send_window: 16,
             max_local_steps: 4096,
             direct_bypass: true,
+            flow_control: true,
         }
     }
 }

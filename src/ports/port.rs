@@ -38,6 +38,9 @@ pub(crate) struct Port {
     pub next_seq_send: u64,
     pub last_seq_ack: u64,
     pub ack_interval: u64,
+    /// Flow control: the read acknowledgement requested and not yet
+    /// received (0 = none outstanding).
+    pub fc_requested: u64,
     pub last_seq_to_receive: u64,
     pub seq_to_ack: u64,
     /// Next user sequence number to hand out (receiving) or forward (proxy).
@@ -71,6 +74,7 @@ impl Port {
             next_seq_send: INITIAL_SEQ,
             last_seq_ack: 0,
             ack_interval: 0,
+            fc_requested: 0,
             last_seq_to_receive: 0,
             seq_to_ack: 0,
             queue_next_seq: INITIAL_SEQ,

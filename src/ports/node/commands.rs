@@ -152,6 +152,9 @@ where
             .is_some_and(|p| p.state == PortState::Receiving)
             && self.would_block(port)
         {
+            // Make sure an acknowledgement that ends the wait is coming.
+            self.request_flow_ack(port);
+            self.finish();
             return Err(SendError::from(Failure::WouldBlock));
         }
         let mut ports = Vec::new();
@@ -174,6 +177,7 @@ where
                         if let Some((to, ev)) = self.gate(port, to, ev) {
                             self.send(to, ev);
                         }
+                        self.request_flow_ack(port);
                         Ok(())
                     }
                     Err((e, _)) => Err(e),

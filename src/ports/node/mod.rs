@@ -580,6 +580,10 @@ where
         if to == self.name && !self.local_room(p.peer_port) {
             return true;
         }
+        // Flow control: the conjugate has a full queue's worth unread.
+        if p.state == PortState::Receiving && !p.peer_closed && self.flow_blocked(port) {
+            return true;
+        }
         let queued = self
             .waiting
             .iter()

@@ -55,8 +55,15 @@ where
         let ack = p.seq_to_ack;
         p.seq_to_ack = 0;
         let remove = p.remove_on_last;
+        let acked = p.last_seq_ack;
         if ack != 0 {
             self.forward_ctl(name, EventKind::ReadAckRequest { seq: ack });
+        }
+        if self.config.flow_control && acked > 0 {
+            // The moved port does not know how much of what it sent was
+            // read (its descriptor does not say): tell it what this port
+            // knew.
+            self.forward_ctl(name, EventKind::ReadAck { seq: acked });
         }
         if remove {
             self.try_remove_proxy(name);

@@ -156,6 +156,16 @@ where
         p.prev_port = d.referring_port;
         p.next_seq_send = d.next_seq_to_send;
         p.last_seq_ack = d.next_seq_to_send.saturating_sub(1);
+        if self.config.flow_control {
+            // The descriptor does not say how much of what this end sent is
+            // still unread: assume up to a full window, until the proxy it
+            // replaces passes on what it knew (a ReadAck when it starts
+            // proxying) or the conjugate answers a request.
+            let unknown = p
+                .last_seq_ack
+                .min(u64::try_from(self.config.max_queued_per_port).unwrap_or(u64::MAX));
+            p.last_seq_ack = p.last_seq_ack.saturating_sub(unknown);
+        }
         p.queue_next_seq = d.next_seq_to_receive;
         p.last_seq_to_receive = d.last_seq_to_receive;
         p.peer_closed = d.peer_closed;
