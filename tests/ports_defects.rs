@@ -10,7 +10,7 @@ use hyperport::ports::{
     PortName, PortState, SendError, UserMessage,
 };
 use hyperport::rng::SeededRng;
-use hyperport::time::Duration;
+use hyperport::time::{Duration, Instant};
 use ports_common::*;
 
 const V: NodeName = NodeName::new(0x76, 1);
@@ -455,4 +455,149 @@ fn item9_a_sender_learns_would_block_before_a_port_in_transit_overflows() {
         assert_eq!(&net.get(2, b2).unwrap().payload[..], b"more");
         assert!(net.errors().is_empty());
     }
+}
+
+/// A node with the crate's default sizes (`HELD` = 64).
+type DefaultNode = hyperport::ports::Node<Pl, SeededRng>;
+
+fn default_victim() -> Box<DefaultNode> {
+    Box::new(DefaultNode::new(
+        V,
+        Config::default(),
+        SeededRng::from_u64(7),
+    ))
+}
+
+/// A receiving port on `v` whose peer and previous peer is `y` on `node`.
+fn cross_default(v: &mut DefaultNode, node: NodeName, y: PortName) -> PortName {
+    let x = v.create_uninitialized_port().unwrap();
+    v.initialize_port(x, node, y, node, y).unwrap();
+    x
+}
+
+/// `count` events from `from` held at `x` (out of turn: their sending
+/// ports are not x's previous peer), each from a distinct sending port.
+fn park(v: &mut DefaultNode, from: NodeName, x: PortName, tag: u64, count: u64) {
+    for i in 0..count {
+        let e = ev(x, PortName::new(tag, i + 1), 1, msg(1, b"parked"));
+        v.handle_event(from, e).unwrap();
+    }
+}
+
+/// Item 6: two hostile nodes fill the shared held pool (64 with the
+/// defaults) without tripping a violation (16 per port and sending node, 32
+/// per sending node); after both are declared lost the pool stayed full,
+/// and an honest third node's next out-of-turn event got `HeldPoolFull`,
+/// blamed on the honest node. Events held from a lost node are now
+/// released on loss.
+#[test]
+fn item6_events_held_from_lost_nodes_are_released() {
+    let mut v = default_victim();
+    let (h1, h2) = (NodeName::new(0xbad, 1), NodeName::new(0xbad, 2));
+    let ports: Vec<PortName> = (0..4)
+        .map(|k| cross_default(&mut v, B, PortName::new(0xb0b, k + 1)))
+        .collect();
+    park(&mut v, h1, ports[0], 0x11, 16);
+    park(&mut v, h1, ports[1], 0x12, 16);
+    park(&mut v, h2, ports[2], 0x21, 16);
+    park(&mut v, h2, ports[3], 0x22, 16);
+    assert_eq!(v.held_count(), 64, "the pool is full, no violation");
+    v.lost_connection_to_node(h1, Incarnation::FIRST).unwrap();
+    v.lost_connection_to_node(h2, Incarnation::FIRST).unwrap();
+    assert_eq!(v.held_count(), 0, "released with the lost nodes");
+    // An honest node's out-of-turn event (a new previous peer's first
+    // event before the UpdatePreviousPeer naming it) is held, not blamed.
+    let z = cross_default(&mut v, C, PortName::new(0xc0c, 1));
+    let honest = ev(z, PortName::new(0xc0c, 2), 1, msg(1, b"early"));
+    assert_eq!(v.handle_event(C, honest), Ok(()));
+    assert_eq!(v.held_count(), 1);
+    assert_eq!(v.inspect(z).unwrap().held, 1);
+}
+
+/// Item 6: while the hostile nodes are still connected, one honest event
+/// still finds room: when the pool is full, the node holding the most
+/// (more than the newcomer) loses its latest held event and is the one
+/// reported, never the newcomer with less.
+#[test]
+fn item6_a_full_pool_makes_room_at_the_expense_of_the_largest_holder() {
+    let mut v = default_victim();
+    let (h1, h2) = (NodeName::new(0xbad, 1), NodeName::new(0xbad, 2));
+    let ports: Vec<PortName> = (0..4)
+        .map(|k| cross_default(&mut v, B, PortName::new(0xb0b, k + 1)))
+        .collect();
+    park(&mut v, h1, ports[0], 0x11, 16);
+    park(&mut v, h1, ports[1], 0x12, 16);
+    park(&mut v, h2, ports[2], 0x21, 16);
+    park(&mut v, h2, ports[3], 0x22, 16);
+    assert_eq!(v.held_count(), 64);
+    let z = cross_default(&mut v, C, PortName::new(0xc0c, 1));
+    let honest = ev(z, PortName::new(0xc0c, 2), 1, msg(1, b"early"));
+    let r = v.handle_event(C, honest);
+    let blamed = r.map_err(|e| e.protocol().unwrap().node);
+    assert!(blamed != Err(C), "the honest node was blamed: {blamed:?}");
+    assert_eq!(v.inspect(z).unwrap().held, 1, "the honest event is held");
+    assert_eq!(v.held_count(), 64, "the pool stays bounded");
+}
+
+/// Item 6: held events have an age bound. Events parked by nodes that are
+/// never declared lost are dropped `max_held_age` after they were held
+/// (the node learns the time from `handle_timeout`, and says when it next
+/// needs it in `poll_timeout`).
+#[test]
+fn item6_held_events_expire() {
+    let cfg = Config::default();
+    let mut v = default_victim();
+    let h1 = NodeName::new(0xbad, 1);
+    let x = cross_default(&mut v, B, PortName::new(0xb0b, 1));
+    let t0 = Instant::from_secs(5);
+    v.handle_timeout(t0);
+    assert_eq!(v.poll_timeout(), None, "nothing held, no deadline");
+    park(&mut v, h1, x, 0x11, 16);
+    assert_eq!(v.held_count(), 16);
+    let deadline = v.poll_timeout().expect("a deadline while events are held");
+    assert_eq!(deadline, t0 + cfg.max_held_age);
+    v.handle_timeout(deadline.saturating_sub(Duration::from_micros(1)));
+    assert_eq!(v.held_count(), 16, "not before the age bound");
+    v.handle_timeout(deadline);
+    assert_eq!(v.held_count(), 0, "expired");
+    assert_eq!(v.poll_timeout(), None);
+    assert_eq!(v.stats().held_expired, 16);
+    // The route itself is unharmed: its previous peer's events still flow.
+    v.handle_event(B, ev(x, PortName::new(0xb0b, 1), 1, msg(1, b"ok")))
+        .unwrap();
+    assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"ok");
+}
+
+/// Item 5: a held event outlived a node loss. Found by the randomized mix
+/// (`ports_random::mix_seed_99_*`): both ends of a route moved at once
+/// (crossing) to node 3, and the node that announced one of them was lost
+/// before the other end's proxy had heard from it; that proxy ended its
+/// route with ObserveClosure and, its previous peer cleared, named no
+/// successor. The receiving port (peer closed, every message there) kept
+/// the other end's events held for ever. A port whose route has ended
+/// holds nothing from anyone but its previous peer any more.
+#[test]
+fn item5_a_port_whose_route_ended_holds_nothing() {
+    let mut v = victim(Config::default());
+    let (x, y) = cross(&mut v, B, 1);
+    drain(&mut v);
+    // Another sender (D's port) sends to x before anything names it.
+    let d = PortName::new(0xd0d, 1);
+    let closure = |ctl| ev(x, d, ctl, EventKind::ObserveClosure { last_seq: 0 });
+    v.handle_event(D, closure(1)).unwrap();
+    assert_eq!(v.inspect(x).unwrap().held, 1);
+    // x's previous peer ends the route: peer closed, nothing more to come.
+    v.handle_event(B, ev(x, y, 1, EventKind::ObserveClosure { last_seq: 0 }))
+        .unwrap();
+    assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
+    assert_eq!(v.held_count(), 0, "released when the route ended");
+    // Later events from anyone but the previous peer are not held either.
+    v.handle_event(D, closure(2)).unwrap();
+    assert_eq!(v.held_count(), 0);
+    // The sender D was released (its window) when its event was dropped.
+    assert!(
+        drain(&mut v)
+            .iter()
+            .any(|(n, e)| *n == D && e.port == d && matches!(e.kind, EventKind::PeerConfirmed))
+    );
 }

@@ -812,30 +812,65 @@ fn decode_rejects_non_zero_reserved_and_padding_bytes() {
     }
 }
 
+/// The held pool as a whole is bounded (`HELD`), and no
+/// single node can take all of it: the per-node bound in force is at most
+/// half the pool. When two nodes fill it, a third node holding nothing
+/// still gets a slot: the largest holder gives up its latest event and is
+/// the one reported; a node holding about as much as the largest is refused
+/// itself.
 #[test]
 fn the_held_pool_as_a_whole_is_bounded_with_an_error() {
     let cfg = Config {
-        max_held_per_port: 1000,
-        max_held_per_node: 1000,
+        max_held_per_port: 10_000,
+        max_held_per_node: 10_000,
         ..config()
     };
     let mut v = victim(cfg);
     let (x, _y) = cross(&mut v);
-    // TNode's HELD pool has 96 slots.
-    for i in 0..96u64 {
-        let e = ev(x, PortName::new(0xf, i + 1), 5, msg(5, b"h"));
-        assert_eq!(v.handle_event(C, e), Ok(()));
+    let e_node = NodeName::new(0x76, 5);
+    let park = |v: &mut TNode, from: NodeName, i: u64| {
+        let e = ev(x, PortName::new(from.v2, i + 1), 5, msg(5, b"h"));
+        v.handle_event(from, e)
+    };
+    let half = (HELD / 2) as u64;
+    for i in 0..half {
+        assert_eq!(park(&mut v, C, i), Ok(()));
     }
-    let e = ev(x, PortName::new(0xf, 999), 5, msg(5, b"h"));
     assert_eq!(
-        v.handle_event(C, e),
+        park(&mut v, C, half),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPerNodeExceeded
+        }
+        .into()),
+        "at most half the pool per node"
+    );
+    for i in 0..half {
+        assert_eq!(park(&mut v, D, i), Ok(()));
+    }
+    assert_eq!(v.held_count(), HELD);
+    assert_eq!(
+        park(&mut v, e_node, 0),
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPoolFull
         }
-        .into())
+        .into()),
+        "the largest holder (the first of two) makes room and is reported"
     );
-    assert_eq!(v.held_count(), 96);
+    assert_eq!(v.held_count(), HELD);
+    assert!(v.held_events().any(|(_, n, _)| n == e_node));
+    assert_eq!(v.stats().held_evicted, 1);
+    assert_eq!(
+        park(&mut v, C, half + 99),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPoolFull
+        }
+        .into()),
+        "C (one fewer) is refused: D holds no more than C would"
+    );
+    assert_eq!(v.held_count(), HELD);
 }
 
 #[test]
@@ -1323,4 +1358,41 @@ fn a_new_edge_never_waits_behind_an_old_edge_to_the_same_node() {
             .any(|(n, e)| *n == C && e.port == x2 && matches!(e.kind, EventKind::UserMessage(_))),
         "the new edge's message left at once: {out:?}"
     );
+}
+
+/// A port a node sends here (carried in a message) may name a local port
+/// as its peer; until that node's proxy names it there, its events are
+/// held at the local port. If that node is lost, nothing will ever name
+/// it: its events are released with the node, like the node's own (found
+/// by the `ports_hostile` fuzz target, corpus `regress-held-local-after-loss`:
+/// the port was closed at once, and its ObserveClosure stayed held).
+#[test]
+fn events_of_a_port_a_lost_node_sent_here_are_released_with_it() {
+    let mut v = victim(config());
+    let (a, _b) = v.create_port_pair().unwrap();
+    let (x, y) = cross(&mut v);
+    let n = PortName::new(0x7e, 1);
+    let d = PortDescriptor {
+        peer_node: V,
+        peer_port: a,
+        referring_node: B,
+        referring_port: PortName::new(0xb0b, 9),
+        next_seq_to_send: 1,
+        next_seq_to_receive: 1,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    };
+    v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, d)])))
+        .unwrap();
+    let m = v.get_message(x).unwrap().unwrap();
+    assert_eq!(m.ports.as_slice(), &[n]);
+    v.close_port(n).unwrap();
+    drain(&mut v);
+    assert_eq!(
+        v.inspect(a).unwrap().held,
+        1,
+        "n's closure waits for n to be named"
+    );
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    assert_eq!(v.held_count(), 0, "released with B");
 }

@@ -21,6 +21,22 @@
 //!   per port and per sending node ([`Config`]); overflow is a
 //!   [`ProtocolError`] naming the node. Stale (already processed control
 //!   number) and duplicate events are dropped and counted ([`Stats`]).
+//! * The held pool drains (issue #16 item 6): events held from a node are
+//!   dropped when it is lost; every held event has an age bound
+//!   ([`Config::max_held_age`], 60 s, driven by [`Node::handle_timeout`] /
+//!   [`Node::poll_timeout`]); no node may take more than half of the pool
+//!   (the per-node bound in force is `min(max_held_per_node, HELD / 2)`);
+//!   and when the pool is full, the node holding the most gives up its
+//!   latest held event for a node holding fewer, and is the one reported
+//!   ([`Violation::HeldPoolFull`], [`Stats::held_evicted`]): a node with few
+//!   events held (an honest transfer) always finds room while another holds
+//!   more. Before, two nodes could fill the pool for good and the next
+//!   honest node was reported. Events are held only for a port whose route
+//!   can still use them: once a receiving port's peer is closed and every
+//!   message up to the last one is there, events from anyone but its
+//!   previous peer are dropped, not held (issue #16 item 5: a previous peer
+//!   torn down after its announcer's loss named no successor, and the
+//!   successor's events stayed held).
 //! * Events from anyone but the port's expected previous peer are never
 //!   processed (held, bounded, and discarded with the port).
 //! * PortAccepted is accepted only from the node the port was sent to and
@@ -146,7 +162,7 @@
 //! control numbers, so nothing is ever dropped from the middle of an edge.
 //!
 //! Worst case per node: `MSGS` waiting events (a second pool of
-//! `MSGS·size_of(Event)` bytes), `PORTS` window entries (40 bytes each;
+//! `MSGS·size_of(Event)` bytes), `PORTS` window entries (56 bytes each;
 //! when the table is full, events of a new unconfirmed edge wait), and at
 //! most `send_window` events in flight per receiving port and
 //! `max_held_per_node` per receiving node. With the window at most the
@@ -179,6 +195,40 @@
 //! regression test). The memory bound is unchanged: `max_held_per_node`
 //! per sending node and `HELD` in all.
 
+//!
+//! # Flow control (issue #16 item 9)
+//!
+//! With [`Config::flow_control`] (the default, in both bypass modes) a
+//! receiving port sends at most [`Config::max_queued_per_port`] messages its
+//! conjugate has not acknowledged reading. Beyond that
+//! [`Node::send_user_message`] returns [`SendError::WouldBlock`] and changes
+//! nothing ([`Node::would_block`] tells in advance; the sender gets
+//! [`PortEvent::StatusChanged`] when an acknowledgement arrives). The
+//! acknowledgements are the reference protocol's own events: once half a
+//! queue's worth is unacknowledged, the sender asks for a
+//! UserMessageReadAck at half a queue past the last acknowledgement
+//! (UserMessageReadAckRequest; the conjugate answers at once with what it
+//! has read if that is further, else when it reads that message), so a
+//! Chromium peer takes part too. Every message on the route is unread at
+//! the conjugate, at a port in transit or at a proxy, so no queue on the
+//! route can overflow by an honest sender: before, 65 messages sent to an
+//! end in transit overflowed the queue of its old port, the honest sender
+//! was reported (`QueueFull`) and the message was lost.
+//!
+//! Two details keep the count right across moves. A proxy passes a
+//! UserMessageReadAck it receives on to its peer (the sending end it
+//! stands for; Chromium drops it), so an acknowledgement sent to a moved
+//! sender's old port still reaches it. And a moved port's descriptor does
+//! not say how much of what it sent is unread, so the new port counts up
+//! to a full queue as unacknowledged until the proxy it replaces tells it
+//! what it knew (a UserMessageReadAck when it starts proxying) or the
+//! conjugate answers its request.
+//!
+//! Flow control bounds each port, not a node: a node's message pool
+//! (`MSGS`) must hold what all its ports (and proxies) may have unread, up
+//! to `max_queued_per_port` each; a message that finds the pool full is
+//! dropped and reported as [`Violation::QueueFull`] against its sender.
+//! Size `MSGS` for the receiving ports a node serves at once.
 //!
 //! # Node incarnations and loss
 //!

@@ -65,7 +65,11 @@ use hyperport::sim::{
 use hyperport::time::{Duration, Instant};
 
 pub type Pl = heapless::Vec<u8, 32>;
-pub type TNode = Node<Pl, SeededRng, 64, 192, 4, 96, 192, 128>;
+/// The harness node's held-event pool (`HELD`): large enough for the
+/// Chromium-compatible randomized runs, whose hold bounds must exceed what
+/// an honest sender can have in flight (no send window in that mode).
+pub const HELD: usize = 256;
+pub type TNode = Node<Pl, SeededRng, 64, 192, 4, HELD, 192, 128>;
 pub type Ev = Event<Pl, 4>;
 
 pub fn pl(s: &[u8]) -> Pl {
@@ -188,7 +192,16 @@ impl PortsNode {
         }
         if let Err(e) = self.node.handle_event(name(from), ev) {
             if std::env::var("PORTS_TRACE").is_ok() {
-                eprintln!("  -> error {e:?}");
+                eprintln!(
+                    "  -> error {e:?} (queued here: {})",
+                    self.node.queued_count()
+                );
+                for (p, st) in self.node.ports().collect::<Vec<_>>() {
+                    let i = self.node.inspect(p).unwrap();
+                    if i.queued > 0 {
+                        eprintln!("     {p} {st:?} queued {} peer {:?}", i.queued, i.peer);
+                    }
+                }
             }
             self.errors.push(
                 e.protocol()
@@ -296,7 +309,12 @@ impl PortsNode {
 impl SimNode for PortsNode {
     type Command = Cmd;
 
-    fn handle_message(&mut self, _now: Instant, from: NodeId, msg: &[u8]) {
+    fn handle_message(&mut self, now: Instant, from: NodeId, msg: &[u8]) {
+        // The node stamps what it holds with the latest time it was given
+        // (the held-event age bound). The harness does not hand the node's
+        // `poll_timeout` to the simulator: a test that holds events back on
+        // purpose must not see them expire while the network idles.
+        self.node.handle_timeout(now);
         let ev = Ev::decode(msg).expect("every emitted event decodes");
         let mut again = vec![0u8; msg.len()];
         ev.encode(&mut again).expect("re-encode");

@@ -306,10 +306,11 @@ where
             PortState::Receiving => {
                 let last = p.next_seq_send.saturating_sub(1);
                 let lost = p.peer_lost;
+                let origin = p.origin;
                 let stamped = self.stamp(name, EventKind::ObserveClosure { last_seq: last });
                 self.erase_port(name);
                 if let Some((to, ev)) = stamped {
-                    self.send(to, ev);
+                    self.send_caused(to, ev, origin);
                 }
                 if lost {
                     // The route is broken by a node loss, so the closure

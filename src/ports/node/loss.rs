@@ -129,6 +129,12 @@ where
 
     /// Ends everything that depends on `node` (one incarnation of it).
     fn lose(&mut self, node: NodeName) {
+        // Events held from the lost node will never be released by it
+        // (what they wait for would come from it or after it): drop them.
+        self.drop_held(|h| h.view().1 == node, None, false);
+        // So will events of local ports that node sent here and had yet to
+        // name to their peers: only its proxies could have named them.
+        self.drop_held(|h| h.cause() == node, None, true);
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);
@@ -227,7 +233,10 @@ where
                     p.last_seq_to_receive = have;
                 }
                 match p.state {
-                    PortState::Receiving => self.status_changed(name),
+                    PortState::Receiving => {
+                        self.status_changed(name);
+                        self.release_if_ended(name);
+                    }
                     PortState::Buffering | PortState::Proxying => {
                         self.erase_port(name);
                         self.broadcast_dead(name);

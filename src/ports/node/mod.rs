@@ -41,6 +41,7 @@ use super::error::{ProtocolError, Violation};
 use super::event::{Event, EventKind, INVALID_SEQ, Payload, UserMessage};
 use super::name::{Incarnation, NodeName, PortName};
 use super::port::{Port, PortState};
+use crate::time::Instant;
 
 pub use commands::{Message, PortStatus, ShutdownPolicy};
 use ingress::Held;
@@ -139,6 +140,13 @@ pub struct Stats {
     /// common: every UpdatePreviousPeer is confirmed; forged ones change
     /// nothing).
     pub dropped_confirmations: u64,
+    /// Held events dropped because they were held longer than
+    /// [`Config::max_held_age`].
+    pub held_expired: u64,
+    /// Held events dropped to make room in a full pool for a node holding
+    /// fewer (each reported as [`Violation::HeldPoolFull`] naming its
+    /// sender).
+    pub held_evicted: u64,
 }
 
 /// A Mojo-style ports node.
@@ -157,7 +165,10 @@ pub struct Stats {
 /// * `NODES` (default 32): remote nodes admitted with an incarnation
 ///   ([`Node::admit_node`]); 24 bytes each.
 ///
-/// Memory is roughly `PORTS·size_of(Port) + (2·MSGS + 2·HELD + 3·OUT)·size_of(Event) + 24·NODES`;
+/// Memory is roughly `PORTS·(size_of(Port) + 56) + (2·MSGS + 2·HELD +
+/// 3·OUT)·size_of(Event) + 24·NODES` (the 56 bytes per port are the
+/// send-window table, the 24 per node the incarnation table; a held event
+/// also carries its 8-byte time stamp);
 /// [`Node::port_record_size`] gives the first factor. Drain the outputs after
 /// every call; `OUT` must exceed the outputs of one call (at most about
 /// `2·PORTS + A·MSGS` for a node loss or a close that discards messages).
@@ -192,7 +203,9 @@ pub struct Node<
     /// A send window shrank its use (a confirmation, an unconfirmed port
     /// erased): waiting events of *other* ports may fit now.
     window_freed: bool,
-    local: Deque<Event<P, A>, OUT>,
+    /// Self-addressed events, each with the remote node it depends on (see
+    /// `Held::cause`).
+    local: Deque<(Event<P, A>, NodeName), OUT>,
     outbox: Deque<(NodeName, Event<P, A>), OUT>,
     broadcasts: Deque<Event<P, A>, OUT>,
     status: Deque<PortName, OUT>,
@@ -203,6 +216,9 @@ pub struct Node<
     admitted: Vec<(NodeName, Incarnation), NODES>,
     stats: Stats,
     error: Option<ProtocolError>,
+    /// The latest time given to [`Node::handle_timeout`] (stamps held
+    /// events).
+    now: Instant,
 }
 
 type Msg<P, const A: usize> = UserMessage<P, A>;
@@ -252,6 +268,7 @@ where
             admitted: Vec::new(),
             stats: Stats::default(),
             error: None,
+            now: Instant::ZERO,
         }
     }
 
@@ -340,6 +357,43 @@ where
         self.waiting.iter().map(|(p, n, e)| (*p, *n, e))
     }
 
+    // ----- time -----
+
+    /// Gives the node the time: held events older than
+    /// [`Config::max_held_age`] are dropped (counted in
+    /// [`Stats::held_expired`]; their senders are released as if the port
+    /// had discarded them), and later held events are stamped with `now`.
+    /// Call it at [`Node::poll_timeout`] (calling it earlier, e.g. before
+    /// every [`Node::handle_event`], only keeps the stamps fresher). A
+    /// `now` earlier than the last one is ignored (the clock never goes
+    /// back).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let age = self.config.max_held_age;
+        // Held at or before `now - age`: their age bound has passed.
+        if self.now >= Instant::ZERO.saturating_add(age) {
+            let cut = self.now.saturating_sub(age);
+            let n = self.drop_held(|_| true, Some(cut), true);
+            self.stats.held_expired = self
+                .stats
+                .held_expired
+                .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+        self.finish();
+    }
+
+    /// When the node next needs [`Node::handle_timeout`]: the moment the
+    /// oldest held event reaches its age bound (`None` while nothing is
+    /// held). Calling `handle_timeout` at that instant moves it strictly
+    /// later or to `None`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.held
+            .iter()
+            .map(|h| h.since())
+            .min()
+            .map(|t| t.saturating_add(self.config.max_held_age))
+    }
+
     // ----- outputs -----
 
     /// Next event to deliver to another node, as `(node, event)`.
@@ -388,8 +442,17 @@ where
     }
 
     fn send(&mut self, to: NodeName, ev: Event<P, A>) {
+        let cause = self
+            .port(ev.from_port)
+            .map_or(NodeName::INVALID, |p| p.origin);
+        self.send_caused(to, ev, cause);
+    }
+
+    /// [`Self::send`] with the remote node a self-addressed event depends
+    /// on given (its sending port may be gone already).
+    fn send_caused(&mut self, to: NodeName, ev: Event<P, A>, cause: NodeName) {
         let r = if to == self.name {
-            self.local.push_back(ev).map_err(|_| ())
+            self.local.push_back((ev, cause)).map_err(|_| ())
         } else {
             self.outbox.push_back((to, ev)).map_err(|_| ())
         };
@@ -602,7 +665,7 @@ where
     fn local_room(&self, target: PortName) -> bool {
         let mut pending = 0usize;
         let mut pending_target = 0usize;
-        for ev in &self.local {
+        for (ev, _) in &self.local {
             if matches!(ev.kind, EventKind::UserMessage(_)) {
                 pending = pending.saturating_add(1);
                 if ev.port == target {
