@@ -306,11 +306,13 @@ where
             PortState::Receiving => {
                 let last = p.next_seq_send.saturating_sub(1);
                 let lost = p.peer_lost;
-                let origin = p.origin;
                 let stamped = self.stamp(name, EventKind::ObserveClosure { last_seq: last });
+                let cause = stamped.as_ref().map_or(NodeName::INVALID, |(to, ev)| {
+                    self.cause_of(name, *to, ev.port)
+                });
                 self.erase_port(name);
                 if let Some((to, ev)) = stamped {
-                    self.send_caused(to, ev, origin);
+                    self.send_caused(to, ev, cause);
                 }
                 if lost {
                     // The route is broken by a node loss, so the closure

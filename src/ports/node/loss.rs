@@ -132,8 +132,9 @@ where
         // Events held from the lost node will never be released by it
         // (what they wait for would come from it or after it): drop them.
         self.drop_held(|h| h.view().1 == node, None, false);
-        // So will events of local ports that node sent here and had yet to
-        // name to their peers: only its proxies could have named them.
+        // So will events of local ports that node sent here, held at the
+        // port they were sent to while that node's proxy had yet to name
+        // them there (only it could).
         self.drop_held(|h| h.cause() == node, None, true);
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.

@@ -150,6 +150,9 @@ where
                     p.remove_on_last = true;
                 }
             }
+            // A new dependency for this port (the other port's peer may be
+            // on a node lost meanwhile: the driver answers with the loss).
+            self.node_in_use(node);
         }
         self.forward_from_proxy(a);
         self.forward_from_proxy(b);

@@ -442,10 +442,18 @@ where
     }
 
     fn send(&mut self, to: NodeName, ev: Event<P, A>) {
-        let cause = self
-            .port(ev.from_port)
-            .map_or(NodeName::INVALID, |p| p.origin);
+        let cause = self.cause_of(ev.from_port, to, ev.port);
         self.send_caused(to, ev, cause);
+    }
+
+    /// The remote node an event of local port `from` to `(to, at)` depends
+    /// on if it is held: for a port created here from a descriptor, sending
+    /// on its first edge (to its descriptor peer), the node that sent it
+    /// (only that node's proxy names it there). Invalid otherwise.
+    fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
+        self.port(from)
+            .filter(|p| p.origin_peer == (to, at))
+            .map_or(NodeName::INVALID, |p| p.origin)
     }
 
     /// [`Self::send`] with the remote node a self-addressed event depends
