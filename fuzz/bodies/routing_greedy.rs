@@ -14,9 +14,7 @@ use hyperport::routing::{Coord, Decision, LinkId, decide};
 
 fn coord(bytes: &mut impl Iterator<Item = u8>) -> Coord {
     let len = usize::from(bytes.next().unwrap_or(0) % 12);
-    let slots: Vec<u16> = (0..len)
-        .map(|_| u16::from(bytes.next().unwrap_or(1) % 4) + 1)
-        .collect();
+    let slots: Vec<u16> = (0..len).map(|_| u16::from(bytes.next().unwrap_or(1) % 4) + 1).collect();
     Coord::from_slots(&slots).unwrap()
 }
 
@@ -30,12 +28,7 @@ pub fn run(data: &[u8]) {
     };
     let k = usize::from(it.next().unwrap_or(0) % 16);
     let nb: Vec<(LinkId, Coord)> = (0..k)
-        .map(|i| {
-            (
-                LinkId(u32::from(it.next().unwrap_or(0) % 8) + (i as u32) * 8),
-                coord(&mut it),
-            )
-        })
+        .map(|i| (LinkId(u32::from(it.next().unwrap_or(0) % 8) + (i as u32) * 8), coord(&mut it)))
         .collect();
     let mut wm = wm0;
     let own_d = own.distance(&dest);
@@ -82,12 +75,7 @@ pub fn run(data: &[u8]) {
         assert!(!seen[at], "loop");
         seen[at] = true;
         let before = coords[at].distance(&target);
-        match decide(
-            &coords[at],
-            &target,
-            &mut wm,
-            adj[at].iter().map(|&v| (LinkId(v as u32), &coords[v])),
-        ) {
+        match decide(&coords[at], &target, &mut wm, adj[at].iter().map(|&v| (LinkId(v as u32), &coords[v]))) {
             Decision::Forward(LinkId(v)) => {
                 let v = v as usize;
                 assert!(coords[v].distance(&target) < before);

@@ -7,9 +7,7 @@
 use hyperport::routing::{Header, MAX_DEPTH, MAX_HEADER_LEN, PacketKind};
 
 pub fn run(data: &[u8]) {
-    let Ok((h, used)) = Header::decode(data) else {
-        return;
-    };
+    let Ok((h, used)) = Header::decode(data) else { return };
     assert!(used <= data.len() && used <= MAX_HEADER_LEN);
     assert!(h.dest.depth() <= MAX_DEPTH && h.src.depth() <= MAX_DEPTH);
     assert!(!h.dest.slots().any(|s| s == 0) && !h.src.slots().any(|s| s == 0));
@@ -17,8 +15,5 @@ pub fn run(data: &[u8]) {
     let n = h.encode(&mut buf).unwrap();
     assert_eq!(&buf[..n], &data[..used]);
     let pb = h.path_broken();
-    assert_eq!(
-        (&pb.dest, &pb.src, pb.kind),
-        (&h.src, &h.dest, PacketKind::PathBroken)
-    );
+    assert_eq!((&pb.dest, &pb.src, pb.kind), (&h.src, &h.dest, PacketKind::PathBroken));
 }
