@@ -67,6 +67,7 @@ targets! {
     noise_datagram,
     noise_initiator,
     noise_responder,
+    noise_stream,
     routing_announce,
     routing_greedy,
     routing_header,
