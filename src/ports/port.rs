@@ -29,11 +29,11 @@ pub(crate) struct Port {
     /// Node whose UpdatePreviousPeer named the current prev, until the
     /// first event from that prev arrives (invalid once confirmed).
     pub prev_announcer: NodeName,
-    /// For a port created here from a descriptor: the node that sent it,
-    /// whose proxy announces it to the port it first sends to (`origin_peer`,
-    /// its descriptor peer). Invalid otherwise.
+    /// For a port created here from a descriptor whose peer is a port of
+    /// this node (`origin_peer`): the node that sent it, whose proxy
+    /// announces it to that peer. Invalid otherwise.
     pub origin: NodeName,
-    pub origin_peer: (NodeName, PortName),
+    pub origin_peer: PortName,
     pub pending_merge: bool,
     pub pending_merge_node: NodeName,
     /// Next control number on the edge to the current peer.
@@ -73,7 +73,7 @@ impl Port {
             prev_port: PortName::INVALID,
             prev_announcer: NodeName::INVALID,
             origin: NodeName::INVALID,
-            origin_peer: (NodeName::INVALID, PortName::INVALID),
+            origin_peer: PortName::INVALID,
             pending_merge: false,
             pending_merge_node: NodeName::INVALID,
             ctl_send: INITIAL_SEQ,

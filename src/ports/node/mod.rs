@@ -446,13 +446,16 @@ where
         self.send_caused(to, ev, cause);
     }
 
-    /// The remote node an event of local port `from` to `(to, at)` depends
-    /// on if it is held: for a port created here from a descriptor, sending
-    /// on its first edge (to its descriptor peer), the node that sent it
-    /// (only that node's proxy names it there). Invalid otherwise.
+    /// The remote node a self-addressed event of port `from` to `(to, at)`
+    /// depends on if it is held: for a port created here from a descriptor
+    /// naming a local peer, sending on that first edge, the node that sent
+    /// it (only that node's proxy names it there). Invalid otherwise.
     fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
+        if to != self.name {
+            return NodeName::INVALID;
+        }
         self.port(from)
-            .filter(|p| p.origin_peer == (to, at))
+            .filter(|p| p.origin_peer == at)
             .map_or(NodeName::INVALID, |p| p.origin)
     }
 

@@ -154,8 +154,10 @@ where
         p.set_peer(d.peer_node, d.peer_port);
         p.prev_node = d.referring_node;
         p.prev_port = d.referring_port;
-        p.origin = d.referring_node;
-        p.origin_peer = (d.peer_node, d.peer_port);
+        if d.peer_node == self.name {
+            p.origin = d.referring_node;
+            p.origin_peer = d.peer_port;
+        }
         p.next_seq_send = d.next_seq_to_send;
         p.last_seq_ack = d.next_seq_to_send.saturating_sub(1);
         if self.config.flow_control {
