@@ -174,8 +174,12 @@
 //! With `direct_bypass == false` (Chromium-compatible mode) there is no
 //! window and no confirmation: a Chromium node would drop type 10, so a
 //! window would never close. That mode keeps Chromium's weakness: a burst
-//! sent while a peer changes can exceed the hold bound (raise
-//! `max_held_per_port` above the largest burst in that mode). Moving a
+//! sent while a peer changes can exceed the hold bound. With
+//! [`Config::flow_control`] a sender has at most `max_queued_per_port`
+//! messages (and a few control events) unread, so in that mode set
+//! `max_held_per_port` to `max_queued_per_port + 16`, `max_held_per_node`
+//! to cover the ends one node may move at once, and `HELD` to twice that
+//! (the randomized test runs that mode with 80, 128 and 256). Moving a
 //! port to another node (the new port sends to a peer whose previous peer
 //! is announced by the proxy before the port is even delivered) opens no
 //! window either: its confirmation could arrive before the port exists.
@@ -253,7 +257,8 @@
 //!   depend on a remote node — its embedder names it
 //!   ([`Node::initialize_port`], [`Node::allow_merge`]), or another node's
 //!   event does (UpdatePreviousPeer, ObserveProxy, a carried or merged
-//!   port's descriptor) — the node emits [`PortEvent::NodeInUse`]. The
+//!   port's descriptor, a merge handing a port the other port's peer) —
+//!   the node emits [`PortEvent::NodeInUse`]. The
 //!   embedder, whose peer table is the one place that knows which nodes
 //!   are reachable, answers it with [`Node::lost_connection_to_node`] if
 //!   that node is gone. The answer is the same whether the node was lost a
