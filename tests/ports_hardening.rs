@@ -1396,3 +1396,39 @@ fn events_of_a_port_a_lost_node_sent_here_are_released_with_it() {
     v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(v.held_count(), 0, "released with B");
 }
+
+/// A local sender's events held by a local port (its previous peer, on
+/// another node, has not named the sender yet) are bounded by the sender's
+/// own windows and the pool, not by the per-port and per-node bounds meant
+/// for other nodes: refusing them would lose messages `send_user_message`
+/// had accepted, silently (a violation of the node against itself). In
+/// Chromium-compatible mode there is no window, so they can exceed both.
+#[test]
+fn a_local_senders_held_events_are_not_refused_by_the_peer_bounds() {
+    let cfg = config(); // Chromium-compatible: no send window.
+    let mut v = victim(cfg);
+    let x = v.create_uninitialized_port().unwrap();
+    let y = v.create_uninitialized_port().unwrap();
+    let p = PortName::new(0xb0b, 7);
+    // y's previous peer is still a proxy on B; x (local) already sends to y.
+    v.initialize_port(y, V, x, B, p).unwrap();
+    v.initialize_port(x, V, y, V, y).unwrap();
+    let n = cfg.max_held_per_node + 8; // past both peer bounds
+    for i in 0..n as u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    drain(&mut v);
+    // The messages and the flow control's read-ack request among them.
+    assert_eq!(v.inspect(y).unwrap().held, n + 1, "all held, none refused");
+    assert_eq!(v.stats().violations, 0);
+    // B's proxy names x: everything is delivered, in order.
+    v.handle_event(
+        B,
+        ev(y, p, 1, EventKind::UpdatePreviousPeer { node: V, port: x }),
+    )
+    .unwrap();
+    for i in 0..n as u32 {
+        let m = v.get_message(y).unwrap().expect("delivered");
+        assert_eq!(&m.payload[..], &i.to_le_bytes());
+    }
+}

@@ -1350,8 +1350,10 @@ fn random_mix() {
 /// Regression (issue #16 item 5, found by the mix): crossing moves of both
 /// ends of a route to one node, then the loss of the node that announced
 /// one of them; a receiving port whose route had ended kept the other
-/// end's events held. (Targeted test:
-/// `ports_defects::item5_a_port_whose_route_ended_holds_nothing`.)
+/// end's events held. (The mechanism's own test, which fails without it:
+/// `ports_defects::item5_a_port_whose_route_ended_holds_nothing`; with
+/// the later release of events tied to a lost node, this seed no longer
+/// needs that mechanism alone.)
 #[test]
 fn mix_seed_99_held_events_outlive_a_node_loss_after_crossing_moves() {
     mix_run(99, Mode::Default, 300);

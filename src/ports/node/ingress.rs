@@ -125,11 +125,6 @@ where
             self.violation(from, Violation::Malformed);
             return;
         }
-        if !p.prev_node.is_valid() {
-            // Route torn down by a node loss: nothing more is processed.
-            self.drop_unprocessed(from, ev);
-            return;
-        }
         if from == p.prev_node && ev.from_port == p.prev_port {
             if ev.control_seq == p.ctl_recv {
                 if let Some(p) = self.port_mut(target) {
@@ -145,7 +140,8 @@ where
         }
         if self.route_ended(target) {
             // Nothing this port can still use would come from anyone but
-            // its previous peer: nothing is held for it any more.
+            // its previous peer (none, if a node loss tore its route
+            // down): nothing is held for it any more.
             self.drop_unprocessed(from, ev);
             return;
         }

@@ -135,7 +135,8 @@ where
         // So will events of local ports that node sent here, held at the
         // port they were sent to while that node's proxy had yet to name
         // them there (only it could).
-        self.drop_held(|h| h.cause() == node, None, true);
+        let me = self.name;
+        self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);
