@@ -1432,3 +1432,33 @@ fn a_local_senders_held_events_are_not_refused_by_the_peer_bounds() {
         assert_eq!(&m.payload[..], &i.to_le_bytes());
     }
 }
+
+/// The same for a port re-pointed past a proxy on another node to a local
+/// port: only that proxy's final UpdatePreviousPeer names it there, so its
+/// events held there (here its ObserveClosure, sent when the node's loss
+/// tears it down) are released with the node (found by the `ports_hostile`
+/// fuzz target, corpus `regress-held-local-after-repoint`).
+#[test]
+fn events_of_a_port_repointed_by_a_lost_node_are_released_with_it() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (a, _b) = v.create_port_pair().unwrap();
+    let (x, y) = cross(&mut v);
+    let req = EventKind::ObserveProxyDirect {
+        target_node: V,
+        target_port: a,
+    };
+    v.handle_event(B, ev(x, y, u64::MAX, req)).unwrap();
+    assert_eq!(v.inspect(x).unwrap().peer, (V, a));
+    v.send_user_message(x, pl(b"to a"), &[]).unwrap();
+    drain(&mut v);
+    assert!(
+        v.inspect(a).unwrap().held > 0,
+        "held until B's proxy names x"
+    );
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    assert_eq!(v.held_count(), 0, "released with B");
+}

@@ -176,6 +176,7 @@ where
             self.violation(from, Violation::Malformed);
             return;
         }
+        let me = self.name;
         let Some(p) = self.port_mut(target) else {
             return;
         };
@@ -191,6 +192,11 @@ where
                 let ctl = p.take_ctl();
                 let last = p.next_seq_send.saturating_sub(1);
                 p.set_peer(dest.0, dest.1);
+                // A local new peer learns of this port only from the
+                // proxy's final UpdatePreviousPeer.
+                if dest.0 == me && proxy.0 != me {
+                    p.announcer = proxy.0;
+                }
                 // The new peer holds what this port sends until the proxy's
                 // UpdatePreviousPeer arrives: send within a window until it
                 // confirms (Config::send_window).

@@ -155,8 +155,7 @@ where
         p.prev_node = d.referring_node;
         p.prev_port = d.referring_port;
         if d.peer_node == self.name {
-            p.origin = d.referring_node;
-            p.origin_peer = d.peer_port;
+            p.announcer = d.referring_node;
         }
         p.next_seq_send = d.next_seq_to_send;
         p.last_seq_ack = d.next_seq_to_send.saturating_sub(1);
