@@ -22,7 +22,10 @@
 //!   [`ProtocolError`] naming the node. Stale (already processed control
 //!   number) and duplicate events are dropped and counted ([`Stats`]).
 //! * The held pool drains (issue #16 item 6): events held from a node are
-//!   dropped when it is lost; every held event has an age bound
+//!   dropped when it is lost, and so are events of a local port held at a
+//!   local peer that only that node could name it to (a port it sent here
+//!   whose peer is local, or a port re-pointed past its proxy to a local
+//!   port); every held event has an age bound
 //!   ([`Config::max_held_age`], 60 s, driven by [`Node::handle_timeout`] /
 //!   [`Node::poll_timeout`]); no node may take more than half of the pool
 //!   (the per-node bound in force is `min(max_held_per_node, HELD / 2)`);
@@ -59,6 +62,10 @@
 //!   [`EventError::InvalidSender`], before anything is read. (Such input
 //!   used to be processed as a self-addressed event: past every per-peer
 //!   bound, with its violations swallowed.)
+//! * No event can make a port its own peer or its own previous peer, or
+//!   merge a route with itself (a MergePort whose port would share the
+//!   target's peer): such a port would only ever send to itself and its
+//!   events would wait for ever (found by the `ports_hostile` fuzz target).
 //! * Dead proxies are erased at once (no lingering closed proxies to leak).
 //!
 //! # Proxy-chain collapse: linear instead of quadratic

@@ -423,7 +423,8 @@ where
                 );
             }
             EventKind::UpdatePreviousPeer { node, port } => {
-                if !node.is_valid() || !port.is_valid() {
+                // A port is never its own previous peer.
+                if !node.is_valid() || !port.is_valid() || (node, port) == (self.name, target) {
                     self.violation(from, Violation::Malformed);
                     return;
                 }

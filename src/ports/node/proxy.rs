@@ -181,6 +181,14 @@ where
             return;
         };
         if (p.peer_node, p.peer_port) == proxy {
+            if dest == (me, target) {
+                // Re-pointed to itself: a port is never its own peer (it
+                // would only ever send to itself). The request is forged
+                // (the walk of an honest one ends at the proxy's target's
+                // upstream port, never at the target).
+                self.violation(from, Violation::Malformed);
+                return;
+            }
             if p.state == PortState::Receiving {
                 // Whatever still waits for an earlier window goes to the
                 // proxy first (it is counted in `last`).

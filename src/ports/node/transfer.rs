@@ -240,7 +240,12 @@ where
             // The referring port is the sender's own (it became a proxy
             // there): anything else would make this node send PortAccepted
             // to a third party (reflection) or to itself.
-            if !Self::descriptor_ok(d) || d.referring_node != from {
+            // Nor may a port be its own peer (a route of one port, whose
+            // events could only ever wait for themselves).
+            if !Self::descriptor_ok(d)
+                || d.referring_node != from
+                || (d.peer_node == self.name && d.peer_port == *n)
+            {
                 self.violation(from, Violation::Malformed);
                 return false;
             }
