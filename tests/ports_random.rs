@@ -1157,7 +1157,7 @@ fn mix_run(seed: u64, mode: Mode, ops: usize) {
         }
     }
     mix_settle_and_check(&mut x, mode);
-    let mut s = SHAPES.lock().unwrap();
+    let mut s = SHAPES.lock().unwrap_or_else(|e| e.into_inner());
     s.moves += x.shapes.moves;
     s.crossing += x.shapes.crossing;
     s.bounces += x.shapes.bounces;
@@ -1327,20 +1327,32 @@ fn random_mix() {
         if cfg!(debug_assertions) { 400 } else { 3000 },
     );
     let ops = env("PORTS_MIX_OPS", 300) as usize;
+    // `PORTS_MIX_KEEP_GOING`: a failing run does not stop the others; the
+    // failing (seed, mode) pairs are listed at the end (for the long run).
+    let keep_going = std::env::var("PORTS_MIX_KEEP_GOING").is_ok();
+    let mut failed = Vec::new();
     let t0 = std::time::Instant::now();
     for seed in base..base + runs {
         if verbose() {
             eprintln!("seed {seed}");
         }
         for mode in [Mode::Default, Mode::Chromium] {
-            mix_run(seed, mode, ops);
+            if keep_going {
+                if std::panic::catch_unwind(|| mix_run(seed, mode, ops)).is_err() {
+                    eprintln!("FAILED seed {seed} {mode:?}");
+                    failed.push((seed, mode));
+                }
+            } else {
+                mix_run(seed, mode, ops);
+            }
         }
         if std::env::var("PORTS_MIX_PROGRESS").is_ok() && (seed - base) % 1000 == 999 {
             eprintln!("{} seeds in {:?}", seed - base + 1, t0.elapsed());
         }
     }
-    let s = SHAPES.lock().unwrap();
+    let s = SHAPES.lock().unwrap_or_else(|e| e.into_inner());
     eprintln!("mix: {runs} seeds x 2 modes in {:?}: {s:?}", t0.elapsed());
+    assert!(failed.is_empty(), "failed runs: {failed:?}");
     if runs >= 100 {
         assert!(s.crossing > 0 && s.bounces > 0 && s.merges > 0 && s.losses > 0);
         assert!(s.moves > 0 && s.closes > 0);
