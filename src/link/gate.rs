@@ -200,6 +200,9 @@ impl SourceKey {
 struct SourceEntry {
     key: SourceKey,
     bucket: Bucket,
+    /// The source proved its address with a valid `mac2`: an unproven
+    /// entry never pushes it out.
+    proven: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -433,11 +436,20 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         self.sources.iter().filter(|e| e.is_some()).count()
     }
 
-    /// Whether the gate is under load at `now` (less than half its total
-    /// allowance left): initiations then need a valid `mac2` when
+    /// Whether the gate is under load at `now`: less than half its total
+    /// allowance left, or no room in the per-source table for a new
+    /// source. Initiations then need a valid `mac2` when
     /// [`GateConfig::cookies`] is on.
     pub fn is_under_load(&self, now: Instant) -> bool {
-        self.total.below_half(now, self.config.total)
+        self.total.below_half(now, self.config.total) || self.free_slot(now).is_none()
+    }
+
+    /// A slot a new source may take: empty, or held by a source whose
+    /// allowance has fully come back (forgetting it loses nothing).
+    fn free_slot(&self, now: Instant) -> Option<usize> {
+        self.sources
+            .iter()
+            .position(|e| e.as_ref().is_none_or(|e| e.bucket.is_full(now)))
     }
 
     /// Records that the link behind `receipt` answered its initiation, so
@@ -553,6 +565,7 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         }
         let key = SourceKey::new::<P>(&self.config.params, source);
         // Under load: the source must prove its address with mac2.
+        let mut proven = false;
         if self.config.cookies && self.is_under_load(now) {
             self.rotate_secret(now);
             let current = self.cookie_for(&self.secret, &key);
@@ -561,6 +574,7 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
                 let old = self.cookie_for(&prev, &key);
                 ok = ct_eq(&mac::<P>(hash, &old, &[with_mac1]), mac2_bytes);
             }
+            proven = ok;
             if !ok {
                 let mut m1 = [0u8; MAC_LEN];
                 m1.copy_from_slice(mac1_bytes);
@@ -598,18 +612,25 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         let slot = match slot {
             Some(i) => i,
             None => {
-                // A free slot, or one whose source has its whole allowance
-                // back (forgetting it loses nothing).
-                let free = self
-                    .sources
-                    .iter()
-                    .position(|e| e.as_ref().is_none_or(|e| e.bucket.is_full(now)));
+                // A free slot; else, for a source that proved its address,
+                // one held by a source that did not (forged sources never
+                // come back with a cookie).
+                let free = self.free_slot(now).or_else(|| {
+                    proven
+                        .then(|| {
+                            self.sources
+                                .iter()
+                                .position(|e| e.as_ref().is_some_and(|e| !e.proven))
+                        })
+                        .flatten()
+                });
                 match free {
                     Some(i) => {
                         if let Some(e) = self.sources.get_mut(i) {
                             *e = Some(SourceEntry {
                                 key,
                                 bucket: Bucket::default(),
+                                proven,
                             });
                         }
                         i
@@ -624,6 +645,7 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         };
         if let Some(Some(e)) = self.sources.get_mut(slot) {
             e.bucket.take(now, rate);
+            e.proven |= proven;
         }
         self.total.take(now, self.config.total);
         // The Diffie-Hellman work.

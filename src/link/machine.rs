@@ -825,12 +825,15 @@ impl<P: Provider> Link<P> {
         let Some(mut h) = self.handshake.take() else {
             return;
         };
-        // Check the peer's static key as soon as the handshake reveals it.
-        if let (Some(want), Some(got)) = (self.remote.as_ref(), h.hs.remote_static())
-            && want != got
-        {
-            self.fail(h.role, FailReason::UnexpectedPeer);
-            return;
+        // Check the peer's static key as soon as the handshake reveals it;
+        // learn it if the link did not know it.
+        match (self.remote.as_ref(), h.hs.remote_static()) {
+            (Some(want), Some(got)) if want != got => {
+                self.fail(h.role, FailReason::UnexpectedPeer);
+                return;
+            }
+            (None, Some(got)) => self.remote = Some(*got),
+            _ => {}
         }
         if h.hs.is_finished() {
             // We read the last message: the session is confirmed.
