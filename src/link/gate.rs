@@ -26,6 +26,7 @@ use super::wire::{
 };
 use crate::crypto::Provider;
 use crate::crypto::x25519::KEY_LEN;
+use crate::noise::pattern::Token;
 use crate::noise::{Builder, HandshakeState, NoiseParams};
 use crate::rng::SeededRng;
 use crate::time::{Duration, Instant, Monotonic};
@@ -267,6 +268,9 @@ pub struct Hello<P: Provider> {
     pub(crate) remote_ephemeral: [u8; KEY_LEN],
     pub(crate) sender_index: u32,
     pub(crate) stamp: u64,
+    /// The stamp was encrypted under a key only the holder of
+    /// `remote_static` could derive (the first message has `ss`).
+    pub(crate) stamp_authentic: bool,
     pub(crate) id: InitiationId,
 }
 
@@ -297,6 +301,13 @@ impl<P: Provider> Hello<P> {
     /// The initiator's timestamp (microseconds of its clock).
     pub fn stamp(&self) -> u64 {
         self.stamp
+    }
+
+    /// Whether the timestamp is authenticated as the initiator's: its
+    /// first message has an `ss` token (`IK`), so only the holder of
+    /// [`remote_static`](Self::remote_static) could have sealed it.
+    pub fn is_stamp_authentic(&self) -> bool {
+        self.stamp_authentic
     }
 
     /// The initiation's id (its header and Noise message, hashed).
@@ -694,12 +705,19 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         let mut re = [0u8; KEY_LEN];
         re.copy_from_slice(message.get(..KEY_LEN).ok_or(GateDrop::Malformed)?);
         let remote_static = hs.remote_static().copied();
+        let stamp_authentic = remote_static.is_some()
+            && params
+                .pattern()
+                .messages()
+                .first()
+                .is_some_and(|m| m.tokens().contains(&Token::SS));
         Ok(Hello {
             hs,
             remote_static,
             remote_ephemeral: re,
             sender_index,
             stamp: u64::from_be_bytes(stamp),
+            stamp_authentic,
             id,
         })
     }

@@ -292,8 +292,11 @@ impl<P: Provider> Link<P> {
     /// Rules, in order: a hello from another static key than the link's
     /// peer is refused ([`AcceptError::WrongPeer`]); a duplicate of the
     /// initiation this link already answered resends the cached response;
-    /// a hello whose timestamp is not later than the last accepted one is
-    /// refused ([`AcceptError::Stale`]); while our own initiation is
+    /// a hello with an authenticated timestamp
+    /// ([`Hello::is_stamp_authentic`]) not later than the last accepted one
+    /// is refused ([`AcceptError::Stale`]); a responder handshake in
+    /// progress is displaced only by a hello with an authenticated
+    /// timestamp ([`AcceptError::Busy`]); while our own initiation is
     /// outstanding, the initiation with the lower ephemeral public key wins
     /// ([`AcceptError::Conflict`] when ours does; otherwise ours is
     /// abandoned and theirs answered).
@@ -335,9 +338,20 @@ impl<P: Provider> Link<P> {
                 local_index: n.session.local_index,
             });
         }
-        if self.last_stamp.is_some_and(|s| hello.stamp <= s) {
+        if hello.stamp_authentic && self.last_stamp.is_some_and(|s| hello.stamp <= s) {
             self.stats.initiations_refused = self.stats.initiations_refused.saturating_add(1);
             return Err(AcceptError::Stale);
+        }
+        // A responder handshake in progress (three or more messages) is
+        // displaced only by an initiation proven newer.
+        if self
+            .handshake
+            .as_ref()
+            .is_some_and(|h| h.role == Role::Responder)
+            && !hello.stamp_authentic
+        {
+            self.stats.initiations_refused = self.stats.initiations_refused.saturating_add(1);
+            return Err(AcceptError::Busy);
         }
         // Simultaneous initiation: the lower ephemeral key initiates.
         if let Some(h) = self.handshake.as_ref()
@@ -353,6 +367,7 @@ impl<P: Provider> Link<P> {
             remote_static,
             sender_index,
             stamp,
+            stamp_authentic,
             id,
             ..
         } = hello;
@@ -370,7 +385,9 @@ impl<P: Provider> Link<P> {
         if self.remote.is_none() {
             self.remote = remote_static;
         }
-        self.last_stamp = Some(stamp);
+        if stamp_authentic {
+            self.last_stamp = Some(stamp);
+        }
         self.handshake = None;
         self.tx_handshake = false;
         if hs.is_finished() {
