@@ -1325,7 +1325,8 @@ impl<P: Provider> Link<P> {
             .as_ref()
             .is_some_and(|s| s.is_expired(now, &config))
         {
-            self.current = self.previous.take();
+            // The previous session is older still: gone above.
+            self.current = None;
             self.keepalive_at = None;
             self.persistent_at = None;
             self.tx_keepalive = false;
