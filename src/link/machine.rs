@@ -167,8 +167,11 @@ pub enum Received<'a> {
 ///
 /// A link keeps up to three sessions (previous, current, next) and one
 /// handshake in progress, each with its own local index. Every buffer is
-/// inline: a `Link` is one value of fixed size (about 6 KiB with the
-/// `ring` provider on 64-bit targets), and no call allocates.
+/// inline: a `Link` is one value of fixed size, and no call allocates. On
+/// 64-bit targets it is 10,800 bytes with the `ring` provider and 14,832
+/// with `rustcrypto` (three Noise datagram transports of 2,592 / 3,936
+/// bytes make most of it: each holds its keyed AEADs and two replay
+/// windows).
 pub struct Link<P: Provider> {
     config: Config,
     identity: Identity,
