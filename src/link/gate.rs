@@ -749,3 +749,50 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         Some(COOKIE_REPLY_LEN)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::DefaultProvider as P;
+
+    #[test]
+    fn token_bucket_is_a_rate() {
+        // 4 per 4 s: a burst of four, then one a second.
+        let rate = Rate::new(4, Duration::from_secs(4));
+        let mut b = Bucket::default();
+        let t0 = Instant::from_secs(10);
+        assert!(b.is_full(t0));
+        for _ in 0..4 {
+            assert!(b.can_take(t0, rate));
+            b.take(t0, rate);
+        }
+        assert!(!b.can_take(t0, rate));
+        assert!(b.below_half(t0, rate));
+        let t1 = t0 + Duration::from_millis(999);
+        assert!(!b.can_take(t1, rate));
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(b.can_take(t1, rate));
+        b.take(t1, rate);
+        assert!(!b.can_take(t1, rate));
+        // Full again four intervals after the last take.
+        assert!(!b.is_full(t1 + Duration::from_millis(3_999)));
+        assert!(b.is_full(t1 + Duration::from_secs(4)));
+        // A zero rate still lets one through per `per` (count counts as 1).
+        let one = Rate::new(0, Duration::from_secs(1));
+        let mut c = Bucket::default();
+        assert!(c.can_take(t0, one));
+        c.take(t0, one);
+        assert!(!c.can_take(t0, one));
+    }
+
+    #[test]
+    fn long_sources_are_hashed_apart() {
+        let params = super::super::config::default_params();
+        let short = SourceKey::new::<P>(&params, &[7; 32]);
+        let long = SourceKey::new::<P>(&params, &[7; 33]);
+        let long2 = SourceKey::new::<P>(&params, &[8; 33]);
+        assert_eq!(short.as_bytes(), &[7; 32]);
+        assert!(short != long && long != long2);
+        assert_eq!(long.as_bytes().len(), MAX_SOURCE_LEN);
+    }
+}
