@@ -310,9 +310,6 @@ pub enum GateDrop {
     Handshake(HandshakeError),
     /// The initiation payload is not an 8-byte timestamp.
     BadStamp,
-    /// A duplicate of an initiation that was read but not accepted into a
-    /// link (refused by the caller): dropped without new work.
-    DuplicateRefused,
 }
 
 impl fmt::Display for GateDrop {
@@ -333,9 +330,6 @@ impl fmt::Display for GateDrop {
             GateDrop::Handshake(e) => fmt::Display::fmt(e, f),
             GateDrop::BadStamp => {
                 f.write_str("initiation payload is not an 8-byte timestamp; dropped")
-            }
-            GateDrop::DuplicateRefused => {
-                f.write_str("duplicate of an initiation that was refused; dropped")
             }
         }
     }

@@ -209,9 +209,8 @@ struct SourceEntry {
 #[derive(Clone, Copy)]
 struct RecentEntry {
     id: InitiationId,
-    /// The local index of the session that answered it, once
-    /// [`Gate::remember`]ed.
-    local_index: Option<u32>,
+    /// The local index of the session that answered it.
+    local_index: u32,
 }
 
 /// What the gate made of an initiation.
@@ -473,13 +472,13 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
             .flatten()
             .find(|e| e.id == receipt.id)
         {
-            e.local_index = Some(receipt.local_index);
+            e.local_index = receipt.local_index;
         } else {
-            self.push_recent(receipt.id, Some(receipt.local_index));
+            self.push_recent(receipt.id, receipt.local_index);
         }
     }
 
-    fn push_recent(&mut self, id: InitiationId, local_index: Option<u32>) {
+    fn push_recent(&mut self, id: InitiationId, local_index: u32) {
         if let Some(slot) = self.recent.get_mut(self.recent_next) {
             *slot = Some(RecentEntry { id, local_index });
         }
@@ -561,19 +560,19 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
             self.stats.dropped_mac1 = self.stats.dropped_mac1.saturating_add(1);
             return Inbound::Dropped(GateDrop::BadMac1);
         }
-        // Duplicates of a recent initiation: no new work at all.
+        // Duplicates of an initiation a link answered: no new work at all.
+        // (A duplicate of one that was refused is read again, within the
+        // rates: the refusal may have been temporary, `AcceptError::Busy`.)
         let id = initiation_id::<P>(hash, signed);
-        if let Some(e) = self.recent.iter().flatten().find(|e| e.id == id) {
-            return match e.local_index {
-                Some(local_index) => {
-                    self.stats.duplicates = self.stats.duplicates.saturating_add(1);
-                    Inbound::Duplicate { local_index }
-                }
-                None => {
-                    self.stats.dropped_duplicate = self.stats.dropped_duplicate.saturating_add(1);
-                    Inbound::Dropped(GateDrop::DuplicateRefused)
-                }
-            };
+        if let Some(local_index) = self
+            .recent
+            .iter()
+            .flatten()
+            .find(|e| e.id == id)
+            .map(|e| e.local_index)
+        {
+            self.stats.duplicates = self.stats.duplicates.saturating_add(1);
+            return Inbound::Duplicate { local_index };
         }
         let key = SourceKey::new::<P>(&self.config.params, source);
         // Under load: the source must prove its address with mac2.
@@ -663,7 +662,6 @@ impl<P: Provider, const SOURCES: usize, const RECENT: usize> Gate<P, SOURCES, RE
         // The Diffie-Hellman work.
         match self.read(signed, sender_index, id) {
             Ok(hello) => {
-                self.push_recent(id, None);
                 self.stats.admitted = self.stats.admitted.saturating_add(1);
                 Inbound::Hello(hello)
             }
