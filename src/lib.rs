@@ -70,13 +70,17 @@
 //! | `std` | yes | implies `alloc`; nothing in the core needs it |
 //! | `alloc` | via `std` | conveniences only |
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
-//! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included) |
+//! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included), every algorithm |
+//! | `rustcrypto-minimal` | no | the same provider with only ChaCha20-Poly1305, BLAKE2s and the algorithms below that are on (firmware) |
+//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
 //! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
 //!
-//! The firmware build is `--no-default-features --features rustcrypto`.
+//! The firmware build is `--no-default-features --features rustcrypto`, or
+//! `rustcrypto-minimal` (plus any algorithm features it needs) to leave the
+//! unused algorithms out of the image.
 
 #![no_std]
 #![forbid(unsafe_code)]
