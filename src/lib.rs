@@ -111,6 +111,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod adapters;
 pub mod buf;
 pub mod channel;
 pub mod crypto;
