@@ -129,19 +129,38 @@ pub fn cmdline(buf: &mut [u8]) -> Option<&[u8]> {
         ptr: buf.as_mut_ptr(),
         len: buf.len(),
     };
+    let block_ptr = core::ptr::addr_of_mut!(block);
     // SAFETY: SYS_GET_CMDLINE writes at most `len` bytes (NUL included) to
-    // `ptr` and the length it wrote (NUL excluded) back into the block.
-    let rc = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &mut block) };
-    if rc != 0 || block.len > buf.len() {
+    // `ptr` and the length it wrote (NUL excluded) back into the block,
+    // which is passed as a raw pointer and read back volatile (the host
+    // writes behind the compiler's back).
+    let (rc, len) = unsafe {
+        let rc = cortex_m_semihosting::syscall1(
+            cortex_m_semihosting::nr::GET_CMDLINE,
+            block_ptr as usize,
+        );
+        (
+            rc,
+            core::ptr::read_volatile(core::ptr::addr_of!((*block_ptr).len)),
+        )
+    };
+    if rc != 0 {
         return None;
     }
-    Some(&buf[..block.len])
+    let line = buf.get(..len)?;
+    // Up to the terminating NUL, should the length be off.
+    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    Some(&line[..end])
 }
 
 /// Ends QEMU with exit status 0 (`ok`) or 1.
 pub fn exit(ok: bool) -> ! {
     use cortex_m_semihosting::debug;
-    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     loop {
         cortex_m::asm::bkpt();
     }

@@ -1,4 +1,32 @@
-//! Skeleton: raw byte echo until EOT (0x04).
+//! Cortex-M4F firmware for QEMU's mps2-an386: a
+//! `Noise_XX_25519_ChaChaPoly_BLAKE2s` **responder** on UART0, built on
+//! hyperport's embedded adapter (`adapters::embedded::FramedNoise` over the
+//! UART driver in `uart.rs`), that echoes every transport message.
+//!
+//! Wire: each frame is a 4-byte big-endian length and one Noise message;
+//! the frame cap is 1,024 bytes (payloads up to 1,008). The client (the
+//! initiator) runs the handshake, sends transport messages and gets each
+//! one back with the same payload; it ends the session by sending an
+//! **empty** transport message, which the image echoes (empty) before it
+//! prints its figures and exits through semihosting with status 0. Any
+//! error (a refused frame, a handshake not finished within 60 s, 60 s
+//! without a message) exits with status 1.
+//!
+//! The command line (semihosting `SYS_GET_CMDLINE`, QEMU's
+//! `-semihosting-config arg=...`) carries `key=SEED rng=HEX`:
+//!
+//! * the static private key is `BLAKE2s-256("hyperport-uart-echo static
+//!   key:" || SEED)` (SEED as given, in bytes), so the client can compute
+//!   the public key it must see;
+//! * `rng=` is 64 hex digits of entropy from the host for the ephemeral key
+//!   (mps2-an386 has no random number generator; a real device would use
+//!   its TRNG): the ephemeral private key is `BLAKE2s-256(entropy || 0u64
+//!   little-endian)`.
+//!
+//! Output (semihosting stdout), one fact per line: the static public key,
+//! the handshake hash, the client's static key, the instructions the
+//! handshake took (under `-icount shift=0`, idle waits for the UART
+//! excluded), the messages echoed, `.data + .bss`, and the peak stack.
 #![no_std]
 #![no_main]
 
@@ -6,29 +34,221 @@ mod board;
 mod uart;
 
 use cortex_m_rt::entry;
-use embedded_io::{Read, Write};
+use hyperport::adapters::embedded::{Error, FramedNoise};
+use hyperport::channel::{Channel, PREFIX_LEN, RecvError};
+use hyperport::crypto::x25519::KeyPair;
+use hyperport::crypto::{HashAlgorithm, Provider, RustCrypto};
+use hyperport::noise::Builder;
+use uart::{Uart, UartError};
+
+/// The protocol, as the issue fixes it.
+const PROTOCOL: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+/// The frame cap: the channel's receive storage.
+const FRAME_CAP: usize = 1024;
+/// How long the handshake and then each message may take to arrive.
+const DEADLINE_TICKS: u64 = 60 * board::CORE_HZ;
+/// Domain separation for the static key derived from the seed.
+const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
 
 #[entry]
 fn main() -> ! {
     board::init();
-    let mut uart = uart::Uart::new();
-    board::print(b"uart-echo: raw skeleton\n");
-    let mut buf = [0u8; 64];
-    let mut total = 0u64;
+    let painted = board::paint_stack();
+    let mut cmd = [0u8; 256];
+    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(parse_args) else {
+        board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
+        board::exit(false)
+    };
+
+    let secret = RustCrypto::hash(HashAlgorithm::Blake2s, &[KEY_LABEL, seed]);
+    let mut secret_bytes = [0u8; 32];
+    secret_bytes.copy_from_slice(secret.as_bytes());
+    let static_key = KeyPair::from_secret_bytes(secret_bytes);
+    line_hex(b"static public key: ", static_key.public());
+
+    let uart = Uart::new();
+    let t0 = board::ticks();
+    let mut rng = HashRng {
+        seed: entropy,
+        counter: 0,
+    };
+    let Ok(hs) = Builder::from_name(PROTOCOL).and_then(|b| {
+        b.local_static(static_key)
+            .build_responder::<RustCrypto>(&mut rng)
+    }) else {
+        fail(b"cannot build the handshake")
+    };
+    let Ok(channel) = Channel::new(hs, [0u8; FRAME_CAP]) else {
+        fail(b"cannot build the channel")
+    };
+    let mut link = FramedNoise::new(uart, channel);
+    let mut buf = [0u8; FRAME_CAP + PREFIX_LEN];
+
+    let deadline = t0 + DEADLINE_TICKS;
+    link.io_mut().set_deadline(Some(deadline));
+    if let Err(e) = link.handshake(&mut buf, || board::ticks() > deadline) {
+        fail_with(b"handshake failed: ", &e)
+    }
+    let busy = board::ticks() - t0 - link.io_mut().idle_ticks();
+    let ch = link.channel();
+    line_hex(b"handshake hash: ", ch.handshake_hash().unwrap_or_default());
+    line_hex(
+        b"client static key: ",
+        ch.remote_static().map(|k| &k[..]).unwrap_or_default(),
+    );
+    line_u64(
+        b"handshake instructions: ",
+        busy * board::INSNS_PER_TICK,
+        b" (responder, from building the handshake state to established; UART waits excluded)\n",
+    );
+
+    // Echo: receive into buf[PREFIX_LEN..], seal in place, send.
+    let (mut messages, mut bytes) = (0u64, 0u64);
     loop {
-        let n = match uart.read(&mut buf) {
-            Ok(n) => n,
-            Err(_) => board::exit(false),
+        link.io_mut()
+            .set_deadline(Some(board::ticks() + DEADLINE_TICKS));
+        let n = match link.receive(&mut buf[PREFIX_LEN..]) {
+            Ok(Some(n)) => n,
+            Ok(None) => fail(b"the stream ended"),
+            Err(e) => fail_with(b"receive failed: ", &e),
         };
-        total += n as u64;
-        let _ = uart.write_all(&buf[..n]);
-        if buf[..n].contains(&4) {
-            board::print(b"bytes: ");
-            board::print_u64(total);
-            board::print(b"\n");
-            board::exit(true);
+        if let Err(e) = link.send_in_place(&mut buf, n) {
+            fail_with(b"send failed: ", &e)
+        }
+        if n == 0 {
+            break;
+        }
+        messages += 1;
+        bytes += n as u64;
+    }
+    line_u64(b"echoed: ", messages, b" messages");
+    line_u64(
+        b", ",
+        bytes,
+        b" payload bytes, then the final empty message\n",
+    );
+    let ram = board::static_ram();
+    line_u64(b"ram: .data+.bss ", u64::from(ram), b" bytes\n");
+    match board::deepest_write(painted) {
+        Some(addr) => {
+            let peak = board::stack_top() - addr;
+            line_u64(b"stack: peak ", u64::from(peak), b" bytes\n");
+            line_u64(
+                b"ram total: ",
+                u64::from(ram + peak),
+                b" bytes (.data + .bss + peak stack)\n",
+            );
+        }
+        None => fail(b"stack: the whole painted range was used (ran into .bss)"),
+    }
+    board::exit(true)
+}
+
+/// `key=SEED rng=HEX` (any order, other words ignored) → (seed, entropy).
+fn parse_args(cmd: &[u8]) -> Option<(&[u8], [u8; 32])> {
+    let (mut seed, mut entropy) = (None, None);
+    for word in cmd.split(|&b| b == b' ') {
+        if let Some(s) = word.strip_prefix(b"key=") {
+            seed = Some(s);
+        } else if let Some(h) = word.strip_prefix(b"rng=") {
+            entropy = parse_hex32(h);
         }
     }
+    Some((seed?, entropy?))
+}
+
+fn parse_hex32(h: &[u8]) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    if h.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(h.chunks(2)) {
+        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+/// The ephemeral key's randomness: BLAKE2s-256(entropy || counter), the
+/// entropy coming from the host (module docs). Uses the BLAKE2s the Noise
+/// suite needs anyway, so it adds no crypto code.
+struct HashRng {
+    seed: [u8; 32],
+    counter: u64,
+}
+
+impl rand_core::RngCore for HashRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(32) {
+            let block = RustCrypto::hash(
+                HashAlgorithm::Blake2s,
+                &[&self.seed, &self.counter.to_le_bytes()],
+            );
+            chunk.copy_from_slice(&block.as_bytes()[..chunk.len()]);
+            self.counter += 1;
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for HashRng {}
+
+fn line_hex(label: &[u8], bytes: &[u8]) {
+    board::print(label);
+    board::print_hex(bytes);
+    board::print(b"\n");
+}
+
+fn line_u64(label: &[u8], n: u64, tail: &[u8]) {
+    board::print(label);
+    board::print_u64(n);
+    board::print(tail);
+}
+
+fn fail(what: &[u8]) -> ! {
+    board::print(b"error: ");
+    board::print(what);
+    board::print(b"\n");
+    board::exit(false)
+}
+
+/// Names the error without `core::fmt` (which would add kilobytes).
+fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
+    board::print(b"error: ");
+    board::print(what);
+    fail(match e {
+        Error::Io(UartError::TimedOut) => b"no byte from the client within the deadline",
+        Error::Recv(RecvError::Framing(_)) => b"framing: frame over the cap, or cut off",
+        Error::Recv(RecvError::Handshake(_)) => b"handshake message refused",
+        Error::Recv(RecvError::Transport(_)) => b"transport message failed authentication",
+        Error::Recv(_) => b"received bytes refused",
+        Error::Send(_) => b"cannot seal",
+        Error::TimedOut => b"handshake deadline passed",
+        Error::WriteZero => b"UART wrote nothing",
+        Error::NotEstablished => b"not established",
+        Error::Closed => b"closed",
+        _ => b"other",
+    })
 }
 
 #[panic_handler]
