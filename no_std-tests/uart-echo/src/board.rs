@@ -166,6 +166,85 @@ pub fn exit(ok: bool) -> ! {
     }
 }
 
+/// `key=SEED rng=HEX` (any order, other words ignored) → (seed, entropy).
+pub fn parse_args(cmd: &[u8]) -> Option<(&[u8], [u8; 32])> {
+    let (mut seed, mut entropy) = (None, None);
+    for word in cmd.split(|&b| b == b' ') {
+        if let Some(s) = word.strip_prefix(b"key=") {
+            seed = Some(s);
+        } else if let Some(h) = word.strip_prefix(b"rng=") {
+            entropy = parse_hex32(h);
+        }
+    }
+    Some((seed?, entropy?))
+}
+
+fn parse_hex32(h: &[u8]) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    if h.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(h.chunks(2)) {
+        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Prints `label`, `bytes` in hex, and a newline.
+pub fn line_hex(label: &[u8], bytes: &[u8]) {
+    print(label);
+    print_hex(bytes);
+    print(b"\n");
+}
+
+/// Prints `label`, `n` in decimal, and `tail`.
+pub fn line_u64(label: &[u8], n: u64, tail: &[u8]) {
+    print(label);
+    print_u64(n);
+    print(tail);
+}
+
+/// Prints `error: what` and exits with status 1.
+pub fn fail(what: &[u8]) -> ! {
+    print(b"error: ");
+    print(what);
+    print(b"\n");
+    exit(false)
+}
+
+/// Prints the session's figures (messages echoed, `.data + .bss`, peak
+/// stack, their sum) and exits with status 0, or 1 if the stack ran through
+/// the whole painted range.
+pub fn finish(messages: u64, bytes: u64, painted: (u32, u32)) -> ! {
+    line_u64(b"echoed: ", messages, b" messages");
+    line_u64(
+        b", ",
+        bytes,
+        b" payload bytes, then the final empty message\n",
+    );
+    let ram = static_ram();
+    line_u64(b"ram: .data+.bss ", u64::from(ram), b" bytes\n");
+    let Some(addr) = deepest_write(painted) else {
+        fail(b"stack: the whole painted range was used (ran into .bss)")
+    };
+    let peak = stack_top() - addr;
+    line_u64(b"stack: peak ", u64::from(peak), b" bytes\n");
+    line_u64(
+        b"ram total: ",
+        u64::from(ram + peak),
+        b" bytes (.data + .bss + peak stack)\n",
+    );
+    exit(true)
+}
+
 const PAINT: u32 = 0xa5a5_a5a5;
 
 unsafe extern "C" {

@@ -55,7 +55,7 @@ fn main() -> ! {
     board::init();
     let painted = board::paint_stack();
     let mut cmd = [0u8; 256];
-    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(parse_args) else {
+    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
         board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
         board::exit(false)
     };
@@ -64,7 +64,7 @@ fn main() -> ! {
     let mut secret_bytes = [0u8; 32];
     secret_bytes.copy_from_slice(secret.as_bytes());
     let static_key = KeyPair::from_secret_bytes(secret_bytes);
-    line_hex(b"static public key: ", static_key.public());
+    board::line_hex(b"static public key: ", static_key.public());
 
     let uart = Uart::new();
     let t0 = board::ticks();
@@ -76,10 +76,10 @@ fn main() -> ! {
         b.local_static(static_key)
             .build_responder::<RustCrypto>(&mut rng)
     }) else {
-        fail(b"cannot build the handshake")
+        board::fail(b"cannot build the handshake")
     };
     let Ok(channel) = Channel::new(hs, [0u8; FRAME_CAP]) else {
-        fail(b"cannot build the channel")
+        board::fail(b"cannot build the channel")
     };
     let mut link = FramedNoise::new(uart, channel);
     let mut buf = [0u8; FRAME_CAP + PREFIX_LEN];
@@ -91,12 +91,12 @@ fn main() -> ! {
     }
     let busy = board::ticks() - t0 - link.io_mut().idle_ticks();
     let ch = link.channel();
-    line_hex(b"handshake hash: ", ch.handshake_hash().unwrap_or_default());
-    line_hex(
+    board::line_hex(b"handshake hash: ", ch.handshake_hash().unwrap_or_default());
+    board::line_hex(
         b"client static key: ",
         ch.remote_static().map(|k| &k[..]).unwrap_or_default(),
     );
-    line_u64(
+    board::line_u64(
         b"handshake instructions: ",
         busy * board::INSNS_PER_TICK,
         b" (responder, from building the handshake state to established; UART waits excluded)\n",
@@ -109,7 +109,7 @@ fn main() -> ! {
             .set_deadline(Some(board::ticks() + DEADLINE_TICKS));
         let n = match link.receive(&mut buf[PREFIX_LEN..]) {
             Ok(Some(n)) => n,
-            Ok(None) => fail(b"the stream ended"),
+            Ok(None) => board::fail(b"the stream ended"),
             Err(e) => fail_with(b"receive failed: ", &e),
         };
         if let Err(e) = link.send_in_place(&mut buf, n) {
@@ -121,59 +121,7 @@ fn main() -> ! {
         messages += 1;
         bytes += n as u64;
     }
-    line_u64(b"echoed: ", messages, b" messages");
-    line_u64(
-        b", ",
-        bytes,
-        b" payload bytes, then the final empty message\n",
-    );
-    let ram = board::static_ram();
-    line_u64(b"ram: .data+.bss ", u64::from(ram), b" bytes\n");
-    match board::deepest_write(painted) {
-        Some(addr) => {
-            let peak = board::stack_top() - addr;
-            line_u64(b"stack: peak ", u64::from(peak), b" bytes\n");
-            line_u64(
-                b"ram total: ",
-                u64::from(ram + peak),
-                b" bytes (.data + .bss + peak stack)\n",
-            );
-        }
-        None => fail(b"stack: the whole painted range was used (ran into .bss)"),
-    }
-    board::exit(true)
-}
-
-/// `key=SEED rng=HEX` (any order, other words ignored) → (seed, entropy).
-fn parse_args(cmd: &[u8]) -> Option<(&[u8], [u8; 32])> {
-    let (mut seed, mut entropy) = (None, None);
-    for word in cmd.split(|&b| b == b' ') {
-        if let Some(s) = word.strip_prefix(b"key=") {
-            seed = Some(s);
-        } else if let Some(h) = word.strip_prefix(b"rng=") {
-            entropy = parse_hex32(h);
-        }
-    }
-    Some((seed?, entropy?))
-}
-
-fn parse_hex32(h: &[u8]) -> Option<[u8; 32]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    if h.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(h.chunks(2)) {
-        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
-    Some(out)
+    board::finish(messages, bytes, painted)
 }
 
 /// The ephemeral key's randomness: BLAKE2s-256(entropy || counter), the
@@ -213,30 +161,11 @@ impl rand_core::RngCore for HashRng {
 
 impl rand_core::CryptoRng for HashRng {}
 
-fn line_hex(label: &[u8], bytes: &[u8]) {
-    board::print(label);
-    board::print_hex(bytes);
-    board::print(b"\n");
-}
-
-fn line_u64(label: &[u8], n: u64, tail: &[u8]) {
-    board::print(label);
-    board::print_u64(n);
-    board::print(tail);
-}
-
-fn fail(what: &[u8]) -> ! {
-    board::print(b"error: ");
-    board::print(what);
-    board::print(b"\n");
-    board::exit(false)
-}
-
 /// Names the error without `core::fmt` (which would add kilobytes).
 fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
     board::print(b"error: ");
     board::print(what);
-    fail(match e {
+    board::fail(match e {
         Error::Io(UartError::TimedOut) => b"no byte from the client within the deadline",
         Error::Recv(RecvError::Framing(_)) => b"framing: frame over the cap, or cut off",
         Error::Recv(RecvError::Handshake(_)) => b"handshake message refused",
