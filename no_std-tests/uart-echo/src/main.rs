@@ -166,7 +166,7 @@ fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
     board::print(b"error: ");
     board::print(what);
     board::fail(match e {
-        Error::Io(UartError::TimedOut) => b"no byte from the client within the deadline",
+        Error::Read(UartError::TimedOut) => b"no byte from the client within the deadline",
         Error::Recv(RecvError::Framing(_)) => b"framing: frame over the cap, or cut off",
         Error::Recv(RecvError::Handshake(_)) => b"handshake message refused",
         Error::Recv(RecvError::Transport(_)) => b"transport message failed authentication",

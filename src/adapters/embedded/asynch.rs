@@ -173,14 +173,14 @@ where
     ) -> Result<Option<Incoming>, Error<T::Error>> {
         loop {
             let event = if let Some(dst) = self.link.channel.read_buffer() {
-                let n = self.io.read(dst).await.map_err(Error::Io)?;
+                let n = self.io.read(dst).await.map_err(Error::Read)?;
                 if n == 0 {
                     return self.link.eof().map(|()| None);
                 }
                 self.link.channel.handle_filled(n, plain)
             } else {
                 let mut byte = [0u8; 1];
-                if self.io.read(&mut byte).await.map_err(Error::Io)? == 0 {
+                if self.io.read(&mut byte).await.map_err(Error::Read)? == 0 {
                     return self.link.eof().map(|()| None);
                 }
                 self.link.channel.handle_input(&mut &byte[..], plain)
@@ -208,7 +208,7 @@ where
             match self.io.write(bytes).await {
                 Ok(0) => return Err(self.link.fail(Error::WriteZero)),
                 Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-                Err(e) => return Err(self.link.fail(Error::Io(e))),
+                Err(e) => return Err(self.link.fail(Error::Write(e))),
             }
         }
         self.link.writing = false;
@@ -219,6 +219,6 @@ where
         self.link.writing = true;
         let r = self.io.flush().await;
         self.link.writing = false;
-        r.map_err(|e| self.link.fail(Error::Io(e)))
+        r.map_err(|e| self.link.fail(Error::Write(e)))
     }
 }

@@ -51,7 +51,7 @@ where
     /// [`Error::TimedOut`].
     ///
     /// # Errors
-    /// [`Error::TimedOut`], [`Error::Io`], [`Error::WriteZero`],
+    /// [`Error::TimedOut`], [`Error::Read`], [`Error::Write`], [`Error::WriteZero`],
     /// [`Error::Recv`] (a refused message, the wrong peer, the end of the
     /// stream), [`Error::Send`] (`buf` too small: nothing changed),
     /// [`Error::Closed`].
@@ -101,7 +101,7 @@ where
     ///
     /// # Errors
     /// [`Error::NotEstablished`], [`Error::Send`] (buffer too small, payload
-    /// too long: nothing sent), [`Error::Io`] / [`Error::WriteZero`] (the
+    /// too long: nothing sent), [`Error::Write`] / [`Error::WriteZero`] (the
     /// link closes), [`Error::Closed`].
     pub fn send(&mut self, payload: &[u8], out: &mut [u8]) -> Result<(), Error<T::Error>> {
         self.link.check_open()?;
@@ -139,7 +139,7 @@ where
     ///
     /// # Errors
     /// [`Error::NotEstablished`], [`Error::Recv`] (fatal except a `plain`
-    /// too small), [`Error::Io`] (can be retried), [`Error::Closed`].
+    /// too small), [`Error::Read`] (can be retried), [`Error::Closed`].
     pub fn receive(&mut self, plain: &mut [u8]) -> Result<Option<usize>, Error<T::Error>> {
         self.link.check_open()?;
         if !self.link.channel.is_established() {
@@ -185,14 +185,14 @@ where
     ) -> Result<Option<Incoming>, Error<T::Error>> {
         loop {
             let event = if let Some(dst) = self.link.channel.read_buffer() {
-                let n = self.io.read(dst).map_err(Error::Io)?;
+                let n = self.io.read(dst).map_err(Error::Read)?;
                 if n == 0 {
                     return self.link.eof().map(|()| None);
                 }
                 self.link.channel.handle_filled(n, plain)
             } else {
                 let mut byte = [0u8; 1];
-                if self.io.read(&mut byte).map_err(Error::Io)? == 0 {
+                if self.io.read(&mut byte).map_err(Error::Read)? == 0 {
                     return self.link.eof().map(|()| None);
                 }
                 self.link.channel.handle_input(&mut &byte[..], plain)
@@ -218,13 +218,13 @@ where
             match self.io.write(bytes) {
                 Ok(0) => return Err(self.link.fail(Error::WriteZero)),
                 Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-                Err(e) => return Err(self.link.fail(Error::Io(e))),
+                Err(e) => return Err(self.link.fail(Error::Write(e))),
             }
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), Error<T::Error>> {
-        self.io.flush().map_err(|e| self.link.fail(Error::Io(e)))
+        self.io.flush().map_err(|e| self.link.fail(Error::Write(e)))
     }
 }

@@ -52,7 +52,7 @@
 //! `true` the handshake fails with [`Error::TimedOut`] and the link is
 //! closed. A blocking read that never returns cannot be interrupted by a
 //! check, so a transport whose peer may go silent needs a read timeout of
-//! its own (its error then comes back as [`Error::Io`]). In async code the
+//! its own (its error then comes back as [`Error::Read`]). In async code the
 //! handshake future can also be wrapped in a timeout
 //! (`embassy_time::with_timeout`); see [`AsyncFramedNoise`] for what
 //! cancellation does.
@@ -62,11 +62,12 @@
 //! Every error the channel calls fatal (a frame over the cap, a refused
 //! handshake message, a forged or reordered transport message, the wrong
 //! peer, the end of the stream inside the handshake or inside a frame)
-//! closes the link, as do [`Error::TimedOut`], a failed write and a write
+//! closes the link, as do [`Error::TimedOut`], a failed write ([`Error::Write`]) and a write
 //! of zero bytes (the peer may hold a partial frame): every later call
 //! returns [`Error::Closed`], and the caller drops the connection. Caller
 //! mistakes ([`Error::NotEstablished`], a buffer too small, a payload too
-//! long) change nothing; neither does a failed read, which can be retried
+//! long) change nothing; neither does a failed read ([`Error::Read`]), which
+//! can be retried
 //! ([`Error::is_fatal`]).
 //!
 //! # Example (blocking, over a TCP stream on a host)
@@ -120,11 +121,13 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error<E> {
-    /// The transport failed, with its own error. After a failed write the
-    /// link is closed (the peer may hold part of a frame); after a failed
-    /// read nothing is lost (the bytes read before stay with the channel)
-    /// and the call can be repeated, for example after a read timeout.
-    Io(E),
+    /// Reading from the transport failed, with its own error. Nothing is
+    /// lost (the bytes read before stay with the channel) and the link stays
+    /// open: the call can be repeated, for example after a read timeout.
+    Read(E),
+    /// Writing to (or flushing) the transport failed, with its own error.
+    /// The link is closed: the peer may hold part of a frame.
+    Write(E),
     /// The channel refused what was received: framing (a frame over the
     /// cap, the stream ending inside a frame), a handshake message, a
     /// transport message's authentication, the peer's key, or the stream
@@ -153,13 +156,13 @@ impl<E> Error<E> {
     /// returns [`Error::Closed`]).
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Io(_) | Error::NotEstablished => false,
+            Error::Read(_) | Error::NotEstablished => false,
             Error::Recv(e) => e.is_fatal(),
             Error::Send(e) => matches!(
                 e,
                 SendError::Handshake(_) | SendError::Transport(_) | SendError::Closed
             ),
-            Error::TimedOut | Error::WriteZero | Error::Closed => true,
+            Error::Write(_) | Error::TimedOut | Error::WriteZero | Error::Closed => true,
         }
     }
 }
@@ -167,7 +170,11 @@ impl<E> Error<E> {
 impl<E: fmt::Display> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "transport error: {e}"),
+            Error::Read(e) => write!(f, "reading from the transport failed: {e}"),
+            Error::Write(e) => write!(
+                f,
+                "writing to the transport failed, link closed (drop the connection): {e}"
+            ),
             Error::Recv(e) => write!(f, "{e}"),
             Error::Send(e) => write!(f, "{e}"),
             Error::TimedOut => f.write_str(
@@ -189,7 +196,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
 impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
+            Error::Read(e) | Error::Write(e) => Some(e),
             Error::Recv(e) => Some(e),
             Error::Send(e) => Some(e),
             _ => None,
