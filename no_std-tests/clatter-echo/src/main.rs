@@ -41,24 +41,7 @@ const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
 fn main() -> ! {
     board::init();
     let painted = board::paint_stack();
-    let mut cmd = [0u8; 256];
-    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
-        board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
-        board::exit(false)
-    };
-
-    let mut input = [0u8; 256];
-    let Some(label_seed) = input.get_mut(..KEY_LABEL.len() + seed.len()) else {
-        board::fail(b"seed too long")
-    };
-    label_seed[..KEY_LABEL.len()].copy_from_slice(KEY_LABEL);
-    label_seed[KEY_LABEL.len()..].copy_from_slice(seed);
-    let secret = SensitiveByteArray::<[u8; 32]>::from_slice(Blake2s::hash(label_seed).as_slice());
-    let static_key = KeyPair {
-        public: X25519::pubkey(&secret),
-        secret,
-    };
-    board::line_hex(b"static public key: ", &static_key.public);
+    let (static_key, entropy) = keys_from_cmdline();
 
     let mut uart = Uart::new();
     let t0 = board::ticks();
@@ -132,6 +115,31 @@ fn main() -> ! {
         bytes += n as u64;
     }
     board::finish(messages, bytes, painted)
+}
+
+/// As in the hyperport image: the static key from the command line's seed
+/// (its public half printed) and the host's entropy, in a function of its
+/// own so that the command-line buffer is off the stack afterwards.
+#[inline(never)]
+fn keys_from_cmdline() -> (KeyPair<[u8; 32], SensitiveByteArray<[u8; 32]>>, [u8; 32]) {
+    let mut cmd = [0u8; 256];
+    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
+        board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
+        board::exit(false)
+    };
+    let mut input = [0u8; 256];
+    let Some(label_seed) = input.get_mut(..KEY_LABEL.len() + seed.len()) else {
+        board::fail(b"seed too long")
+    };
+    label_seed[..KEY_LABEL.len()].copy_from_slice(KEY_LABEL);
+    label_seed[KEY_LABEL.len()..].copy_from_slice(seed);
+    let secret = SensitiveByteArray::<[u8; 32]>::from_slice(Blake2s::hash(label_seed).as_slice());
+    let static_key = KeyPair {
+        public: X25519::pubkey(&secret),
+        secret,
+    };
+    board::line_hex(b"static public key: ", &static_key.public);
+    (static_key, entropy)
 }
 
 /// Reads one frame's body into `buf` and returns its length.

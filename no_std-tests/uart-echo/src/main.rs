@@ -54,17 +54,7 @@ const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
 fn main() -> ! {
     board::init();
     let painted = board::paint_stack();
-    let mut cmd = [0u8; 256];
-    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
-        board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
-        board::exit(false)
-    };
-
-    let secret = RustCrypto::hash(HashAlgorithm::Blake2s, &[KEY_LABEL, seed]);
-    let mut secret_bytes = [0u8; 32];
-    secret_bytes.copy_from_slice(secret.as_bytes());
-    let static_key = KeyPair::from_secret_bytes(secret_bytes);
-    board::line_hex(b"static public key: ", static_key.public());
+    let (static_key, entropy) = keys_from_cmdline();
 
     let uart = Uart::new();
     let t0 = board::ticks();
@@ -160,6 +150,24 @@ impl rand_core::RngCore for HashRng {
 }
 
 impl rand_core::CryptoRng for HashRng {}
+
+/// The static key (from the command line's seed; its public half printed)
+/// and the host's entropy. A function of its own, so that the command-line
+/// buffer is off the stack before the handshake runs.
+#[inline(never)]
+fn keys_from_cmdline() -> (KeyPair, [u8; 32]) {
+    let mut cmd = [0u8; 256];
+    let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
+        board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
+        board::exit(false)
+    };
+    let secret = RustCrypto::hash(HashAlgorithm::Blake2s, &[KEY_LABEL, seed]);
+    let mut secret_bytes = [0u8; 32];
+    secret_bytes.copy_from_slice(secret.as_bytes());
+    let static_key = KeyPair::from_secret_bytes(secret_bytes);
+    board::line_hex(b"static public key: ", static_key.public());
+    (static_key, entropy)
+}
 
 /// Names the error without `core::fmt` (which would add kilobytes).
 fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
