@@ -28,6 +28,9 @@ use cortex_m_rt::entry;
 use embedded_io::{Read, Write};
 use uart::Uart;
 
+/// clatter's X25519 key pair.
+type X25519KeyPair = KeyPair<[u8; 32], SensitiveByteArray<[u8; 32]>>;
+
 /// The frame cap, as in the hyperport image.
 const FRAME_CAP: usize = 1024;
 const PREFIX_LEN: usize = 4;
@@ -121,7 +124,7 @@ fn main() -> ! {
 /// (its public half printed) and the host's entropy, in a function of its
 /// own so that the command-line buffer is off the stack afterwards.
 #[inline(never)]
-fn keys_from_cmdline() -> (KeyPair<[u8; 32], SensitiveByteArray<[u8; 32]>>, [u8; 32]) {
+fn keys_from_cmdline() -> (X25519KeyPair, [u8; 32]) {
     let mut cmd = [0u8; 256];
     let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
         board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
