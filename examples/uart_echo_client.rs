@@ -24,14 +24,18 @@
 //! key). Exit status 0 when every echo matched, 1 on any failure, 2 on a bad
 //! argument.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use embedded_io_adapters::std::FromStd;
 use hyperport::adapters::embedded::FramedNoise;
-use hyperport::channel::{Channel, PREFIX_LEN, TAG_LEN};
+use hyperport::channel::{Channel, PREFIX_LEN};
 use hyperport::crypto::x25519::KeyPair;
 use hyperport::crypto::{DefaultProvider as P, HashAlgorithm, Provider};
 use hyperport::noise::Builder;
@@ -42,105 +46,46 @@ const PROTOCOL: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
 const IMAGE_FRAME_CAP: usize = 1024;
 const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
 
-const USAGE: &str = "\
-usage: uart_echo_client --port PORT [options]
-
-Noise_XX_25519_ChaChaPoly_BLAKE2s initiator for the UART echo image
-(no_std-tests/uart-echo.sh): handshake, N echoed messages, a final empty one.
-
-options:
-  --port PORT          TCP port of QEMU's UART0 socket (required)
-  --host HOST          host (default 127.0.0.1)
-  --seed SEED          require the server static key the image derives from SEED
-  --messages N         messages to send, each echoed (default 100)
-  --max-payload N      largest payload, 1..=1008 (default 1008, the image's cap
-                       of 1,024-byte messages less the 16-byte tag)
-  --impl IMPL          hyperport (the embedded adapter, default) or snow
-  --timeout SECS       connect retries, handshake deadline and each read
-                       (default 60)
-  -h, --help           this text";
-
+/// Noise_XX_25519_ChaChaPoly_BLAKE2s initiator for the UART echo image
+/// (no_std-tests/uart-echo.sh): the handshake, N echoed messages, a final
+/// empty one.
+#[derive(Parser, Debug)]
+#[command(name = "uart_echo_client")]
 struct Args {
-    host: String,
+    /// TCP port of QEMU's UART0 socket.
+    #[arg(long)]
     port: u16,
+    /// Host of that socket.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Require the server static key the image derives from SEED.
+    #[arg(long)]
     seed: Option<String>,
+    /// Messages to send, each echoed.
+    #[arg(long, default_value_t = 100)]
     messages: usize,
-    max_payload: usize,
-    snow: bool,
-    timeout: Duration,
+    /// Largest payload: the image's cap of 1,024-byte messages less the
+    /// 16-byte tag at most.
+    #[arg(long, default_value_t = 1008, value_parser = clap::value_parser!(u16).range(1..=1008))]
+    max_payload: u16,
+    /// The initiator: hyperport's blocking embedded adapter, or snow.
+    #[arg(long = "impl", value_enum, default_value_t = Impl::Hyperport)]
+    implementation: Impl,
+    /// Seconds for the connect retries, the handshake deadline and each read.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args {
-        host: "127.0.0.1".into(),
-        port: 0,
-        seed: None,
-        messages: 100,
-        max_payload: IMAGE_FRAME_CAP - TAG_LEN,
-        snow: false,
-        timeout: Duration::from_secs(60),
-    };
-    let mut port = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        if a == "-h" || a == "--help" {
-            return Ok(None);
-        }
-        let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--port" => {
-                let v = value()?;
-                port = Some(v.parse().map_err(|_| format!("bad --port: {v}"))?);
-            }
-            "--host" => args.host = value()?,
-            "--seed" => args.seed = Some(value()?),
-            "--messages" => {
-                let v = value()?;
-                args.messages = v.parse().map_err(|_| format!("bad --messages: {v}"))?;
-            }
-            "--max-payload" => {
-                let v = value()?;
-                args.max_payload = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=IMAGE_FRAME_CAP - TAG_LEN).contains(n))
-                    .ok_or_else(|| format!("bad --max-payload: {v} (1..=1008)"))?;
-            }
-            "--impl" => {
-                args.snow = match value()?.as_str() {
-                    "hyperport" => false,
-                    "snow" => true,
-                    v => return Err(format!("bad --impl: {v} (hyperport or snow)")),
-                }
-            }
-            "--timeout" => {
-                let v = value()?;
-                let secs: u64 = v
-                    .parse()
-                    .ok()
-                    .filter(|&s| s > 0)
-                    .ok_or_else(|| format!("bad --timeout: {v}"))?;
-                args.timeout = Duration::from_secs(secs);
-            }
-            _ => return Err(format!("unknown argument: {a} (see --help)")),
-        }
-    }
-    args.port = port.ok_or("missing --port (see --help)")?;
-    Ok(Some(args))
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Impl {
+    /// `adapters::embedded::FramedNoise` over `std::net::TcpStream`.
+    Hyperport,
+    /// snow, with the framing written here.
+    Snow,
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("uart_echo_client: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args: Args = cli::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -155,10 +100,11 @@ type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn run(args: &Args) -> Res<()> {
     let expected = args.seed.as_deref().map(image_public_key);
     let stream = connect(args)?;
-    stream.set_read_timeout(Some(args.timeout))?;
+    stream.set_read_timeout(Some(Duration::from_secs(args.timeout)))?;
     stream.set_nodelay(true)?;
     let started = Instant::now();
-    let (sent, bytes) = if args.snow {
+    let snow = args.implementation == Impl::Snow;
+    let (sent, bytes) = if snow {
         run_snow(args, stream, expected)?
     } else {
         run_hyperport(args, stream, expected)?
@@ -166,7 +112,7 @@ fn run(args: &Args) -> Res<()> {
     println!(
         "echoed {sent} messages each way ({bytes} payload bytes, 1..={} bytes each) and the final empty message, impl {}, in {:.2} s",
         args.max_payload,
-        if args.snow { "snow" } else { "hyperport" },
+        if snow { "snow" } else { "hyperport" },
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -182,7 +128,7 @@ fn image_public_key(seed: &str) -> [u8; 32] {
 
 /// Connects, retrying while QEMU is not listening yet.
 fn connect(args: &Args) -> Res<TcpStream> {
-    let until = Instant::now() + args.timeout;
+    let until = Instant::now() + Duration::from_secs(args.timeout);
     loop {
         match TcpStream::connect((args.host.as_str(), args.port)) {
             Ok(s) => return Ok(s),
@@ -243,7 +189,7 @@ fn run_hyperport(
     }
     let mut link = FramedNoise::new(FromStd::new(stream), channel);
     let mut buf = vec![0u8; IMAGE_FRAME_CAP + PREFIX_LEN];
-    let deadline = Instant::now() + args.timeout;
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
     link.handshake(&mut buf, || Instant::now() > deadline)?;
     let ch = link.channel();
     print_session(
@@ -255,7 +201,7 @@ fn run_hyperport(
     for i in 0..=args.messages {
         // The last one is the empty end-of-session message.
         let msg = if i < args.messages {
-            message(i, args.max_payload)
+            message(i, usize::from(args.max_payload))
         } else {
             Vec::new()
         };
@@ -299,7 +245,7 @@ fn run_snow(args: &Args, mut stream: TcpStream, expected: Option<[u8; 32]>) -> R
     let mut bytes = 0;
     for i in 0..=args.messages {
         let data = if i < args.messages {
-            message(i, args.max_payload)
+            message(i, usize::from(args.max_payload))
         } else {
             Vec::new()
         };
