@@ -11,7 +11,7 @@
 # length + the message; frame cap 1,024 bytes) is the initiator; it ends the
 # session with an empty transport message, which the image echoes before it
 # exits. QEMU's exit status is the script's: 0 when the session ended that
-# way, 1 on any error. The image's report (static public key, handshake
+# way, 1 on any error, 124 if --timeout killed it. The image's report (static public key, handshake
 # hash, client key, handshake instructions, RAM) goes to stdout.
 #
 # --seed SEED (default "hyperport"): the image's static private key is
@@ -24,9 +24,11 @@
 #
 # Needs qemu-system-arm and the thumbv7em-none-eabihf target.
 set -euo pipefail
+self=$0
 cd "$(dirname "$0")"
+self=$(basename "$self")
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$self" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
 port="" seed="hyperport" image="hyperport" timeout_s=300
 while [[ $# -gt 0 ]]; do
