@@ -89,19 +89,30 @@ pub fn print(bytes: &[u8]) {
     }
 }
 
-/// Writes `n` in decimal.
-pub fn print_u64(mut n: u64) {
+/// Writes `n` in decimal, by subtracting powers of ten: no 64-bit division,
+/// which would link compiler-builtins' `u64_div_rem` (864 bytes).
+pub fn print_u64(n: u64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    let mut len = 0;
+    let mut rest = n;
+    let mut power = 1u64;
+    let mut powers = [0u64; 20];
+    for p in powers.iter_mut() {
+        *p = power;
+        power = power.wrapping_mul(10);
+    }
+    for (i, &power) in powers.iter().enumerate().rev() {
+        let mut digit = 0u8;
+        while rest >= power {
+            rest -= power;
+            digit += 1;
+        }
+        if digit > 0 || len > 0 || i == 0 {
+            buf[len] = b'0' + digit;
+            len += 1;
         }
     }
-    print(&buf[i..]);
+    print(&buf[..len]);
 }
 
 /// Writes `bytes` in lower-case hex.
