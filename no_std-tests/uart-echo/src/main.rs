@@ -173,7 +173,7 @@ fn keys_from_cmdline() -> (KeyPair, [u8; 32]) {
 fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
     board::print(b"error: ");
     board::print(what);
-    board::fail(match e {
+    board::print(match e {
         Error::Read(UartError::TimedOut) => b"no byte from the client within the deadline",
         Error::Recv(RecvError::Framing(_)) => b"framing: frame over the cap, or cut off",
         Error::Recv(RecvError::Handshake(_)) => b"handshake message refused",
@@ -185,7 +185,9 @@ fn fail_with(what: &[u8], e: &Error<UartError>) -> ! {
         Error::NotEstablished => b"not established",
         Error::Closed => b"closed",
         _ => b"other",
-    })
+    });
+    board::print(b"\n");
+    board::exit(false)
 }
 
 #[panic_handler]
