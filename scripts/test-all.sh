@@ -11,7 +11,8 @@
 # `cryptography` for the vector cross-check. Then runs each step
 # with a banner, stopping at the first failure:
 #
-#   fmt, clippy x3 (default / firmware / all features), rustdoc -D warnings,
+#   fmt, clippy x4 (default / firmware / all features / the minimal firmware
+#   lib), rustdoc -D warnings,
 #   crypto vector cross-check (Python, if `cryptography` is importable),
 #   the no_std proof (no_std-tests/run.sh), a short run of every fuzz target,
 #   every scripts/*_interop.sh hook, the ports hardening mutants
@@ -195,6 +196,8 @@ step "clippy: default features" cargo clippy --all-targets -- -D warnings
 step "clippy: --no-default-features --features rustcrypto" \
     cargo clippy --all-targets --no-default-features --features rustcrypto -- -D warnings
 step "clippy: --all-features" cargo clippy --all-targets --all-features -- -D warnings
+step "clippy: firmware features (lib: rustcrypto-minimal, embedded-io-async)" \
+    cargo clippy --lib --no-default-features --features rustcrypto-minimal,embedded-io-async -- -D warnings
 step "rustdoc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 step "crypto vectors: independent Python cross-check" verify_vectors
 step "no_std proof: freestanding x86_64 + Cortex-M4 under QEMU" bash no_std-tests/run.sh

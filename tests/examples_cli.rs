@@ -15,12 +15,14 @@ const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
     ("noise_vectors", None),
     ("overlay_sim", Some("sim")),
+    ("uart_echo_client", Some("embedded-io")),
 ];
 
 fn enabled(feature: Option<&str>) -> bool {
     match feature {
         None => true,
         Some("sim") => cfg!(feature = "sim"),
+        Some("embedded-io") => cfg!(feature = "embedded-io"),
         Some(other) => panic!("unknown feature {other}"),
     }
 }
@@ -124,6 +126,16 @@ fn bad_values_and_files_are_one_line_exit_2() {
             "overlay_sim",
             &["vectors/topologies/zoo-Geant2012.txt", "abc"],
         );
+    }
+    if cfg!(feature = "embedded-io") {
+        assert_one_line_exit_2("uart_echo_client", &[]);
+        assert_one_line_exit_2("uart_echo_client", &["--port", "x"]);
+        assert_one_line_exit_2(
+            "uart_echo_client",
+            &["--port", "1", "--max-payload", "1009"],
+        );
+        assert_one_line_exit_2("uart_echo_client", &["--port", "1", "--impl", "noise-c"]);
+        assert_one_line_exit_2("uart_echo_client", &["--port", "1", "--timeout", "0"]);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
