@@ -366,6 +366,19 @@ async fn stuck_file_operation_times_out() {
         .status()
         .unwrap();
     assert!(st.success());
+    // However the test ends, open the write side (non-blocking) so that a
+    // reader blocked in open(2) is released and the runtime can shut down.
+    struct Release(PathBuf);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let _ = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&self.0);
+        }
+    }
+    let _release = Release(path.clone());
     let opts = IdentityOptions::new().with_timeout(Duration::from_millis(300));
     let started = std::time::Instant::now();
     // The ticker shows the (single) worker thread is free while the open blocks.
@@ -377,7 +390,7 @@ async fn stuck_file_operation_times_out() {
             t2.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let r = tokio::time::timeout(Duration::from_secs(10), load_or_generate(&path, &opts))
+    let r = tokio::time::timeout(Duration::from_secs(3), load_or_generate(&path, &opts))
         .await
         .expect("the operation's own timeout did not fire");
     ticker.abort();
@@ -388,6 +401,4 @@ async fn stuck_file_operation_times_out() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "{took:?}");
     assert!(ticks.load(Ordering::Relaxed) >= 10, "the async worker was blocked");
-    // Release the blocked reader so the blocking pool can shut down.
-    drop(OpenOptions::new().write(true).open(&path).unwrap());
 }
