@@ -62,12 +62,12 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::ToOwned;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::borrow::ToOwned;
 use std::string::{String, ToString};
 use std::time::{Duration, SystemTime};
 use std::vec::Vec;
@@ -370,16 +370,18 @@ pub async fn load(
     options: &IdentityOptions,
 ) -> Result<Identity, IdentityError> {
     let path = path.as_ref().to_path_buf();
-    run_blocking(path.clone(), options.timeout, move || {
-        match load_blocking(&path)? {
+    run_blocking(
+        path.clone(),
+        options.timeout,
+        move || match load_blocking(&path)? {
             Some(key) => Ok(Identity {
                 key,
                 path,
                 created: false,
             }),
             None => Err(IdentityError::NotFound { path }),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -565,9 +567,11 @@ pub(crate) fn load_or_generate_blocking(
                 created: true,
             })
         }
-        Err(WriteFail::Failed(IdentityError::Io { op: IdentityOp::Commit, source, .. }))
-            if source.kind() == io::ErrorKind::AlreadyExists =>
-        {
+        Err(WriteFail::Failed(IdentityError::Io {
+            op: IdentityOp::Commit,
+            source,
+            ..
+        })) if source.kind() == io::ErrorKind::AlreadyExists => {
             // Another writer committed first: its key is the identity.
             match load_blocking(path)? {
                 Some(key) => Ok(Identity {
@@ -641,7 +645,8 @@ fn write_temp_and_commit(
     file.write_all(second)
         .map_err(io_err(IdentityOp::WriteTemp, path))?;
     hook(WriteStep::Written)?;
-    file.sync_all().map_err(io_err(IdentityOp::SyncFile, path))?;
+    file.sync_all()
+        .map_err(io_err(IdentityOp::SyncFile, path))?;
     drop(file);
     hook(WriteStep::FileSynced)?;
 
@@ -798,13 +803,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<KeyPair, CorruptReason> {
     if bytes.len() > IDENTITY_FILE_LEN {
         return Err(CorruptReason::TooLong);
     }
-    let body = bytes
-        .strip_prefix(IDENTITY_HEADER.as_bytes())
-        .ok_or(if bytes.len() < IDENTITY_HEADER.len() {
+    let body = bytes.strip_prefix(IDENTITY_HEADER.as_bytes()).ok_or(
+        if bytes.len() < IDENTITY_HEADER.len() {
             CorruptReason::Truncated { len: bytes.len() }
         } else {
             CorruptReason::BadHeader
-        })?;
+        },
+    )?;
     if bytes.len() < IDENTITY_FILE_LEN {
         return Err(CorruptReason::Truncated { len: bytes.len() });
     }

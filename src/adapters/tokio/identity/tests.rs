@@ -233,7 +233,10 @@ fn crash_at_each_step_of_store_leaves_old_or_new_key() {
         let expect = if committed { &new } else { &old };
         assert_eq!(loaded.public(), expect.public(), "crash at {crash_at:?}");
         let id = load_or_generate_blocking(&path, &mut no_crash).unwrap();
-        assert!(!id.was_created(), "crash at {crash_at:?}: a new identity was made");
+        assert!(
+            !id.was_created(),
+            "crash at {crash_at:?}: a new identity was made"
+        );
         assert_eq!(id.public(), expect.public());
     }
 }
@@ -273,7 +276,9 @@ fn second_generator_loses_the_race_and_loads_the_winner() {
     // Between our temp file's fsync and its commit, another process commits.
     let mut hook = |step: WriteStep| {
         if step == WriteStep::FileSynced {
-            assert!(write_atomic(&path, &encode(&winner), Commit::NoReplace, &mut no_crash).is_ok());
+            assert!(
+                write_atomic(&path, &encode(&winner), Commit::NoReplace, &mut no_crash).is_ok()
+            );
         }
         Ok(())
     };
@@ -399,6 +404,12 @@ async fn stuck_file_operation_times_out() {
         "{r:?}"
     );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "{took:?}");
-    assert!(ticks.load(Ordering::Relaxed) >= 10, "the async worker was blocked");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(
+        ticks.load(Ordering::Relaxed) >= 10,
+        "the async worker was blocked"
+    );
 }
