@@ -399,7 +399,9 @@ async fn stalled_handshake_is_dropped_at_the_deadline() {
     peer.write_all(&out[..n]).await.unwrap();
     let started = tokio::time::Instant::now();
     let cfg = StreamConfig::new().with_handshake_timeout(Duration::from_secs(5));
-    let r = accept(ours, hb, &cfg).await;
+    let r = tokio::time::timeout(Duration::from_secs(60), accept(ours, hb, &cfg))
+        .await
+        .expect("the handshake deadline did not fire");
     assert!(
         matches!(r, Err(StreamError::HandshakeTimeout { .. })),
         "{r:?}"
