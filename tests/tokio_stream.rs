@@ -685,7 +685,9 @@ async fn send_error_is_counted_and_reported() {
     );
     let stats = p.ours.stats();
     assert_eq!(stats.send_errors, 1);
-    assert_eq!(stats.messages_sent, 1);
+    // Both were sealed; the second never reached the transport.
+    assert_eq!(stats.messages_sent, 2);
+    assert_eq!(stats.bytes_sent, 4 + 20);
     assert!(stats.closed);
     let events = capture.0.lock().unwrap().clone();
     assert!(
@@ -777,4 +779,38 @@ async fn byte_view_reports_fatal_errors_as_invalid_data() {
     assert!(e.get_ref().unwrap().downcast_ref::<StreamError>().is_some());
     let e = view.read(&mut buf).await.unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::NotConnected);
+}
+
+/// `feed` queues small messages (sharing write calls) until a flush or a
+/// frame's worth; `send` writes at once.
+#[tokio::test]
+async fn feed_queues_until_flush_or_a_frame_worth() {
+    let (mut a, mut b) = pair(XX).await;
+    for i in 0..10u8 {
+        a.feed(&[i; 100]).await.unwrap();
+    }
+    assert_eq!(a.stats().bytes_sent, 0, "written before a flush");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), b.recv())
+            .await
+            .is_err()
+    );
+    a.flush().await.unwrap();
+    assert_eq!(a.stats().bytes_sent, 10 * 120);
+    for i in 0..10u8 {
+        assert_eq!(&b.recv().await.unwrap().unwrap()[..], &[i; 100]);
+    }
+    // More than a frame's worth (65,539 bytes) queued: written without a flush.
+    for _ in 0..70 {
+        a.feed(&[7; 1000]).await.unwrap();
+    }
+    assert!(a.stats().bytes_sent >= 10 * 120 + 65_539);
+    for _ in 0..60 {
+        assert_eq!(b.recv().await.unwrap().unwrap().len(), 1000);
+    }
+    a.send(b"last").await.unwrap();
+    for _ in 60..70 {
+        b.recv().await.unwrap().unwrap();
+    }
+    assert_eq!(&b.recv().await.unwrap().unwrap()[..], b"last");
 }

@@ -34,10 +34,20 @@
 //! # Memory
 //!
 //! Per stream: the receive storage (`max_frame_len`, default 65,535 bytes),
-//! the read buffer (`read_buffer_len`, default 64 KiB), one send frame
-//! buffer (`max_frame_len + 4`) and a plaintext buffer of
-//! `max_frame_len - 16` bytes: about 256 KiB with the defaults. Nothing
-//! grows with what the peer sends.
+//! the read buffer (`read_buffer_len`, default 64 KiB), the send queue
+//! (two frames: `2 * (max_frame_len + 4)` bytes) and a plaintext buffer of
+//! `max_frame_len - 16` bytes: about 320 KiB with the defaults. Nothing
+//! grows with what the peer sends. (Received messages are handed out as
+//! `Bytes` split off the plaintext buffer; while the application holds
+//! them, the next messages go to a fresh buffer.)
+//!
+//! # Sending
+//!
+//! Sealed frames queue in the send buffer: [`NoiseStream::feed`] writes
+//! them to the transport once a frame's worth (64 KiB by default) is
+//! queued, [`NoiseStream::flush`] writes everything, [`NoiseStream::send`]
+//! is `feed` + `flush`. So a burst of small messages shares write calls,
+//! and a single message goes out at once with `send`.
 //!
 //! # Cancellation
 //!
@@ -346,7 +356,8 @@ impl From<StreamError> for io::Error {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StreamStats {
-    /// Transport messages sent (frames handed to the transport in full).
+    /// Transport messages sealed and queued for the transport (all of
+    /// them are written unless an error closes the stream first).
     pub messages_sent: u64,
     /// Transport messages received and authenticated.
     pub messages_received: u64,
@@ -460,17 +471,21 @@ pub use byte_stream::NoiseByteStream;
 
 // ------------------------------------------------------------------ send
 
-/// The sending state: one frame buffer, drained before the next frame.
+/// The sending state: a buffer of two frames' room where sealed frames
+/// queue until a flush, or until a frame's worth is queued (then they are
+/// written before `feed` returns: backpressure).
 struct SendState<P: Provider> {
     tx: channel::Sender<P>,
-    /// `PREFIX_LEN + max_frame_len` bytes; `buf[pos..end]` is the part of
-    /// the current frame not yet written.
+    /// `2 * frame_room` bytes; `buf[pos..end]` is queued and not yet written.
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
-    /// Byte-stream view: plaintext staged at `buf[PREFIX_LEN..PREFIX_LEN + staged]`
-    /// (only while no frame is pending).
+    /// `PREFIX_LEN + max_frame_len`: the room one frame can take.
+    frame_room: usize,
+    /// Byte-stream view: plaintext staged at `buf[end + PREFIX_LEN..][..staged]`.
     staged: usize,
+    /// A drain is under way (the write timer runs from its start).
+    draining: bool,
     timer: Option<ProgressTimer>,
     write_timeout: Option<Duration>,
     /// Set by `close`: no more frames.
@@ -505,7 +520,11 @@ impl<P: Provider> SendState<P> {
         StreamError::WriteTimeout { after }
     }
 
-    /// Writes the rest of the pending frame.
+    fn queued(&self) -> usize {
+        self.end.saturating_sub(self.pos)
+    }
+
+    /// Writes everything queued.
     fn poll_drain<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
@@ -513,6 +532,12 @@ impl<P: Provider> SendState<P> {
     ) -> Poll<Result<(), StreamError>> {
         if self.shared.is_closed() {
             return Poll::Ready(Err(StreamError::Closed));
+        }
+        if self.pos < self.end && !self.draining {
+            self.draining = true;
+            if let Some(t) = &mut self.timer {
+                t.progress();
+            }
         }
         while self.pos < self.end {
             let chunk = self.buf.get(self.pos..self.end).unwrap_or(&[]);
@@ -527,9 +552,6 @@ impl<P: Provider> SendState<P> {
                     if let Some(t) = &mut self.timer {
                         t.progress();
                     }
-                    if self.pos == self.end {
-                        bump(&self.shared.messages_sent, 1);
-                    }
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(self.io_failed(e))),
                 Poll::Pending => {
@@ -542,8 +564,12 @@ impl<P: Provider> SendState<P> {
                 }
             }
         }
-        self.pos = 0;
-        self.end = 0;
+        self.draining = false;
+        if self.staged == 0 {
+            // Staged plaintext (byte view) stays where it is until sealed.
+            self.pos = 0;
+            self.end = 0;
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -557,39 +583,34 @@ impl<P: Provider> SendState<P> {
         StreamError::Send(e)
     }
 
-    /// Encrypts `msg` into the (empty) frame buffer.
-    fn start_message(&mut self, msg: &[u8]) -> Result<(), StreamError> {
-        self.check_open()?;
-        let max = self.max_message_len();
-        if msg.len() > max {
-            return Err(StreamError::MessageTooLong {
-                len: msg.len(),
-                max,
-            });
-        }
-        debug_assert!(self.pos == self.end && self.staged == 0);
-        match self.tx.write_message(msg, &mut self.buf) {
+    /// Seals `msg` into the queue, which has room for it.
+    fn queue_message(&mut self, msg: &[u8]) -> Result<(), StreamError> {
+        let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+        match self.tx.write_message(msg, dst) {
             Ok(n) => {
-                self.begin_frame(n);
+                self.end = self.end.saturating_add(n);
+                bump(&self.shared.messages_sent, 1);
                 Ok(())
             }
             Err(e) => Err(self.fail_send(e)),
         }
     }
 
-    fn begin_frame(&mut self, n: usize) {
-        self.pos = 0;
-        self.end = n;
-        if let Some(t) = &mut self.timer {
-            t.progress();
-        }
+    /// Whether the queue has room for a whole frame (or the staging area)
+    /// after what is queued.
+    fn has_frame_room(&self) -> bool {
+        self.end.saturating_add(self.frame_room) <= self.buf.len()
     }
 
     /// Byte-stream view: copies as much of `data` as fits into the staged
-    /// payload; returns how much.
+    /// payload; returns how much. Needs [`has_frame_room`](Self::has_frame_room)
+    /// when nothing is staged yet.
     fn stage(&mut self, data: &[u8]) -> usize {
         let max = self.max_message_len();
-        let start = PREFIX_LEN.saturating_add(self.staged);
+        let start = self
+            .end
+            .saturating_add(PREFIX_LEN)
+            .saturating_add(self.staged);
         let room = max.saturating_sub(self.staged);
         let k = room.min(data.len());
         if let (Some(dst), Some(src)) = (
@@ -608,15 +629,18 @@ impl<P: Provider> SendState<P> {
         self.staged >= self.max_message_len()
     }
 
-    /// Byte-stream view: seals the staged payload in place as one frame.
+    /// Byte-stream view: seals the staged payload in place as one frame at
+    /// the end of the queue.
     fn seal_staged(&mut self) -> Result<(), StreamError> {
         if self.staged == 0 {
             return Ok(());
         }
-        match self.tx.write_message_in_place(&mut self.buf, self.staged) {
+        let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+        match self.tx.write_message_in_place(dst, self.staged) {
             Ok(n) => {
                 self.staged = 0;
-                self.begin_frame(n);
+                self.end = self.end.saturating_add(n);
+                bump(&self.shared.messages_sent, 1);
                 Ok(())
             }
             Err(e) => Err(self.fail_send(e)),
@@ -628,7 +652,7 @@ impl<P: Provider> SendState<P> {
         io: &mut W,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), StreamError>> {
-        if self.pos == self.end && self.staged > 0 {
+        if self.staged > 0 && !self.shared.is_closed() {
             self.seal_staged()?;
         }
         match self.poll_drain(io, cx) {
@@ -661,6 +685,8 @@ impl<P: Provider> SendState<P> {
         }
     }
 
+    /// Seals `msg` into the queue; writes the queue first if it has no room,
+    /// and after, once a frame's worth is queued.
     async fn feed<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
@@ -674,9 +700,14 @@ impl<P: Provider> SendState<P> {
                 max,
             });
         }
-        poll_fn(|cx| self.poll_drain(io, cx)).await?;
-        self.start_message(msg)?;
-        poll_fn(|cx| self.poll_drain(io, cx)).await
+        if !self.has_frame_room() {
+            poll_fn(|cx| self.poll_drain(io, cx)).await?;
+        }
+        self.queue_message(msg)?;
+        if self.queued() >= self.frame_room {
+            poll_fn(|cx| self.poll_drain(io, cx)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -1006,7 +1037,9 @@ where
     }
     let max_payload = ch.max_payload_len();
     let mut rd = vec![0u8; config.read_buffer_len].into_boxed_slice();
-    let mut out = vec![0u8; PREFIX_LEN.saturating_add(config.max_frame_len)].into_boxed_slice();
+    // The send queue (two frames' room) doubles as the handshake's output.
+    let frame_room = PREFIX_LEN.saturating_add(config.max_frame_len);
+    let mut out = vec![0u8; frame_room.saturating_mul(2)].into_boxed_slice();
     let mut plain = BytesMut::zeroed(max_payload);
     let mut range = (0usize, 0usize);
     let mut early = None;
@@ -1049,7 +1082,9 @@ where
         buf: out,
         pos: 0,
         end: 0,
+        frame_room,
         staged: 0,
+        draining: false,
         timer: config.write_timeout.map(ProgressTimer::new),
         write_timeout: config.write_timeout,
         shut: false,
@@ -1120,9 +1155,10 @@ impl<T, P: Provider> fmt::Debug for NoiseStream<T, P> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin, P: Provider> NoiseStream<T, P> {
-    /// Sends `msg` as one transport message and flushes the transport;
-    /// returns once the frame is written (backpressure). Cancel-safe in the
-    /// sense of the module docs.
+    /// Sends `msg` as one transport message: [`feed`](Self::feed) then
+    /// [`flush`](Self::flush); returns once the frame (and any queued
+    /// before it) is written to the transport (backpressure). Cancel-safe
+    /// in the sense of the module docs.
     ///
     /// # Errors
     /// [`StreamError::MessageTooLong`] (nothing sent, stream usable); fatal:
@@ -1133,8 +1169,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, P: Provider> NoiseStream<T, P> {
         poll_fn(|cx| self.send.poll_flush(&mut self.io, cx)).await
     }
 
-    /// As [`send`](Self::send) without flushing the transport (for
-    /// transports that buffer: follow a batch with [`flush`](Self::flush)).
+    /// Seals `msg` into the send queue without flushing: the queue is
+    /// written once a frame's worth is queued (then `feed` waits for the
+    /// transport: backpressure) or on [`flush`](Self::flush). For bursts of
+    /// small messages; end a burst with `flush`.
     ///
     /// # Errors
     /// As [`send`](Self::send).
@@ -1142,7 +1180,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, P: Provider> NoiseStream<T, P> {
         self.send.feed(&mut self.io, msg).await
     }
 
-    /// Finishes any started frame and flushes the transport.
+    /// Writes every queued frame and flushes the transport.
     ///
     /// # Errors
     /// As [`send`](Self::send).

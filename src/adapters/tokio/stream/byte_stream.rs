@@ -121,19 +121,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin, P: Provider> AsyncWrite for NoiseByteStr
         if data.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        // The frame buffer must be free of a pending frame before staging.
-        match send.poll_drain(io, cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-            Poll::Pending => return Poll::Pending,
+        // Staging starts after the queue: make room for a whole frame first.
+        if send.staged == 0 && !send.has_frame_room() {
+            match send.poll_drain(io, cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return Poll::Pending,
+            }
         }
         let k = send.stage(data);
         if send.staged_full() {
             if let Err(e) = send.seal_staged() {
                 return Poll::Ready(Err(e.into()));
             }
-            // Start writing the full frame now; if the transport is not
-            // ready the next call (or flush) finishes it.
+            // Start writing now; if the transport is not ready, the next
+            // call (or flush) continues.
             if let Poll::Ready(Err(e)) = send.poll_drain(io, cx) {
                 return Poll::Ready(Err(e.into()));
             }
