@@ -7,7 +7,7 @@
 //! every I/O error is surfaced (returned, counted, and a `tracing` event).
 //!
 //! * [`stream`]: Noise streams over any `AsyncRead + AsyncWrite` (TCP
-//!   first), driving [`channel::Channel`](crate::channel::Channel):
+//!   first), driving [`Channel`](crate::channel::Channel):
 //!   [`connect`], [`accept`], [`connect_tcp`], then a message API
 //!   ([`NoiseStream`]) or a byte-stream view ([`NoiseByteStream`]).
 //! * [`identity`]: load or generate a node's static key file (atomic

@@ -1,5 +1,5 @@
 //! Noise streams over any `AsyncRead + AsyncWrite` (TCP first): the tokio
-//! driver of [`channel::Channel`](crate::channel::Channel).
+//! driver of [`Channel`].
 //!
 //! The wire is the channel's: every frame is a 4-byte big-endian length and
 //! one Noise message (handshake or transport, at most 65,535 bytes). This
