@@ -11,7 +11,9 @@
 //!   builds the [`HandshakeState`] with [`noise::Builder`](crate::noise::Builder))
 //!   under [`StreamConfig::handshake_timeout`] (tokio time, so paused-time
 //!   tests work); [`connect_tcp`] also dials, under the same deadline. A peer
-//!   that connects and stays silent is dropped at the deadline.
+//!   that connects and stays silent is dropped at the deadline. This side's
+//!   handshake payloads are empty and the peer's are discarded (the
+//!   transport carries the application's data).
 //! * Then a [`NoiseStream`]: a message API ([`NoiseStream::send`],
 //!   [`NoiseStream::recv`], with backpressure: `send` returns once the
 //!   frame is written to the transport) that can be split into a
