@@ -262,3 +262,43 @@ fn ik_with_the_printed_key_and_a_psk_pattern() {
     // SHA256: a 32-byte hash.
     assert_eq!(field(&server.line(), "handshake hash ").len(), 64);
 }
+
+/// Ctrl-C (SIGINT) with a connection open and idle: the responder stops
+/// accepting, cancels and joins its connection task (which closes the
+/// connection) and exits 0 well within its grace period, not after the
+/// connection's idle timeout.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_closes_open_connections_and_exits_promptly() {
+    use std::io::Read as _;
+    use std::time::{Duration, Instant};
+
+    let mut server = Server::start(&[]);
+    server.line();
+    let addr = field(&server.line(), "listening ");
+    // One client comes and goes; another holds a raw TCP connection in its
+    // handshake (deadline 10 s, longer than the 5 s grace period).
+    let mut client = Command::new(example())
+        .args(["--connect", &addr, "--count", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(client.wait().unwrap().success());
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let st = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = server.child.wait().unwrap();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "exit status after Ctrl-C");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // The held connection was closed by the server.
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+}
