@@ -719,13 +719,19 @@ async fn peer_that_stops_reading_hits_the_write_timeout() {
     let big = vec![0u8; 60_000];
     let started = tokio::time::Instant::now();
     let mut sent = 0;
-    let e = loop {
-        match a.send(&big).await {
-            Ok(()) => sent += 1,
-            Err(e) => break e,
+    let run = async {
+        loop {
+            match a.send(&big).await {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(sent < 10, "backpressure never applied");
         }
-        assert!(sent < 10, "backpressure never applied");
     };
+    // The outer timeout only catches a missing write timeout.
+    let e = tokio::time::timeout(DEFAULT_WRITE_TIMEOUT * 3, run)
+        .await
+        .expect("the write timeout did not fire");
     assert!(
         matches!(e, StreamError::WriteTimeout { after } if after == DEFAULT_WRITE_TIMEOUT),
         "{e:?}"
@@ -742,7 +748,10 @@ async fn idle_timeout_closes_a_silent_stream() {
     a.send(b"one").await.unwrap();
     assert_eq!(&b.recv().await.unwrap().unwrap()[..], b"one");
     let started = tokio::time::Instant::now();
-    let e = b.recv().await.unwrap_err();
+    let e = tokio::time::timeout(Duration::from_secs(60), b.recv())
+        .await
+        .expect("the idle timeout did not fire")
+        .unwrap_err();
     assert!(matches!(e, StreamError::IdleTimeout { .. }), "{e:?}");
     assert_eq!(started.elapsed(), Duration::from_secs(7));
     assert!(matches!(b.recv().await, Err(StreamError::Closed)));
