@@ -8,7 +8,8 @@
 # present): rustup components rustfmt and clippy, the thumbv7em-none-eabihf
 # target, apt packages qemu-system-arm and binutils-arm-none-eabi (apt-get
 # update only if something is missing), cargo-fuzz, and the Python package
-# `cryptography` for the vector cross-check. Then runs each step
+# `cryptography` for the vector cross-check, and `noiseprotocol` for the
+# tokio adapter's interop hook. Then runs each step
 # with a banner, stopping at the first failure:
 #
 #   fmt, clippy x4 (default / firmware / all features / the minimal firmware
@@ -123,6 +124,15 @@ install_missing() {
         echo "pip install cryptography"
         python3 -m pip install --quiet --disable-pip-version-check cryptography >/dev/null 2>&1 \
             || echo "pip install cryptography failed; the cross-check step will be skipped"
+    fi
+
+    # The tokio adapter's interop hook (scripts/tokio_interop.sh) checks
+    # examples/noise_echo.rs against the `noiseprotocol` package (PyPI), an
+    # independent Noise implementation.
+    if command -v python3 >/dev/null && ! python3 -c 'import noise.connection' 2>/dev/null; then
+        echo "pip install noiseprotocol"
+        python3 -m pip install --quiet --disable-pip-version-check noiseprotocol >/dev/null 2>&1 \
+            || echo "pip install noiseprotocol failed; scripts/tokio_interop.sh will fail"
     fi
 
     if ! command -v cargo-fuzz >/dev/null; then

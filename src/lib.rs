@@ -60,6 +60,7 @@
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
 //! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
+//! * [`adapters`]: feature-gated drivers for real runtimes (`tokio`, ...).
 //!
 //! ## Safety and limits
 //!
@@ -84,6 +85,7 @@
 //! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
+//! | `tokio` | no | `adapters::tokio`: Noise streams over tokio I/O, identity key files (implies `std`) |
 //!
 //! The firmware build is `--no-default-features --features rustcrypto`, or
 //! `rustcrypto-minimal` (plus any algorithm features it needs) to leave the

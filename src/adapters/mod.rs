@@ -15,3 +15,5 @@
 
 #[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
 pub mod embedded;
+#[cfg(feature = "tokio")]
+pub mod tokio;
