@@ -104,6 +104,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod adapters;
 pub mod buf;
 pub mod crypto;
 pub mod error;
