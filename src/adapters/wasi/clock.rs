@@ -62,9 +62,8 @@ impl Deadline {
     /// Time left before the deadline (zero once it passed); `None` if there
     /// is no limit.
     pub fn remaining(&self) -> Option<Duration> {
-        self.at_ns.map(|at| {
-            Duration::from_nanos(at.saturating_sub(monotonic_clock::now()))
-        })
+        self.at_ns
+            .map(|at| Duration::from_nanos(at.saturating_sub(monotonic_clock::now())))
     }
 
     /// Whether the deadline has passed.

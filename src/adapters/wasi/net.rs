@@ -37,7 +37,9 @@ pub enum ConnectError {
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TimedOut => f.write_str("connect timed out; is the peer listening and reachable?"),
+            Self::TimedOut => {
+                f.write_str("connect timed out; is the peer listening and reachable?")
+            }
             Self::Socket(ErrorCode::AccessDenied) => f.write_str(
                 "connect: access-denied: the runtime grants no network access \
                  (wasmtime: run with -S inherit-network=y)",
@@ -149,7 +151,9 @@ pub struct TcpStream {
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpStream").field("peer", &self.peer).finish_non_exhaustive()
+        f.debug_struct("TcpStream")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -218,7 +222,9 @@ impl TcpStream {
         loop {
             match self.input.read(max) {
                 Ok(chunk) if !chunk.is_empty() => return Ok(Some(chunk)),
-                Ok(_) => deadline.wait(&self.readable).map_err(|_| IoError::TimedOut)?,
+                Ok(_) => deadline
+                    .wait(&self.readable)
+                    .map_err(|_| IoError::TimedOut)?,
                 Err(StreamError::Closed) => return Ok(None),
                 Err(e) => return Err(stream_error(e)),
             }
@@ -228,10 +234,16 @@ impl TcpStream {
     /// Writes all of `bytes` and flushes, waiting for the host to accept
     /// them (`check-write`, `write`, `flush`, then the flush's completion),
     /// giving up when `deadline` passes.
-    pub(crate) fn write_all(&self, mut bytes: &[u8], deadline: &mut Deadline) -> Result<(), IoError> {
+    pub(crate) fn write_all(
+        &self,
+        mut bytes: &[u8],
+        deadline: &mut Deadline,
+    ) -> Result<(), IoError> {
         while !bytes.is_empty() {
             let permit = self.writable_len(deadline)?;
-            let n = usize::try_from(permit).unwrap_or(usize::MAX).min(bytes.len());
+            let n = usize::try_from(permit)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
             let (now, rest) = bytes.split_at(n);
             self.output.write(now).map_err(stream_error)?;
             bytes = rest;
@@ -247,7 +259,9 @@ impl TcpStream {
     fn writable_len(&self, deadline: &mut Deadline) -> Result<u64, IoError> {
         loop {
             match self.output.check_write() {
-                Ok(0) => deadline.wait(&self.writable).map_err(|_| IoError::TimedOut)?,
+                Ok(0) => deadline
+                    .wait(&self.writable)
+                    .map_err(|_| IoError::TimedOut)?,
                 Ok(n) => return Ok(n),
                 Err(e) => return Err(stream_error(e)),
             }
@@ -273,7 +287,9 @@ pub struct TcpListener {
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("local", &self.local).finish_non_exhaustive()
+        f.debug_struct("TcpListener")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
     }
 }
 
@@ -297,7 +313,10 @@ impl TcpListener {
             .map_err(ListenError::Socket)?;
         socket.start_listen().map_err(ListenError::Socket)?;
         finish(|| socket.finish_listen(), &ready)?;
-        let local = socket.local_address().map(from_wasi).map_err(ListenError::Socket)?;
+        let local = socket
+            .local_address()
+            .map(from_wasi)
+            .map_err(ListenError::Socket)?;
         Ok(Self {
             ready,
             socket,
@@ -323,7 +342,9 @@ impl TcpListener {
                     return Ok(TcpStream::from_parts(socket, input, output, peer));
                 }
                 Err(ErrorCode::WouldBlock) => {
-                    deadline.wait(&self.ready).map_err(|_| AcceptError::TimedOut)?;
+                    deadline
+                        .wait(&self.ready)
+                        .map_err(|_| AcceptError::TimedOut)?;
                 }
                 Err(code) => return Err(AcceptError::Socket(code)),
             }
