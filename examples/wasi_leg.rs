@@ -23,206 +23,135 @@
 // Built for another target, the program only parses its arguments.
 #![cfg_attr(not(all(target_os = "wasi", target_env = "p2")), allow(dead_code))]
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Messages sent by default.
-const DEFAULT_MESSAGES: u64 = 100;
+use clap::{ArgGroup, Parser};
+
 /// Largest payload of one message (65,535-byte Noise message less the tag).
 const MAX_PAYLOAD: usize = 65_519;
-/// Default connect / handshake / frame timeout.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time the responder waits for the next message of a connection
 /// (it serves one connection at a time).
-const DEFAULT_IDLE: Duration = Duration::from_secs(30);
+const DEFAULT_LISTEN_IDLE_MS: u64 = 30_000;
+/// Default time the initiator waits for each echo to begin.
+const DEFAULT_CONNECT_IDLE_MS: u64 = 10_000;
 /// Connections the responder's host queues before `accept`.
 const LISTEN_BACKLOG: u32 = 16;
 
-const HELP: &str = "\
-wasi_leg: a framed Noise_XX_25519_ChaChaPoly_BLAKE2s leg over WASI Preview 2 TCP.
-
-Usage:
-  wasmtime run -S inherit-network=y wasi_leg.wasm --connect IP:PORT [OPTIONS]
-  wasmtime run -S inherit-network=y wasi_leg.wasm --listen IP:PORT [OPTIONS]
-
-Frames: a 4-byte big-endian length, then one Noise message (at most 65,535
-bytes). Each run makes a fresh static key (entropy from wasi:random) and
-prints `static <hex>` first.
-
-Modes (exactly one):
-  --connect IP:PORT        initiator: send messages, check that each comes back
-                           unchanged, print `ok N messages, handshake hash <hex>`
-                           and exit 0; any failure prints one line, exits 1
-  --listen IP:PORT         responder: print `listening on IP:PORT` (port 0 picks
-                           one), then echo every message of each connection, one
-                           connection at a time; prints `handshake hash <hex>`
-                           and how each connection ended
-
-Options:
-  --messages N             (--connect) messages to send [default: 100]; sizes
-                           start 0, 1, 65519, then vary up to 65519 bytes
-  --size BYTES             (--connect) every message this size instead (0-65519)
-  --peer-static HEX        require the peer's static key (64 hex digits)
-  --connections N          (--listen) exit 0 after N connections [default: serve
-                           forever]
-  --connect-timeout-ms MS  (--connect) time to connect [default: 10000]
-  --handshake-timeout-ms MS  time for the whole handshake [default: 10000]
-  --frame-timeout-ms MS    time for a frame to complete once begun [default: 10000]
-  --idle-timeout-ms MS     time to wait for the next message [default: 10000 with
-                           --connect, 30000 with --listen]
-  -h, --help               print this help and exit 0
-
-Exit status: 0 success, 1 a failed run or a bad argument. (The program exits
-2 on a bad argument, but a WASI Preview 2 exit status is only success or
-failure, so wasmtime reports 1; the message says which.)
-";
-
-/// Which role to run.
-#[derive(Debug)]
-enum Mode {
-    Connect(std::net::SocketAddr),
-    Listen(std::net::SocketAddr),
-}
-
-/// The parsed command line.
-#[derive(Debug)]
+/// A framed Noise_XX_25519_ChaChaPoly_BLAKE2s leg over WASI Preview 2 TCP,
+/// run with `wasmtime run -S inherit-network=y wasi_leg.wasm ...`.
+///
+/// Frames are a 4-byte big-endian length, then one Noise message (at most
+/// 65,535 bytes). Each run makes a fresh static key (entropy from
+/// wasi:random) and prints `static <hex>` first.
+#[derive(Parser, Debug)]
+#[command(
+    name = "wasi_leg",
+    group(ArgGroup::new("mode").args(["connect", "listen"])),
+    after_help = "Exit status: 0 success, 1 a failed run (one line on stderr says why). A bad \
+                  argument exits 2 when built natively, but a WASI Preview 2 exit status is \
+                  only success or failure, so wasmtime reports 1."
+)]
 struct Args {
-    mode: Mode,
+    /// Initiator: connect to IP:PORT, send messages, check that each comes
+    /// back unchanged, print `ok N messages, handshake hash <hex>`.
+    #[arg(long, value_name = "IP:PORT")]
+    connect: Option<SocketAddr>,
+    /// Responder: print `listening on IP:PORT` (port 0 picks one), then echo
+    /// every message of each connection, one connection at a time, printing
+    /// `<peer>: handshake hash <hex>` and how each connection ended.
+    #[arg(long, value_name = "IP:PORT")]
+    listen: Option<SocketAddr>,
+    /// Messages to send (--connect); sizes start 0, 1, 65519, then vary up
+    /// to 65519 bytes.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        conflicts_with = "listen"
+    )]
     messages: u64,
-    size: Option<usize>,
+    /// Every message this many bytes instead (--connect; 0 to 65519).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        conflicts_with = "listen",
+        value_parser = clap::value_parser!(u32).range(0..=65_519)
+    )]
+    size: Option<u32>,
+    /// Require the peer's static key (64 hex digits).
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
     peer_static: Option<[u8; 32]>,
+    /// Exit 0 after N connections (--listen) [default: serve forever].
+    #[arg(long, value_name = "N", conflicts_with = "connect")]
     connections: Option<u64>,
-    connect_timeout: Duration,
-    handshake_timeout: Duration,
-    frame_timeout: Duration,
-    idle_timeout: Option<Duration>,
+    /// Time to connect (--connect).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = millis)]
+    connect_timeout_ms: u64,
+    /// Time for the whole handshake.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = millis)]
+    handshake_timeout_ms: u64,
+    /// Time for a frame to complete once its first byte arrived.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = millis)]
+    frame_timeout_ms: u64,
+    /// Time to wait for the next message to begin [default: 10000 with
+    /// --connect, 30000 with --listen].
+    #[arg(long, value_name = "MS", value_parser = millis)]
+    idle_timeout_ms: Option<u64>,
 }
 
-/// What the command line asked for.
-enum Parsed {
-    Help,
-    Run(Box<Args>),
+fn parse_key(v: &str) -> Result<[u8; 32], String> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(v, &mut key).map_err(|_| "expected 64 hex digits".to_owned())?;
+    Ok(key)
 }
 
-fn parse_args(args: &[String]) -> Result<Parsed, String> {
-    let mut mode = None;
-    let mut messages = None;
-    let mut size = None;
-    let mut peer_static = None;
-    let mut connections = None;
-    let mut connect_timeout = DEFAULT_TIMEOUT;
-    let mut handshake_timeout = DEFAULT_TIMEOUT;
-    let mut frame_timeout = DEFAULT_TIMEOUT;
-    let mut idle_timeout = None;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Ok(Parsed::Help);
-        }
-        let mut value = || {
-            it.next()
-                .map(String::as_str)
-                .ok_or_else(|| format!("{flag} needs a value (see --help)"))
-        };
-        match flag.as_str() {
-            "--connect" | "--listen" => {
-                let v = value()?;
-                let addr = v.parse().map_err(|_| {
-                    format!("{flag} {v}: not an IP:PORT address (e.g. 127.0.0.1:7000)")
-                })?;
-                if mode.is_some() {
-                    return Err("give exactly one of --connect and --listen".into());
-                }
-                mode = Some(if flag == "--connect" {
-                    Mode::Connect(addr)
-                } else {
-                    Mode::Listen(addr)
-                });
-            }
-            "--messages" => messages = Some(number(flag, value()?)?),
-            "--size" => {
-                let v = value()?;
-                let n = number(flag, v)?;
-                match usize::try_from(n) {
-                    Ok(n) if n <= MAX_PAYLOAD => size = Some(n),
-                    _ => return Err(format!("--size {v}: at most {MAX_PAYLOAD} bytes")),
-                }
-            }
-            "--peer-static" => {
-                let v = value()?;
-                let mut key = [0u8; 32];
-                hex::decode_to_slice(v, &mut key)
-                    .map_err(|_| format!("--peer-static {v}: expected 64 hex digits"))?;
-                peer_static = Some(key);
-            }
-            "--connections" => connections = Some(number(flag, value()?)?),
-            "--connect-timeout-ms" => connect_timeout = millis(flag, value()?)?,
-            "--handshake-timeout-ms" => handshake_timeout = millis(flag, value()?)?,
-            "--frame-timeout-ms" => frame_timeout = millis(flag, value()?)?,
-            "--idle-timeout-ms" => idle_timeout = Some(millis(flag, value()?)?),
-            other => return Err(format!("unknown argument {other} (see --help)")),
-        }
+fn millis(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(0) => Err("a timeout must be at least 1 ms".to_owned()),
+        Ok(ms) => Ok(ms),
+        Err(_) => Err("expected a whole number of milliseconds".to_owned()),
     }
-    let mode = mode.ok_or("give --connect IP:PORT or --listen IP:PORT (see --help)")?;
-    let idle_default = match mode {
-        Mode::Connect(_) => DEFAULT_TIMEOUT,
-        Mode::Listen(_) => DEFAULT_IDLE,
-    };
-    Ok(Parsed::Run(Box::new(Args {
-        mode,
-        messages: messages.unwrap_or(DEFAULT_MESSAGES),
-        size,
-        peer_static,
-        connections,
-        connect_timeout,
-        handshake_timeout,
-        frame_timeout,
-        idle_timeout: Some(idle_timeout.unwrap_or(idle_default)),
-    })))
 }
 
-fn number(flag: &str, v: &str) -> Result<u64, String> {
-    v.parse()
-        .map_err(|_| format!("{flag} {v}: expected a whole number"))
-}
-
-fn millis(flag: &str, v: &str) -> Result<Duration, String> {
-    match number(flag, v)? {
-        0 => Err(format!("{flag} 0: a timeout must be at least 1 ms")),
-        ms => Ok(Duration::from_millis(ms)),
+impl Args {
+    fn idle_timeout(&self) -> Duration {
+        let default = if self.listen.is_some() {
+            DEFAULT_LISTEN_IDLE_MS
+        } else {
+            DEFAULT_CONNECT_IDLE_MS
+        };
+        Duration::from_millis(self.idle_timeout_ms.unwrap_or(default))
     }
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    match parse_args(&argv) {
-        Ok(Parsed::Help) => {
-            print!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        Ok(Parsed::Run(args)) => run(*args),
-        Err(msg) => {
-            eprintln!("wasi_leg: {msg}");
-            ExitCode::from(2)
-        }
+    let args: Args = cli::parse();
+    if args.connect.is_none() && args.listen.is_none() {
+        cli::fail("give --connect IP:PORT or --listen IP:PORT (try --help)");
     }
+    run(args)
 }
 
 #[cfg(not(all(target_os = "wasi", target_env = "p2")))]
 fn run(_args: Args) -> ExitCode {
-    eprintln!(
-        "wasi_leg: this program runs in a WASI Preview 2 host; build it with `cargo build \
-         --release --target wasm32-wasip2 --example wasi_leg --no-default-features --features \
-         wasi,rustcrypto` and run it with `wasmtime run -S inherit-network=y ...`"
-    );
-    ExitCode::from(2)
+    cli::fail(
+        "this program runs in a WASI Preview 2 host; build it with `cargo build --release \
+         --target wasm32-wasip2 --example wasi_leg --no-default-features --features \
+         wasi,rustcrypto` and run it with `wasmtime run -S inherit-network=y ...`",
+    )
 }
 
 #[cfg(all(target_os = "wasi", target_env = "p2"))]
 fn run(args: Args) -> ExitCode {
-    let result = match args.mode {
-        Mode::Connect(addr) => wasm::initiator(addr, &args),
-        Mode::Listen(addr) => wasm::responder(addr, &args),
+    let result = match (args.connect, args.listen) {
+        (Some(addr), _) => wasm::initiator(addr, &args),
+        (None, Some(addr)) => wasm::responder(addr, &args),
+        (None, None) => Err("give --connect or --listen (try --help)".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,6 +166,7 @@ fn run(args: Args) -> ExitCode {
 mod wasm {
     use std::io::Write;
     use std::net::SocketAddr;
+    use std::time::Duration;
 
     use hyperport::adapters::wasi::{
         AcceptError, Config, Deadline, Leg, TcpListener, TcpStream, WasiRng, clock,
@@ -259,10 +189,10 @@ mod wasm {
 
     fn config(args: &Args) -> Config {
         Config::new()
-            .with_connect_timeout(args.connect_timeout)
-            .with_handshake_timeout(args.handshake_timeout)
-            .with_frame_timeout(args.frame_timeout)
-            .with_idle_timeout(args.idle_timeout)
+            .with_connect_timeout(Duration::from_millis(args.connect_timeout_ms))
+            .with_handshake_timeout(Duration::from_millis(args.handshake_timeout_ms))
+            .with_frame_timeout(Duration::from_millis(args.frame_timeout_ms))
+            .with_idle_timeout(Some(args.idle_timeout()))
     }
 
     fn handshake_state(key: &KeyPair, initiator: bool) -> Result<HandshakeState<P>, String> {
@@ -313,7 +243,7 @@ mod wasm {
         let echo_start = clock::now();
         for i in 0..args.messages {
             let len = match (args.size, usize::try_from(i)) {
-                (Some(n), _) => n,
+                (Some(n), _) => n as usize,
                 (None, Ok(i)) if i < FIRST_SIZES.len() => FIRST_SIZES[i],
                 (None, _) => (rng.next_u32() as usize) % (MAX_PAYLOAD + 1),
             };

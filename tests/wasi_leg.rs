@@ -506,6 +506,9 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
         &["--connect", "localhost"][..],
         &["--messages", "x", "--connect", "127.0.0.1:1"],
         &["--size", "65520", "--connect", "127.0.0.1:1"],
+        &["--messages", "3", "--listen", "127.0.0.1:0"],
+        &["--peer-static", "abcd", "--connect", "127.0.0.1:1"],
+        &["--frame-timeout-ms", "0", "--connect", "127.0.0.1:1"],
         &["--bogus"],
         &[],
     ] {
@@ -515,7 +518,11 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
         // failure: wasmtime reports 1.
         assert_eq!(out.status.code(), Some(1), "{bad:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{bad:?}: {stderr}");
-        assert!(stderr.starts_with("wasi_leg: "), "{bad:?}: {stderr}");
+        assert!(stderr.starts_with("wasi_leg"), "{bad:?}: {stderr}");
+        assert!(
+            stderr.trim_end().ends_with("(try --help)"),
+            "{bad:?}: {stderr}"
+        );
     }
     // Nobody listens on that port (bound, then released).
     let port = TcpListener::bind("127.0.0.1:0")
