@@ -15,7 +15,9 @@
 # 3. Runs the wasm leg against itself (wasm initiator, wasm responder).
 # 4. Runs tests/wasi_leg.rs: the wasm leg in wasmtime against snow on the
 #    host in both roles, and against hostile host peers.
-# 5. Runs it against the tokio adapter's `noise_echo`, in both roles, when
+# 5. Counts heap allocations per echoed message inside wasmtime
+#    (tests/wasi_alloc.rs, built for wasm32-wasip2, wasmtime as the runner).
+# 6. Runs it against the tokio adapter's `noise_echo`, in both roles, when
 #    examples/noise_echo.rs exists; both sides must print the same
 #    handshake hash.
 #
@@ -141,6 +143,16 @@ same_hash "wasm initiator" "$ours" "wasm responder" "$theirs"
 echo "--- tests/wasi_leg.rs (wasm in wasmtime against snow and hostile peers)"
 WASI_LEG_WASM="$WASM" WASMTIME="$WASMTIME" timeout 900 \
     cargo test --all-features --test wasi_leg -- --ignored
+
+# ------------------------------ allocations in the steady state (in wasm)
+
+echo "--- tests/wasi_alloc.rs (inside wasmtime, against the wasm responder)"
+start wasm_responder3 "$WASMTIME" run -S inherit-network=y "$WASM" --listen 127.0.0.1:0 --connections 1
+addr="$(wait_for "$LOGS/wasm_responder3" 'listening on [0-9.]+:[0-9]+' | awk '{print $3}')"
+# --release shares the dependencies built for the example above.
+CARGO_TARGET_WASM32_WASIP2_RUNNER="$WASMTIME run -S inherit-network=y --env WASI_LEG_PEER=$addr" \
+    timeout 900 cargo test --release --target wasm32-wasip2 --no-default-features \
+    --features wasi,rustcrypto --test wasi_alloc -- --nocapture
 
 # ------------------------------------------ the tokio adapter's noise_echo
 

@@ -81,10 +81,14 @@
 //! `list<u8>`, which the bindings allocate (at most the bytes asked for:
 //! the bounds above) and the leg drops once copied into the channel's
 //! storage; and a wait with a finite deadline passes a two-element list to
-//! `poll` and gets a list back (two allocations of a few bytes). Waits
-//! without a deadline use `pollable.block` and allocate nothing. Each of
-//! these allocations is freed before the call returns, so memory does not
-//! grow.
+//! `poll` and gets a list back. Waits without a deadline use
+//! `pollable.block`, and a resource that is already ready skips the wait,
+//! so neither allocates. Every such allocation is freed before the call
+//! returns: memory does not grow with traffic. Measured inside wasmtime
+//! (`tests/wasi_alloc.rs`, run by `scripts/wasi_interop.sh`): 2 allocations
+//! per echoed message (send and receive) for 0 to 1,400-byte messages, one
+//! per read call, and 5 for 65,519-byte messages, whose body arrives in
+//! several reads.
 //!
 //! # Crypto provider
 //!
