@@ -156,42 +156,34 @@ CARGO_TARGET_WASM32_WASIP2_RUNNER="$WASMTIME run -S inherit-network=y --env WASI
 
 # ------------------------------------------ the tokio adapter's noise_echo
 
-# What this expects of noise_echo (issue #13): `--listen IP:PORT` prints
-# `static <hex>` first and a `handshake hash <hex>` line per connection;
-# `--connect IP:PORT` runs the initiator, prints `handshake hash <hex>` and
-# exits 0 once its echoes are checked.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
+# noise_echo (examples/noise_echo.rs, issue #13): `--listen ADDR` prints
+# `static <hex>` first, then `listening <ip:port>`, and `handshake hash
+# <hex>` per connection; `--exit-after N` ends it after N connections.
+# `--connect ADDR` prints `handshake hash <hex>` and, last, `ok N messages
+# echoed (B bytes)`; `--remote-static HEX` pins the responder's key.
 if [[ -f examples/noise_echo.rs ]]; then
     timeout 900 cargo build --release --features tokio --example noise_echo
     NOISE_ECHO="$TARGET_DIR/release/examples/noise_echo"
 
     echo "--- wasm initiator -> noise_echo responder (tokio adapter)"
-    port="$(free_port)"
-    start noise_echo_responder "$NOISE_ECHO" --listen "127.0.0.1:$port"
+    start noise_echo_responder "$NOISE_ECHO" --listen 127.0.0.1:0 --exit-after 1
     key="$(wait_for "$LOGS/noise_echo_responder" '^static [0-9a-f]{64}' | awk '{print $2}')"
-    ours=""
-    for _ in $(seq 1 50); do  # until noise_echo accepts connections
-        if timeout 120 "$WASMTIME" run -S inherit-network=y "$WASM" \
-            --connect "127.0.0.1:$port" --peer-static "$key" >"$LOGS/wasm_initiator2" 2>&1; then
-            ours="$(grep -oE '^ok [0-9]+ messages, handshake hash [0-9a-f]+' "$LOGS/wasm_initiator2" | awk '{print $NF}')"
-            break
-        fi
-        grep -q 'connection-refused' "$LOGS/wasm_initiator2" || { cat "$LOGS/wasm_initiator2" >&2; exit 1; }
-        sleep 0.2
-    done
-    cat "$LOGS/wasm_initiator2"
-    [[ -n $ours ]] || { echo "the wasm initiator did not finish" >&2; exit 1; }
+    addr="$(wait_for "$LOGS/noise_echo_responder" '^listening [0-9.]+:[0-9]+' | awk '{print $2}')"
+    timeout 120 "$WASMTIME" run -S inherit-network=y "$WASM" --connect "$addr" --peer-static "$key" \
+        | tee "$LOGS/wasm_initiator2"
+    ours="$(grep -oE '^ok [0-9]+ messages, handshake hash [0-9a-f]+' "$LOGS/wasm_initiator2" | awk '{print $NF}')"
     theirs="$(wait_for "$LOGS/noise_echo_responder" 'handshake hash [0-9a-f]+' | awk '{print $NF}')"
     same_hash "wasm initiator" "$ours" "noise_echo responder" "$theirs"
 
     echo "--- noise_echo initiator (tokio adapter) -> wasm responder"
     start wasm_responder2 "$WASMTIME" run -S inherit-network=y "$WASM" --listen 127.0.0.1:0 --connections 1
+    key="$(wait_for "$LOGS/wasm_responder2" '^static [0-9a-f]{64}' | awk '{print $2}')"
     addr="$(wait_for "$LOGS/wasm_responder2" 'listening on [0-9.]+:[0-9]+' | awk '{print $3}')"
-    timeout 120 "$NOISE_ECHO" --connect "$addr" | tee "$LOGS/noise_echo_initiator"
-    theirs="$(grep -oE 'handshake hash [0-9a-f]+' "$LOGS/noise_echo_initiator" | head -n1 | awk '{print $NF}')"
+    timeout 120 "$NOISE_ECHO" --connect "$addr" --remote-static "$key" --count 100 \
+        | tee "$LOGS/noise_echo_initiator"
+    grep -qE '^ok 100 messages echoed' "$LOGS/noise_echo_initiator" \
+        || { echo "noise_echo did not finish its echoes" >&2; exit 1; }
+    theirs="$(grep -oE '^handshake hash [0-9a-f]+' "$LOGS/noise_echo_initiator" | awk '{print $NF}')"
     ours="$(wait_for "$LOGS/wasm_responder2" 'handshake hash [0-9a-f]+' | awk '{print $NF}')"
     same_hash "noise_echo initiator" "$theirs" "wasm responder" "$ours"
 else

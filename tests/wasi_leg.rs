@@ -281,6 +281,34 @@ fn wasm_responder_echoes_for_a_snow_initiator_with_the_same_handshake_hash() {
 
 #[test]
 #[ignore = "needs the .wasm and wasmtime: run by scripts/wasi_interop.sh"]
+fn pipelined_messages_and_a_half_close_are_all_echoed() {
+    let r = Responder::spawn(&["--connections", "1"]);
+    let mut snow = SnowLeg::connect(r.addr);
+    let sizes = [MAX_PAYLOAD, 0, 7, MAX_PAYLOAD, 1];
+    let payloads: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (0..n).map(|j| (j + 3 * i) as u8).collect())
+        .collect();
+    // Every message written before any echo is read, then our side closed:
+    // the responder reads frames back to back, sees the end of stream on a
+    // frame boundary, and its echoes still arrive.
+    for p in &payloads {
+        snow.send(p);
+    }
+    snow.stream.shutdown(Shutdown::Write).unwrap();
+    for p in &payloads {
+        assert_eq!(&snow.recv(), p);
+    }
+    let end = r.line_with("after", PROMPT);
+    assert!(
+        end.ends_with("closed by the peer after 5 messages"),
+        "{end}"
+    );
+}
+
+#[test]
+#[ignore = "needs the .wasm and wasmtime: run by scripts/wasi_interop.sh"]
 fn wasm_initiator_checks_echoes_from_a_snow_responder() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

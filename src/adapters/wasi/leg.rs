@@ -217,6 +217,9 @@ pub struct Leg<P: Provider, S> {
     /// Armed when the first byte of a frame arrives; cleared when the frame
     /// completes.
     frame_deadline: Option<Deadline>,
+    /// The peer closed its side between two frames: `recv` returns
+    /// `Ok(None)` from now on, sending still works.
+    peer_done: bool,
 }
 
 impl<P: Provider, S> fmt::Debug for Leg<P, S> {
@@ -250,6 +253,7 @@ impl<P: Provider, S: AsMut<[u8]>> Leg<P, S> {
             config: *config,
             prefix_held: 0,
             frame_deadline: None,
+            peer_done: false,
         };
         match leg.run_handshake() {
             Ok(()) => Ok(leg),
@@ -352,7 +356,8 @@ impl<P: Provider, S: AsMut<[u8]>> Leg<P, S> {
     /// Receives the next message into `plain` (at least
     /// [`max_payload_len`](Self::max_payload_len) bytes long) and returns
     /// its length; `Ok(None)` when the peer closed the connection between
-    /// two frames (sending still works until the leg is dropped).
+    /// two frames (and on every later call; sending still works until the
+    /// leg is closed).
     ///
     /// Waits for the first byte of the next frame at most
     /// [`Config::idle_timeout`], then for the rest of that frame at most
@@ -370,6 +375,9 @@ impl<P: Provider, S: AsMut<[u8]>> Leg<P, S> {
 
     fn recv_inner(&mut self, plain: &mut [u8]) -> Result<Option<usize>, LegError> {
         let stream = self.stream.as_ref().ok_or(LegError::Closed)?;
+        if self.peer_done {
+            return Ok(None);
+        }
         // Checked before any byte leaves the socket, so that a short buffer
         // loses nothing (the channel checks again, before consuming).
         let needed = self.channel.max_payload_len();
@@ -409,6 +417,7 @@ impl<P: Provider, S: AsMut<[u8]>> Leg<P, S> {
                 Step::Partial => {}
                 Step::Eof => {
                     self.channel.handle_eof().map_err(LegError::Recv)?;
+                    self.peer_done = true;
                     return Ok(None);
                 }
             }
