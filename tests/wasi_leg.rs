@@ -493,6 +493,78 @@ fn a_peer_that_stalls_in_the_handshake_hits_the_handshake_deadline() {
     assert_still_serving(&r);
 }
 
+/// CPU time (user + system, every thread) the process `pid` has used.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): state is
+    // field 3, utime 14 and stime 15, in clock ticks.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Duration::from_secs_f64(ticks as f64 / hz as f64)
+}
+
+#[test]
+#[ignore = "needs the .wasm and wasmtime: run by scripts/wasi_interop.sh"]
+fn waiting_costs_no_cpu() {
+    // Every wait is the host's (`pollable.block`, or `poll` with a clock
+    // pollable): a responder that waits for seconds burns almost no CPU. A
+    // guest that polled in a loop would burn the whole wait.
+    let r = Responder::spawn(&[
+        "--handshake-timeout-ms",
+        "3000",
+        "--frame-timeout-ms",
+        "3000",
+        "--idle-timeout-ms",
+        "3000",
+    ]);
+    let pid = r.child.id();
+    // 5% of each 3 s wait. (A guest spinning through a wait used 330 ms of
+    // a 1.5 s wait with the machine's load average at 16 on 2 cores, and
+    // all of it on an idle machine.)
+    let budget = Duration::from_millis(150);
+    std::thread::sleep(Duration::from_millis(300));
+    // 1. Waiting in accept (no deadline: `block`).
+    let before = cpu_time(pid);
+    std::thread::sleep(Duration::from_millis(3000));
+    let used = cpu_time(pid) - before;
+    eprintln!("accept wait: {used:?} of CPU in 3 s");
+    assert!(used < budget, "accept wait used {used:?} of CPU in 3 s");
+    // 2. A stalled handshake (deadline: `poll` with the clock pollable).
+    let mut raw = TcpStream::connect(r.addr).unwrap();
+    raw.write_all(&[0, 0]).unwrap();
+    let before = cpu_time(pid);
+    let took = time_to_close(&mut raw, Duration::from_secs(10));
+    let used = cpu_time(pid) - before;
+    assert!(took >= Duration::from_millis(2900), "closed after {took:?}");
+    eprintln!("handshake wait: {used:?} of CPU in {took:?}");
+    assert!(
+        used < budget,
+        "a {took:?} handshake wait used {used:?} of CPU"
+    );
+    // 3. An idle connection, and then a frame stalled in its body.
+    let mut snow = SnowLeg::connect(r.addr);
+    snow.echo(&[1]);
+    let before = cpu_time(pid);
+    let took = time_to_close(&mut snow.stream, Duration::from_secs(10));
+    let used = cpu_time(pid) - before;
+    eprintln!("idle wait: {used:?} of CPU in {took:?}");
+    assert!(used < budget, "a {took:?} idle wait used {used:?} of CPU");
+    let mut snow = SnowLeg::connect(r.addr);
+    snow.echo(&[1]);
+    snow.stream.write_all(&[0, 0, 1, 0, 9, 9]).unwrap();
+    let before = cpu_time(pid);
+    let took = time_to_close(&mut snow.stream, Duration::from_secs(10));
+    let used = cpu_time(pid) - before;
+    eprintln!("mid-frame wait: {used:?} of CPU in {took:?}");
+    assert!(
+        used < budget,
+        "a {took:?} mid-frame wait used {used:?} of CPU"
+    );
+}
+
 #[test]
 #[ignore = "needs the .wasm and wasmtime: run by scripts/wasi_interop.sh"]
 fn a_message_that_fails_authentication_closes_the_connection() {
