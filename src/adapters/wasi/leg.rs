@@ -426,9 +426,7 @@ impl<P: Provider, S: AsMut<[u8]>> Leg<P, S> {
 
     /// Closes the connection if `result` is a fatal error.
     fn check<T>(&mut self, result: Result<T, LegError>) -> Result<T, LegError> {
-        if let Err(e) = &result
-            && e.is_fatal()
-        {
+        if result.as_ref().is_err_and(LegError::is_fatal) {
             self.close();
         }
         result
