@@ -98,10 +98,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for LOG REGEX: prints the first match of REGEX in LOG (10 s at most).
+# wait_for LOG REGEX: prints the first match of REGEX in LOG (60 s at most:
+# wasmtime compiles the component first, about 5 s on a loaded machine).
 wait_for() {
     local log=$1 regex=$2 hit=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 600); do
         hit="$(grep -m1 -oE "$regex" "$log" || true)"
         [[ -n $hit ]] && { echo "$hit"; return 0; }
         sleep 0.1
