@@ -100,7 +100,7 @@ impl Responder {
             static_key: Vec::new(),
             lines,
         };
-        let key = r.line_with("static ", Duration::from_secs(30));
+        let key = r.line_with("static ", Duration::from_secs(120));
         r.static_key = hex::decode(key.trim_start_matches("static ")).unwrap();
         let listening = r.line_with("listening on ", Duration::from_secs(30));
         r.addr = listening
@@ -335,7 +335,7 @@ fn wasm_initiator_checks_echoes_from_a_snow_responder() {
     // Pin the responder's key: the wasm side must see snow's static key.
     let out = run_wasm(
         &["--connect", &addr.to_string(), "--messages", "12"],
-        Duration::from_secs(60),
+        Duration::from_secs(120),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -387,7 +387,7 @@ fn a_pinned_key_that_does_not_match_fails_with_one_line() {
     let wrong = hex::encode([7u8; 32]);
     let out = run_wasm(
         &["--connect", &addr.to_string(), "--peer-static", &wrong],
-        Duration::from_secs(60),
+        Duration::from_secs(120),
     );
     peer.join().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -584,7 +584,7 @@ fn a_message_that_fails_authentication_closes_the_connection() {
 #[test]
 #[ignore = "needs the .wasm and wasmtime: run by scripts/wasi_interop.sh"]
 fn the_cli_reports_help_bad_arguments_and_failures() {
-    let out = run_wasm(&["--help"], Duration::from_secs(60));
+    let out = run_wasm(&["--help"], Duration::from_secs(120));
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for option in [
@@ -612,7 +612,7 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
         &["--bogus"],
         &[],
     ] {
-        let out = run_wasm(bad, Duration::from_secs(60));
+        let out = run_wasm(bad, Duration::from_secs(120));
         let stderr = String::from_utf8_lossy(&out.stderr);
         // The program exits 2, but `wasi:cli/exit` carries only success or
         // failure: wasmtime reports 1.
@@ -629,7 +629,7 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let out = run_wasm(&["--connect", &port.to_string()], Duration::from_secs(60));
+    let out = run_wasm(&["--connect", &port.to_string()], Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
