@@ -17,3 +17,5 @@
 pub mod embedded;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(all(feature = "wasi", target_os = "wasi", target_env = "p2"))]
+pub mod wasi;
