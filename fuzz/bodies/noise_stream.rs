@@ -207,10 +207,8 @@ pub fn run(data: &[u8]) {
             r
         } else if in_place {
             let mut buf = msg.clone();
-            rx.read_message_in_place(&mut buf).map(|n| {
-                out[..n].copy_from_slice(&buf[..n]);
-                n
-            })
+            rx.read_message_in_place(&mut buf)
+                .inspect(|&n| out[..n].copy_from_slice(&buf[..n]))
         } else {
             rx.read_message(&msg, &mut out)
         };

@@ -269,7 +269,7 @@ impl<'a> Builder<'a> {
         }
         // Generate the ephemeral now, so that writing needs no RNG.
         if sends_e && self.e.is_none() {
-            self.e = Some(KeyPair::generate(rng));
+            self.e = Some(P::x25519_generate(rng));
         }
 
         let mut sym = SymmetricState::<P>::new(
