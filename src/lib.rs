@@ -71,8 +71,8 @@
 //! | `alloc` | via `std` | conveniences only |
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
 //! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included) |
+//! | `aws-lc` | no | the `crypto::AwsLc` provider (hosted targets; fastest X25519; implies `std`) |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
-//! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
 //!
