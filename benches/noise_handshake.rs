@@ -347,9 +347,11 @@ fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
     ) -> Box<dyn Column> {
         Box::new(Ours::<P> {
             params: NoiseParams::parse(name).unwrap(),
+            // Static keys in the provider's form, once (as a server keeps
+            // its identity); a no-op for the dalek providers.
             keys: Keys {
-                alice: alice.clone(),
-                bob: bob.clone(),
+                alice: P::x25519_prepare(alice.clone()),
+                bob: P::x25519_prepare(bob.clone()),
             },
             rng: SeededRng::from_u64(1),
             buf: [0; 256],

@@ -50,6 +50,9 @@
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
 //! * [`framing`]: stream framing and the datagram header.
+//! * [`channel`]: a framed Noise channel over a byte stream (handshake, then
+//!   transport; one Noise message per frame), the machine every stream
+//!   adapter drives.
 //! * `sim` (feature `sim`): the deterministic network simulator (virtual
 //!   clock, seeded faults, trace and replay).
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
@@ -105,6 +108,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod buf;
+pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod framing;

@@ -529,13 +529,15 @@ struct LowOrder {
     u: String,
 }
 
-/// `X25519(k, u)` through provider `P`, with `k` both as a key pair made by
-/// `KeyPair::from_secret_bytes` and as one made by `P`'s own generator fed
-/// the same bytes (which must agree).
+/// `X25519(k, u)` through provider `P`, with `k` as a key pair made by
+/// `KeyPair::from_secret_bytes`, as one made by `P`'s own generator fed the
+/// same bytes, and as one prepared by `P` (all three must agree).
 fn x25519<P: Provider>(k: [u8; KEY_LEN], u: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
     let a = *P::x25519(&KeyPair::from_secret_bytes(k), u).as_bytes();
     let b = *P::x25519(&P::x25519_generate(&mut Fixed(k)), u).as_bytes();
+    let c = *P::x25519(&P::x25519_prepare(KeyPair::from_secret_bytes(k)), u).as_bytes();
     assert_eq!(a, b, "{}: generated key disagrees", P::NAME);
+    assert_eq!(a, c, "{}: prepared key disagrees", P::NAME);
     a
 }
 

@@ -58,6 +58,7 @@ macro_rules! targets {
 
 // One entry per fuzz target (keep sorted).
 targets! {
+    channel_hostile,
     framing_decode,
     framing_header,
     framing_roundtrip,

@@ -207,8 +207,9 @@ pub fn run(data: &[u8]) {
             r
         } else if in_place {
             let mut buf = msg.clone();
-            rx.read_message_in_place(&mut buf)
-                .inspect(|&n| out[..n].copy_from_slice(&buf[..n]))
+            rx.read_message_in_place(&mut buf).inspect(|&n| {
+                out[..n].copy_from_slice(&buf[..n]);
+            })
         } else {
             rx.read_message(&msg, &mut out)
         };

@@ -188,9 +188,8 @@ impl Provider for AwsLc {
     }
 
     /// AWS-LC's X25519, with the key pair's imported key when it has one
-    /// (made by [`KeyPair::generate`]/[`KeyPair::from_secret_bytes`] with
-    /// this feature, or by [`AwsLc::x25519_generate`]); otherwise the key is
-    /// imported for this one DH.
+    /// (made by [`AwsLc::x25519_generate`] or [`AwsLc::x25519_prepare`]);
+    /// otherwise the key is imported for this one DH.
     fn x25519(key: &KeyPair, peer: &[u8; KEY_LEN]) -> SharedSecret {
         if let Some(k) = key.aws_key() {
             return k.agree(peer);
@@ -218,5 +217,18 @@ impl Provider for AwsLc {
         };
         bytes.zeroize();
         kp
+    }
+
+    /// Imports the key into AWS-LC once (the imported key is shared by the
+    /// clones of the result); a key pair that already carries one is
+    /// returned unchanged.
+    fn x25519_prepare(key: KeyPair) -> KeyPair {
+        if key.aws_key().is_some() {
+            return key;
+        }
+        let mut secret = key.secret_bytes();
+        let prepared = KeyPair::aws_from_secret_bytes(&secret);
+        secret.zeroize();
+        prepared.unwrap_or(key)
     }
 }

@@ -11,7 +11,8 @@
 //! | `AwsLc` | `aws-lc` | hosted (needs a C compiler) | AWS-LC | AWS-LC | AWS-LC | `blake2` crate |
 //!
 //! X25519 is a provider method ([`Provider::x25519`],
-//! [`Provider::x25519_generate`]) whose default is x25519-dalek: ring
+//! [`Provider::x25519_generate`], [`Provider::x25519_prepare`]) whose
+//! default is x25519-dalek: ring
 //! cannot hold a static X25519 private key, so the `Ring` provider keeps
 //! dalek, as does `RustCrypto` (firmware); `AwsLc` overrides both with
 //! AWS-LC's X25519 (static keys supported). Key pairs are provider-neutral
@@ -235,7 +236,19 @@ pub trait Provider {
     fn x25519_generate<R: rand_core::RngCore + rand_core::CryptoRng>(
         rng: &mut R,
     ) -> x25519::KeyPair {
-        x25519::KeyPair::dalek_generate(rng)
+        x25519::KeyPair::generate(rng)
+    }
+
+    /// The key pair in the form this provider computes with fastest (the
+    /// same private and public key). The handshake builder calls it for the
+    /// local static and a fixed ephemeral key; calling it once yourself on
+    /// a static key used for many handshakes saves that work per handshake
+    /// (with `AwsLc`: one import into AWS-LC, a fixed-base scalar
+    /// multiplication; a prepared key passes through unchanged).
+    ///
+    /// Default: the key pair unchanged.
+    fn x25519_prepare(key: x25519::KeyPair) -> x25519::KeyPair {
+        key
     }
 
     /// Hashes the concatenation of `parts` in one call.

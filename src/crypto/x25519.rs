@@ -6,10 +6,13 @@
 //! computes a Diffie-Hellman is the provider's choice
 //! ([`Provider::x25519`](super::Provider::x25519)): the `Ring` and
 //! `RustCrypto` providers use x25519-dalek ([`KeyPair::dh`]); the `AwsLc`
-//! provider uses AWS-LC. With the `aws-lc` feature, a key pair made by
-//! [`KeyPair::generate`] or [`KeyPair::from_secret_bytes`] also carries the
-//! key imported into AWS-LC once (its public key is then computed by AWS-LC),
-//! so that provider never re-imports a static key per handshake.
+//! provider uses AWS-LC. [`KeyPair::generate`] and
+//! [`KeyPair::from_secret_bytes`] use x25519-dalek and never allocate, with
+//! every feature set. A provider may attach its own form of the key
+//! ([`Provider::x25519_prepare`](super::Provider::x25519_prepare), done by
+//! the handshake builder; do it once yourself for a static key used in many
+//! handshakes): with `AwsLc`, the key imported into AWS-LC, shared by
+//! clones.
 
 use core::fmt;
 use rand_core::{CryptoRng, RngCore};
@@ -42,28 +45,8 @@ impl KeyPair {
     }
 
     /// The key pair whose private key is `secret` (clamped as RFC 7748 says).
-    /// Computes the public key once (with AWS-LC under the `aws-lc` feature,
-    /// which also keeps the imported key; otherwise with x25519-dalek).
+    /// Computes the public key once, with x25519-dalek.
     pub fn from_secret_bytes(secret: [u8; KEY_LEN]) -> Self {
-        #[cfg(feature = "aws-lc")]
-        if let Some(kp) = Self::aws_from_secret_bytes(&secret) {
-            return kp;
-        }
-        Self::dalek_from_secret_bytes(secret)
-    }
-
-    /// [`KeyPair::generate`] with x25519-dalek only (no AWS-LC import, no
-    /// allocation): the ephemeral keys of the `Ring` and `RustCrypto`
-    /// providers.
-    pub(crate) fn dalek_generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; KEY_LEN];
-        rng.fill_bytes(&mut bytes);
-        let kp = Self::dalek_from_secret_bytes(bytes);
-        bytes.zeroize();
-        kp
-    }
-
-    fn dalek_from_secret_bytes(secret: [u8; KEY_LEN]) -> Self {
         let secret = x25519_dalek::StaticSecret::from(secret);
         let public = x25519_dalek::PublicKey::from(&secret).to_bytes();
         KeyPair {
