@@ -456,8 +456,11 @@ fn reading_straight_into_the_channel_storage() {
     let mut plain = vec![0u8; 65535];
     // The first 100 bytes through handle_input, the rest straight into the
     // storage in 4 KiB reads.
+    assert!(b.is_at_frame_boundary());
     let mut input = &wire[..100];
     assert_eq!(b.handle_input(&mut input, &mut plain), Ok(None));
+    assert_eq!(b.buffered(), 100);
+    assert!(!b.is_at_frame_boundary());
     let mut at = 100;
     let mut got = None;
     while got.is_none() {
@@ -469,6 +472,7 @@ fn reading_straight_into_the_channel_storage() {
     }
     assert_eq!(at, wire.len());
     assert_eq!(got, Some(Incoming::Message(60_000)));
+    assert_eq!(b.buffered(), 0);
     assert_eq!(&plain[..60_000], &payload[..]);
     assert!(b.read_buffer().is_none());
     assert!(matches!(

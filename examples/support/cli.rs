@@ -2,7 +2,8 @@
 //!
 //! * `--help` (and `-h`) prints the usage with every option and exits 0;
 //! * a bad argument prints ONE line, `<program>: <what was wrong>`, and
-//!   exits 2 (clap's own multi-line error is cut to its first line);
+//!   exits 2 (clap's own multi-line error is folded into one line, with the
+//!   arguments it names);
 //! * [`fail`] is the same one-line exit 2 for mistakes found after parsing
 //!   (an unreadable file, a malformed topology).
 //!
@@ -26,13 +27,23 @@ pub fn parse<T: Parser>() -> T {
                 std::process::exit(0);
             }
             _ => {
+                // clap's message is several lines (what was wrong, maybe the
+                // missing arguments, a tip, the usage); keep what was wrong
+                // and the arguments it names, on one line.
                 let text = e.render().to_string();
-                let line = text
+                let what: Vec<&str> = text
                     .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid arguments")
-                    .trim()
-                    .trim_start_matches("error: ");
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                    .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                    .collect();
+                let line = what.join(" ");
+                let line = line.trim_start_matches("error: ");
+                let line = if line.is_empty() {
+                    "invalid arguments"
+                } else {
+                    line
+                };
                 fail(format_args!("{line} (try --help)"));
             }
         },

@@ -255,6 +255,18 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
         self.cap
     }
 
+    /// Bytes of an incomplete frame held (prefix bytes included); 0 between
+    /// frames. A driver that bounds a frame's arrival with a deadline arms
+    /// it while this is non-zero.
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
+    /// Whether the channel stands between two frames (nothing held).
+    pub fn is_at_frame_boundary(&self) -> bool {
+        self.decoder.is_at_frame_boundary()
+    }
+
     /// The largest payload a received message can carry (the frame cap less
     /// the tag): the plaintext buffer passed to
     /// [`handle_input`](Self::handle_input) must be at least this long.
@@ -689,6 +701,16 @@ impl<P: Provider, S: AsMut<[u8]>> Receiver<P, S> {
     /// Whether a fatal error closed this half.
     pub fn is_closed(&self) -> bool {
         self.rx.is_none()
+    }
+
+    /// See [`Channel::buffered`].
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
+    /// See [`Channel::is_at_frame_boundary`].
+    pub fn is_at_frame_boundary(&self) -> bool {
+        self.decoder.is_at_frame_boundary()
     }
 
     /// See [`Channel::max_payload_len`].

@@ -1,5 +1,5 @@
 //! BLAKE2s-256 and BLAKE2b-512 from the `blake2` crate, shared by every
-//! provider.
+//! provider (BLAKE2b only with the `blake2b` feature).
 //!
 //! (An earlier default feature, `simd-blake2s`, took BLAKE2s from
 //! `blake2s_simd`. On the one- and two-block inputs Noise hashes it was no
@@ -14,6 +14,7 @@ use blake2::Digest as _;
 #[derive(Clone)]
 pub(crate) enum Blake2 {
     S(blake2::Blake2s256),
+    #[cfg(feature = "blake2b")]
     B(blake2::Blake2b512),
 }
 
@@ -22,6 +23,7 @@ impl Blake2 {
         Blake2::S(blake2::Blake2s256::new())
     }
 
+    #[cfg(feature = "blake2b")]
     pub(crate) fn b() -> Self {
         Blake2::B(blake2::Blake2b512::new())
     }
@@ -29,6 +31,7 @@ impl Blake2 {
     pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             Blake2::S(h) => h.update(data),
+            #[cfg(feature = "blake2b")]
             Blake2::B(h) => h.update(data),
         }
     }
@@ -36,6 +39,7 @@ impl Blake2 {
     pub(crate) fn finish(self) -> Digest {
         match self {
             Blake2::S(h) => Digest::from_slice(&h.finalize()),
+            #[cfg(feature = "blake2b")]
             Blake2::B(h) => Digest::from_slice(&h.finalize()),
         }
     }

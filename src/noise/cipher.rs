@@ -106,6 +106,7 @@ pub fn nonce_bytes(alg: AeadAlgorithm, n: u64) -> [u8; AEAD_NONCE_LEN] {
     let mut nonce = [0u8; AEAD_NONCE_LEN];
     let counter = match alg {
         AeadAlgorithm::ChaCha20Poly1305 => n.to_le_bytes(),
+        #[cfg(feature = "aesgcm")]
         AeadAlgorithm::Aes256Gcm => n.to_be_bytes(),
     };
     if let Some(dst) = nonce.get_mut(4..) {

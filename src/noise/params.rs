@@ -37,6 +37,13 @@ pub enum ParamsError {
     /// [`NoiseParams::new`] was given a pattern with modifiers (`pskN`,
     /// `fallback`): name it with [`NoiseParams::parse`] instead.
     ModifiedPattern,
+    /// A cipher or hash this build leaves out: the crate feature named here
+    /// (`aesgcm`, `sha256`, `sha512` or `blake2b`) is off, as in a firmware
+    /// build with `rustcrypto-minimal`.
+    NotCompiledIn {
+        /// The crate feature that adds the algorithm.
+        feature: &'static str,
+    },
 }
 
 impl fmt::Display for ParamsError {
@@ -64,6 +71,10 @@ impl fmt::Display for ParamsError {
             }
             ParamsError::ModifiedPattern => f.write_str(
                 "NoiseParams::new takes a base pattern; name patterns with pskN or fallback with NoiseParams::parse",
+            ),
+            ParamsError::NotCompiledIn { feature } => write!(
+                f,
+                "this build of hyperport leaves that algorithm out: enable the crate feature `{feature}`, or pick ChaChaPoly / BLAKE2s"
             ),
         }
     }
@@ -124,12 +135,16 @@ impl NoiseParams {
         }
         let cipher_name = match cipher {
             AeadAlgorithm::ChaCha20Poly1305 => "ChaChaPoly",
+            #[cfg(feature = "aesgcm")]
             AeadAlgorithm::Aes256Gcm => "AESGCM",
         };
         let hash_name = match hash {
+            #[cfg(feature = "sha256")]
             HashAlgorithm::Sha256 => "SHA256",
+            #[cfg(feature = "sha512")]
             HashAlgorithm::Sha512 => "SHA512",
             HashAlgorithm::Blake2s => "BLAKE2s",
+            #[cfg(feature = "blake2b")]
             HashAlgorithm::Blake2b => "BLAKE2b",
         };
         let mut name = [0u8; MAX_NAME_LEN];
@@ -186,16 +201,30 @@ impl NoiseParams {
         if dh != "25519" {
             return Err(ParamsError::UnsupportedDh);
         }
+        // Algorithms behind a feature that is off are known but refused with
+        // the feature's name (see `crypto`'s module docs).
         let cipher = match cipher {
             "ChaChaPoly" => AeadAlgorithm::ChaCha20Poly1305,
+            #[cfg(feature = "aesgcm")]
             "AESGCM" => AeadAlgorithm::Aes256Gcm,
+            #[cfg(not(feature = "aesgcm"))]
+            "AESGCM" => return Err(ParamsError::NotCompiledIn { feature: "aesgcm" }),
             _ => return Err(ParamsError::UnsupportedCipher),
         };
         let hash = match hash {
+            #[cfg(feature = "sha256")]
             "SHA256" => HashAlgorithm::Sha256,
+            #[cfg(not(feature = "sha256"))]
+            "SHA256" => return Err(ParamsError::NotCompiledIn { feature: "sha256" }),
+            #[cfg(feature = "sha512")]
             "SHA512" => HashAlgorithm::Sha512,
+            #[cfg(not(feature = "sha512"))]
+            "SHA512" => return Err(ParamsError::NotCompiledIn { feature: "sha512" }),
             "BLAKE2s" => HashAlgorithm::Blake2s,
+            #[cfg(feature = "blake2b")]
             "BLAKE2b" => HashAlgorithm::Blake2b,
+            #[cfg(not(feature = "blake2b"))]
+            "BLAKE2b" => return Err(ParamsError::NotCompiledIn { feature: "blake2b" }),
             _ => return Err(ParamsError::UnsupportedHash),
         };
         let base_len = base_pattern_len(pat);
@@ -382,6 +411,7 @@ mod tests {
 
     /// `new` from parts equals `parse` of the name, for every base pattern,
     /// cipher and hash; modified patterns are refused.
+    #[cfg(feature = "all-algorithms")]
     #[test]
     fn new_from_parts_matches_parse() {
         use crate::noise::pattern::{ALL, XX};
