@@ -109,6 +109,7 @@ pub mod crypto;
 pub mod error;
 pub mod framing;
 pub mod noise;
+pub mod overlay;
 pub mod ports;
 pub mod rng;
 pub mod routing;
