@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub(crate) mod stream;
+pub mod wire;
 
 pub use identity::{Binding, BindingError, Identity, node_name};
 pub use stream::MAX_WINDOW;
