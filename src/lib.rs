@@ -55,6 +55,9 @@
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
 //! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
+//! * [`link`]: one Noise session with one neighbour over datagrams (handshake
+//!   retransmission, rekey, keepalive, expiry) and the rate-limited [`link::Gate`]
+//!   that admits initiations; the datagram packet layout.
 //!
 //! ## Safety and limits
 //!
@@ -108,6 +111,7 @@ pub mod buf;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod link;
 pub mod noise;
 pub mod overlay;
 pub mod ports;
