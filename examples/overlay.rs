@@ -65,8 +65,7 @@ use hyperport::noise::replay::ReplayError;
 use hyperport::noise::transport::TransportError;
 use hyperport::noise::{Builder, HandshakeState};
 use hyperport::ports::{
-    Bytes, Config as PortsConfig, Event, Node as PortsNode, NodeName, PortEvent, PortName,
-    PortState,
+    Bytes, Config as PortsConfig, Event, Node as PortsNode, NodeName, PortName, PortState,
 };
 use hyperport::rng::{RngCore, SeededRng};
 use hyperport::routing::{Coord, Decision, LinkId, decide};
@@ -782,7 +781,7 @@ impl OverlayNode {
                 progressed = true;
                 self.counters.ports_broadcasts += 1;
             }
-            while let Some(PortEvent::StatusChanged(_)) = self.ports.poll_event() {
+            while self.ports.poll_event().is_some() {
                 progressed = true;
             }
             // Read every pipe end this node holds.

@@ -15,8 +15,8 @@
 mod ports_common;
 
 use hyperport::ports::{
-    Config, DecodeError, Event, EventKind, GetMessageError, NodeName, PortDescriptor, PortName,
-    PortState, ProtocolError, UserMessage, Violation,
+    Config, DecodeError, Event, EventKind, GetMessageError, Incarnation, NodeName, PortDescriptor,
+    PortEvent, PortName, PortState, ProtocolError, UserMessage, Violation,
 };
 use hyperport::rng::SeededRng;
 use ports_common::*;
@@ -97,7 +97,8 @@ fn held_events_are_bounded_per_port_with_an_error_naming_the_node() {
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPerPortExceeded(x)
-        })
+        }
+        .into())
     );
     assert_eq!(v.held_count(), 4, "no growth past the bound");
     assert!(
@@ -137,7 +138,8 @@ fn held_per_port_bound_counts_each_sending_node_separately() {
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPerPortExceeded(x)
-        })
+        }
+        .into())
     );
     assert_eq!(
         v.handle_event(D, ev(x, PortName::new(0xd, 2), 1, closure())),
@@ -161,7 +163,7 @@ fn held_events_are_bounded_per_peer_node_and_others_are_not_starved() {
         assert_eq!(v.handle_event(C, forged), Ok(()));
     }
     let forged = ev(a, PortName::new(0xf, 9), 5, msg(5, b"evil"));
-    let err = v.handle_event(C, forged).unwrap_err();
+    let err = v.handle_event(C, forged).unwrap_err().protocol().unwrap();
     assert_eq!(err.node, C);
     assert_eq!(err.violation, Violation::HeldPerNodeExceeded);
     assert_eq!(v.held_count(), 3);
@@ -216,7 +218,11 @@ fn unsolicited_port_accepted_never_changes_a_port() {
     let (p, q) = v.create_port_pair().unwrap();
     let accepted = |port| ev(port, PortName::INVALID, u64::MAX, EventKind::PortAccepted);
     // On a receiving port (the reference's fatal OOPS path).
-    let err = v.handle_event(C, accepted(p)).unwrap_err();
+    let err = v
+        .handle_event(C, accepted(p))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(
         (err.node, err.violation),
         (C, Violation::UnexpectedEvent(p))
@@ -227,7 +233,11 @@ fn unsolicited_port_accepted_never_changes_a_port() {
     v.send_user_message(c, pl(b"q"), &[q]).unwrap();
     drain(&mut v);
     assert_eq!(v.port_state(q), Some(PortState::Buffering));
-    let err = v.handle_event(C, accepted(q)).unwrap_err();
+    let err = v
+        .handle_event(C, accepted(q))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::WrongSender(q)));
     assert_eq!(v.port_state(q), Some(PortState::Buffering));
     // The node it was sent to may.
@@ -262,7 +272,11 @@ fn unexpected_merge_port_keeps_the_target_and_releases_the_new_port() {
     let (t, u) = v.create_port_pair().unwrap();
     drain(&mut v);
     let new = PortName::new(0x7e, 1);
-    let err = v.handle_event(C, merge_event(t, new)).unwrap_err();
+    let err = v
+        .handle_event(C, merge_event(t, new))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::WrongSender(t)));
     // The named target is untouched (the reference closes it) ...
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
@@ -284,7 +298,9 @@ fn unexpected_merge_port_keeps_the_target_and_releases_the_new_port() {
     v.allow_merge(t, Some(B)).unwrap();
     let err = v
         .handle_event(C, merge_event(t, PortName::new(0x7e, 2)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(err.violation, Violation::WrongSender(t));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert_eq!(v.port_count(), 2);
@@ -296,7 +312,11 @@ fn merge_port_reusing_an_existing_name_is_rejected_without_side_effects() {
     let (t, u) = v.create_port_pair().unwrap();
     v.allow_merge(t, None).unwrap();
     drain(&mut v);
-    let err = v.handle_event(C, merge_event(t, u)).unwrap_err();
+    let err = v
+        .handle_event(C, merge_event(t, u))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(err.violation, Violation::PortExists(u));
     assert_eq!(v.port_state(u), Some(PortState::Receiving));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
@@ -384,7 +404,9 @@ fn carried_ports_must_refer_to_the_sending_node() {
     m.ports.push((PortName::new(0x7e, 9), d)).unwrap();
     let err = v
         .handle_event(B, ev(x, y, 1, EventKind::UserMessage(m)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     assert_eq!(v.port_count(), 1, "no port was created");
     assert!(
@@ -458,7 +480,8 @@ fn verified_events_without_a_control_number_or_sender_port_are_malformed() {
             Err(ProtocolError {
                 node: B,
                 violation: Violation::Malformed
-            }),
+            }
+            .into()),
             "from_port {from_port:?} ctl {ctl}"
         );
     }
@@ -473,7 +496,9 @@ fn observe_proxy_ack_to_a_receiving_port_is_an_error() {
     // Only a proxy asked for an ack (reference §3.2c: the OOPS path).
     let err = v
         .handle_event(B, ev(x, y, 1, EventKind::ObserveProxyAck { last_seq: 0 }))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(
         (err.node, err.violation),
         (B, Violation::UnexpectedEvent(x))
@@ -494,7 +519,11 @@ fn observe_proxy_naming_an_invalid_target_is_malformed() {
         target_node: NodeName::INVALID,
         target_port: PortName::INVALID,
     };
-    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    let err = v
+        .handle_event(B, ev(x, y, 1, bad))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     assert_eq!(next_destination(&mut v, x), (B, y), "x still sends to y");
 }
@@ -532,7 +561,11 @@ fn update_previous_peer_naming_no_port_is_malformed() {
         node: NodeName::INVALID,
         port: PortName::INVALID,
     };
-    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    let err = v
+        .handle_event(B, ev(x, y, 1, bad))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     // x still accepts the real previous peer's next event.
     v.handle_event(B, ev(x, y, 2, msg(1, b"after"))).unwrap();
@@ -549,7 +582,7 @@ fn merge_port_must_refer_to_the_sending_node() {
     if let EventKind::MergePort { descriptor, .. } = &mut e.kind {
         descriptor.referring_node = D;
     }
-    let err = v.handle_event(C, e).unwrap_err();
+    let err = v.handle_event(C, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::Malformed));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert_eq!(v.port_count(), 2, "nothing accepted, nothing merged");
@@ -588,7 +621,9 @@ fn merge_port_into_a_full_port_table_keeps_the_target() {
     drain(&mut v);
     let err = v
         .handle_event(C, merge_event(t, PortName::new(0x7e, 5)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::CapacityExceeded));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert!(!v.get_status(u).unwrap().peer_closed);
@@ -602,7 +637,7 @@ fn carried_port_names_must_be_new_and_distinct() {
     let (x, y) = cross(&mut v);
     drain(&mut v);
     let e = ev(x, y, 1, carrying(1, &[(x, desc(B, 1, 1))]));
-    let err = v.handle_event(B, e).unwrap_err();
+    let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::PortExists(x)));
     assert_eq!(v.port_count(), 1);
     assert!(drain(&mut v).is_empty());
@@ -617,7 +652,7 @@ fn carried_port_names_must_be_new_and_distinct() {
         1,
         carrying(1, &[(n, desc(B, 1, 1)), (n, desc(B, 1, 1))]),
     );
-    let err = v.handle_event(B, e).unwrap_err();
+    let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::PortExists(n)));
     assert_eq!(v.port_count(), 1);
     assert!(drain(&mut v).is_empty());
@@ -636,7 +671,7 @@ fn descriptors_with_sequence_number_zero_are_malformed() {
             1,
             carrying(1, &[(PortName::new(0x7e, 7), desc(B, send, recv))]),
         );
-        let err = v.handle_event(B, e).unwrap_err();
+        let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
         assert_eq!(
             (err.node, err.violation),
             (B, Violation::Malformed),
@@ -695,7 +730,8 @@ fn queued_messages_are_bounded_per_port() {
         Err(ProtocolError {
             node: B,
             violation: Violation::QueueFull(x)
-        })
+        }
+        .into())
     );
     assert_eq!(v.get_status(x).unwrap().queued_message_count, 2);
     // Other ports still get their messages.
@@ -722,7 +758,7 @@ fn a_previous_peer_announced_by_a_lost_node_is_not_waited_for() {
     };
     v.handle_event(B, ev(x, y, 1, upp)).unwrap();
     assert_eq!(v.get_message(x).unwrap(), None);
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
 
@@ -796,7 +832,8 @@ fn the_held_pool_as_a_whole_is_bounded_with_an_error() {
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPoolFull
-        })
+        }
+        .into())
     );
     assert_eq!(v.held_count(), 96);
 }
@@ -844,7 +881,7 @@ fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
     let (x, y) = prev_on_b_peer_on_c(&mut v);
     v.handle_event(B, ev(x, y, 1, upp())).unwrap();
     v.handle_event(D, ev(x, d, 1, msg(1, b"from D"))).unwrap();
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"from D");
     v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
@@ -854,25 +891,31 @@ fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
     v.handle_event(D, ev(x, d, 1, msg(1, b"early"))).unwrap();
     assert_eq!(v.held_count(), 1);
     v.handle_event(B, ev(x, y, 1, upp())).unwrap();
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"early");
     v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
 }
 
-/// Node loss is remembered: an event arriving later that names a port on
-/// the lost node must not leave a port waiting for it. Here an
+/// Node loss is not remembered by the node; news arriving later that names
+/// a port on the lost node makes the node tell the driver it now depends on
+/// that node ([`PortEvent::NodeInUse`]), and the driver's answer (a loss)
+/// ends the route: no port is left waiting for it. Here an
 /// UpdatePreviousPeer: x's messages would now come from D.
 #[test]
 fn lost_node_named_by_update_previous_peer() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let upp = EventKind::UpdatePreviousPeer {
         node: D,
         port: PortName::new(0xd, 3),
     };
     v.handle_event(B, ev(x, y, 1, upp)).unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
 
@@ -881,7 +924,8 @@ fn lost_node_named_by_update_previous_peer() {
 fn lost_node_named_by_observe_proxy() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let op = EventKind::ObserveProxy {
         proxy_node: B,
         proxy_port: y,
@@ -889,6 +933,9 @@ fn lost_node_named_by_observe_proxy() {
         target_port: PortName::new(0xd, 3),
     };
     v.handle_event(B, ev(x, y, 1, op)).unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert!(v.get_status(x).unwrap().peer_closed);
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
@@ -898,13 +945,17 @@ fn lost_node_named_by_observe_proxy() {
 fn lost_node_named_by_a_carried_port() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let n = PortName::new(0x7e, 8);
     let mut dd = desc(B, 1, 1);
     dd.peer_node = D;
     dd.peer_port = PortName::new(0xd, 3);
     v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, dd)])))
         .unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert_eq!(v.port_state(n), Some(PortState::Receiving));
     assert!(v.get_status(n).unwrap().peer_closed);
     assert_eq!(v.get_message(n), Err(GetMessageError::PeerClosed));
@@ -925,7 +976,9 @@ fn carried_ports_over_the_port_table_are_rejected_whole() {
     ];
     let err = v
         .handle_event(B, ev(x, y, 1, carrying(1, &two)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::CapacityExceeded));
     // All or nothing: no port half-accepted, no PortAccepted sent.
     assert_eq!(v.port_count(), 63);
@@ -939,7 +992,7 @@ fn carried_ports_over_the_port_table_are_rejected_whole() {
 fn a_route_torn_down_by_node_loss_holds_nothing_more() {
     let mut v = victim(config());
     let (x, _y) = prev_on_b_peer_on_c(&mut v);
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     drain(&mut v);
     let n = PortName::new(0x7e, 12);
     let mut dd = desc(D, 1, 1);

@@ -8,8 +8,8 @@
 // empty: nothing leaked.
 
 use hyperport::ports::{
-    Bytes, Config, Event, EventKind, Node, NodeName, PortDescriptor, PortName, PortState,
-    UserMessage,
+    Bytes, Config, Event, EventKind, Incarnation, Node, NodeName, PortDescriptor, PortEvent,
+    PortName, PortState, UserMessage,
 };
 use hyperport::rng::SeededRng;
 
@@ -140,7 +140,15 @@ fn drain(v: &mut Victim, pool: &mut Vec<PortName>, peers: &mut Vec<NodeName>) {
     while let Some(ev) = v.poll_broadcast() {
         ev.encode(&mut buf).expect("broadcasts encode");
     }
-    while v.poll_event().is_some() {}
+    // Nodes the victim depends on are nodes it may address: a driver
+    // reports them lost too when they are unreachable.
+    while let Some(e) = v.poll_event() {
+        if let PortEvent::NodeInUse(n) = e
+            && !peers.contains(&n)
+        {
+            peers.push(n);
+        }
+    }
 }
 
 fn check_bounds(v: &Victim, cfg: &Config) {
@@ -220,7 +228,7 @@ pub fn run(data: &[u8]) {
     while k < peers.len() {
         let n = peers[k];
         k += 1;
-        v.lost_connection_to_node(n);
+        let _ = v.lost_connection_to_node(n, Incarnation::FIRST);
         drain(&mut v, &mut pool, &mut peers);
     }
     for _ in 0..4 {

@@ -37,6 +37,12 @@
 //! * Node loss also tears down ports whose *previous* peer was on the lost
 //!   node (Chromium only looks at peers), so no port waits forever for
 //!   events only a dead node could send.
+//! * Remote input never names this node as its sender:
+//!   [`Node::handle_event`] refuses `from` equal to the node's own name (or
+//!   the invalid name) with [`EventError::FromSelf`] /
+//!   [`EventError::InvalidSender`], before anything is read. (Such input
+//!   used to be processed as a self-addressed event: past every per-peer
+//!   bound, with its violations swallowed.)
 //! * Dead proxies are erased at once (no lingering closed proxies to leak).
 //!
 //! # Proxy-chain collapse: linear instead of quadratic
@@ -160,6 +166,46 @@
 //! regression test). The memory bound is unchanged: `max_held_per_node`
 //! per sending node and `HELD` in all.
 
+//!
+//! # Node incarnations and loss
+//!
+//! A node that goes away and comes back under the same [`NodeName`] is a
+//! new *incarnation* ([`Incarnation`], numbered by the embedder in the
+//! order it learns of them; an overlay maps its peer generation onto it).
+//!
+//! * [`Node::lost_connection_to_node`]`(name, incarnation)` ends everything
+//!   that depends on that node: ports whose peer or previous peer is there
+//!   see their peer closed, proxies towards it die (announced by
+//!   broadcast), events held from it or waiting to be sent to it are
+//!   dropped, merge targets waiting for it are closed.
+//! * [`Node::admit_node`]`(name, incarnation)` is the explicit way to admit
+//!   a node again: admitting a later incarnation first ends the earlier one
+//!   (nothing made for the old life reaches the new one), and a late loss
+//!   report or admission for an earlier incarnation is refused
+//!   ([`NodeError::Stale`]) without touching the current one. The table of
+//!   admitted nodes has `NODES` entries (a const generic, default 32, 24
+//!   bytes each); a loss frees its entry. Admission is optional: a name
+//!   never admitted is usable, with no incarnation check.
+//! * **Nothing is remembered about lost nodes.** Whenever a port starts to
+//!   depend on a remote node — its embedder names it
+//!   ([`Node::initialize_port`], [`Node::allow_merge`]), or another node's
+//!   event does (UpdatePreviousPeer, ObserveProxy, a carried or merged
+//!   port's descriptor) — the node emits [`PortEvent::NodeInUse`]. The
+//!   embedder, whose peer table is the one place that knows which nodes
+//!   are reachable, answers it with [`Node::lost_connection_to_node`] if
+//!   that node is gone. The answer is the same whether the node was lost a
+//!   second or a year ago, and a new route to a name that came back works
+//!   at once. (Before, lost names were kept in a 16-entry ring: a new route
+//!   to a returning node accepted sends with `Ok` and transmitted nothing,
+//!   and late news naming a lost node was waited for forever once its
+//!   entry was evicted.)
+//! * Limit: the wire carries node names only (Chromium's layout), so news
+//!   about an earlier incarnation's ports that arrives *after* a later
+//!   incarnation was admitted refers to ports the new incarnation never
+//!   had, and such a route waits for them (as it would in Chromium). It
+//!   takes a third node's event, sent before the old life ended, arriving
+//!   after the new life was admitted.
+
 pub mod config;
 pub mod error;
 pub mod event;
@@ -169,16 +215,14 @@ mod port;
 
 pub use config::{Config, ConfigError};
 pub use error::{
-    CreateError, GetMessageError, InitializeError, MergeError, PortError, ProtocolError, SendError,
-    Violation,
+    CreateError, EventError, GetMessageError, InitializeError, MergeError, NodeError, PortError,
+    ProtocolError, SendError, Violation,
 };
 pub use event::{
     DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
 };
-pub use name::{NodeName, PortName};
-pub use node::{
-    LOST_NODES_REMEMBERED, Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats,
-};
+pub use name::{Incarnation, NodeName, PortName};
+pub use node::{Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats};
 pub use port::PortState;
 
 /// A ready-made [`Payload`]: up to `N` opaque bytes.
@@ -252,7 +296,7 @@ mod tests {
             kind: EventKind::PortAccepted,
         };
         let bad = NodeName::new(9, 9);
-        let err = n.handle_event(bad, ev).unwrap_err();
+        let err = n.handle_event(bad, ev).unwrap_err().protocol().unwrap();
         assert_eq!(err.node, bad);
         assert_eq!(err.violation, Violation::UnexpectedEvent(a));
         assert_eq!(n.port_state(a), Some(PortState::Receiving));

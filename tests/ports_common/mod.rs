@@ -55,7 +55,8 @@
 use std::collections::VecDeque;
 
 use hyperport::ports::{
-    Config, Event, EventKind, Message, Node, NodeName, PortEvent, PortName, ProtocolError,
+    Config, Event, EventKind, Incarnation, Message, Node, NodeName, PortEvent, PortName,
+    ProtocolError,
 };
 use hyperport::rng::SeededRng;
 use hyperport::sim::{
@@ -64,7 +65,7 @@ use hyperport::sim::{
 use hyperport::time::{Duration, Instant};
 
 pub type Pl = heapless::Vec<u8, 32>;
-pub type TNode = Node<Pl, SeededRng, 64, 192, 4, 96, 192>;
+pub type TNode = Node<Pl, SeededRng, 64, 192, 4, 96, 192, 128>;
 pub type Ev = Event<Pl, 4>;
 
 pub fn pl(s: &[u8]) -> Pl {
@@ -129,6 +130,9 @@ pub struct PortsNode {
     drop_outgoing: bool,
     /// Removed from the network: outputs go nowhere.
     removed: bool,
+    /// Nodes this node was told are lost (it answers
+    /// [`PortEvent::NodeInUse`] for them with a loss, as a driver must).
+    lost: Vec<bool>,
     save: bool,
     pub saved: Vec<(PortName, Message<Pl, 4>)>,
     /// Cross-node events processed by this node, by type.
@@ -142,8 +146,14 @@ pub struct PortsNode {
 impl PortsNode {
     pub fn new(index: usize, count: usize, seed: u64, cfg: Config) -> Self {
         let rng = SeededRng::from_seed(node_seed(seed, NodeId::from_index(index)));
+        let mut node = Box::new(TNode::new(name(index), cfg, rng));
+        // Every other node is admitted with its first incarnation.
+        for j in (0..count).filter(|&j| j != index) {
+            node.admit_node(name(j), Incarnation::FIRST)
+                .expect("room to admit every node");
+        }
         PortsNode {
-            node: Box::new(TNode::new(name(index), cfg, rng)),
+            node,
             index,
             count,
             out: VecDeque::new(),
@@ -151,6 +161,7 @@ impl PortsNode {
             backlog: VecDeque::new(),
             drop_outgoing: false,
             removed: false,
+            lost: vec![false; count],
             save: false,
             saved: Vec::new(),
             delivered: [0; 11],
@@ -176,7 +187,10 @@ impl PortsNode {
             if std::env::var("PORTS_TRACE").is_ok() {
                 eprintln!("  -> error {e:?}");
             }
-            self.errors.push(e);
+            self.errors.push(
+                e.protocol()
+                    .expect("the harness never names the node itself"),
+            );
         }
     }
 
@@ -197,17 +211,39 @@ impl PortsNode {
     }
 
     /// Drains the node's outputs, encodes them and queues the transmits.
+    /// A [`PortEvent::NodeInUse`] naming a node this node was told is lost
+    /// is answered with `lost_connection_to_node` (the driver's duty: the
+    /// ports node remembers no lost node).
     fn collect(&mut self) {
         let mut evs: Vec<(Option<NodeName>, Ev)> = Vec::new();
-        while let Some((to, ev)) = self.node.poll_transmit() {
-            evs.push((Some(to), ev));
-        }
-        while let Some(ev) = self.node.poll_broadcast() {
-            evs.push((None, ev));
-        }
         let mut status = Vec::new();
-        while let Some(PortEvent::StatusChanged(p)) = self.node.poll_event() {
-            status.push(p);
+        loop {
+            while let Some((to, ev)) = self.node.poll_transmit() {
+                evs.push((Some(to), ev));
+            }
+            while let Some(ev) = self.node.poll_broadcast() {
+                evs.push((None, ev));
+            }
+            let mut gone = Vec::new();
+            while let Some(e) = self.node.poll_event() {
+                match e {
+                    PortEvent::StatusChanged(p) => status.push(p),
+                    PortEvent::NodeInUse(n) => {
+                        if self.index_of(n).is_some_and(|j| self.lost[j]) {
+                            gone.push(n);
+                        }
+                    }
+                    other => panic!("unexpected port event {other:?}"),
+                }
+            }
+            if gone.is_empty() {
+                break;
+            }
+            for n in gone {
+                self.node
+                    .lost_connection_to_node(n, Incarnation::FIRST)
+                    .expect("a lost node is lost again");
+            }
         }
         if self.save {
             let mut work = status;
@@ -281,7 +317,10 @@ impl SimNode for PortsNode {
             Cmd::Purge(j) => self.backlog.retain(|(f, _)| *f != j),
             Cmd::LoseNode(j) => {
                 self.backlog.retain(|(f, _)| *f != j);
-                self.node.lost_connection_to_node(name(j));
+                self.lost[j] = true;
+                self.node
+                    .lost_connection_to_node(name(j), Incarnation::FIRST)
+                    .expect("another node");
             }
         }
     }
@@ -526,6 +565,13 @@ impl Net {
         self.command(j, Cmd::Purge(i));
     }
 
+    /// Tells node `i` that node `j` is lost (and keeps telling it: node `i`
+    /// answers later [`PortEvent::NodeInUse`] notices for `j` with a loss).
+    pub fn lose(&mut self, i: usize, j: usize) {
+        self.pump_all();
+        self.command(i, Cmd::LoseNode(j));
+    }
+
     pub fn is_dead(&self, i: usize) -> bool {
         self.dead[i]
     }
@@ -557,6 +603,32 @@ impl Net {
 
     pub fn alive(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len()).filter(|&i| !self.dead[i])
+    }
+}
+
+/// Drains `v` like a driver that knows the nodes in `lost` are gone: a
+/// [`PortEvent::NodeInUse`] naming one of them is answered with
+/// `lost_connection_to_node`. Returns the events transmitted.
+pub fn settle(v: &mut TNode, lost: &[NodeName]) -> Vec<(NodeName, Ev)> {
+    let mut out = Vec::new();
+    loop {
+        while let Some(x) = v.poll_transmit() {
+            out.push(x);
+        }
+        let mut gone = Vec::new();
+        while let Some(e) = v.poll_event() {
+            if let PortEvent::NodeInUse(n) = e
+                && lost.contains(&n)
+            {
+                gone.push(n);
+            }
+        }
+        if gone.is_empty() {
+            return out;
+        }
+        for n in gone {
+            v.lost_connection_to_node(n, Incarnation::FIRST).unwrap();
+        }
     }
 }
 

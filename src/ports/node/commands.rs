@@ -57,7 +57,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -104,6 +105,8 @@ where
         p.prev_node = prev_node;
         p.prev_port = prev_port;
         self.status_changed(port);
+        self.node_in_use(peer_node);
+        self.node_in_use(prev_node);
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 use rand_core::{CryptoRng, RngCore};
 
 use super::Node;
-use crate::ports::error::{ProtocolError, Violation};
+use crate::ports::error::{EventError, Violation};
 use crate::ports::event::{Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload};
 use crate::ports::name::{NodeName, PortName};
 use crate::ports::port::PortState;
@@ -27,29 +27,37 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
 {
-    /// An event from node `from` (decoded by the driver). Broadcasts are
-    /// delivered here too.
+    /// An event from remote node `from` (decoded by the driver; `from` is
+    /// the node the transport authenticated, never this node). Broadcasts
+    /// are delivered here too.
     ///
     /// # Errors
-    /// [`ProtocolError`] naming `from` if the event (or an event it released
-    /// from the out-of-order buffer) broke the protocol; the offending event
-    /// was dropped and no port it was not entitled to change was changed.
-    pub fn handle_event(
-        &mut self,
-        from: NodeName,
-        event: Event<P, A>,
-    ) -> Result<(), ProtocolError> {
+    /// [`EventError::Protocol`] naming the offending node if the event (or
+    /// an event it released from the out-of-order buffer) broke the
+    /// protocol; the offending event was dropped and no port it was not
+    /// entitled to change was changed. [`EventError::FromSelf`] or
+    /// [`EventError::InvalidSender`] if `from` is this node's own name or
+    /// the invalid name: the event is dropped unread (self-addressed events
+    /// never leave a node, so such input is a driver bug or a forgery).
+    pub fn handle_event(&mut self, from: NodeName, event: Event<P, A>) -> Result<(), EventError> {
+        if from == self.name {
+            return Err(EventError::FromSelf);
+        }
+        if !from.is_valid() {
+            return Err(EventError::InvalidSender);
+        }
         self.error = None;
         self.stats.remote_events = self.stats.remote_events.saturating_add(1);
         self.accept(from, event);
         self.finish();
         match self.error.take() {
-            Some(e) => Err(e),
+            Some(e) => Err(EventError::Protocol(e)),
             None => Ok(()),
         }
     }
@@ -265,7 +273,6 @@ where
                     self.violation(from, Violation::Malformed);
                     return;
                 }
-                let lost = self.is_lost(node);
                 if let Some(p) = self.port_mut(target) {
                     p.prev_node = node;
                     p.prev_port = port;
@@ -278,16 +285,15 @@ where
                     // send), and again when its first event is processed (a
                     // port still being moved may not exist yet now, and a
                     // confirmation to a port that does not exist is lost).
-                    p.confirm_owed = !lost;
-                    if !lost {
-                        self.confirm(node, port, target);
-                    }
-                    if lost {
-                        self.prev_lost(target);
-                    } else if awaiting && self.config.direct_bypass {
+                    p.confirm_owed = true;
+                    self.confirm(node, port, target);
+                    if awaiting && self.config.direct_bypass {
                         // The old prev was bypassed or moved: ask the new one.
                         self.initiate_proxy_removal(target);
                     }
+                    // News naming a node: the embedder answers with a loss
+                    // if that node is gone (nothing is remembered here).
+                    self.node_in_use(node);
                 }
             }
         }

@@ -19,7 +19,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -36,6 +37,9 @@ where
         }
         p.pending_merge = true;
         p.pending_merge_node = from.unwrap_or(NodeName::INVALID);
+        if let Some(n) = from {
+            self.node_in_use(n);
+        }
         Ok(())
     }
 

@@ -39,7 +39,7 @@ use rand_core::{CryptoRng, RngCore};
 use super::config::Config;
 use super::error::{ProtocolError, Violation};
 use super::event::{Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload, UserMessage};
-use super::name::{NodeName, PortName};
+use super::name::{Incarnation, NodeName, PortName};
 use super::port::{Port, PortState};
 
 pub use commands::{Message, PortStatus, ShutdownPolicy};
@@ -52,6 +52,16 @@ pub enum PortEvent {
     /// The port's status may have changed (spurious notices are allowed):
     /// query [`Node::get_status`] / [`Node::get_message`].
     StatusChanged(PortName),
+    /// A port here now depends on this remote node (its peer or previous
+    /// peer is there, or it waits for a merge from there), learned from
+    /// the embedder or from another node's event. If that node is not
+    /// reachable — it was lost, and no later incarnation is up — call
+    /// [`Node::lost_connection_to_node`] for it; otherwise ignore this.
+    /// The node keeps no memory of lost nodes (see
+    /// [`Node::lost_connection_to_node`]), so this answer is what ends a
+    /// route that late news ties to a lost node. Spurious notices are
+    /// allowed; one is queued per name at a time.
+    NodeInUse(NodeName),
 }
 
 /// Counters of events the node dropped without an error.
@@ -92,9 +102,11 @@ pub struct Stats {
 /// * `HELD` (default 64): out-of-order control events held over all ports,
 ///   and separately, control events buffered by ports being transferred.
 /// * `OUT` (default 256): each output queue (events to nodes, self-addressed
-///   events, broadcasts, status notices).
+///   events, broadcasts, status notices, node notices).
+/// * `NODES` (default 32): remote nodes admitted with an incarnation
+///   ([`Node::admit_node`]); 24 bytes each.
 ///
-/// Memory is roughly `PORTS·size_of(Port) + (2·MSGS + 2·HELD + 3·OUT)·size_of(Event)`;
+/// Memory is roughly `PORTS·size_of(Port) + (2·MSGS + 2·HELD + 3·OUT)·size_of(Event) + 24·NODES`;
 /// [`Node::port_record_size`] gives the first factor. Drain the outputs after
 /// every call; `OUT` must exceed the outputs of one call (at most about
 /// `2·PORTS + A·MSGS` for a node loss or a close that discards messages).
@@ -109,6 +121,7 @@ pub struct Node<
     const A: usize = 4,
     const HELD: usize = 64,
     const OUT: usize = 256,
+    const NODES: usize = 32,
 > {
     name: NodeName,
     config: Config,
@@ -126,17 +139,16 @@ pub struct Node<
     outbox: Deque<(NodeName, Event<P, A>), OUT>,
     broadcasts: Deque<Event<P, A>, OUT>,
     status: Deque<PortName, OUT>,
+    /// Remote nodes a port started to depend on ([`PortEvent::NodeInUse`]).
+    in_use: Deque<NodeName, OUT>,
     to_close: Deque<PortName, PORTS>,
-    lost: Deque<NodeName, LOST_NODES_REMEMBERED>,
+    /// Admitted remote nodes and their current incarnation.
+    admitted: Vec<(NodeName, Incarnation), NODES>,
     stats: Stats,
     error: Option<ProtocolError>,
 }
 
 type Msg<P, const A: usize> = UserMessage<P, A>;
-
-/// How many lost nodes a node remembers, so that late news naming a lost
-/// node (a new previous peer or peer there) is treated as a loss at once.
-pub const LOST_NODES_REMEMBERED: usize = 16;
 
 impl<
     P,
@@ -146,7 +158,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -167,8 +180,9 @@ where
             outbox: Deque::new(),
             broadcasts: Deque::new(),
             status: Deque::new(),
+            in_use: Deque::new(),
             to_close: Deque::new(),
-            lost: Deque::new(),
+            admitted: Vec::new(),
             stats: Stats::default(),
             error: None,
         }
@@ -236,6 +250,9 @@ where
 
     /// Next notice for the embedder.
     pub fn poll_event(&mut self) -> Option<PortEvent> {
+        if let Some(n) = self.in_use.pop_front() {
+            return Some(PortEvent::NodeInUse(n));
+        }
         self.status.pop_front().map(PortEvent::StatusChanged)
     }
 
@@ -266,25 +283,24 @@ where
     }
 
     fn send(&mut self, to: NodeName, ev: Event<P, A>) {
-        if to != self.name && self.is_lost(to) {
-            // Nothing reaches a lost node. A user message's carried ports
-            // are buffering proxies towards it that will never be accepted:
-            // end them like proxies towards a lost node (a proxy whose peer
-            // was there, e.g. one just created by a merge, forwards here).
-            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
-            if let EventKind::UserMessage(m) = ev.kind {
-                for (n, _) in &m.ports {
-                    self.destroy_all_ports_with_peer(to, Some(*n));
-                }
-            }
-            return;
-        }
         let r = if to == self.name {
             self.local.push_back(ev).map_err(|_| ())
         } else {
             self.outbox.push_back((to, ev)).map_err(|_| ())
         };
         if r.is_err() {
+            self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+        }
+    }
+
+    /// A port now depends on remote node `node`: tell the embedder
+    /// ([`PortEvent::NodeInUse`]), which answers with a loss if that node
+    /// is gone.
+    fn node_in_use(&mut self, node: NodeName) {
+        if node == self.name || !node.is_valid() || self.in_use.iter().any(|n| *n == node) {
+            return;
+        }
+        if self.in_use.push_back(node).is_err() {
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
         }
     }
@@ -347,10 +363,6 @@ where
         to: NodeName,
         ev: Event<P, A>,
     ) -> Option<(NodeName, Event<P, A>)> {
-        if self.is_lost(to) {
-            // Nothing waits for a lost node (what is sent is dropped).
-            return Some((to, ev));
-        }
         let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
         let full = self.window_full(to, ev.port);
         let Some(p) = self.port_mut(port) else {

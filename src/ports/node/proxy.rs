@@ -19,7 +19,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -200,9 +201,7 @@ where
                 self.maybe_resend_ack_request(target);
                 self.maybe_resend_ack(target);
                 self.status_changed(target);
-                if self.is_lost(dest.0) {
-                    self.peer_lost(target);
-                }
+                self.node_in_use(dest.0);
             } else {
                 p.deferred_ack = Some(proxy);
             }

@@ -18,7 +18,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -167,12 +168,9 @@ where
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
             return;
         }
-        if self.is_lost(d.referring_node) {
-            self.prev_lost(name);
-        }
-        if self.is_lost(d.peer_node) {
-            self.peer_lost(name);
-        }
+        // The referring node is the sender (checked by the callers); the
+        // peer's node is news: the embedder answers with a loss if it is gone.
+        self.node_in_use(d.peer_node);
         self.send(
             d.referring_node,
             Event {
