@@ -22,69 +22,120 @@ use crate::time::{Duration, Instant};
 /// covers the 32 sequence numbers after the cumulative acknowledgement).
 pub const MAX_WINDOW: usize = 32;
 
-/// A node-wide pool of `SLOTS` record buffers of `REC` bytes each
-/// (`SLOTS × (REC + 2)` bytes plus a free list of `2 × SLOTS`).
-pub(crate) struct Pool<const SLOTS: usize, const REC: usize> {
-    data: [[u8; REC]; SLOTS],
-    lens: [u16; SLOTS],
-    free: heapless::Vec<u16, SLOTS>,
+/// One record buffer of the caller's storage: `REC` bytes and a length
+/// (`REC + 4` bytes).
+#[derive(Clone, Debug)]
+pub struct RecordSlot<const REC: usize> {
+    used: bool,
+    len: u16,
+    data: [u8; REC],
 }
 
-impl<const SLOTS: usize, const REC: usize> Pool<SLOTS, REC> {
-    /// An empty pool (every slot free).
-    pub(crate) fn new() -> Self {
-        let mut free = heapless::Vec::new();
-        // Highest index first, so slot 0 is handed out first.
-        for i in (0..SLOTS.min(usize::from(u16::MAX))).rev() {
-            let _ = free.push(u16::try_from(i).unwrap_or(u16::MAX));
+impl<const REC: usize> RecordSlot<REC> {
+    /// A free slot.
+    pub const EMPTY: Self = RecordSlot {
+        used: false,
+        len: 0,
+        data: [0; REC],
+    };
+}
+
+impl<const REC: usize> Default for RecordSlot<REC> {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+/// The node-wide pool of record buffers (the caller's slots, at most
+/// 65,535 used).
+pub(crate) struct Pool<'s, const REC: usize> {
+    slots: &'s mut [RecordSlot<REC>],
+    used: usize,
+    hint: usize,
+}
+
+impl<'s, const REC: usize> Pool<'s, REC> {
+    /// A pool over `slots` (all freed).
+    pub(crate) fn new(slots: &'s mut [RecordSlot<REC>]) -> Self {
+        let n = slots.len().min(usize::from(u16::MAX));
+        let slots = match slots.get_mut(..n) {
+            Some(s) => s,
+            None => &mut [],
+        };
+        for s in slots.iter_mut() {
+            s.used = false;
+            s.len = 0;
         }
         Pool {
-            data: [[0; REC]; SLOTS],
-            lens: [0; SLOTS],
-            free,
+            slots,
+            used: 0,
+            hint: 0,
         }
+    }
+
+    /// Gives the slots back.
+    pub(crate) fn into_slots(self) -> &'s mut [RecordSlot<REC>] {
+        self.slots
     }
 
     /// Stores `bytes` in a free slot; `None` when the pool is full or
     /// `bytes` is longer than `REC`.
     pub(crate) fn put(&mut self, bytes: &[u8]) -> Option<u16> {
-        if bytes.len() > REC {
+        self.put_with(bytes.len(), |d| d.copy_from_slice(bytes))
+    }
+
+    /// Stores `len` bytes written by `fill` in a free slot.
+    pub(crate) fn put_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Option<u16> {
+        if len > REC {
             return None;
         }
-        let id = self.free.pop()?;
-        let i = usize::from(id);
-        match (self.data.get_mut(i), self.lens.get_mut(i)) {
-            (Some(d), Some(l)) => {
-                if let Some(dst) = d.get_mut(..bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                }
-                *l = u16::try_from(bytes.len()).unwrap_or(0);
-                Some(id)
+        let n = self.slots.len();
+        for step in 0..n {
+            let i = self.hint.wrapping_add(step).checked_rem(n).unwrap_or(0);
+            let Some(s) = self.slots.get_mut(i) else {
+                continue;
+            };
+            if s.used {
+                continue;
             }
-            _ => None,
+            let dst = s.data.get_mut(..len)?;
+            fill(dst);
+            s.used = true;
+            s.len = u16::try_from(len).unwrap_or(0);
+            self.used = self.used.saturating_add(1);
+            self.hint = i.saturating_add(1);
+            return u16::try_from(i).ok();
         }
+        None
     }
 
     /// The bytes of slot `id`.
     pub(crate) fn get(&self, id: u16) -> &[u8] {
-        let i = usize::from(id);
-        let len = self.lens.get(i).copied().map_or(0, usize::from);
-        self.data
-            .get(i)
-            .and_then(|d| d.get(..len))
+        self.slots
+            .get(usize::from(id))
+            .filter(|s| s.used)
+            .and_then(|s| s.data.get(..usize::from(s.len)))
             .unwrap_or(&[])
     }
 
     /// Returns slot `id` to the pool.
     pub(crate) fn release(&mut self, id: u16) {
-        if usize::from(id) < SLOTS && !self.free.contains(&id) {
-            let _ = self.free.push(id);
+        if let Some(s) = self.slots.get_mut(usize::from(id)) {
+            if s.used {
+                s.used = false;
+                self.used = self.used.saturating_sub(1);
+            }
         }
     }
 
     /// Slots in use.
     pub(crate) fn used(&self) -> usize {
-        SLOTS.saturating_sub(self.free.len())
+        self.used
+    }
+
+    /// Slots in all.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
     }
 }
 
@@ -112,6 +163,8 @@ struct TxRec {
     tries: u16,
     /// Selectively acknowledged (slot already released).
     sacked: bool,
+    /// Its timer fired ([`Stream::fire_timers`]): send at the next poll.
+    ready: bool,
 }
 
 /// What the receiver should do with an arriving record.
@@ -237,6 +290,7 @@ impl<const W: usize> Stream<W> {
             due: now,
             tries: 0,
             sacked: false,
+            ready: false,
         });
         self.next_seq = seq.wrapping_add(1);
         Some(seq)
@@ -261,7 +315,7 @@ impl<const W: usize> Stream<W> {
         for i in 0..self.in_flight() {
             let seq = self.una.wrapping_add(i);
             if let Some(Some(r)) = self.tx.get(Self::idx(seq)) {
-                if !r.sacked && r.due <= now {
+                if !r.sacked && (r.ready || r.due <= now) {
                     pick = Some(seq);
                     break;
                 }
@@ -281,6 +335,7 @@ impl<const W: usize> Stream<W> {
                     self.retransmits = self.retransmits.saturating_add(1);
                 }
                 r.tries = r.tries.saturating_add(1);
+                r.ready = false;
                 let backoff = rto.saturating_mul(1u64 << u32::from(r.tries.saturating_sub(1)).min(16));
                 r.due = now.saturating_add(backoff.min(timing.rto_max).max(Duration::from_micros(1)));
                 r.slot
@@ -438,7 +493,7 @@ impl<const W: usize> Stream<W> {
         let mut t: Option<Instant> = None;
         for i in 0..self.in_flight() {
             if let Some(Some(r)) = self.tx.get(Self::idx(self.una.wrapping_add(i))) {
-                if !r.sacked && r.first_sent.is_some() {
+                if !r.sacked && !r.ready && r.first_sent.is_some() {
                     t = Some(t.map_or(r.due, |t| t.min(r.due)));
                 }
             }
@@ -454,7 +509,7 @@ impl<const W: usize> Stream<W> {
                 self.tx
                     .get(Self::idx(self.una.wrapping_add(i)))
                     .and_then(Option::as_ref)
-                    .is_some_and(|r| !r.sacked && r.due <= now)
+                    .is_some_and(|r| !r.sacked && (r.ready || r.due <= now))
             })
     }
 
@@ -485,6 +540,69 @@ impl<const W: usize> Stream<W> {
     pub(crate) fn rto(&self) -> Duration {
         self.rto
     }
+
+    /// Marks every retransmission timer due at `now` as ready to send (the
+    /// timer part of `handle_timeout`: the next [`Stream::poll`] sends
+    /// them, and [`Stream::next_timer`] no longer reports them).
+    pub(crate) fn fire_timers(&mut self, now: Instant) {
+        for i in 0..self.in_flight() {
+            if let Some(Some(r)) = self.tx.get_mut(Self::idx(self.una.wrapping_add(i))) {
+                if !r.sacked && r.first_sent.is_some() && r.due <= now {
+                    r.ready = true;
+                }
+            }
+        }
+    }
+
+    /// Oldest record not yet acknowledged (cumulatively).
+    pub(crate) fn una(&self) -> u32 {
+        self.una
+    }
+
+    /// Next record expected from the peer.
+    pub(crate) fn rcv_next(&self) -> u32 {
+        self.rcv_next
+    }
+
+    /// Whether records wait after a gap.
+    pub(crate) fn rx_buffered(&self) -> bool {
+        self.rx.iter().any(Option::is_some)
+    }
+
+    /// Starts a new send half at sequence number 0, releasing every record
+    /// queued or in flight; the round-trip estimate is kept.
+    pub(crate) fn reset_tx(&mut self, now: Instant, release: impl FnMut(u16)) {
+        let mut release = release;
+        for e in self.tx.iter_mut() {
+            if let Some(r) = e.take() {
+                if !r.sacked {
+                    release(r.slot);
+                }
+            }
+        }
+        self.next_seq = 0;
+        self.una = 0;
+        self.progress = now;
+    }
+
+    /// Starts a new receive half whose first record is `next`, releasing
+    /// every buffered record.
+    pub(crate) fn reset_rx(&mut self, next: u32, release: impl FnMut(u16)) {
+        let mut release = release;
+        for e in self.rx.iter_mut() {
+            if let Some(s) = e.take() {
+                release(s);
+            }
+        }
+        self.rcv_next = next;
+        self.ack_due = false;
+    }
+
+    /// Asks for a bare packet at the next poll (to carry acknowledgements
+    /// or our new location).
+    pub(crate) fn want_ack(&mut self) {
+        self.ack_due = true;
+    }
 }
 
 #[cfg(test)]
@@ -506,7 +624,8 @@ mod tests {
 
     #[test]
     fn pool_hands_out_and_takes_back() {
-        let mut p: Pool<3, 4> = Pool::new();
+        let mut slots = [RecordSlot::<4>::EMPTY; 3];
+        let mut p = Pool::new(&mut slots);
         let a = p.put(b"ab").unwrap();
         let b = p.put(b"cdef").unwrap();
         assert_eq!(p.put(b"toolong"), None);
@@ -525,15 +644,16 @@ mod tests {
 
     struct End {
         s: Stream<8>,
-        pool: Pool<32, 8>,
+        pool: Pool<'static, 8>,
         got: Vec<Vec<u8>>,
     }
 
     impl End {
         fn new() -> Self {
+            let slots = std::boxed::Box::leak(std::vec![RecordSlot::<8>::EMPTY; 32].into_boxed_slice());
             End {
                 s: Stream::new(Instant::ZERO, &timing()),
-                pool: Pool::new(),
+                pool: Pool::new(slots),
                 got: Vec::new(),
             }
         }

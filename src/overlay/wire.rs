@@ -31,7 +31,7 @@ pub const STREAM_PREV_DIRTY: u8 = 2;
 const STREAM_FLAGS: u8 = STREAM_RECORD | STREAM_PREV_DIRTY;
 
 /// Length of the stream header without a record.
-pub const STREAM_HEADER_LEN: usize = 1 + 8 + 4 + 8 + 4 + 4 + 4;
+pub const STREAM_HEADER_LEN: usize = 1 + 8 + 4 + 4 + 8 + 4 + 4 + 4;
 /// Length of the stream header with a record (sequence number and type).
 pub const STREAM_RECORD_HEADER_LEN: usize = STREAM_HEADER_LEN + 4 + 1;
 
@@ -122,6 +122,9 @@ pub struct StreamHeader {
     pub src_incarnation: u64,
     /// The sender's stream number (its send half to us).
     pub src_stream: u32,
+    /// The oldest record of that stream the sender has not seen
+    /// acknowledged: a receiver with no state for the stream starts there.
+    pub una: u32,
     /// Our incarnation as the sender knows it (0: not known yet).
     pub dst_incarnation: u64,
     /// Our stream number the acknowledgement refers to (our send half as
@@ -166,6 +169,7 @@ impl StreamHeader {
         w.u8(flags)?;
         w.u64(self.src_incarnation)?;
         w.u32(self.src_stream)?;
+        w.u32(self.una)?;
         w.u64(self.dst_incarnation)?;
         w.u32(self.dst_stream)?;
         w.u32(self.ack)?;
@@ -193,6 +197,7 @@ impl StreamHeader {
             flags: flags & STREAM_PREV_DIRTY,
             src_incarnation: r.u64().map_err(m)?,
             src_stream: r.u32().map_err(m)?,
+            una: r.u32().map_err(m)?,
             dst_incarnation: r.u64().map_err(m)?,
             dst_stream: r.u32().map_err(m)?,
             ack: r.u32().map_err(m)?,
@@ -253,6 +258,7 @@ mod tests {
             flags: STREAM_PREV_DIRTY,
             src_incarnation: 1,
             src_stream: 2,
+            una: 9,
             dst_incarnation: 3,
             dst_stream: 4,
             ack: 5,
@@ -261,12 +267,13 @@ mod tests {
         };
         let mut buf = [0u8; 64];
         let n = h.encode(&mut buf).unwrap();
-        assert_eq!(n, 38);
+        assert_eq!(n, 42);
         #[rustfmt::skip]
         let want = [
             3,                      // flags: record | prev dirty
             0, 0, 0, 0, 0, 0, 0, 1, // src incarnation
             0, 0, 0, 2,             // src stream
+            0, 0, 0, 9,             // una
             0, 0, 0, 0, 0, 0, 0, 3, // dst incarnation
             0, 0, 0, 4,             // dst stream
             0, 0, 0, 5,             // ack
@@ -280,7 +287,7 @@ mod tests {
         assert_eq!((back, body), (h, &[0xaa][..]));
         let bare = StreamHeader { record: None, flags: 0, ..h };
         let n = bare.encode(&mut buf).unwrap();
-        assert_eq!(n, 33);
+        assert_eq!(n, 37);
         assert_eq!(StreamHeader::decode(&buf[..n]), Ok((bare, &[][..])));
         assert_eq!(StreamHeader::decode(&buf[..n + 1]), Err(WireError::Malformed));
         for cut in 0..n {
