@@ -58,7 +58,7 @@ pub struct Config {
     /// Default 200 ms.
     pub hello_rto: Duration,
     /// End-to-end records: first retransmission timeout before a round
-    /// trip is measured. Default 500 ms.
+    /// trip is measured. Default 1 s (RFC 6298).
     pub rto_initial: Duration,
     /// End-to-end records: smallest retransmission timeout. Default 50 ms.
     pub rto_min: Duration,
@@ -116,7 +116,7 @@ impl Config {
             silent_ttl: Duration::from_secs(5),
             idle_ttl: Duration::MAX,
             hello_rto: Duration::from_millis(200),
-            rto_initial: Duration::from_millis(500),
+            rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(50),
             rto_max: Duration::from_secs(4),
             dead_after: Duration::from_secs(30),

@@ -127,8 +127,12 @@ where
         c.my_stream = c.my_stream.wrapping_add(1);
         c.prev_dirty = dirty || reason == LossReason::Unreachable;
         c.rx_await_new = true;
-        let (name, inc, key) = (c.name, c.ports_inc, c.key);
+        let (name, mut inc, key) = (c.name, c.ports_inc, c.key);
         c.ports_inc = 0;
+        if inc == 0 && dirty {
+            // Never heard from, but ports sent it events: they are lost.
+            inc = self.next_gen();
+        }
         if inc != 0 {
             let _ = self.ports.lost(name, Incarnation(inc));
             self.stats.nodes_lost = self.stats.nodes_lost.saturating_add(1);
@@ -282,7 +286,7 @@ where
         }
     }
 
-    pub(crate) fn drain_corr_events(&mut self, _now: Instant, k: usize) {
+    pub(crate) fn drain_corr_events(&mut self, now: Instant, k: usize) {
         for _ in 0..link::EVENT_QUEUE {
             let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
                 return;
@@ -303,6 +307,13 @@ where
                     // is made when there is something to send).
                     if let Some(mut l) = c.link.take() {
                         l.close();
+                    }
+                }
+                link::Event::HandshakeFailed { .. } => {
+                    // No session within the handshake deadline while
+                    // records wait: the node is unreachable.
+                    if c.stream.in_flight() > 0 && !l.is_established() {
+                        self.lose(now, k, LossReason::Unreachable);
                     }
                 }
                 _ => {}

@@ -5,7 +5,7 @@ use super::host::{Address, PortsHost};
 use super::node::{Node, Transmit, link_id};
 use super::storage::{Location, TxKind};
 use super::wire::{
-    HELLO_GOT_YOURS, HELLO_LEN, HOP_ANNOUNCE, HOP_ROUTED, Hello, RECORD_PORTS, STREAM_PREV_DIRTY,
+    HELLO_GOT_YOURS, HELLO_LEN, HELLO_NEED_ACK, HOP_ANNOUNCE, HOP_ROUTED, Hello, RECORD_PORTS, STREAM_PREV_DIRTY,
     StreamHeader,
 };
 use crate::crypto::Provider;
@@ -152,7 +152,8 @@ where
                 continue;
             }
             let hello = Hello {
-                flags: if p.hello_got { HELLO_GOT_YOURS } else { 0 },
+                flags: if p.hello_got { HELLO_GOT_YOURS } else { 0 }
+                    | if p.hello_acked { 0 } else { HELLO_NEED_ACK },
                 incarnation,
                 binding,
             };

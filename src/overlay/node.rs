@@ -11,7 +11,7 @@ use super::host::{Address, PortsHost};
 use super::identity::Identity;
 use super::storage::{CorrSlot, Location, Peer, PeerSlot, Storage, TxKind, TxSlot};
 use super::stream::{Pool, RecordSlot, Timing};
-use super::wire::{HELLO_GOT_YOURS, HOP_ANNOUNCE, HOP_HELLO, HOP_ROUTED, Hello};
+use super::wire::{HELLO_GOT_YOURS, HELLO_NEED_ACK, HOP_ANNOUNCE, HOP_HELLO, HOP_ROUTED, Hello};
 use crate::crypto::Provider;
 use crate::link::{self, IndexPolicy, Inbound, Link, Received, Route};
 use crate::routing::{
@@ -1040,11 +1040,13 @@ where
             self.remove_peer(now, k, DownReason::BadBinding);
             return;
         }
+        p.hello_got = true;
         if hello.flags & HELLO_GOT_YOURS != 0 {
             p.hello_acked = true;
             p.hello_at = None;
-        } else {
-            // It has not got ours: answer with ours (flagged).
+        }
+        if hello.flags & HELLO_NEED_ACK != 0 {
+            // It waits for word that we have its hello: answer with ours.
             p.hello_due = true;
         }
         let changed = p.incarnation != Some(hello.incarnation)
@@ -1077,7 +1079,6 @@ where
         p.incarnation = Some(hello.incarnation);
         p.routing_key = hello.binding.routing_key;
         p.max_payload = hello.binding.max_payload;
-        p.hello_due = true;
         let (generation, addr, routing_key) = (p.generation, p.addr, p.routing_key);
         match self
             .routing

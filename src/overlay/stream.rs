@@ -199,6 +199,8 @@ pub(crate) struct Stream<const W: usize> {
     rto: Duration,
     /// Last time acknowledgements moved (or the window was empty).
     progress: Instant,
+    /// Last time a timeout doubled `rto` (RFC 6298 5.5, once per timeout).
+    backed_off: Option<Instant>,
     /// Records acknowledged so far (counters).
     pub(crate) acked: u64,
     /// Retransmissions.
@@ -237,6 +239,7 @@ impl<const W: usize> Stream<W> {
             rttvar: Duration::ZERO,
             rto: timing.rto_initial,
             progress: now,
+            backed_off: None,
             acked: 0,
             retransmits: 0,
         }
@@ -333,6 +336,12 @@ impl<const W: usize> Stream<W> {
                     r.first_sent = Some(now);
                 } else {
                     self.retransmits = self.retransmits.saturating_add(1);
+                    // A timeout: back the stream's timer off (once per
+                    // round of timeouts) until a fresh sample comes.
+                    if self.backed_off.is_none_or(|t| now >= t.saturating_add(rto)) {
+                        self.backed_off = Some(now);
+                        self.rto = rto.saturating_mul(2).min(timing.rto_max);
+                    }
                 }
                 r.tries = r.tries.saturating_add(1);
                 r.ready = false;
@@ -443,6 +452,7 @@ impl<const W: usize> Stream<W> {
                 (srtt, rttvar)
             }
         };
+        self.backed_off = None;
         self.srtt = Some(Duration::from_micros(srtt));
         self.rttvar = Duration::from_micros(rttvar);
         let rto = Duration::from_micros(srtt.saturating_add(rttvar.saturating_mul(4).max(1)));

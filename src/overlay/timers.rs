@@ -40,7 +40,9 @@ where
         for k in c.corr.iter().filter_map(|s| s.c.as_ref()) {
             t = min(t, k.link.as_ref().and_then(|l| l.poll_timeout()));
             t = min(t, k.stream.next_timer());
-            t = min(t, k.stream.dead_at(&c.timing));
+            if k.link.as_ref().is_some_and(|l| l.is_established()) {
+                t = min(t, k.stream.dead_at(&c.timing));
+            }
             if k.ports_inc == 0 && k.stream.is_idle() {
                 t = min(
                     t,
@@ -116,7 +118,11 @@ where
                 }
             }
             c.stream.fire_timers(now);
-            let dead = c.stream.dead_at(&self.core.timing).is_some_and(|t| t <= now);
+            // Dead: no acknowledgement progress for `dead_after` while the
+            // session carries data (before that, the handshake deadline
+            // decides).
+            let established = c.link.as_ref().is_some_and(|l| l.is_established());
+            let dead = established && c.stream.dead_at(&self.core.timing).is_some_and(|t| t <= now);
             let forget = c.ports_inc == 0
                 && c.stream.is_idle()
                 && c.last_active.saturating_add(self.core.config.correspondent_ttl) <= now;

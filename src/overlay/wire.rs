@@ -19,8 +19,13 @@ pub const HOP_ROUTED: u8 = 3;
 /// Length of a hop hello payload (type byte included).
 pub const HELLO_LEN: usize = 1 + 1 + 8 + BINDING_LEN;
 
-/// Hello flag: the sender has received (and verified) our hello.
+/// Hello flag: the sender has received (and verified) our hello of the
+/// current session.
 pub const HELLO_GOT_YOURS: u8 = 1;
+/// Hello flag: the sender has not yet received a hello of ours flagged
+/// [`HELLO_GOT_YOURS`]; answer with one. A hello without it is a pure
+/// acknowledgement and is not answered (so hellos cannot ping-pong).
+pub const HELLO_NEED_ACK: u8 = 2;
 
 /// Stream flag: the packet carries a record (`seq`, type, body).
 pub const STREAM_RECORD: u8 = 1;
@@ -64,7 +69,7 @@ impl core::error::Error for WireError {}
 /// A hop hello.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hello {
-    /// [`HELLO_GOT_YOURS`] or 0.
+    /// [`HELLO_GOT_YOURS`], [`HELLO_NEED_ACK`].
     pub flags: u8,
     /// The sender's incarnation (random per run).
     pub incarnation: u64,
@@ -99,7 +104,7 @@ impl Hello {
             return Err(WireError::Malformed);
         }
         let flags = r.u8().map_err(m)?;
-        if flags & !HELLO_GOT_YOURS != 0 {
+        if flags & !(HELLO_GOT_YOURS | HELLO_NEED_ACK) != 0 {
             return Err(WireError::Malformed);
         }
         let incarnation = r.u64().map_err(m)?;
@@ -247,7 +252,7 @@ mod tests {
             assert!(Hello::decode(&buf[..cut]).is_err());
         }
         let mut bad = buf;
-        bad[1] = 2;
+        bad[1] = 4;
         assert_eq!(Hello::decode(&bad), Err(WireError::Malformed));
         assert!(h.encode(&mut [0u8; HELLO_LEN - 1]).is_err());
     }
