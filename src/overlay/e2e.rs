@@ -17,9 +17,6 @@ use crate::time::Instant;
 
 use super::host::Address;
 
-/// Length of an introduction record body without a location.
-pub(crate) const INTRO_MIN_LEN: usize = 33;
-
 impl<A, C, PN, V, S, const REC: usize> Core<'_, A, C, PN, V, S, REC>
 where
     A: Address,
@@ -309,13 +306,15 @@ where
                         l.close();
                     }
                 }
-                link::Event::HandshakeFailed { .. } => {
-                    // No session within the handshake deadline while
-                    // records wait: the node is unreachable.
-                    if c.stream.in_flight() > 0 && !l.is_established() {
-                        self.lose(now, k, LossReason::Unreachable);
-                    }
+                // No session within the handshake deadline while records
+                // wait: the node is unreachable.
+                link::Event::HandshakeFailed { .. }
+                    if c.stream.in_flight() > 0 && !l.is_established() =>
+                {
+                    self.lose(now, k, LossReason::Unreachable);
                 }
+                // Variants added later by `link`, `routing` or `ports`.
+                #[allow(unreachable_patterns)]
                 _ => {}
             }
         }
@@ -563,6 +562,8 @@ where
                         self.unknown_node(name);
                     }
                 }
+                // Variants added later by `link`, `routing` or `ports`.
+                #[allow(unreachable_patterns)]
                 _ => {}
             }
         }
@@ -574,6 +575,29 @@ where
         let _ = self.ports.lost(name, Incarnation(g));
         self.stats.nodes_lost = self.stats.nodes_lost.saturating_add(1);
         self.push_event(Event::UnknownNode { name });
+    }
+
+    /// Sends correspondent `k` a probe record if ports depends on it (else
+    /// just restarts its idle clock).
+    pub(crate) fn probe(&mut self, now: Instant, k: usize) {
+        let Some(name) = self.corr.get(k).and_then(|s| s.c.as_ref()).map(|c| c.name) else {
+            return;
+        };
+        let wanted = self.ports.depends_on(name);
+        let slot = if wanted {
+            self.pool.put(&[super::wire::RECORD_PROBE])
+        } else {
+            None
+        };
+        let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
+            return;
+        };
+        c.last_active = now;
+        if let Some(slot) = slot {
+            if c.stream.queue(now, slot).is_none() {
+                self.pool.release(slot);
+            }
+        }
     }
 
     /// Asks the application for correspondent `k`'s location (rate

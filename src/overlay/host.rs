@@ -107,6 +107,10 @@ pub trait PortsHost {
     fn next_broadcast(&mut self, buf: &mut [u8]) -> Option<Result<usize, BufferTooSmall>>;
     /// The next notice ([`PortEvent`]).
     fn next_event(&mut self) -> Option<PortEvent>;
+    /// Whether a port of this node may depend on `name` (its peer or
+    /// previous peer is there). Spurious `true` is allowed (it only costs
+    /// liveness probes); `false` must be right.
+    fn depends_on(&self, name: NodeName) -> bool;
     /// Admits incarnation `inc` of `name` (see [`ports::Node::admit_node`]).
     ///
     /// # Errors
@@ -194,6 +198,13 @@ where
 
     fn next_event(&mut self) -> Option<PortEvent> {
         self.poll_event()
+    }
+
+    fn depends_on(&self, name: NodeName) -> bool {
+        // Conservative until the ports node says which node each port
+        // depends on: any port may.
+        let _ = name;
+        self.port_count() > 0
     }
 
     fn admit(&mut self, name: NodeName, inc: Incarnation) -> Result<(), NodeError> {

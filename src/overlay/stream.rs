@@ -73,11 +73,6 @@ impl<'s, const REC: usize> Pool<'s, REC> {
         }
     }
 
-    /// Gives the slots back.
-    pub(crate) fn into_slots(self) -> &'s mut [RecordSlot<REC>] {
-        self.slots
-    }
-
     /// Stores `bytes` in a free slot; `None` when the pool is full or
     /// `bytes` is longer than `REC`.
     pub(crate) fn put(&mut self, bytes: &[u8]) -> Option<u16> {
@@ -271,6 +266,7 @@ impl<const W: usize> Stream<W> {
     }
 
     /// Whether an acknowledgement should be sent.
+    #[cfg(test)]
     pub(crate) fn ack_due(&self) -> bool {
         self.ack_due
     }
@@ -367,6 +363,7 @@ impl<const W: usize> Stream<W> {
     }
 
     /// The acknowledgement fields for a packet sent for another reason.
+    #[cfg(test)]
     pub(crate) fn ack_fields(&mut self) -> (u32, u32) {
         self.ack_due = false;
         (self.rcv_next, self.sack_bits())
@@ -547,6 +544,7 @@ impl<const W: usize> Stream<W> {
     }
 
     /// The current retransmission timeout.
+    #[cfg(test)]
     pub(crate) fn rto(&self) -> Duration {
         self.rto
     }

@@ -43,11 +43,15 @@ where
             if k.link.as_ref().is_some_and(|l| l.is_established()) {
                 t = min(t, k.stream.dead_at(&c.timing));
             }
-            if k.ports_inc == 0 && k.stream.is_idle() {
-                t = min(
-                    t,
-                    Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
-                );
+            if k.stream.is_idle() {
+                if k.ports_inc == 0 {
+                    t = min(
+                        t,
+                        Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
+                    );
+                } else if c.ports.depends_on(k.name) {
+                    t = min(t, Some(k.last_active.saturating_add(c.config.probe_interval)));
+                }
             }
         }
         t
@@ -126,11 +130,16 @@ where
             let forget = c.ports_inc == 0
                 && c.stream.is_idle()
                 && c.last_active.saturating_add(self.core.config.correspondent_ttl) <= now;
+            let probe = c.ports_inc != 0
+                && c.stream.is_idle()
+                && c.last_active.saturating_add(self.core.config.probe_interval) <= now;
             self.core.drain_corr_events(now, k);
             if dead {
                 self.core.lose(now, k, LossReason::Unreachable);
             } else if forget {
                 self.core.forget_corr(now, k);
+            } else if probe {
+                self.core.probe(now, k);
             }
         }
     }

@@ -44,6 +44,9 @@ pub const STREAM_RECORD_HEADER_LEN: usize = STREAM_HEADER_LEN + 4 + 1;
 pub const RECORD_PORTS: u8 = 1;
 /// Record type: an introduction (a node key and, maybe, its location).
 pub const RECORD_INTRO: u8 = 2;
+/// Record type: a liveness probe (empty body), sent on an idle stream to a
+/// node ports depends on, so that its loss is noticed.
+pub const RECORD_PROBE: u8 = 3;
 
 /// Why an overlay payload was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,7 +218,7 @@ impl StreamHeader {
         if flags & STREAM_RECORD != 0 {
             let seq = r.u32().map_err(m)?;
             let ty = r.u8().map_err(m)?;
-            if ty != RECORD_PORTS && ty != RECORD_INTRO {
+            if ty != RECORD_PORTS && ty != RECORD_INTRO && ty != RECORD_PROBE {
                 return Err(WireError::Malformed);
             }
             h.record = Some((seq, ty));
