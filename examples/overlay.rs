@@ -303,6 +303,9 @@ fn build_node<'s>(
     let identity = Identity::from_seed(&identity_seed(seed, id, key_gen));
     let mut config = OverlayConfig::default();
     config.routing.rank = rank;
+    // A hub dialled by all its neighbours at once is allowed to read that
+    // many initiations per second (the default allowance is 100/s).
+    config.hop_gate.total = hyperport::link::Rate::new(100.max(2 * rank), Duration::from_secs(1));
     let mut node_rng = node_seed(seed ^ u64::from(restarts).wrapping_mul(0x9e37), id);
     let ports = Ports::new(
         identity.node_name(),

@@ -66,6 +66,7 @@ targets! {
     noise_datagram,
     noise_initiator,
     noise_responder,
+    overlay_ingress,
     routing_announce,
     routing_greedy,
     routing_header,

@@ -369,7 +369,10 @@ where
         if !busy && !has_link {
             return None;
         }
-        let Some(loc) = c.loc.clone().filter(|_| !c.loc_stale) else {
+        // A stale location (a failed route, a path-broken notice) is still
+        // tried: the application is asked for a fresh one, and the old one
+        // may work again once routing re-converges.
+        let Some(loc) = c.loc.clone() else {
             if busy {
                 self.core.need_location(now, k);
             }

@@ -675,6 +675,7 @@ where
         Peer {
             key,
             addr,
+            dial_addr: addr,
             generation: self.next_gen(),
             outbound,
             link,
@@ -725,6 +726,7 @@ where
                 return Err(ConnectError::TableFull);
             };
             p.addr = addr;
+            p.dial_addr = addr;
             p.outbound = true;
             if !p.link.is_established() {
                 let _ = p.link.connect(now);
@@ -783,7 +785,10 @@ where
                 now,
             ) {
                 let _ = link.connect(now);
-                let fresh = self.new_peer(now, p.key, p.addr, true, link);
+                // Redial where we were told the peer is: a session that
+                // roamed to a wrong address (a replayed datagram raced the
+                // real one from a spoofed source) then recovers.
+                let fresh = self.new_peer(now, p.key, p.dial_addr, true, link);
                 if let Some(s) = self.peers.get_mut(k) {
                     s.p = Some(fresh);
                 }

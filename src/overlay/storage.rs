@@ -53,8 +53,11 @@ pub(crate) struct Peer<A, C: Provider> {
     pub(crate) key: [u8; 32],
     pub(crate) addr: A,
     pub(crate) generation: u64,
-    /// Made by `connect` (kept and redialled until `disconnect`).
+    /// Made by `connect` (kept and redialled until `disconnect`), with the
+    /// address it was given: redials go there, whatever address the
+    /// session roamed to.
     pub(crate) outbound: bool,
+    pub(crate) dial_addr: A,
     pub(crate) link: Link<C>,
     /// Hellos exchanged and the neighbour registered with routing.
     pub(crate) up: bool,
@@ -110,7 +113,9 @@ pub(crate) struct Corr<C: Provider> {
     pub(crate) name: crate::ports::NodeName,
     pub(crate) link: Option<Link<C>>,
     pub(crate) loc: Option<Location>,
-    /// A path-broken notice or a failed route made the location suspect.
+    /// A path-broken notice or a failed route made the location suspect
+    /// (still used; not passed on in introductions; replaced by any
+    /// newer one).
     pub(crate) loc_stale: bool,
     pub(crate) loc_asked: Option<Instant>,
     pub(crate) stream: Stream<MAX_WINDOW>,
