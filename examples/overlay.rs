@@ -71,7 +71,7 @@ pub type Pl = Bytes<16>;
 /// Ports attached to one message.
 pub const ATTACH: usize = 2;
 /// The ports node of every overlay node.
-pub type Ports = ports::Node<Pl, SeededRng, 32, 128, ATTACH, 64, 128, 32>;
+pub type Ports = ports::Node<Pl, SeededRng, 16, 96, ATTACH, 32, 96, 16>;
 /// The overlay node type of the scenario.
 pub type ONode<'s> = Node<'s, NodeId, Crypto, Ports, Memo, Vec<Hop>, MTU, REC>;
 /// Most user messages one command sends (the ports send window is 16 and
@@ -1752,6 +1752,12 @@ fn main() -> ExitCode {
         cli.seed
     );
     println!("sessions   {} per neighbour (link), routed end-to-end sessions per correspondent", overlay::Config::default().hop.params.name());
+    let [peer, corr, rec, tx] = ONode::size_of_slots();
+    println!(
+        "memory     node {} B + per neighbour {} B (peer slot + routing entry) + per correspondent {corr} B, record {rec} B, transmit slot {tx} B",
+        std::mem::size_of::<ONode<'static>>(),
+        peer + std::mem::size_of::<NeighbourEntry>()
+    );
     let wall = std::time::Instant::now();
     let out = match run(&o) {
         Ok(x) => x,
