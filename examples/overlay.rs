@@ -284,6 +284,8 @@ pub struct OverlayNode<'s> {
     pub counters: Counters,
     /// When the position last changed.
     pub position_changed_at: Instant,
+    /// Overlay counters of the runs before the last restart.
+    pub retired: overlay::Stats,
     out: VecDeque<Transmit>,
     buf: Vec<u8>,
     last_sent: BTreeMap<NodeId, Vec<u8>>,
@@ -350,7 +352,8 @@ impl<'s> OverlayNode<'s> {
             let _ = node.connect(Instant::ZERO, *key, *peer);
         }
         if std::env::var_os("OVERLAY_KEYS").is_some() {
-            eprintln!("KEY {} = {}", id, node.public_key()[0]);
+            let k = node.public_key();
+            eprintln!("KEY {} = {:02x}{:02x}", id, k[0], k[1]);
         }
         let mut n = OverlayNode {
             id,
@@ -366,6 +369,7 @@ impl<'s> OverlayNode<'s> {
             peer_closed: BTreeSet::new(),
             counters: Counters::default(),
             position_changed_at: Instant::ZERO,
+            retired: overlay::Stats::default(),
             out: VecDeque::new(),
             buf: vec![0; MTU],
             last_sent: BTreeMap::new(),
@@ -416,7 +420,18 @@ impl<'s> OverlayNode<'s> {
         while let Some(e) = self.node.poll_event() {
             if let Some(v) = std::env::var_os("OVERLAY_TRACE") {
                 if v.to_string_lossy().split(',').any(|x| x == self.id.0.to_string()) {
-                    eprintln!("{now} {}: {e:?}", self.id);
+                    let text = format!("{e:?}");
+                    // Keys shown by their first two bytes.
+                    let short = text.split("key: [").map(|part| {
+                        match part.split_once(']') {
+                            Some((k, rest)) if k.len() > 60 => {
+                                let b: Vec<u8> = k.split(", ").filter_map(|x| x.parse().ok()).collect();
+                                format!("key: {:02x}{:02x}{rest}", b[0], b[1])
+                            }
+                            _ => part.to_string(),
+                        }
+                    }).collect::<Vec<_>>().join("");
+                    eprintln!("{now} {}: {short}", self.id);
                 }
             }
             match e {
@@ -598,6 +613,7 @@ impl<'s> OverlayNode<'s> {
                 }
                 self.counters.restarts += 1;
                 let restarts = self.counters.restarts as u32;
+                add_stats(&mut self.retired, self.node.stats());
                 self.node = build_node(
                     self.seed,
                     self.id,
@@ -610,6 +626,10 @@ impl<'s> OverlayNode<'s> {
                 );
                 self.ends.clear();
                 self.last_sent.clear();
+                if std::env::var_os("OVERLAY_KEYS").is_some() {
+                    let k = self.node.public_key();
+                    eprintln!("{now} RESTART {} new_key {new_key} = {:02x}{:02x}", self.id, k[0], k[1]);
+                }
                 for (peer, key) in self.dial.clone() {
                     let _ = self.node.connect(now, key, peer);
                 }
@@ -1221,7 +1241,9 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     let deadline = d.sim.now() + Duration::from_secs(300);
     d.run_until(deadline, |s| received(s, first.a, 0).len() >= m as usize)?;
     d.phase = "settling";
-    let deadline = d.sim.now() + Duration::from_secs(120);
+    // Long enough for a session to a node that is gone to fail (its
+    // handshake deadline) and its records to be dropped.
+    let deadline = d.sim.now() + Duration::from_secs(600);
     d.run_until(deadline, |s| s.nodes().iter().all(|x| x.node.is_idle()))?;
     if d.printed {
         eprintln!();
@@ -1331,6 +1353,7 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         c.restarts += y.restarts;
         c.proxy_peak = c.proxy_peak.max(y.proxy_peak);
         add_stats(&mut s, x.node.stats());
+        add_stats(&mut s, &x.retired);
     }
     let stats = sim.stats();
     checks.push((
@@ -1361,9 +1384,24 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     for (i, x) in sim.nodes().iter().enumerate() {
         let id = NodeId::from_index(i);
         let nbr: BTreeSet<[u8; 32]> = t.neighbours(id).iter().filter_map(|&m| sim.node(m)).map(OverlayNode::key).collect();
-        stray += x.node.peers().filter(|(p, _, up)| !up || !nbr.contains(&p.key)).count();
+        let bad: Vec<_> = x.node.peers().filter(|(p, _, up)| !up || !nbr.contains(&p.key)).collect();
+        if !bad.is_empty() && std::env::var_os("OVERLAY_DEBUG").is_some() {
+            for (p, a, up) in &bad {
+                eprintln!("stray at {id}: {:02x}{:02x} gen {} addr {a} up {up}", p.key[0], p.key[1], p.generation);
+            }
+        }
+        stray += bad.len();
         stray += x.node.correspondents().filter(|(k, _, inflight)| !live.contains(k) && *inflight > 0).count();
         stray += x.node.records_in_use() + x.node.queued();
+        if std::env::var_os("OVERLAY_DEBUG").is_some() && (x.node.records_in_use() + x.node.queued() > 0 || !x.node.is_idle()) {
+            eprintln!(
+                "stray at {id}: records {} queued {} idle {} corr {:?}",
+                x.node.records_in_use(),
+                x.node.queued(),
+                x.node.is_idle(),
+                x.node.correspondents().map(|(k, inc, f)| (format!("{:02x}{:02x}", k[0], k[1]), inc, f)).collect::<Vec<_>>()
+            );
+        }
     }
     checks.push((
         format!("nothing left over: {stray} stray peer entries, records or queued datagrams"),

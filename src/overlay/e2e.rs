@@ -159,33 +159,46 @@ where
     }
 
     /// A routed data packet delivered here: `body` is an end-to-end link
-    /// datagram (decrypted in place).
-    pub(crate) fn e2e_deliver(&mut self, now: Instant, header: &Header, body: &mut [u8]) {
+    /// datagram (decrypted in place). Returns `true` when the packet was
+    /// meant for another node (an initiation for another key, a session
+    /// index nobody here owns): the coordinate it was sent to is no longer
+    /// its destination's, and the sender is told with a path-broken notice.
+    pub(crate) fn e2e_deliver(&mut self, now: Instant, header: &Header, body: &mut [u8]) -> bool {
         match link::route(body) {
-            Err(_) => self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1),
+            Err(_) => {
+                self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
+                false
+            }
             Ok(Route::Initiation) => self.e2e_initiation(now, header, body),
             Ok(Route::Index(index)) => {
                 let mask = (1u32 << self.corr_bits).wrapping_sub(1);
                 let k = usize::try_from(index & mask).unwrap_or(usize::MAX);
                 let base = body.as_ptr() as usize;
+                let mut owned = false;
                 let r = match self
                     .corr
                     .get_mut(k)
                     .and_then(|s| s.c.as_mut())
                     .and_then(|c| c.link.as_mut())
                 {
-                    Some(l) if l.owns_index(index) => match l.handle_datagram(now, body) {
-                        Ok(Received::Data(p)) => {
-                            let s = (p.as_ptr() as usize).saturating_sub(base);
-                            Some(Some((s, s.saturating_add(p.len()))))
+                    Some(l) if l.owns_index(index) => {
+                        owned = true;
+                        match l.handle_datagram(now, body) {
+                            Ok(Received::Data(p)) => {
+                                let s = (p.as_ptr() as usize).saturating_sub(base);
+                                Some(Some((s, s.saturating_add(p.len()))))
+                            }
+                            Ok(_) => Some(None),
+                            Err(_) => None,
                         }
-                        Ok(_) => Some(None),
-                        Err(_) => None,
-                    },
+                    }
                     _ => None,
                 };
                 match r {
-                    None => self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1),
+                    None => {
+                        self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
+                        !owned
+                    }
                     Some(data) => {
                         self.learn_location(k, header);
                         self.drain_corr_events(now, k);
@@ -193,6 +206,7 @@ where
                             let plain = body.get(s..e).unwrap_or(&[]);
                             self.stream_receive(now, k, plain);
                         }
+                        false
                     }
                 }
             }
@@ -210,7 +224,7 @@ where
         }
     }
 
-    fn e2e_initiation(&mut self, now: Instant, header: &Header, body: &[u8]) {
+    fn e2e_initiation(&mut self, now: Instant, header: &Header, body: &[u8]) -> bool {
         // The gate keys its per-source rate by the source coordinate.
         let mut src = [0u8; 64];
         let mut w = Writer::new(&mut src);
@@ -225,21 +239,21 @@ where
             Inbound::Hello(hello) => {
                 let Some(key) = hello.remote_static().copied() else {
                     self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
-                    return;
+                    return false;
                 };
                 if key == self.identity.public_key() {
                     self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
-                    return;
+                    return false;
                 }
                 let Some(k) = self.corr_for(now, &key) else {
                     self.stats.e2e_refused = self.stats.e2e_refused.saturating_add(1);
-                    return;
+                    return false;
                 };
                 let config = self.corr_config(k);
                 let seed = self.seed();
                 let identity = self.link_identity.clone();
                 let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
-                    return;
+                    return false;
                 };
                 let receipt = match c.link.as_mut() {
                     Some(l) => l.accept_hello(now, hello),
@@ -262,6 +276,7 @@ where
                     }
                     Err(_) => self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1),
                 }
+                false
             }
             Inbound::Duplicate { local_index } => {
                 let mask = (1u32 << self.corr_bits).wrapping_sub(1);
@@ -278,8 +293,17 @@ where
                         let _ = l.handle_datagram(now, d);
                     }
                 }
+                false
             }
-            _ => self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1),
+            Inbound::Dropped(link::GateDrop::BadMac1) => {
+                // Keyed to another node's key: not for us.
+                self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
+                true
+            }
+            _ => {
+                self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
+                false
+            }
         }
     }
 

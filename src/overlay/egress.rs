@@ -372,12 +372,16 @@ where
         // A stale location (a failed route, a path-broken notice) is still
         // tried: the application is asked for a fresh one, and the old one
         // may work again once routing re-converges.
+        let stale = c.loc_stale;
         let Some(loc) = c.loc.clone() else {
             if busy {
                 self.core.need_location(now, k);
             }
             return None;
         };
+        if stale && busy {
+            self.core.need_location(now, k);
+        }
         if busy && !self.core.corr_link(now, k) {
             return None;
         }

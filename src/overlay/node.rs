@@ -1005,9 +1005,13 @@ where
                     PacketKind::Data => {
                         let body_start = start.saturating_add(hlen);
                         let body = buf.get_mut(body_start..end).unwrap_or(&mut []);
-                        self.e2e_deliver(now, &header, body);
+                        if self.e2e_deliver(now, &header, body) {
+                            // Not for us: the sender's idea of where its
+                            // destination is is stale.
+                            return HopOutcome::Notice(header.path_broken());
+                        }
                     }
-                    PacketKind::PathBroken => self.path_broken_received(&header),
+                    PacketKind::PathBroken => self.path_broken_received(now, &header),
                 }
                 HopOutcome::Done
             }
@@ -1020,16 +1024,22 @@ where
     }
 
     /// A path-broken notice for us: `header.src` is the coordinate that
-    /// could not be reached. Locations equal to it become suspect.
-    fn path_broken_received(&mut self, header: &Header) {
+    /// could not be reached (or that now belongs to another node).
+    /// Locations equal to it become suspect, and the application is asked
+    /// for fresh ones.
+    fn path_broken_received(&mut self, now: Instant, header: &Header) {
         self.stats.path_broken_received = self.stats.path_broken_received.saturating_add(1);
-        for c in self.corr.iter_mut().filter_map(|s| s.c.as_mut()) {
+        for k in 0..self.corr.len() {
+            let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
+                continue;
+            };
             if c
                 .loc
                 .as_ref()
                 .is_some_and(|l| l.root == header.root && l.coord == header.src)
             {
                 c.loc_stale = true;
+                self.need_location(now, k);
             }
         }
     }
