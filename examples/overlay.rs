@@ -1245,6 +1245,24 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     // handshake deadline) and its records to be dropped.
     let deadline = d.sim.now() + Duration::from_secs(600);
     d.run_until(deadline, |s| s.nodes().iter().all(|x| x.node.is_idle()))?;
+    let moved = d.sim.node(first.b).is_some_and(|x| x.end(0).is_none())
+        && d.sim.node(third).is_some_and(|x| x.end(0).is_some());
+    if o.churn > 0 {
+        // Closing: every pipe end is closed; everything that referred to a
+        // node that is gone (or to these pipes) must go away: ports,
+        // proxies, sessions and correspondents of old keys.
+        d.phase = "closing";
+        for i in 0..n {
+            for pipe in 0..=carrier {
+                let id = NodeId::from_index(i);
+                if d.sim.node(id).is_some_and(|x| x.end(pipe).is_some()) {
+                    d.command(id, Command::Close { pipe })?;
+                }
+            }
+        }
+        let until = d.sim.now() + Duration::from_secs(400);
+        d.run_until(until, |_| false)?;
+    }
     if d.printed {
         eprintln!();
     }
@@ -1329,8 +1347,6 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     ));
     let proxies_left: usize = sim.nodes().iter().map(OverlayNode::proxies).sum();
     let b0_peak = sim.node(first.b).map_or(0, |x| x.counters.proxy_peak);
-    let moved = sim.node(first.b).is_some_and(|x| x.end(0).is_none())
-        && sim.node(third).is_some_and(|x| x.end(0).is_some());
     checks.push((
         format!("proxy collapse: {} held a proxy (peak {b0_peak}), none left anywhere", first.b),
         moved && b0_peak >= 1 && proxies_left == 0,
@@ -1407,6 +1423,20 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         format!("nothing left over: {stray} stray peer entries, records or queued datagrams"),
         stray == 0 && sim.nodes().iter().all(|x| x.node.is_idle()),
     ));
+    if o.churn > 0 {
+        let ports_left: usize = sim.nodes().iter().map(|x| x.node.ports().port_count()).sum();
+        let old_corr: usize = sim
+            .nodes()
+            .iter()
+            .map(|x| x.node.correspondents().filter(|(k, _, _)| !live.contains(k)).count())
+            .sum();
+        checks.push((
+            format!(
+                "after closing every pipe: {ports_left} ports left, {old_corr} correspondents of keys that are gone"
+            ),
+            ports_left == 0 && old_corr == 0,
+        ));
+    }
     if o.churn == 0 {
         checks.push((
             format!(

@@ -43,15 +43,16 @@ where
             if k.link.as_ref().is_some_and(|l| l.is_established()) {
                 t = min(t, k.stream.dead_at(&c.timing));
             }
-            if k.stream.is_idle() {
-                if k.ports_inc == 0 {
-                    t = min(
-                        t,
-                        Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
-                    );
-                } else if c.ports.depends_on(k.name) {
-                    t = min(t, Some(k.last_active.saturating_add(c.config.probe_interval)));
-                }
+            if k.stream.is_idle() && k.ports_inc == 0 {
+                t = min(
+                    t,
+                    Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
+                );
+            } else if k.stream.in_flight() == 0 && k.ports_inc != 0 && c.ports.depends_on(k.name)
+            {
+                // Probed when nothing of ours is in flight (records it sent
+                // may still wait behind a gap it will never fill).
+                t = min(t, Some(k.last_active.saturating_add(c.config.probe_interval)));
             }
         }
         t
@@ -131,7 +132,7 @@ where
                 && c.stream.is_idle()
                 && c.last_active.saturating_add(self.core.config.correspondent_ttl) <= now;
             let probe = c.ports_inc != 0
-                && c.stream.is_idle()
+                && c.stream.in_flight() == 0
                 && c.last_active.saturating_add(self.core.config.probe_interval) <= now;
             self.core.drain_corr_events(now, k);
             if dead {
