@@ -265,12 +265,6 @@ impl<const W: usize> Stream<W> {
         self.in_flight() == 0 && self.rx.iter().all(Option::is_none)
     }
 
-    /// Whether an acknowledgement should be sent.
-    #[cfg(test)]
-    pub(crate) fn ack_due(&self) -> bool {
-        self.ack_due
-    }
-
     /// Queues a record already stored in `slot`; it leaves at the next
     /// [`Stream::poll`]. Returns its sequence number, or `None` (and the
     /// caller keeps the slot) when the window is full.
