@@ -58,14 +58,17 @@ macro_rules! targets {
 
 // One entry per fuzz target (keep sorted).
 targets! {
+    channel_hostile,
     framing_decode,
     framing_header,
     framing_roundtrip,
+    link_ingress,
     ports_decode,
     ports_hostile,
     noise_datagram,
     noise_initiator,
     noise_responder,
+    noise_stream,
     overlay_ingress,
     routing_announce,
     routing_greedy,

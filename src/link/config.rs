@@ -375,6 +375,7 @@ impl Identity {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]

@@ -224,6 +224,12 @@ pub enum AcceptError {
     /// this link already accepted: a replay (or a peer whose clock went
     /// back, see the module docs, "Initiation timestamps"). Dropped.
     Stale,
+    /// A responder handshake with this peer is in progress (three or more
+    /// messages) and the new initiation cannot prove it is newer (its
+    /// timestamp is not authenticated in this pattern): a replay, or the
+    /// peer restarting before its old attempt timed out. Dropped; a genuine
+    /// retry succeeds once the old attempt is done.
+    Busy,
     /// Both sides initiated at once and ours wins the tie-break (the lower
     /// ephemeral public key): the peer answers ours. Dropped.
     Conflict,
@@ -242,6 +248,10 @@ impl fmt::Display for AcceptError {
             AcceptError::Config(e) => fmt::Display::fmt(e, f),
             AcceptError::Stale => f.write_str(
                 "initiation not newer than one already accepted (replay); dropped",
+            ),
+            AcceptError::Busy => f.write_str(
+                "a handshake with this peer is in progress and the initiation cannot prove it is \
+                 newer; dropped (a genuine retry succeeds once the old attempt is done)",
             ),
             AcceptError::Conflict => f.write_str(
                 "simultaneous initiation: ours wins the tie-break, the peer will answer it; dropped",
@@ -300,9 +310,6 @@ pub enum GateDrop {
     Handshake(HandshakeError),
     /// The initiation payload is not an 8-byte timestamp.
     BadStamp,
-    /// A duplicate of an initiation that was read but not accepted into a
-    /// link (refused by the caller): dropped without new work.
-    DuplicateRefused,
 }
 
 impl fmt::Display for GateDrop {
@@ -323,9 +330,6 @@ impl fmt::Display for GateDrop {
             GateDrop::Handshake(e) => fmt::Display::fmt(e, f),
             GateDrop::BadStamp => {
                 f.write_str("initiation payload is not an 8-byte timestamp; dropped")
-            }
-            GateDrop::DuplicateRefused => {
-                f.write_str("duplicate of an initiation that was refused; dropped")
             }
         }
     }

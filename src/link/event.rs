@@ -125,8 +125,6 @@ pub struct GateStats {
     pub dropped_table_full: u64,
     /// Dropped: the Noise message did not read, or a bad timestamp.
     pub dropped_handshake: u64,
-    /// Dropped: duplicate of a refused initiation.
-    pub dropped_duplicate: u64,
     /// Dropped: cookie needed but the reply buffer was too small.
     pub dropped_reply_buffer: u64,
 }

@@ -139,3 +139,54 @@ pub(crate) fn open_cookie<P: Provider>(
         .ok()
         .map(|()| body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::DefaultProvider as P;
+
+    #[test]
+    fn cookie_seals_and_opens_only_with_its_mac1_and_salt() {
+        let (c, h) = (AeadAlgorithm::ChaCha20Poly1305, HashAlgorithm::Blake2s);
+        let key = [5u8; KEY_LEN];
+        let salt = [1u8; COOKIE_SALT_LEN];
+        let mac1 = [2u8; MAC_LEN];
+        let cookie = [3u8; COOKIE_LEN];
+        let sealed = seal_cookie::<P>(c, h, Some(&key), &salt, &mac1, &cookie);
+        assert_ne!(&sealed[..COOKIE_LEN], &cookie);
+        assert_eq!(
+            open_cookie::<P>(c, h, Some(&key), &salt, &mac1, &sealed),
+            Some(cookie)
+        );
+        assert_eq!(
+            open_cookie::<P>(c, h, Some(&key), &salt, &[9; MAC_LEN], &sealed),
+            None
+        );
+        assert_eq!(
+            open_cookie::<P>(c, h, Some(&key), &[0; 16], &mac1, &sealed),
+            None
+        );
+        assert_eq!(open_cookie::<P>(c, h, None, &salt, &mac1, &sealed), None);
+        let mut bad = sealed;
+        bad[0] ^= 1;
+        assert_eq!(open_cookie::<P>(c, h, Some(&key), &salt, &mac1, &bad), None);
+    }
+
+    #[test]
+    fn macs_and_ids() {
+        let h = HashAlgorithm::Sha256;
+        // HMAC-SHA-256 (RFC 4231 test case 2) truncated to 16 bytes.
+        let m = mac::<P>(h, b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            m,
+            [
+                0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+                0x75, 0xc7
+            ]
+        );
+        assert!(ct_eq(&m, &m) && !ct_eq(&m, &[0; 16]) && !ct_eq(&m, &m[..15]));
+        assert_ne!(mac1_key::<P>(h, None), mac1_key::<P>(h, Some(&[1; 32])));
+        assert_eq!(initiation_id::<P>(h, b"x"), initiation_id::<P>(h, b"x"));
+        assert_ne!(initiation_id::<P>(h, b"x"), initiation_id::<P>(h, b"y"));
+    }
+}

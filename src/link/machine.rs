@@ -167,8 +167,11 @@ pub enum Received<'a> {
 ///
 /// A link keeps up to three sessions (previous, current, next) and one
 /// handshake in progress, each with its own local index. Every buffer is
-/// inline: a `Link` is one value of fixed size (about 6 KiB with the
-/// `ring` provider on 64-bit targets), and no call allocates.
+/// inline: a `Link` is one value of fixed size, and no call allocates. On
+/// 64-bit targets it is 10,800 bytes with the `ring` provider and 14,832
+/// with `rustcrypto` (three Noise datagram transports of 2,592 / 3,936
+/// bytes make most of it: each holds its keyed AEADs and two replay
+/// windows).
 pub struct Link<P: Provider> {
     config: Config,
     identity: Identity,
@@ -292,8 +295,11 @@ impl<P: Provider> Link<P> {
     /// Rules, in order: a hello from another static key than the link's
     /// peer is refused ([`AcceptError::WrongPeer`]); a duplicate of the
     /// initiation this link already answered resends the cached response;
-    /// a hello whose timestamp is not later than the last accepted one is
-    /// refused ([`AcceptError::Stale`]); while our own initiation is
+    /// a hello with an authenticated timestamp
+    /// ([`Hello::is_stamp_authentic`]) not later than the last accepted one
+    /// is refused ([`AcceptError::Stale`]); a responder handshake in
+    /// progress is displaced only by a hello with an authenticated
+    /// timestamp ([`AcceptError::Busy`]); while our own initiation is
     /// outstanding, the initiation with the lower ephemeral public key wins
     /// ([`AcceptError::Conflict`] when ours does; otherwise ours is
     /// abandoned and theirs answered).
@@ -335,9 +341,20 @@ impl<P: Provider> Link<P> {
                 local_index: n.session.local_index,
             });
         }
-        if self.last_stamp.is_some_and(|s| hello.stamp <= s) {
+        if hello.stamp_authentic && self.last_stamp.is_some_and(|s| hello.stamp <= s) {
             self.stats.initiations_refused = self.stats.initiations_refused.saturating_add(1);
             return Err(AcceptError::Stale);
+        }
+        // A responder handshake in progress (three or more messages) is
+        // displaced only by an initiation proven newer.
+        if self
+            .handshake
+            .as_ref()
+            .is_some_and(|h| h.role == Role::Responder)
+            && !hello.stamp_authentic
+        {
+            self.stats.initiations_refused = self.stats.initiations_refused.saturating_add(1);
+            return Err(AcceptError::Busy);
         }
         // Simultaneous initiation: the lower ephemeral key initiates.
         if let Some(h) = self.handshake.as_ref()
@@ -353,6 +370,7 @@ impl<P: Provider> Link<P> {
             remote_static,
             sender_index,
             stamp,
+            stamp_authentic,
             id,
             ..
         } = hello;
@@ -370,7 +388,9 @@ impl<P: Provider> Link<P> {
         if self.remote.is_none() {
             self.remote = remote_static;
         }
-        self.last_stamp = Some(stamp);
+        if stamp_authentic {
+            self.last_stamp = Some(stamp);
+        }
         self.handshake = None;
         self.tx_handshake = false;
         if hs.is_finished() {
@@ -825,12 +845,15 @@ impl<P: Provider> Link<P> {
         let Some(mut h) = self.handshake.take() else {
             return;
         };
-        // Check the peer's static key as soon as the handshake reveals it.
-        if let (Some(want), Some(got)) = (self.remote.as_ref(), h.hs.remote_static())
-            && want != got
-        {
-            self.fail(h.role, FailReason::UnexpectedPeer);
-            return;
+        // Check the peer's static key as soon as the handshake reveals it;
+        // learn it if the link did not know it.
+        match (self.remote.as_ref(), h.hs.remote_static()) {
+            (Some(want), Some(got)) if want != got => {
+                self.fail(h.role, FailReason::UnexpectedPeer);
+                return;
+            }
+            (None, Some(got)) => self.remote = Some(*got),
+            _ => {}
         }
         if h.hs.is_finished() {
             // We read the last message: the session is confirmed.
@@ -1305,7 +1328,8 @@ impl<P: Provider> Link<P> {
             .as_ref()
             .is_some_and(|s| s.is_expired(now, &config))
         {
-            self.current = self.previous.take();
+            // The previous session is older still: gone above.
+            self.current = None;
             self.keepalive_at = None;
             self.persistent_at = None;
             self.tx_keepalive = false;

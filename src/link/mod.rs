@@ -187,13 +187,19 @@
 //! agree without a further message.
 //!
 //! **Initiation timestamps**: an initiation carries the initiator's `now`
-//! (microseconds, strictly increasing per link). A link refuses an
-//! initiation not newer than the last one it accepted
-//! ([`AcceptError::Stale`]), so a recorded initiation replayed later
-//! cannot replace a handshake or win a tie-break. Drivers should count
-//! `now` from an origin that survives restarts (Unix time, say); with a
-//! boot-relative clock, a restarted peer is refused by an old link until
-//! the caller replaces that link (the overlay's rule for reconnects).
+//! (microseconds, strictly increasing per link). When the pattern
+//! authenticates it as the initiator's (the first message has `ss`, as in
+//! `IK`: [`Hello::is_stamp_authentic`]), a link refuses an initiation not
+//! newer than the last one it accepted ([`AcceptError::Stale`]), so a
+//! recorded initiation replayed later cannot replace a handshake or win a
+//! tie-break. Drivers should count `now` from an origin that survives
+//! restarts (Unix time, say); with a boot-relative clock, a restarted peer
+//! is refused by an old link until the caller replaces that link (the
+//! overlay's rule for reconnects). In patterns whose first message does
+//! not authenticate the initiator (`XX`, `NK`, ...) the timestamp is not
+//! trusted: a replay the gate's cache no longer holds can displace an
+//! unconfirmed *next* session (never the current one), and a responder
+//! handshake in progress is never displaced ([`AcceptError::Busy`]).
 //!
 //! # Timers
 //!

@@ -461,3 +461,44 @@ impl Repr {
         header.set_counter(counter);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let mut b = [0u8; HEADER_LEN];
+        for (repr, want) in [
+            (
+                Repr::HandshakeInitiation { sender_index: 9 },
+                Route::Initiation,
+            ),
+            (
+                Repr::HandshakeResponse {
+                    sender_index: 1,
+                    receiver_index: 2,
+                },
+                Route::Index(2),
+            ),
+            (
+                Repr::TransportData {
+                    receiver_index: 3,
+                    counter: 4,
+                },
+                Route::Index(3),
+            ),
+            (Repr::CookieReply { receiver_index: 5 }, Route::Index(5)),
+        ] {
+            repr.emit(&mut b).unwrap();
+            assert_eq!(route(&b), Ok(want));
+        }
+        assert!(route(&b[..19]).is_err());
+        // Sizes from the layout table.
+        assert_eq!(COOKIE_REPLY_LEN, 68);
+        assert_eq!(KEEPALIVE_LEN, 36);
+        assert_eq!(MAX_HANDSHAKE_DATAGRAM, 212);
+        assert_eq!(MAX_PAYLOAD, 65_499);
+        assert_eq!(datagram_len(10), 46);
+    }
+}

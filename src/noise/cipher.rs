@@ -106,6 +106,7 @@ pub fn nonce_bytes(alg: AeadAlgorithm, n: u64) -> [u8; AEAD_NONCE_LEN] {
     let mut nonce = [0u8; AEAD_NONCE_LEN];
     let counter = match alg {
         AeadAlgorithm::ChaCha20Poly1305 => n.to_le_bytes(),
+        #[cfg(feature = "aesgcm")]
         AeadAlgorithm::Aes256Gcm => n.to_be_bytes(),
     };
     if let Some(dst) = nonce.get_mut(4..) {
@@ -285,6 +286,40 @@ impl<P: Provider> CipherState<P> {
         Ok(len)
     }
 
+    /// The transports' fast path: [`encrypt_in_place`](Self::encrypt_in_place)
+    /// for a caller that has already checked the nonce (not
+    /// [`RESERVED_NONCE`]) and the lengths (`plaintext_len + TAG_LEN` within
+    /// [`MAX_MESSAGE_LEN`] and `buf`). The nonce is checked again (one
+    /// comparison: it guards the increment); the lengths only by the
+    /// bounds-checked split.
+    pub(crate) fn encrypt_in_place_prechecked(
+        &mut self,
+        buf: &mut [u8],
+        plaintext_len: usize,
+    ) -> Result<usize, CipherError> {
+        if self.n == RESERVED_NONCE {
+            return Err(CipherError::NonceExhausted);
+        }
+        self.seal_checked(&[], buf, plaintext_len)
+    }
+
+    /// The transports' fast path: [`decrypt_in_place`](Self::decrypt_in_place)
+    /// with no associated data, for a caller that has already checked that
+    /// `buf` is at least a tag long and within [`MAX_MESSAGE_LEN`]. Same
+    /// errors and guarantees otherwise.
+    pub(crate) fn decrypt_in_place_prechecked(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<usize, CipherError> {
+        if self.key.is_some() && self.n == RESERVED_NONCE {
+            return Err(CipherError::NonceExhausted);
+        }
+        let len = buf.len().checked_sub(TAG_LEN).ok_or(CipherError::Decrypt)?;
+        let (body, tag) = buf.split_at_mut_checked(len).ok_or(CipherError::Decrypt)?;
+        self.open_checked(&[], body, tag)?;
+        Ok(len)
+    }
+
     /// Seals `buf[..plaintext_len]` in place after [`Self::check_encrypt`]
     /// passed; returns the output length. Without a key the plaintext is
     /// the output.
@@ -358,9 +393,7 @@ impl<P: Provider> CipherState<P> {
             return Ok(len);
         }
         let (body, tag) = buf.split_at_mut_checked(len).ok_or(CipherError::Decrypt)?;
-        let mut tag_bytes = [0u8; TAG_LEN];
-        tag_bytes.copy_from_slice(tag);
-        self.open_checked(ad, body, &tag_bytes)?;
+        self.open_checked(ad, body, tag)?;
         Ok(len)
     }
 
@@ -452,15 +485,60 @@ fn rekey_bytes<P: Provider>(alg: AeadAlgorithm, aead: &P::AeadKey) -> [u8; AEAD_
     buf
 }
 
+/// A 32-byte transport key from `Split()` (spec section 5.2): the raw bytes
+/// of one direction's cipher key. Zeroized on drop; neither `Copy` nor
+/// printable, so the bytes are not duplicated or logged by accident.
+///
+/// [`SplitKeys`] holds two of them; the handshake writes the HKDF outputs
+/// straight into them, so no unwiped copy of a transport key is left behind
+/// by `split()`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct CipherKey([u8; AEAD_KEY_LEN]);
+
+impl CipherKey {
+    /// A key holding `bytes`. The caller's array is a copy the caller must
+    /// wipe itself if it matters (prefer [`CipherKey::from_slice`] on a
+    /// buffer that is then zeroized).
+    pub fn new(bytes: [u8; AEAD_KEY_LEN]) -> Self {
+        CipherKey(bytes)
+    }
+
+    /// A key from the first [`AEAD_KEY_LEN`] bytes of `bytes`, or `None` if
+    /// it is shorter.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut k = CipherKey([0; AEAD_KEY_LEN]);
+        k.0.copy_from_slice(bytes.get(..AEAD_KEY_LEN)?);
+        Some(k)
+    }
+
+    /// The key bytes (for exporting a session key; handle with care).
+    pub fn as_bytes(&self) -> &[u8; AEAD_KEY_LEN] {
+        &self.0
+    }
+}
+
+impl From<[u8; AEAD_KEY_LEN]> for CipherKey {
+    fn from(bytes: [u8; AEAD_KEY_LEN]) -> Self {
+        CipherKey(bytes)
+    }
+}
+
+impl fmt::Debug for CipherKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key.
+        f.write_str("CipherKey(..)")
+    }
+}
+
 /// What a finished handshake hands to a transport: the two cipher keys from
 /// `Split()` (spec section 5.2), the AEAD algorithm, the handshake hash and
-/// the local role. Zeroized on drop.
+/// the local role. Zeroized on drop (both keys are [`CipherKey`]s).
 ///
 /// `c1` encrypts initiator-to-responder traffic, `c2` responder-to-initiator.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SplitKeys {
-    pub(crate) c1: [u8; AEAD_KEY_LEN],
-    pub(crate) c2: [u8; AEAD_KEY_LEN],
+    pub(crate) c1: CipherKey,
+    pub(crate) c2: CipherKey,
     #[zeroize(skip)]
     pub(crate) alg: AeadAlgorithm,
     pub(crate) handshake_hash: Digest,
@@ -480,17 +558,19 @@ impl fmt::Debug for SplitKeys {
 impl SplitKeys {
     /// Bundles the outputs of `Split()`: `c1` (initiator to responder), `c2`
     /// (responder to initiator), the AEAD algorithm, the handshake hash `h`
-    /// and whether the local side was the initiator.
+    /// and whether the local side was the initiator. The keys are
+    /// [`CipherKey`]s or plain arrays (copied; a caller that passes arrays
+    /// wipes its own copies).
     pub fn new(
-        c1: [u8; AEAD_KEY_LEN],
-        c2: [u8; AEAD_KEY_LEN],
+        c1: impl Into<CipherKey>,
+        c2: impl Into<CipherKey>,
         alg: AeadAlgorithm,
         handshake_hash: Digest,
         is_initiator: bool,
     ) -> Self {
         SplitKeys {
-            c1,
-            c2,
+            c1: c1.into(),
+            c2: c2.into(),
             alg,
             handshake_hash,
             is_initiator,
@@ -512,6 +592,18 @@ impl SplitKeys {
         self.is_initiator
     }
 
+    /// The initiator-to-responder key `c1` (for exporting session keys to
+    /// another implementation; handle with care).
+    pub fn initiator_to_responder(&self) -> &CipherKey {
+        &self.c1
+    }
+
+    /// The responder-to-initiator key `c2` (see
+    /// [`initiator_to_responder`](Self::initiator_to_responder)).
+    pub fn responder_to_initiator(&self) -> &CipherKey {
+        &self.c2
+    }
+
     /// The local side's `(send, receive)` cipher states, both at nonce 0:
     /// `(c1, c2)` for the initiator, `(c2, c1)` for the responder. The key
     /// bytes held here are zeroized when `self` drops at the end of the call.
@@ -522,8 +614,8 @@ impl SplitKeys {
             (&self.c2, &self.c1)
         };
         (
-            CipherState::with_key(self.alg, send),
-            CipherState::with_key(self.alg, recv),
+            CipherState::with_key(self.alg, send.as_bytes()),
+            CipherState::with_key(self.alg, recv.as_bytes()),
         )
     }
 }
