@@ -59,5 +59,6 @@ where
         if let Some((to, ev)) = stamped {
             self.send(to, ev);
         }
+        self.release_if_ended(target);
     }
 }

@@ -129,12 +129,25 @@ where
 
     /// Ends everything that depends on `node` (one incarnation of it).
     fn lose(&mut self, node: NodeName) {
+        // Events held from the lost node will never be released by it
+        // (what they wait for would come from it or after it): drop them.
+        self.drop_held(|h| h.view().1 == node, None, false);
+        // So will events of local ports that node sent here, held at the
+        // port they were sent to while that node's proxy had yet to name
+        // them there (only it could).
+        let me = self.name;
+        self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);
+        // Nothing will be confirmed by the lost node: its windows are free.
+        let before = self.windows.len();
+        self.windows.retain(|w| w.to != node);
+        if self.windows.len() != before {
+            self.window_freed = true;
+        }
         for p in self.ports.iter_mut().filter(|p| p.peer_node == node) {
             p.unconfirmed = false;
-            p.window_used = 0;
         }
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would
@@ -222,7 +235,10 @@ where
                     p.last_seq_to_receive = have;
                 }
                 match p.state {
-                    PortState::Receiving => self.status_changed(name),
+                    PortState::Receiving => {
+                        self.status_changed(name);
+                        self.release_if_ended(name);
+                    }
                     PortState::Buffering | PortState::Proxying => {
                         self.erase_port(name);
                         self.broadcast_dead(name);

@@ -145,12 +145,14 @@ where
                 // other proxy's UpdatePreviousPeer names this one: forward
                 // within a send window until it confirms.
                 p.unconfirmed = window;
-                p.window_used = 0;
                 p.state = PortState::Proxying;
                 if p.peer_closed {
                     p.remove_on_last = true;
                 }
             }
+            // A new dependency for this port (the other port's peer may be
+            // on a node lost meanwhile: the driver answers with the loss).
+            self.node_in_use(node);
         }
         self.forward_from_proxy(a);
         self.forward_from_proxy(b);

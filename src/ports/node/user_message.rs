@@ -56,6 +56,7 @@ where
                 if signal && self.head(target).is_some() {
                     self.status_changed(target);
                 }
+                self.release_if_ended(target);
             }
             PortState::Proxying => {
                 self.forward_from_proxy(target);
