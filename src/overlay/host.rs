@@ -201,10 +201,11 @@ where
     }
 
     fn depends_on(&self, name: NodeName) -> bool {
-        // Conservative until the ports node says which node each port
-        // depends on: any port may.
-        let _ = name;
-        self.port_count() > 0
+        self.ports().any(|(p, _)| {
+            self.inspect(p).is_some_and(|i| {
+                i.peer.0 == name || i.prev.0 == name || i.prev_announcer == name
+            })
+        })
     }
 
     fn admit(&mut self, name: NodeName, inc: Incarnation) -> Result<(), NodeError> {
