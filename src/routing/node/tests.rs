@@ -6,6 +6,22 @@ use crate::routing::{AnnounceError, Decision, LinkError};
 use crate::time::Timed;
 use std::vec;
 
+const AUTHORITY: [u8; 32] = [0xa5; 32];
+
+/// A config whose `rank` is credentialed by the test authority for the
+/// node with secret seed `seed`.
+fn ranked(rank: u32, seed: &[u8; 32]) -> Config {
+    let key = SigningKey::from_bytes(seed).verifying_key().to_bytes();
+    Config {
+        rank,
+        authority: Some(crate::routing::credential::public_key(&AUTHORITY)),
+        rank_credential: Some(crate::routing::credential::sign_rank(
+            &AUTHORITY, &key, rank,
+        )),
+        ..Config::default()
+    }
+}
+
 fn exchange(a: &mut Node<'_>, b: &mut Node<'_>, now: Instant) {
     let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
     for _ in 0..4 {
@@ -26,12 +42,10 @@ fn exchange(a: &mut Node<'_>, b: &mut Node<'_>, now: Instant) {
 fn two_nodes_elect_the_higher_rank_and_sign_real_grants() {
     let (mut ta, mut tb) = ([NeighbourEntry::EMPTY], [NeighbourEntry::EMPTY]);
     let t0 = Instant::ZERO;
-    let hi = Config {
-        rank: 9,
-        ..Config::default()
-    };
+    let hi = ranked(9, &[1; 32]);
     let mut a = Node::new(hi, &[1; 32], &mut ta, t0);
-    let mut b = Node::new(Config::default(), &[2; 32], &mut tb, t0);
+    assert_eq!(a.rank(), 9);
+    let mut b = Node::new(ranked(0, &[2; 32]), &[2; 32], &mut tb, t0);
     a.handle_link_up(t0, LinkId(2), b.public_key()).unwrap();
     b.handle_link_up(t0, LinkId(1), a.public_key()).unwrap();
     exchange(&mut a, &mut b, t0);
@@ -62,12 +76,10 @@ fn two_nodes_elect_the_higher_rank_and_sign_real_grants() {
 fn tampered_grant_is_refused_and_parent_loss_recovers() {
     let (mut ta, mut tb) = ([NeighbourEntry::EMPTY], [NeighbourEntry::EMPTY]);
     let t0 = Instant::ZERO;
-    let hi = Config {
-        rank: 9,
-        ..Config::default()
-    };
+    let hi = ranked(9, &[1; 32]);
     let mut a = Node::new(hi, &[1; 32], &mut ta, t0);
-    let mut b = Node::new(Config::default(), &[2; 32], &mut tb, t0);
+    assert_eq!(a.rank(), 9);
+    let mut b = Node::new(ranked(0, &[2; 32]), &[2; 32], &mut tb, t0);
     a.handle_link_up(t0, LinkId(2), b.public_key()).unwrap();
     b.handle_link_up(t0, LinkId(1), a.public_key()).unwrap();
     let mut buf = vec![0u8; TRANSMIT_BUF_LEN];

@@ -1,38 +1,50 @@
-//! Timers: announcement intervals, root heartbeats, neighbour and root
-//! timeouts, through [`Timed`].
+//! Timers, through [`Timed`]: announcement intervals (and the verification
+//! budget's refill), root heartbeats, neighbour view timeouts, silent
+//! neighbour eviction, root timeouts and the dead-root hold.
 
+use super::stats::Eviction;
 use super::table::View;
-use super::{ChainStore, DeadRoot, Node, Verifier};
+use super::{ChainStore, Node, Table, Verifier};
 use crate::time::{Instant, Timed};
 
-impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
+impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Timed for Node<'_, V, S, K, T> {
     fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.next_announce;
-        if let Some(r) = self.root_deadline() {
-            t = t.min(r);
+        let ntrees = self.ntrees();
+        for tree in 0..ntrees {
+            if let Some(r) = self.root_deadline(tree) {
+                t = t.min(r);
+            }
+            if let Some(tr) = self.trees.get(tree) {
+                for d in &tr.dead {
+                    t = t.min(d.at.saturating_add(self.config.dead_root_hold));
+                }
+            }
         }
         let latest = self.clock.latest();
-        for n in self.table.iter().filter_map(|e| e.n.as_ref()) {
-            if n.heard() {
-                t = t.min(n.last_heard.saturating_add(self.config.neighbour_timeout));
+        for n in self.table.as_ref().iter().filter_map(|e| e.n.as_ref()) {
+            t = t.min(n.alive_at.saturating_add(self.config.silent_eviction));
+            for p in n.trees.iter().take(ntrees) {
+                if p.heard() {
+                    t = t.min(p.last_heard.saturating_add(self.config.neighbour_timeout));
+                }
+                // A paced announcement becomes sendable (an earlier one is
+                // sendable now: the caller polls transmits after every
+                // input).
+                if p.due
+                    && let Some(at) = p.next_allowed(self.config.min_announce_gap)
+                    && at > latest
+                {
+                    t = t.min(at);
+                }
             }
-            // A paced announcement becomes sendable (an earlier one is
-            // sendable now: the caller polls transmits after every input).
-            if n.due
-                && let Some(at) = n.next_allowed(self.config.min_announce_gap)
-                && at > latest
-            {
-                t = t.min(at);
-            }
-        }
-        for d in &self.dead {
-            t = t.min(d.at.saturating_add(self.config.dead_root_hold));
         }
         Some(t)
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock.observe(now);
+        let ntrees = self.ntrees();
         if now >= self.next_announce {
             let next = self
                 .next_announce
@@ -46,61 +58,86 @@ impl<V: Verifier, S: ChainStore> Timed for Node<'_, V, S> {
                 // Zero interval or saturated clock: never spin.
                 self.next_announce = Instant::MAX;
             }
-            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                n.due = true;
-                n.since_full = n.since_full.saturating_add(1);
+            let (budget, burst) = (u32::from(self.budget()), self.burst());
+            for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
+                n.tokens = n.tokens.saturating_add(budget).min(burst);
+                for p in n.trees.iter_mut().take(ntrees) {
+                    p.due = true;
+                    p.since_full = p.since_full.saturating_add(1);
+                    // Verification deferred for the budget: ask for the
+                    // rest now that the tokens are back.
+                    if let Some(from) = p.deferred.take() {
+                        p.we_want = Some(from);
+                    }
+                }
             }
-            self.reconsider();
+            for t in 0..ntrees {
+                self.reconsider(t);
+            }
         }
-        if self.is_root() && now >= self.next_root_refresh {
-            self.own_seq = self.own_seq.saturating_add(1);
-            self.sign_heartbeat();
-            self.mark_all_due();
-            self.next_root_refresh = now.saturating_add(
-                self.config
-                    .root_refresh
-                    .max(crate::time::Duration::from_micros(1)),
-            );
+        for t in 0..ntrees {
+            let due = self
+                .trees
+                .get(t)
+                .is_some_and(|tr| tr.is_own_root(&self.public) && now >= tr.next_root_refresh);
+            if due {
+                self.heartbeat(now, t);
+            }
         }
+        // Neighbour views that timed out, per tree.
         let timeout = self.config.neighbour_timeout;
-        let mut lost_parent = false;
-        for (i, e) in self.table.iter_mut().enumerate() {
-            if let Some(n) = e.n.as_mut() {
-                if n.heard() && n.last_heard.saturating_add(timeout) <= now {
-                    n.view = View::None;
-                    n.we_want_full = true;
+        let mut lost = [false; K];
+        let parents: [Option<usize>; K] =
+            core::array::from_fn(|t| self.trees.get(t).and_then(|tr| tr.parent));
+        for (i, e) in self.table.as_mut().iter_mut().enumerate() {
+            let Some(n) = e.n.as_mut() else { continue };
+            for (t, p) in n.trees.iter_mut().enumerate().take(ntrees) {
+                if p.heard() && p.last_heard.saturating_add(timeout) <= now {
+                    p.view = View::None;
+                    p.we_want = Some(0);
                     self.stats.neighbour_timeouts = self.stats.neighbour_timeouts.saturating_add(1);
-                    if self.parent == Some(i) {
-                        lost_parent = true;
+                    if parents.get(t) == Some(&Some(i)) {
+                        if let Some(l) = lost.get_mut(t) {
+                            *l = true;
+                        }
                     }
                 }
             }
         }
-        if !self.is_root() && self.root_heard.saturating_add(self.root_timeout()) <= now {
-            let dead = DeadRoot {
-                key: self.root.key,
-                seq: self.root.seq,
-                at: now,
-            };
-            if self.dead.is_full() && !self.dead.is_empty() {
-                self.dead.remove(0);
+        // Silent neighbours leave the table.
+        let silent = self.config.silent_eviction;
+        for i in 0..self.table.as_ref().len() {
+            let gone = self
+                .table
+                .as_ref()
+                .get(i)
+                .and_then(|e| e.n.as_ref())
+                .is_some_and(|n| n.alive_at.saturating_add(silent) <= now);
+            if gone {
+                self.remove_entry(now, i, Some(Eviction::Silent));
             }
-            let _ = self.dead.push(dead);
-            self.stats.roots_expired = self.stats.roots_expired.saturating_add(1);
-            // Neighbours still on the dead root are unusable.
-            for n in self.table.iter_mut().filter_map(|e| e.n.as_mut()) {
-                if n.info()
-                    .is_some_and(|i| i.root.key == dead.key && i.root.seq <= dead.seq)
-                {
-                    n.view = View::None;
-                }
+        }
+        for t in 0..ntrees {
+            let dead = self.trees.get(t).is_some_and(|tr| {
+                tr.joined
+                    && !tr.is_own_root(&self.public)
+                    && tr.root_heard.saturating_add(self.root_timeout(t)) <= now
+            });
+            if dead {
+                self.root_died(now, t);
+            } else if lost.get(t) == Some(&true)
+                && self
+                    .trees
+                    .get(t)
+                    .is_some_and(|tr| tr.parent.is_some() && Some(&tr.parent) == parents.get(t))
+            {
+                self.parent_lost(now, t);
             }
-            lost_parent = true;
+            let hold = self.config.dead_root_hold;
+            if let Some(tr) = self.trees.get_mut(t) {
+                tr.dead.retain(|d| d.at.saturating_add(hold) > now);
+            }
         }
-        let hold = self.config.dead_root_hold;
-        self.dead.retain(|d| d.at.saturating_add(hold) > now);
-        if lost_parent {
-            self.become_root(now);
-        }
+        self.settle(now);
     }
 }
