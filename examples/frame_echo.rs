@@ -15,8 +15,14 @@
 //! The bound address is printed on start (`listening on 127.0.0.1:PORT`), so
 //! port 0 can be used by tests.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::io::{self, BufWriter, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+
+use clap::Parser;
 
 use hyperport::framing::{Config, Decoder, Encoder};
 
@@ -25,11 +31,33 @@ const MAX_FRAME_LEN: u32 = 4 * 1024 * 1024;
 /// Bytes read from the socket per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
 
-fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    let listener = TcpListener::bind(&addr)?;
+/// A TCP echo server for length-prefixed frames (`struct.pack('>I', n) +
+/// body`), driven by hyperport's framing machine; 4 MiB frame cap. Prints
+/// `listening on ADDR` when ready.
+#[derive(Parser, Debug)]
+#[command(name = "frame_echo")]
+struct Args {
+    /// Address to listen on (port 0: any free port).
+    #[arg(default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    let Args { addr } = cli::parse();
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => cli::fail(format_args!("cannot listen on {addr}: {e}")),
+    };
+    match run(&listener) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("frame_echo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(listener: &TcpListener) -> io::Result<()> {
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
     for stream in listener.incoming() {

@@ -13,40 +13,45 @@
 //! `--verbose` also prints every skip with its reason. Exit status 1 if any
 //! vector failed.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "../tests/support/noise_vectors.rs"]
 mod runner;
 
+use clap::Parser;
+
 use hyperport::crypto::DefaultProvider;
 
+/// Runs Noise test vector files (cacophony / snow / noise-c formats) against
+/// hyperport's Noise implementation; prints the failures and
+/// `N passed, M failed, K skipped` per file. Exit status 1 if a vector
+/// failed, 2 on a usage error or an unreadable or malformed file.
+#[derive(Parser, Debug)]
+#[command(name = "noise_vectors")]
+struct Args {
+    /// Also print every skipped vector with the reason.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Vector files to run.
+    #[arg(required = true)]
+    files: Vec<String>,
+}
+
 fn main() {
-    let mut verbose = false;
-    let mut files = Vec::new();
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--verbose" | "-v" => verbose = true,
-            "--help" | "-h" => {
-                eprintln!("usage: noise_vectors [--verbose] FILE...");
-                return;
-            }
-            _ => files.push(arg),
+    let Args { verbose, files } = cli::parse();
+    // Read and parse every file first: a file that cannot be used is a
+    // usage error (exit 2), not a failed vector.
+    let mut texts = Vec::new();
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(t) => texts.push(t),
+            Err(e) => cli::fail(format_args!("cannot read {file}: {e}")),
         }
     }
-    if files.is_empty() {
-        eprintln!("usage: noise_vectors [--verbose] FILE...");
-        std::process::exit(2);
-    }
     let mut any_failed = false;
-    for file in &files {
+    for (file, text) in files.iter().zip(&texts) {
         println!("== {file}");
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                println!("cannot read: {e}");
-                any_failed = true;
-                continue;
-            }
-        };
-        match runner::run_file::<DefaultProvider>(&text) {
+        match runner::run_file::<DefaultProvider>(text) {
             Ok(t) => {
                 for (name, why) in &t.failures {
                     println!("FAIL {name}: {why}");
@@ -62,10 +67,7 @@ fn main() {
                 );
                 any_failed |= t.failed > 0;
             }
-            Err(e) => {
-                println!("cannot parse: {e}");
-                any_failed = true;
-            }
+            Err(e) => cli::fail(format_args!("cannot parse {file}: {e}")),
         }
     }
     if any_failed {

@@ -13,10 +13,14 @@
 //! give the same trace digest, and the recorded trace replayed into fresh
 //! nodes must reproduce every output.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use hyperport::sim::{
     LinkConfig, NodeId, Partition, RunStats, Sim, SimConfig, SimNode, Topology, TraceDigest,
     Transmit, replay,
@@ -214,30 +218,36 @@ fn pct(x: u64, of: u64) -> f64 {
     }
 }
 
+/// Reliable flooding over a real topology in the deterministic simulator:
+/// every hop acknowledged and retransmitted, through a partition and a node
+/// outage; then a same-seed determinism check and a trace replay.
+#[derive(Parser, Debug)]
+#[command(name = "overlay_sim")]
+struct Args {
+    /// Edge list of the topology (one `a b` pair per line, `#` comments).
+    #[arg(default_value_os_t = default_topology())]
+    edgelist: PathBuf,
+    /// Seed of the simulator (link faults, jitter).
+    #[arg(default_value_t = 1)]
+    seed: u64,
+}
+
+fn default_topology() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/topologies/zoo-Geant2012.txt")
+}
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/topologies/zoo-Geant2012.txt")
-    });
-    let seed: u64 = match args.next().map(|s| s.parse()) {
-        None => 1,
-        Some(Ok(s)) => s,
-        Some(Err(e)) => {
-            eprintln!("SEED must be an integer: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Args {
+        edgelist: path,
+        seed,
+    } = cli::parse();
     let topology = match Topology::from_file(&path) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => cli::fail(e),
     };
     let n = topology.node_count();
     if n < 2 {
-        eprintln!("need at least 2 nodes");
-        return ExitCode::FAILURE;
+        cli::fail(format_args!("{}: need at least 2 nodes", path.display()));
     }
     let large = n > LARGE;
     let origin_count = if large { 8 } else { n.min(200) };

@@ -49,12 +49,18 @@
 //! * [`rng`]: injected randomness.
 //! * [`buf`]: checked readers and writers over byte slices.
 //! * [`crypto`]: the provider trait, the ring and RustCrypto providers, X25519.
+//! * [`adapters`]: drivers over real I/O, one feature each (`embedded-io`,
+//!   `embedded-io-async`: the framed Noise channel over `embedded_io` streams).
 //! * [`framing`]: stream framing and the datagram header.
+//! * [`channel`]: a framed Noise channel over a byte stream (handshake, then
+//!   transport; one Noise message per frame), the machine every stream
+//!   adapter drives.
 //! * `sim` (feature `sim`): the deterministic network simulator (virtual
 //!   clock, seeded faults, trace and replay).
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
 //! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
+//! * [`adapters`]: feature-gated drivers for real runtimes (`tokio`, ...).
 //!
 //! ## Safety and limits
 //!
@@ -70,13 +76,20 @@
 //! | `std` | yes | implies `alloc`; nothing in the core needs it |
 //! | `alloc` | via `std` | conveniences only |
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
-//! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included) |
+//! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included), every algorithm |
+//! | `rustcrypto-minimal` | no | the same provider with only ChaCha20-Poly1305, BLAKE2s and the algorithms below that are on (firmware) |
+//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
+//! | `embedded-io` | no | `adapters::embedded::FramedNoise` over blocking `embedded_io` streams |
+//! | `embedded-io-async` | no | `adapters::embedded::AsyncFramedNoise` over `embedded_io_async` streams |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
 //! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
+//! | `tokio` | no | `adapters::tokio`: Noise streams over tokio I/O, identity key files (implies `std`) |
 //!
-//! The firmware build is `--no-default-features --features rustcrypto`.
+//! The firmware build is `--no-default-features --features rustcrypto`, or
+//! `rustcrypto-minimal` (plus any algorithm features it needs) to leave the
+//! unused algorithms out of the image.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -104,7 +117,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod adapters;
 pub mod buf;
+pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod framing;

@@ -567,3 +567,30 @@ fn secrets_zeroize() {
     assert!(s.is_zero());
     assert_eq!(s.as_bytes(), &[0; KEY_LEN]);
 }
+
+/// The transport keys a handshake's `split()` returns (issue #18): both
+/// `CipherKey` and the `SplitKeys` holding two of them clear themselves on
+/// drop, and zeroizing a key leaves every byte zero.
+#[test]
+fn split_keys_zeroize() {
+    use hyperport::noise::cipher::{CipherKey, SplitKeys};
+    zeroize_on_drop::<CipherKey>();
+    zeroize_on_drop::<SplitKeys>();
+
+    let mut k = CipherKey::new([0x5a; AEAD_KEY_LEN]);
+    assert_eq!(k.as_bytes(), &[0x5a; AEAD_KEY_LEN]);
+    k.zeroize();
+    assert_eq!(k.as_bytes(), &[0; AEAD_KEY_LEN]);
+
+    let mut keys = SplitKeys::new(
+        [1; AEAD_KEY_LEN],
+        CipherKey::new([2; AEAD_KEY_LEN]),
+        AeadAlgorithm::ChaCha20Poly1305,
+        Digest::from_slice(&[3; 32]),
+        true,
+    );
+    keys.zeroize();
+    assert_eq!(keys.initiator_to_responder().as_bytes(), &[0; AEAD_KEY_LEN]);
+    assert_eq!(keys.responder_to_initiator().as_bytes(), &[0; AEAD_KEY_LEN]);
+    assert_eq!(keys.handshake_hash(), &Digest::from_slice(&[]));
+}

@@ -58,6 +58,7 @@ macro_rules! targets {
 
 // One entry per fuzz target (keep sorted).
 targets! {
+    channel_hostile,
     framing_decode,
     framing_header,
     framing_roundtrip,
@@ -66,6 +67,7 @@ targets! {
     noise_datagram,
     noise_initiator,
     noise_responder,
+    noise_stream,
     routing_announce,
     routing_greedy,
     routing_header,

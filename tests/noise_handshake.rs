@@ -410,3 +410,175 @@ fn into_transports() {
     let (i, _r) = pair("Noise_XX_25519_ChaChaPoly_BLAKE2s", 13);
     assert!(i.into_transport(transport::Config::default()).is_err());
 }
+
+/// The low-order points of Curve25519 in their 32-byte little-endian
+/// encodings (RFC 7748 decoding: bit 255 masked), typed by hand from the
+/// published list: D. J. Bernstein, "Curve25519: high-speed elliptic-curve
+/// cryptography", <https://cr.yp.to/ecdh.html>, section "How do I validate
+/// Curve25519 public keys?" (the values 0, 1,
+/// 325606250916557431795983626356110631294008115727848805560023387167927233504,
+/// 39382357235489614581723060781553021112529911719440698176882885853963445705823,
+/// p - 1, p, p + 1 with p = 2^255 - 19), as encoded in libsodium's
+/// small-order blocklist (`crypto_scalarmult/curve25519/ref10/x25519_ref10.c`,
+/// `has_small_order`). The list's remaining entries (2p - 1, 2p, 2p + 1
+/// and p plus the order-8 values) have bit 255 set, which RFC 7748 masks, so
+/// they are other, ordinary points here.
+const LOW_ORDER: [[u8; 32]; 7] = [
+    // 0
+    [0; 32],
+    // 1
+    [
+        0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0,
+    ],
+    // 325606250916557431795983626356110631294008115727848805560023387167927233504 (order 8)
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    // 39382357235489614581723060781553021112529911719440698176882885853963445705823 (order 8)
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    // p - 1 (order 2)
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    // p (= 0)
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    // p + 1 (= 1)
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
+/// A low-order ephemeral key in a received message is refused with
+/// `LowOrderKey` by default, before any decryption, and changes nothing;
+/// the genuine message is accepted afterwards (issue #18). Checked where
+/// the receiver does a DH with the received `e` while reading (XX message
+/// 2: `e, ee`; IK message 1: `e, es`).
+#[test]
+fn low_order_ephemeral_is_refused_by_default() {
+    for name in [
+        "Noise_XX_25519_ChaChaPoly_BLAKE2s",
+        "Noise_IK_25519_AESGCM_SHA256",
+    ] {
+        for point in LOW_ORDER {
+            let (mut i, mut r) = pair(name, 41);
+            let mut msg = [0u8; 256];
+            let mut out = [0u8; 256];
+            // XX: deliver message 1, then forge message 2 (Bob's `e`).
+            let (w, rd) = if name.contains("_XX_") {
+                let n = i.write_message(b"", &mut msg).unwrap();
+                r.read_message(&msg[..n], &mut out).unwrap();
+                (&mut r, &mut i)
+            } else {
+                (&mut i, &mut r)
+            };
+            let n = w.write_message(b"payload", &mut msg).unwrap();
+            let mut forged = msg;
+            forged[..32].copy_from_slice(&point);
+            let before = snap(rd);
+            assert_eq!(
+                rd.read_message(&forged[..n], &mut out),
+                Err(HandshakeError::LowOrderKey),
+                "{name} {point:02x?}"
+            );
+            assert!(same(&before, &snap(rd)), "{name}: state changed");
+            assert_eq!(rd.read_message(&msg[..n], &mut out), Ok(7));
+        }
+    }
+}
+
+/// With rejection off (the spec's default behaviour, opt-in here), the same
+/// forged message gets past the DH and fails only at authentication, as
+/// the all-zero secret is mixed in like any other.
+#[test]
+fn low_order_rejection_can_be_turned_off() {
+    let name = "Noise_IK_25519_ChaChaPoly_BLAKE2s";
+    let mut rng = SeededRng::from_u64(3);
+    let alice = KeyPair::generate(&mut rng);
+    let bob = KeyPair::generate(&mut rng);
+    let build = |reject: bool, rng: &mut SeededRng| {
+        let i: HandshakeState<P> = Builder::from_name(name)
+            .unwrap()
+            .local_static(alice.clone())
+            .remote_static(*bob.public())
+            .build_initiator(rng)
+            .unwrap();
+        let r: HandshakeState<P> = Builder::from_name(name)
+            .unwrap()
+            .local_static(bob.clone())
+            .reject_low_order_keys(reject)
+            .build_responder(rng)
+            .unwrap();
+        (i, r)
+    };
+    for point in LOW_ORDER {
+        let (mut i, mut r) = build(false, &mut rng);
+        let mut msg = [0u8; 256];
+        let mut out = [0u8; 256];
+        let n = i.write_message(b"", &mut msg).unwrap();
+        msg[..32].copy_from_slice(&point);
+        assert_eq!(
+            r.read_message(&msg[..n], &mut out),
+            Err(HandshakeError::Decrypt)
+        );
+        let (_, mut r) = build(true, &mut rng);
+        assert_eq!(
+            r.read_message(&msg[..n], &mut out),
+            Err(HandshakeError::LowOrderKey)
+        );
+    }
+}
+
+/// A low-order *static* key given in advance (IK's `remote_static`, used
+/// in `es` and `ss` when writing) or carried by a precomputed `ss`: the
+/// writer refuses with `LowOrderKey`, writes nothing and changes nothing.
+/// NN: a low-order ephemeral accepted in message 1 (no DH there) makes the
+/// responder's own write of message 2 (`ee`) fail the same way.
+#[test]
+fn low_order_keys_refused_when_writing() {
+    let mut rng = SeededRng::from_u64(8);
+    let alice = KeyPair::generate(&mut rng);
+    for point in LOW_ORDER {
+        let mut i: HandshakeState<P> = Builder::from_name("Noise_IK_25519_ChaChaPoly_SHA256")
+            .unwrap()
+            .local_static(alice.clone())
+            .remote_static(point)
+            .build_initiator(&mut rng)
+            .unwrap();
+        let mut msg = [0xAAu8; 256];
+        assert_eq!(
+            i.write_message(b"x", &mut msg),
+            Err(HandshakeError::LowOrderKey)
+        );
+        assert_eq!(msg, [0xAA; 256], "nothing written");
+        assert_eq!(i.message_index(), 0);
+
+        let (mut i, mut r) = pair("Noise_NN_25519_ChaChaPoly_SHA512", 9);
+        let n = i.write_message(b"", &mut msg).unwrap();
+        msg[..32].copy_from_slice(&point);
+        let mut out = [0u8; 64];
+        assert_eq!(r.read_message(&msg[..n], &mut out), Ok(0));
+        let before = snap(&r);
+        let mut reply = [0x55u8; 256];
+        assert_eq!(
+            r.write_message(b"", &mut reply),
+            Err(HandshakeError::LowOrderKey)
+        );
+        assert_eq!(reply, [0x55; 256]);
+        assert!(same(&before, &snap(&r)));
+    }
+}

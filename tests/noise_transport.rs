@@ -89,43 +89,49 @@ fn stream_halves_on_different_threads() {
     reader_b.join().unwrap();
 }
 
+/// Every way a stream message can be wrong (out of order, any bit flipped,
+/// truncated, replayed) is refused with `Decrypt` without changing the
+/// nonce, and then the stream transport is broken: the genuine message and
+/// any write are refused with `Broken` (issue #18). Caller errors (a small
+/// output buffer) change nothing and do not break it.
 #[test]
-fn stream_tamper_and_reorder_are_refused_without_state_change() {
+fn stream_tamper_and_reorder_are_refused_then_the_stream_is_broken() {
     for alg in ALGS {
         let mut a = Transport::<P>::new(split(alg, true), Config::default());
-        let mut b = Transport::<P>::new(split(alg, false), Config::default());
         let mut w0 = [0u8; 40];
         let mut w1 = [0u8; 40];
         let n0 = a.write_message(b"zero", &mut w0).unwrap();
         let n1 = a.write_message(b"one", &mut w1).unwrap();
+        let fresh = || Transport::<P>::new(split(alg, false), Config::default());
         let mut out = [0u8; 40];
-        // Out of order on a stream: refused, nonce unchanged.
-        assert_eq!(
-            b.read_message(&w1[..n1], &mut out),
-            Err(TransportError::Decrypt)
-        );
+        // Each bad delivery on a fresh receiver: Decrypt, nonce unchanged,
+        // then broken for good.
+        let mut bad_inputs: Vec<Vec<u8>> = vec![w1[..n1].to_vec(), w0[..n0 - 1].to_vec()];
         for i in 0..n0 {
             let mut bad = w0;
             bad[i] ^= 0x10;
-            assert_eq!(
-                b.read_message(&bad[..n0], &mut out),
-                Err(TransportError::Decrypt)
-            );
+            bad_inputs.push(bad[..n0].to_vec());
         }
-        assert_eq!(
-            b.read_message(&w0[..n0 - 1], &mut out),
-            Err(TransportError::Decrypt)
-        );
-        assert_eq!(b.receiving_nonce(), 0);
+        for bad in &bad_inputs {
+            let mut b = fresh();
+            assert_eq!(b.read_message(bad, &mut out), Err(TransportError::Decrypt));
+            assert_eq!(b.receiving_nonce(), 0);
+            assert!(b.is_broken());
+            assert_eq!(
+                b.read_message(&w0[..n0], &mut out),
+                Err(TransportError::Broken)
+            );
+            let mut w = [0u8; 40];
+            assert_eq!(b.write_message(b"x", &mut w), Err(TransportError::Broken));
+            assert_eq!(b.receiving_nonce(), 0);
+            assert_eq!(b.sending_nonce(), 0);
+        }
+        let mut b = fresh();
         assert_eq!(b.read_message(&w0[..n0], &mut out), Ok(4));
         assert_eq!(b.read_message(&w1[..n1], &mut out), Ok(3));
         assert_eq!(&out[..3], b"one");
-        // Replaying on a stream fails too (nonce moved on).
-        assert_eq!(
-            b.read_message(&w1[..n1], &mut out),
-            Err(TransportError::Decrypt)
-        );
-        // Too-small output: error, nothing written, state unchanged.
+        // Too-small output: error, nothing written, state unchanged, and
+        // the stream is still usable.
         let n2 = a.write_message(b"two!", &mut w0).unwrap();
         let mut small = [0xEEu8; 3];
         assert!(matches!(
@@ -133,7 +139,42 @@ fn stream_tamper_and_reorder_are_refused_without_state_change() {
             Err(TransportError::BufferTooSmall(_))
         ));
         assert_eq!(small, [0xEE; 3]);
+        assert!(!b.is_broken());
         assert_eq!(b.read_message(&w0[..n2], &mut out), Ok(4));
+        // Replaying on a stream fails (nonce moved on) and breaks it.
+        assert_eq!(
+            b.read_message(&w1[..n1], &mut out),
+            Err(TransportError::Decrypt)
+        );
+        assert_eq!(
+            b.read_message(&w1[..n1], &mut out),
+            Err(TransportError::Broken)
+        );
+    }
+}
+
+/// The datagram transport keeps its per-packet behaviour: a forged packet
+/// is dropped and the genuine one (and every later one) still opens.
+#[test]
+fn datagram_failure_does_not_break_the_transport() {
+    for alg in ALGS {
+        let cfg = datagram::Config::default();
+        let now = Instant::ZERO;
+        let mut a = DatagramTransport::<P>::new(split(alg, true), cfg, now);
+        let mut b = DatagramTransport::<P>::new(split(alg, false), cfg, now);
+        let mut out = [0u8; 40];
+        for i in 0..5u8 {
+            let mut w = [0u8; 40];
+            let (nonce, n) = a.write_message(&[i; 8], &mut w).unwrap();
+            let mut bad = w;
+            bad[0] ^= 1;
+            assert_eq!(
+                b.read_message(nonce, &bad[..n], &mut out),
+                Err(TransportError::Decrypt)
+            );
+            assert_eq!(b.read_message(nonce, &w[..n], &mut out), Ok(8));
+            assert_eq!(out[..8], [i; 8]);
+        }
     }
 }
 

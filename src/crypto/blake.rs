@@ -3,6 +3,7 @@
 //! `blake2s_simd` (SIMD code chosen at run time; the same output).
 
 use super::Digest;
+#[cfg(any(not(feature = "simd-blake2s"), feature = "blake2b"))]
 use blake2::Digest as _;
 
 /// A running BLAKE2 computation.
@@ -12,6 +13,7 @@ pub(crate) enum Blake2 {
     S(blake2::Blake2s256),
     #[cfg(feature = "simd-blake2s")]
     S(blake2s_simd::State),
+    #[cfg(feature = "blake2b")]
     B(blake2::Blake2b512),
 }
 
@@ -25,6 +27,7 @@ impl Blake2 {
         return Blake2::S(blake2s_simd::Params::new().to_state());
     }
 
+    #[cfg(feature = "blake2b")]
     pub(crate) fn b() -> Self {
         Blake2::B(blake2::Blake2b512::new())
     }
@@ -37,6 +40,7 @@ impl Blake2 {
             Blake2::S(h) => {
                 h.update(data);
             }
+            #[cfg(feature = "blake2b")]
             Blake2::B(h) => h.update(data),
         }
     }
@@ -47,6 +51,7 @@ impl Blake2 {
             Blake2::S(h) => Digest::from_slice(&h.finalize()),
             #[cfg(feature = "simd-blake2s")]
             Blake2::S(h) => Digest::from_slice(h.finalize().as_bytes()),
+            #[cfg(feature = "blake2b")]
             Blake2::B(h) => Digest::from_slice(&h.finalize()),
         }
     }

@@ -14,7 +14,23 @@
 //! default; needs std), which takes it from `blake2s_simd` for either provider.
 //!
 //! `DefaultProvider` is `Ring` when the `ring` feature is on, otherwise
-//! `RustCrypto` when `rustcrypto` is on.
+//! `RustCrypto` when `rustcrypto` (or `rustcrypto-minimal`) is on.
+//!
+//! ## Algorithms compiled in
+//!
+//! ChaCha20-Poly1305 and BLAKE2s are always there. AES-256-GCM, SHA-256,
+//! SHA-512 and BLAKE2b each have a feature (`aesgcm`, `sha256`, `sha512`,
+//! `blake2b`; `all-algorithms` turns on all four, and `ring` and
+//! `rustcrypto` imply it, so the hosted default has everything). Without
+//! its feature an algorithm's enum variant ([`AeadAlgorithm`],
+//! [`HashAlgorithm`]) does not exist, the provider has no code for it, and
+//! [`NoiseParams::parse`](crate::noise::NoiseParams::parse) refuses names
+//! that ask for it. This is what lets firmware built with
+//! `--no-default-features --features rustcrypto-minimal` leave them out: a
+//! protocol name is parsed at run time, so without the features every
+//! algorithm stays reachable and the linker keeps it. With neither `sha512`
+//! nor `blake2b`, [`MAX_HASH_LEN`] is 32 and [`MAX_BLOCK_LEN`] 64, which
+//! shrinks every digest, chaining key and HMAC state.
 //!
 //! Key material owned by this module ([`x25519::KeyPair`],
 //! [`x25519::SharedSecret`], [`Digest`] of keyed hashes) is zeroized on drop.
@@ -30,16 +46,16 @@ mod ring_provider;
 #[cfg(feature = "ring")]
 pub use ring_provider::Ring;
 
-#[cfg(feature = "rustcrypto")]
+#[cfg(feature = "rustcrypto-minimal")]
 mod rustcrypto_provider;
-#[cfg(feature = "rustcrypto")]
+#[cfg(feature = "rustcrypto-minimal")]
 pub use rustcrypto_provider::RustCrypto;
 
 /// The provider used when a machine is not told otherwise.
 #[cfg(feature = "ring")]
 pub type DefaultProvider = Ring;
 /// The provider used when a machine is not told otherwise.
-#[cfg(all(feature = "rustcrypto", not(feature = "ring")))]
+#[cfg(all(feature = "rustcrypto-minimal", not(feature = "ring")))]
 pub type DefaultProvider = RustCrypto;
 
 /// Length of every AEAD key used here (ChaCha20-Poly1305 and AES-256-GCM).
@@ -48,32 +64,50 @@ pub const AEAD_KEY_LEN: usize = 32;
 pub const AEAD_NONCE_LEN: usize = 12;
 /// Length of an AEAD authentication tag.
 pub const AEAD_TAG_LEN: usize = 16;
-/// Longest hash output supported (SHA-512, BLAKE2b).
-pub const MAX_HASH_LEN: usize = 64;
-/// Longest hash block supported (SHA-512, BLAKE2b).
-pub const MAX_BLOCK_LEN: usize = 128;
+/// Longest hash output supported: 64 (SHA-512, BLAKE2b), or 32 when
+/// neither the `sha512` nor the `blake2b` feature is on.
+pub const MAX_HASH_LEN: usize = if WIDE_HASHES { 64 } else { 32 };
+/// Longest hash block supported: 128 (SHA-512, BLAKE2b), or 64 when
+/// neither the `sha512` nor the `blake2b` feature is on.
+pub const MAX_BLOCK_LEN: usize = if WIDE_HASHES { 128 } else { 64 };
+/// Whether a 64-byte hash (SHA-512 or BLAKE2b) is compiled in.
+const WIDE_HASHES: bool = cfg!(any(feature = "sha512", feature = "blake2b"));
 
 /// An AEAD algorithm.
+///
+/// `#[non_exhaustive]`: `Aes256Gcm` exists only with the `aesgcm` feature
+/// (see [the module docs](self)), and turning a feature on must not break a
+/// `match` elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum AeadAlgorithm {
     /// ChaCha20-Poly1305 (RFC 8439).
     ChaCha20Poly1305,
-    /// AES-256 in Galois/Counter Mode (NIST SP 800-38D).
+    /// AES-256 in Galois/Counter Mode (NIST SP 800-38D). Feature `aesgcm`.
+    #[cfg(feature = "aesgcm")]
     Aes256Gcm,
 }
 
 /// A hash function.
+///
+/// `#[non_exhaustive]`: all but `Blake2s` exist only with their features
+/// (see [the module docs](self)), and turning a feature on must not break a
+/// `match` elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum HashAlgorithm {
-    /// SHA-256 (FIPS 180-4).
+    /// SHA-256 (FIPS 180-4). Feature `sha256`.
+    #[cfg(feature = "sha256")]
     Sha256,
-    /// SHA-512 (FIPS 180-4).
+    /// SHA-512 (FIPS 180-4). Feature `sha512`.
+    #[cfg(feature = "sha512")]
     Sha512,
     /// BLAKE2s with a 32-byte output (RFC 7693).
     Blake2s,
-    /// BLAKE2b with a 64-byte output (RFC 7693).
+    /// BLAKE2b with a 64-byte output (RFC 7693). Feature `blake2b`.
+    #[cfg(feature = "blake2b")]
     Blake2b,
 }
 
@@ -81,16 +115,26 @@ impl HashAlgorithm {
     /// Output length in bytes (Noise's `HASHLEN`).
     pub const fn output_len(self) -> usize {
         match self {
-            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 32,
-            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 64,
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Blake2s => 32,
+            #[cfg(feature = "sha512")]
+            HashAlgorithm::Sha512 => 64,
+            #[cfg(feature = "blake2b")]
+            HashAlgorithm::Blake2b => 64,
         }
     }
 
     /// Block length in bytes (Noise's `BLOCKLEN`, used by HMAC).
     pub const fn block_len(self) -> usize {
         match self {
-            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 64,
-            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 128,
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => 64,
+            HashAlgorithm::Blake2s => 64,
+            #[cfg(feature = "sha512")]
+            HashAlgorithm::Sha512 => 128,
+            #[cfg(feature = "blake2b")]
+            HashAlgorithm::Blake2b => 128,
         }
     }
 }

@@ -48,6 +48,7 @@ pub struct Builder<'a> {
     psks: [Option<[u8; PSK_LEN]>; MAX_PSKS],
     bad_psk: Option<u8>,
     ss: Option<StaticStatic>,
+    reject_low_order: bool,
 }
 
 impl fmt::Debug for Builder<'_> {
@@ -79,6 +80,7 @@ impl<'a> Builder<'a> {
             psks: [None; MAX_PSKS],
             bad_psk: None,
             ss: None,
+            reject_low_order: true,
         }
     }
 
@@ -141,6 +143,27 @@ impl<'a> Builder<'a> {
     /// and keys are the same either way.
     pub fn precomputed_static_static(mut self, ss: StaticStatic) -> Self {
         self.ss = Some(ss);
+        self
+    }
+
+    /// Whether a Diffie-Hellman whose output is all zeros (the peer's key
+    /// is a low-order X25519 point) fails the handshake with
+    /// [`HandshakeError::LowOrderKey`](super::HandshakeError::LowOrderKey).
+    /// **On by default.**
+    ///
+    /// The Noise spec (rev 34, section 12.1) lets an implementation either
+    /// use the all-zero output or detect it and signal an error; rejecting
+    /// it is the choice taken here. No honest peer ever sends such a key
+    /// (a key pair made by any X25519 implementation has a prime-order
+    /// public key), and rejecting it keeps a malicious or broken peer from
+    /// forcing a DH result that does not depend on our private key. The
+    /// check is on the DH output (all of its 32 bytes, in constant time),
+    /// so it catches every encoding of every low-order point, whatever list
+    /// a blocklist would have used. Turn it off (`false`) only to reproduce
+    /// an implementation that accepts such keys; the handshake is then
+    /// byte-identical to the spec's default behaviour.
+    pub fn reject_low_order_keys(mut self, reject: bool) -> Self {
+        self.reject_low_order = reject;
         self
     }
 
@@ -296,6 +319,7 @@ impl<'a> Builder<'a> {
             psks,
             initiator,
             self.ss.take(),
+            self.reject_low_order,
         ))
     }
 }

@@ -106,6 +106,7 @@ pub fn nonce_bytes(alg: AeadAlgorithm, n: u64) -> [u8; AEAD_NONCE_LEN] {
     let mut nonce = [0u8; AEAD_NONCE_LEN];
     let counter = match alg {
         AeadAlgorithm::ChaCha20Poly1305 => n.to_le_bytes(),
+        #[cfg(feature = "aesgcm")]
         AeadAlgorithm::Aes256Gcm => n.to_be_bytes(),
     };
     if let Some(dst) = nonce.get_mut(4..) {
@@ -452,15 +453,60 @@ fn rekey_bytes<P: Provider>(alg: AeadAlgorithm, aead: &P::AeadKey) -> [u8; AEAD_
     buf
 }
 
+/// A 32-byte transport key from `Split()` (spec section 5.2): the raw bytes
+/// of one direction's cipher key. Zeroized on drop; neither `Copy` nor
+/// printable, so the bytes are not duplicated or logged by accident.
+///
+/// [`SplitKeys`] holds two of them; the handshake writes the HKDF outputs
+/// straight into them, so no unwiped copy of a transport key is left behind
+/// by `split()`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct CipherKey([u8; AEAD_KEY_LEN]);
+
+impl CipherKey {
+    /// A key holding `bytes`. The caller's array is a copy the caller must
+    /// wipe itself if it matters (prefer [`CipherKey::from_slice`] on a
+    /// buffer that is then zeroized).
+    pub fn new(bytes: [u8; AEAD_KEY_LEN]) -> Self {
+        CipherKey(bytes)
+    }
+
+    /// A key from the first [`AEAD_KEY_LEN`] bytes of `bytes`, or `None` if
+    /// it is shorter.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut k = CipherKey([0; AEAD_KEY_LEN]);
+        k.0.copy_from_slice(bytes.get(..AEAD_KEY_LEN)?);
+        Some(k)
+    }
+
+    /// The key bytes (for exporting a session key; handle with care).
+    pub fn as_bytes(&self) -> &[u8; AEAD_KEY_LEN] {
+        &self.0
+    }
+}
+
+impl From<[u8; AEAD_KEY_LEN]> for CipherKey {
+    fn from(bytes: [u8; AEAD_KEY_LEN]) -> Self {
+        CipherKey(bytes)
+    }
+}
+
+impl fmt::Debug for CipherKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key.
+        f.write_str("CipherKey(..)")
+    }
+}
+
 /// What a finished handshake hands to a transport: the two cipher keys from
 /// `Split()` (spec section 5.2), the AEAD algorithm, the handshake hash and
-/// the local role. Zeroized on drop.
+/// the local role. Zeroized on drop (both keys are [`CipherKey`]s).
 ///
 /// `c1` encrypts initiator-to-responder traffic, `c2` responder-to-initiator.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SplitKeys {
-    pub(crate) c1: [u8; AEAD_KEY_LEN],
-    pub(crate) c2: [u8; AEAD_KEY_LEN],
+    pub(crate) c1: CipherKey,
+    pub(crate) c2: CipherKey,
     #[zeroize(skip)]
     pub(crate) alg: AeadAlgorithm,
     pub(crate) handshake_hash: Digest,
@@ -480,17 +526,19 @@ impl fmt::Debug for SplitKeys {
 impl SplitKeys {
     /// Bundles the outputs of `Split()`: `c1` (initiator to responder), `c2`
     /// (responder to initiator), the AEAD algorithm, the handshake hash `h`
-    /// and whether the local side was the initiator.
+    /// and whether the local side was the initiator. The keys are
+    /// [`CipherKey`]s or plain arrays (copied; a caller that passes arrays
+    /// wipes its own copies).
     pub fn new(
-        c1: [u8; AEAD_KEY_LEN],
-        c2: [u8; AEAD_KEY_LEN],
+        c1: impl Into<CipherKey>,
+        c2: impl Into<CipherKey>,
         alg: AeadAlgorithm,
         handshake_hash: Digest,
         is_initiator: bool,
     ) -> Self {
         SplitKeys {
-            c1,
-            c2,
+            c1: c1.into(),
+            c2: c2.into(),
             alg,
             handshake_hash,
             is_initiator,
@@ -512,6 +560,18 @@ impl SplitKeys {
         self.is_initiator
     }
 
+    /// The initiator-to-responder key `c1` (for exporting session keys to
+    /// another implementation; handle with care).
+    pub fn initiator_to_responder(&self) -> &CipherKey {
+        &self.c1
+    }
+
+    /// The responder-to-initiator key `c2` (see
+    /// [`initiator_to_responder`](Self::initiator_to_responder)).
+    pub fn responder_to_initiator(&self) -> &CipherKey {
+        &self.c2
+    }
+
     /// The local side's `(send, receive)` cipher states, both at nonce 0:
     /// `(c1, c2)` for the initiator, `(c2, c1)` for the responder. The key
     /// bytes held here are zeroized when `self` drops at the end of the call.
@@ -522,8 +582,8 @@ impl SplitKeys {
             (&self.c2, &self.c1)
         };
         (
-            CipherState::with_key(self.alg, send),
-            CipherState::with_key(self.alg, recv),
+            CipherState::with_key(self.alg, send.as_bytes()),
+            CipherState::with_key(self.alg, recv.as_bytes()),
         )
     }
 }

@@ -123,6 +123,13 @@ pub enum HandshakeError {
     MissingKey,
     /// The handshake nonce ran out (cannot happen with spec patterns).
     NonceExhausted,
+    /// A Diffie-Hellman with the peer's public key gave the all-zero
+    /// output: the key (received in the message, or given in advance) is
+    /// one of the low-order X25519 points, which no honest peer sends.
+    /// Refused because low-order rejection is on (the default, see
+    /// [`Builder::reject_low_order_keys`](super::Builder::reject_low_order_keys));
+    /// drop the message, nothing changed.
+    LowOrderKey,
 }
 
 impl fmt::Display for HandshakeError {
@@ -150,6 +157,9 @@ impl fmt::Display for HandshakeError {
                 f.write_str("a key the pattern needs was never provided or received")
             }
             HandshakeError::NonceExhausted => f.write_str("handshake nonce exhausted"),
+            HandshakeError::LowOrderKey => f.write_str(
+                "the peer's X25519 public key has low order (all-zero shared secret); refused, nothing changed",
+            ),
         }
     }
 }

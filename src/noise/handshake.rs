@@ -5,10 +5,10 @@ use super::builder::{Builder, PSK_LEN};
 use super::cipher::{MAX_MESSAGE_LEN, SplitKeys};
 use super::error::{FallbackError, HandshakeError};
 use super::params::NoiseParams;
-use super::pattern::{MAX_PSKS, PreMessage, Token};
+use super::pattern::{MAX_PSKS, MAX_TOKENS, PreMessage, Token};
 use super::precomputed::StaticStatic;
 use super::symmetric::{SymError, SymmetricState};
-use crate::crypto::x25519::{KEY_LEN, KeyPair};
+use crate::crypto::x25519::{KEY_LEN, KeyPair, SharedSecret};
 use crate::crypto::{AEAD_TAG_LEN, Provider};
 use crate::error::BufferTooSmall;
 use core::fmt;
@@ -40,6 +40,7 @@ pub struct HandshakeState<P: Provider> {
     initiator: bool,
     next: usize,
     ss: Option<StaticStatic>,
+    reject_low_order: bool,
 }
 
 impl<P: Provider> Drop for HandshakeState<P> {
@@ -97,6 +98,7 @@ impl<P: Provider> HandshakeState<P> {
         psks: [[u8; PSK_LEN]; MAX_PSKS],
         initiator: bool,
         ss: Option<StaticStatic>,
+        reject_low_order: bool,
     ) -> Self {
         HandshakeState {
             params,
@@ -109,6 +111,7 @@ impl<P: Provider> HandshakeState<P> {
             initiator,
             next: 0,
             ss,
+            reject_low_order,
         }
     }
 
@@ -215,7 +218,7 @@ impl<P: Provider> HandshakeState<P> {
         which: Dh,
         re: Option<&[u8; KEY_LEN]>,
         rs: Option<&[u8; KEY_LEN]>,
-    ) -> Result<crate::crypto::x25519::SharedSecret, HandshakeError> {
+    ) -> Result<SharedSecret, HandshakeError> {
         let alice = self.is_alice();
         // Tokens name Alice's key first (rev 34): `es` = Alice's e, Bob's s.
         let (mine, theirs) = match (which, alice) {
@@ -224,17 +227,22 @@ impl<P: Provider> HandshakeState<P> {
             (Dh::Es, true) | (Dh::Se, false) => (self.e.as_ref(), rs),
             (Dh::Es, false) | (Dh::Se, true) => (self.s.as_ref(), re),
         };
-        match (mine, theirs) {
-            (Some(k), Some(p)) => {
-                if let (Dh::Ss, Some(pre)) = (which, self.ss.as_ref())
-                    && let Some(secret) = pre.for_pair(k.public(), p)
-                {
-                    return Ok(secret.clone());
-                }
-                Ok(k.dh(p))
-            }
-            _ => Err(HandshakeError::MissingKey),
+        let secret = match (mine, theirs) {
+            (Some(k), Some(p)) => match (which, self.ss.as_ref()) {
+                (Dh::Ss, Some(pre)) => match pre.for_pair(k.public(), p) {
+                    Some(secret) => secret.clone(),
+                    None => k.dh(p),
+                },
+                _ => k.dh(p),
+            },
+            _ => return Err(HandshakeError::MissingKey),
+        };
+        // Spec 12.1 allows signalling an error for the all-zero output of
+        // a low-order peer key; on by default (Builder docs).
+        if self.reject_low_order && secret.is_zero() {
+            return Err(HandshakeError::LowOrderKey);
         }
+        Ok(secret)
     }
 
     fn psk_position(index: usize, token_index: usize) -> usize {
@@ -282,8 +290,22 @@ impl<P: Provider> HandshakeState<P> {
             .get(index)
             .map(|m| m.tokens())
             .unwrap_or(&[]);
+        // Every DH of the message first, so that a missing or low-order key
+        // fails before a byte of `out` is written (the keys they use are all
+        // known before the message: local ones, and the peer's from earlier
+        // messages or pre-messages).
+        let mut dhs: [Option<SharedSecret>; MAX_TOKENS] = core::array::from_fn(|_| None);
+        for (slot, t) in dhs.iter_mut().zip(tokens.iter()) {
+            *slot = match t {
+                Token::EE => Some(self.dh(Dh::Ee, self.re.as_ref(), None)?),
+                Token::ES => Some(self.dh(Dh::Es, self.re.as_ref(), self.rs.as_ref())?),
+                Token::SE => Some(self.dh(Dh::Se, self.re.as_ref(), self.rs.as_ref())?),
+                Token::SS => Some(self.dh(Dh::Ss, None, self.rs.as_ref())?),
+                Token::E | Token::S | Token::Psk => None,
+            };
+        }
         let mut at = 0usize;
-        for (ti, t) in tokens.iter().enumerate() {
+        for ((ti, t), dh) in tokens.iter().enumerate().zip(dhs.iter()) {
             match t {
                 Token::E => {
                     let e = *self.e.as_ref().ok_or(HandshakeError::MissingKey)?.public();
@@ -308,16 +330,9 @@ impl<P: Provider> HandshakeState<P> {
                     sym.encrypt_and_hash(dst).map_err(sym_err)?;
                     at = end;
                 }
-                Token::EE => sym.mix_key(self.dh(Dh::Ee, self.re.as_ref(), None)?.as_bytes()),
-                Token::ES => sym.mix_key(
-                    self.dh(Dh::Es, self.re.as_ref(), self.rs.as_ref())?
-                        .as_bytes(),
-                ),
-                Token::SE => sym.mix_key(
-                    self.dh(Dh::Se, self.re.as_ref(), self.rs.as_ref())?
-                        .as_bytes(),
-                ),
-                Token::SS => sym.mix_key(self.dh(Dh::Ss, None, self.rs.as_ref())?.as_bytes()),
+                Token::EE | Token::ES | Token::SE | Token::SS => {
+                    sym.mix_key(dh.as_ref().ok_or(HandshakeError::MissingKey)?.as_bytes());
+                }
                 Token::Psk => {
                     let k = self
                         .psks

@@ -34,6 +34,13 @@ pub enum ParamsError {
     UnsupportedCipher,
     /// A hash other than `SHA256`, `SHA512`, `BLAKE2s`, `BLAKE2b`.
     UnsupportedHash,
+    /// A cipher or hash this build leaves out: the crate feature named here
+    /// (`aesgcm`, `sha256`, `sha512` or `blake2b`) is off, as in a firmware
+    /// build with `rustcrypto-minimal`.
+    NotCompiledIn {
+        /// The crate feature that adds the algorithm.
+        feature: &'static str,
+    },
 }
 
 impl fmt::Display for ParamsError {
@@ -59,6 +66,10 @@ impl fmt::Display for ParamsError {
             ParamsError::UnsupportedHash => {
                 f.write_str("unsupported hash: use SHA256, SHA512, BLAKE2s or BLAKE2b")
             }
+            ParamsError::NotCompiledIn { feature } => write!(
+                f,
+                "this build of hyperport leaves that algorithm out: enable the crate feature `{feature}`, or pick ChaChaPoly / BLAKE2s"
+            ),
         }
     }
 }
@@ -112,16 +123,30 @@ impl NoiseParams {
         if dh != "25519" {
             return Err(ParamsError::UnsupportedDh);
         }
+        // Algorithms behind a feature that is off are known but refused with
+        // the feature's name (see `crypto`'s module docs).
         let cipher = match cipher {
             "ChaChaPoly" => AeadAlgorithm::ChaCha20Poly1305,
+            #[cfg(feature = "aesgcm")]
             "AESGCM" => AeadAlgorithm::Aes256Gcm,
+            #[cfg(not(feature = "aesgcm"))]
+            "AESGCM" => return Err(ParamsError::NotCompiledIn { feature: "aesgcm" }),
             _ => return Err(ParamsError::UnsupportedCipher),
         };
         let hash = match hash {
+            #[cfg(feature = "sha256")]
             "SHA256" => HashAlgorithm::Sha256,
+            #[cfg(not(feature = "sha256"))]
+            "SHA256" => return Err(ParamsError::NotCompiledIn { feature: "sha256" }),
+            #[cfg(feature = "sha512")]
             "SHA512" => HashAlgorithm::Sha512,
+            #[cfg(not(feature = "sha512"))]
+            "SHA512" => return Err(ParamsError::NotCompiledIn { feature: "sha512" }),
             "BLAKE2s" => HashAlgorithm::Blake2s,
+            #[cfg(feature = "blake2b")]
             "BLAKE2b" => HashAlgorithm::Blake2b,
+            #[cfg(not(feature = "blake2b"))]
+            "BLAKE2b" => return Err(ParamsError::NotCompiledIn { feature: "blake2b" }),
             _ => return Err(ParamsError::UnsupportedHash),
         };
         let base_len = base_pattern_len(pat);

@@ -5,7 +5,7 @@
 //! handshake works on a copy and commits it only when a whole message has
 //! been processed, so a failed read changes nothing.
 
-use super::cipher::nonce_bytes;
+use super::cipher::{CipherKey, nonce_bytes};
 use crate::crypto::hmac::{hkdf2, hkdf3};
 use crate::crypto::{
     AEAD_KEY_LEN, AEAD_NONCE_LEN, AEAD_TAG_LEN, Aead, AeadAlgorithm, AeadError, Digest,
@@ -186,18 +186,42 @@ impl<P: Provider> SymmetricState<P> {
         Ok(())
     }
 
-    /// `Split()`: the two transport keys (initiator-to-responder first).
-    pub(crate) fn split(&self) -> ([u8; AEAD_KEY_LEN], [u8; AEAD_KEY_LEN]) {
+    /// `Split()`: the two transport keys (initiator-to-responder first),
+    /// truncated to 32 bytes and written straight into zeroizing
+    /// [`CipherKey`]s (the HKDF outputs are `Digest`s, zeroized too).
+    pub(crate) fn split(&self) -> (CipherKey, CipherKey) {
         let (t1, t2) = hkdf2::<P>(self.hash, self.ck.as_bytes(), &[]);
-        let mut k1 = [0u8; AEAD_KEY_LEN];
-        let mut k2 = [0u8; AEAD_KEY_LEN];
-        if let (Some(a), Some(b)) = (
-            t1.as_bytes().get(..AEAD_KEY_LEN),
-            t2.as_bytes().get(..AEAD_KEY_LEN),
-        ) {
-            k1.copy_from_slice(a);
-            k2.copy_from_slice(b);
-        }
+        // Every HASHLEN is 32 or 64, so both are at least AEAD_KEY_LEN long;
+        // the fallback (all-zero key) is unreachable.
+        let k1 = CipherKey::from_slice(t1.as_bytes()).unwrap_or_else(|| CipherKey::new([0; 32]));
+        let k2 = CipherKey::from_slice(t2.as_bytes()).unwrap_or_else(|| CipherKey::new([0; 32]));
         (k1, k2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::DefaultProvider as P;
+
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+    /// `Split()` hands out keys that wipe themselves (issue #18): the
+    /// compile-time bound fails if it returns plain arrays again, and the
+    /// keys are the spec's HKDF(ck, "") outputs truncated to 32 bytes.
+    #[test]
+    fn split_returns_zeroizing_keys() {
+        for hash in [HashAlgorithm::Sha256, HashAlgorithm::Blake2b] {
+            let mut sym =
+                SymmetricState::<P>::new(hash, AeadAlgorithm::ChaCha20Poly1305, b"Noise_NN_test");
+            sym.mix_key(b"some input key material");
+            let (k1, k2) = sym.split();
+            zeroize_on_drop(&k1);
+            zeroize_on_drop(&k2);
+            let (t1, t2) = hkdf2::<P>(hash, sym.ck.as_bytes(), &[]);
+            assert_eq!(&k1.as_bytes()[..], &t1.as_bytes()[..AEAD_KEY_LEN]);
+            assert_eq!(&k2.as_bytes()[..], &t2.as_bytes()[..AEAD_KEY_LEN]);
+            assert_ne!(k1, k2);
+        }
     }
 }

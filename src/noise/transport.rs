@@ -7,6 +7,21 @@
 //! direction; the receiver expects exactly that nonce, so messages must be
 //! delivered in order, once each (frame them with the crate's stream framing).
 //!
+//! # A failed decryption ends the stream
+//!
+//! Over a reliable stream a message that fails authentication means the
+//! stream is broken: it was forged, corrupted, truncated, reordered or
+//! replayed, and the peers' nonces no longer describe the same messages.
+//! The receiving side therefore refuses all further use after the first
+//! [`TransportError::Decrypt`]: every later read (and, on an unsplit
+//! [`Transport`], every later write) fails with [`TransportError::Broken`],
+//! and the application closes the connection (DESIGN: "a stream that saw a
+//! failed decryption is closed"). Keys and nonces are not changed by the
+//! failure itself. Errors that are the local caller's own (an output buffer
+//! too small, a message over 65535 bytes) do not break the transport. The
+//! datagram transport ([`datagram`](super::datagram)) keeps its per-packet
+//! behaviour: a forged datagram is dropped and the next one is read.
+//!
 //! # Automatic rekey, and how both peers stay in sync
 //!
 //! With [`Config::rekey_after_messages`] `= Some(m)`, the key of each
@@ -96,10 +111,16 @@ pub enum TransportError {
     /// The output buffer is too small; nothing was written.
     BufferTooSmall(BufferTooSmall),
     /// Authentication failed: forged, corrupted, truncated, out of order on
-    /// a stream, or for another key. Drop the message (over a stream, the
-    /// connection cannot continue: the peers' nonces no longer agree unless
-    /// the message was an injected forgery).
+    /// a stream, or for another key. Drop the message. Over a stream the
+    /// connection cannot continue: the stream transport is broken from now
+    /// on ([`TransportError::Broken`]); a datagram transport reads the next
+    /// packet as usual.
     Decrypt,
+    /// Stream only: an earlier message failed authentication
+    /// ([`TransportError::Decrypt`]), so this transport refuses all further
+    /// use (module docs). Close the connection; a new session needs a new
+    /// handshake.
+    Broken,
     /// Datagram only: the nonce was refused by the replay window before any
     /// decryption. Drop the packet.
     Replay(ReplayError),
@@ -125,6 +146,9 @@ impl fmt::Display for TransportError {
             TransportError::BufferTooSmall(e) => fmt::Display::fmt(e, f),
             TransportError::Decrypt => f.write_str(
                 "decryption failed: message forged, corrupted, reordered or for another key; drop it",
+            ),
+            TransportError::Broken => f.write_str(
+                "the stream transport is broken: an earlier message failed authentication; close the connection",
             ),
             TransportError::Replay(e) => fmt::Display::fmt(e, f),
             TransportError::UnknownEpoch { nonce } => write!(
@@ -372,6 +396,9 @@ struct StreamReceiver<P: Provider> {
     cipher: CipherState<P>,
     epochs: Epochs,
     key_epoch: u64,
+    /// Set by the first failed authentication; every later read is
+    /// refused with [`TransportError::Broken`].
+    broken: bool,
 }
 
 impl<P: Provider> StreamReceiver<P> {
@@ -388,7 +415,23 @@ impl<P: Provider> StreamReceiver<P> {
         }
     }
 
+    /// Marks the receiver broken if `r` is a failed authentication.
+    fn note(&mut self, r: Result<usize, TransportError>) -> Result<usize, TransportError> {
+        if r == Err(TransportError::Decrypt) {
+            self.broken = true;
+        }
+        r
+    }
+
     fn open(&mut self, ciphertext: &[u8], out: &mut [u8]) -> Result<usize, TransportError> {
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        let r = self.open_inner(ciphertext, out);
+        self.note(r)
+    }
+
+    fn open_inner(&mut self, ciphertext: &[u8], out: &mut [u8]) -> Result<usize, TransportError> {
         check_open(ciphertext.len(), out.len())?;
         let mut next = self.candidate();
         let cs = next.as_mut().unwrap_or(&mut self.cipher);
@@ -398,6 +441,14 @@ impl<P: Provider> StreamReceiver<P> {
     }
 
     fn open_in_place(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        let r = self.open_in_place_inner(buf);
+        self.note(r)
+    }
+
+    fn open_in_place_inner(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
         check_open(buf.len(), buf.len())?;
         let mut next = self.candidate();
         let cs = next.as_mut().unwrap_or(&mut self.cipher);
@@ -431,6 +482,7 @@ impl<P: Provider> fmt::Debug for RecvHalf<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvHalf")
             .field("nonce", &self.inner.cipher.nonce())
+            .field("broken", &self.inner.broken)
             .finish_non_exhaustive()
     }
 }
@@ -486,9 +538,11 @@ impl<P: Provider> RecvHalf<P> {
     ///
     /// # Errors
     /// [`TransportError::Decrypt`] (the first `message.len() - TAG_LEN`
-    /// bytes of `out` are zeroed), [`TransportError::MessageTooLong`],
+    /// bytes of `out` are zeroed; from then on this half is broken),
+    /// [`TransportError::Broken`] (an earlier message failed: close the
+    /// connection), [`TransportError::MessageTooLong`],
     /// [`TransportError::BufferTooSmall`], [`TransportError::NonceExhausted`].
-    /// The state is unchanged.
+    /// Keys and nonce are unchanged on every error.
     pub fn read_message(
         &mut self,
         message: &[u8],
@@ -510,6 +564,12 @@ impl<P: Provider> RecvHalf<P> {
     /// The nonce the next message must carry (messages received so far).
     pub fn nonce(&self) -> u64 {
         self.inner.cipher.nonce()
+    }
+
+    /// Whether a message failed authentication, after which this half
+    /// refuses every read ([`TransportError::Broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.inner.broken
     }
 
     /// Spec `Rekey()` of the receiving key (section 11.3), to match the
@@ -554,6 +614,7 @@ impl<P: Provider> Transport<P> {
                     cipher: recv,
                     epochs,
                     key_epoch: 0,
+                    broken: false,
                 },
             },
             handshake_hash,
@@ -564,25 +625,41 @@ impl<P: Provider> Transport<P> {
     /// See [`SendHalf::write_message`].
     ///
     /// # Errors
-    /// As [`SendHalf::write_message`].
+    /// As [`SendHalf::write_message`], and [`TransportError::Broken`] once a
+    /// received message failed authentication (nothing is written).
     pub fn write_message(
         &mut self,
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, TransportError> {
+        self.usable()?;
         self.send.write_message(payload, out)
     }
 
     /// See [`SendHalf::write_message_in_place`].
     ///
     /// # Errors
-    /// As [`SendHalf::write_message_in_place`].
+    /// As [`write_message`](Self::write_message).
     pub fn write_message_in_place(
         &mut self,
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<usize, TransportError> {
+        self.usable()?;
         self.send.write_message_in_place(buf, payload_len)
+    }
+
+    fn usable(&self) -> Result<(), TransportError> {
+        if self.recv.is_broken() {
+            return Err(TransportError::Broken);
+        }
+        Ok(())
+    }
+
+    /// Whether a received message failed authentication, after which the
+    /// transport refuses every read and write ([`TransportError::Broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.recv.is_broken()
     }
 
     /// See [`RecvHalf::read_message`].
@@ -637,7 +714,9 @@ impl<P: Provider> Transport<P> {
 
     /// Splits into independently owned halves (for example, a reader task
     /// and a writer task). The handshake hash stays with the caller through
-    /// [`handshake_hash`](Self::handshake_hash) before the split.
+    /// [`handshake_hash`](Self::handshake_hash) before the split. After a
+    /// split only the [`RecvHalf`] learns of a failed decryption: the
+    /// reader must then close the connection (or tell the writer to stop).
     pub fn split(self) -> (SendHalf<P>, RecvHalf<P>) {
         (self.send, self.recv)
     }
@@ -748,7 +827,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_read_at_boundary_changes_nothing() {
+    fn failed_read_at_boundary_changes_no_key_and_breaks_the_stream() {
         let config = Config {
             rekey_after_messages: Some(2),
         };
@@ -760,36 +839,98 @@ mod tests {
         let mut bad = wire;
         bad[0] ^= 0x80;
         let mut out = [0u8; 32];
+        assert!(!b.is_broken());
         assert_eq!(
             b.read_message(&bad[..n], &mut out),
             Err(TransportError::Decrypt)
         );
         assert_eq!(b.receiving_nonce(), 2);
         assert_eq!(b.recv.inner.key_epoch, 0, "candidate key not adopted");
+        // From now on the stream is refused, even the genuine message, in
+        // both directions and through both APIs.
+        assert!(b.is_broken());
         assert_eq!(
-            b.read_message_in_place(&mut bad[..n]),
+            b.read_message(&wire[..n], &mut out),
+            Err(TransportError::Broken)
+        );
+        assert_eq!(
+            b.read_message_in_place(&mut wire[..n]),
+            Err(TransportError::Broken)
+        );
+        let mut w = [0xEEu8; 32];
+        assert_eq!(b.write_message(b"x", &mut w), Err(TransportError::Broken));
+        assert_eq!(
+            b.write_message_in_place(&mut w, 1),
+            Err(TransportError::Broken)
+        );
+        assert_eq!(w, [0xEE; 32], "nothing written");
+        assert_eq!((b.receiving_nonce(), b.sending_nonce()), (2, 0));
+        assert_eq!(b.recv.inner.key_epoch, 0);
+    }
+
+    #[test]
+    fn in_place_failure_breaks_the_receiving_half() {
+        let (a, b) = pair(Config::default(), AeadAlgorithm::Aes256Gcm);
+        let (mut a_tx, _a_rx) = a.split();
+        let (_b_tx, mut b_rx) = b.split();
+        let mut wire = [0u8; 32];
+        let n = a_tx.write_message(b"hey", &mut wire).unwrap();
+        let genuine = wire;
+        // Truncated (shorter than a tag) counts as a failed authentication.
+        assert_eq!(
+            b_rx.read_message_in_place(&mut wire[..TAG_LEN - 1]),
             Err(TransportError::Decrypt)
         );
-        assert_eq!(b.read_message(&wire[..n], &mut out), Ok(1));
-        assert_eq!(b.recv.inner.key_epoch, 1);
+        assert!(b_rx.is_broken());
+        let mut again = genuine;
+        assert_eq!(
+            b_rx.read_message_in_place(&mut again[..n]),
+            Err(TransportError::Broken)
+        );
+        assert_eq!(again, genuine, "a broken half does not touch the buffer");
+    }
+
+    #[test]
+    fn caller_errors_do_not_break_the_stream() {
+        let (mut a, mut b) = pair(Config::default(), AeadAlgorithm::ChaCha20Poly1305);
+        let mut wire = [0u8; 64];
+        let n = a.write_message(b"payload", &mut wire).unwrap();
+        let mut small = [0u8; 3];
+        assert!(matches!(
+            b.read_message(&wire[..n], &mut small),
+            Err(TransportError::BufferTooSmall(_))
+        ));
+        let big = [0u8; MAX_MESSAGE_LEN + 1];
+        let mut out = [0u8; 64];
+        assert!(matches!(
+            b.read_message(&big, &mut out),
+            Err(TransportError::MessageTooLong { .. })
+        ));
+        assert!(!b.is_broken());
+        assert_eq!(b.read_message(&wire[..n], &mut out), Ok(7));
     }
 
     #[test]
     fn manual_rekey() {
         let (mut a, mut b) = pair(Config::default(), AeadAlgorithm::ChaCha20Poly1305);
         a.rekey_outgoing();
+        b.rekey_incoming();
         let mut wire = [0u8; 32];
         let n = a.write_message(b"y", &mut wire).unwrap();
         let mut out = [0u8; 4];
+        assert_eq!(b.read_message(&wire[..n], &mut out), Ok(1));
+        assert_eq!(out[0], b'y');
+        send_recv(&mut b, &mut a, b"other direction untouched").unwrap();
+        // A rekey on one side only: the next message fails and breaks the
+        // receiver.
+        a.rekey_outgoing();
+        let n = a.write_message(b"z", &mut wire).unwrap();
         assert_eq!(
             b.read_message(&wire[..n], &mut out),
             Err(TransportError::Decrypt)
         );
-        assert_eq!(b.receiving_nonce(), 0);
-        b.rekey_incoming();
-        assert_eq!(b.read_message(&wire[..n], &mut out), Ok(1));
-        assert_eq!(out[0], b'y');
-        send_recv(&mut b, &mut a, b"other direction untouched").unwrap();
+        assert_eq!(b.receiving_nonce(), 1);
+        assert!(b.is_broken());
     }
 
     #[test]

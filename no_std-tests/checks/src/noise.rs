@@ -209,9 +209,10 @@ fn payload(dir: u8, i: u32, out: &mut [u8; 64]) -> &[u8] {
 }
 
 /// Sends message `i` from `tx` to `rx` and checks that it decrypts to what
-/// was sent; at `tamper`, first delivers a copy with one bit flipped, which
-/// must fail with [`TransportError::Decrypt`] and leave the receiver able to
-/// read the genuine message.
+/// was sent; with `tamper`, delivers only a copy with one bit flipped, which
+/// must fail with [`TransportError::Decrypt`] without changing the nonce,
+/// after which the stream transport is broken: the genuine message is
+/// refused with [`TransportError::Broken`].
 fn one_message(
     tx: &mut Transport<P>,
     rx: &mut Transport<P>,
@@ -222,14 +223,18 @@ fn one_message(
     let (mut sent, mut wire, mut got) = ([0u8; 64], [0u8; 96], [0u8; 96]);
     let p = payload(dir, i, &mut sent);
     let n = tx.write_message(p, &mut wire).ok()?;
-    let mut ok = n == p.len().checked_add(16)?;
+    let ok = n == p.len().checked_add(16)?;
     if tamper {
         let mut bad = wire;
         let byte = bad.get_mut(n.checked_div(2)?)?;
         *byte ^= 0x04;
         let before = rx.receiving_nonce();
-        ok &= rx.read_message(bad.get(..n)?, &mut got) == Err(TransportError::Decrypt)
-            && rx.receiving_nonce() == before;
+        return Some(
+            ok && rx.read_message(bad.get(..n)?, &mut got) == Err(TransportError::Decrypt)
+                && rx.receiving_nonce() == before
+                && rx.read_message(wire.get(..n)?, &mut got) == Err(TransportError::Broken)
+                && rx.receiving_nonce() == before,
+        );
     }
     let m = rx.read_message(wire.get(..n)?, &mut got).ok()?;
     Some(ok && got.get(..m)? == p)
@@ -241,10 +246,12 @@ fn one_message(
 ///
 /// Checks: every handshake payload and transport message decrypts to what
 /// was sent; a tampered handshake message (the encrypted static key in
-/// message 2) and a tampered transport message in each direction are
-/// rejected and change nothing (the genuine message is read next); both
-/// sides learn each other's static key and agree on the handshake hash;
-/// both nonces count exactly the messages sent.
+/// message 2) is rejected and changes nothing (the genuine message is read
+/// next); both sides learn each other's static key and agree on the
+/// handshake hash; both nonces count exactly the messages sent; a final
+/// tampered transport message is rejected without changing the nonce and
+/// breaks the receiving stream transport (it refuses the genuine message
+/// and any write).
 pub(crate) fn xx_seeded_blake2s() -> bool {
     xx_seeded(XX_BLAKE2S) == Some(true)
 }
@@ -302,15 +309,22 @@ fn xx_seeded(name: &str) -> Option<bool> {
     let mut bob = bob.into_transport(Config::default()).ok()?;
     ok &= alice.handshake_hash() == bob.handshake_hash();
     for i in 0..MESSAGES_EACH_WAY {
-        let tamper = i == MESSAGES_EACH_WAY / 2;
-        ok &= one_message(&mut alice, &mut bob, 0xa0, i, tamper)?;
-        ok &= one_message(&mut bob, &mut alice, 0xb0, i, tamper)?;
+        ok &= one_message(&mut alice, &mut bob, 0xa0, i, false)?;
+        ok &= one_message(&mut bob, &mut alice, 0xb0, i, false)?;
     }
     let count = u64::from(MESSAGES_EACH_WAY);
     ok &= alice.sending_nonce() == count
         && alice.receiving_nonce() == count
         && bob.sending_nonce() == count
         && bob.receiving_nonce() == count;
+    // Last, a tampered message from Alice: refused, and Bob's stream is
+    // broken from then on (a stream that saw a failed decryption ends): it
+    // refuses to write too.
+    ok &= one_message(&mut alice, &mut bob, 0xa0, MESSAGES_EACH_WAY, true)?;
+    let mut wire = [0u8; 32];
+    ok &= bob.write_message(b"more", &mut wire) == Err(TransportError::Broken)
+        && bob.is_broken()
+        && !alice.is_broken();
     Some(ok)
 }
 
