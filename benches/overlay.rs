@@ -61,7 +61,11 @@ fn node(i: u32, m: &mut Mem) -> N<'_> {
     let id = Identity::from_seed(&[i as u8 + 3; 32]);
     let mut config = Config::default();
     config.routing.rank = i;
-    let ports = Ports::new(id.node_name(), config.ports, SeededRng::from_u64(u64::from(i)));
+    let ports = Ports::new(
+        id.node_name(),
+        config.ports,
+        SeededRng::from_u64(u64::from(i)),
+    );
     Node::new(
         config,
         id,
@@ -106,8 +110,12 @@ fn nonce(n: u64) -> Nonce {
 
 impl Net<'_> {
     fn drain(&mut self, i: usize) {
-        while let Some(t) = self.nodes[i].poll_transmit(self.now, &mut self.buf).unwrap() {
-            self.wire.push_back((i as u32, t.to, self.buf[..t.len].to_vec()));
+        while let Some(t) = self.nodes[i]
+            .poll_transmit(self.now, &mut self.buf)
+            .unwrap()
+        {
+            self.wire
+                .push_back((i as u32, t.to, self.buf[..t.len].to_vec()));
         }
         while self.nodes[i].poll_event().is_some() {}
     }
@@ -122,7 +130,10 @@ impl Net<'_> {
             let t0 = Clock::now();
             self.nodes[1].handle_datagram(self.now, from, &bytes);
             let mut out = 0;
-            while let Some(t) = self.nodes[1].poll_transmit(self.now, &mut self.buf).unwrap() {
+            while let Some(t) = self.nodes[1]
+                .poll_transmit(self.now, &mut self.buf)
+                .unwrap()
+            {
                 out += 1;
                 self.wire.push_back((1, t.to, self.buf[..t.len].to_vec()));
             }
@@ -190,7 +201,11 @@ fn median(v: &mut [u64]) -> u64 {
 
 fn bench(payload: usize) {
     let mut mems: Vec<Mem> = (0..3).map(|_| mem()).collect();
-    let nodes: Vec<N<'_>> = mems.iter_mut().enumerate().map(|(i, m)| node(i as u32, m)).collect();
+    let nodes: Vec<N<'_>> = mems
+        .iter_mut()
+        .enumerate()
+        .map(|(i, m)| node(i as u32, m))
+        .collect();
     let mut net = Net {
         nodes,
         now: Instant::ZERO,
@@ -210,13 +225,25 @@ fn bench(payload: usize) {
     net.settle(Instant::from_secs(5));
     let now = net.now;
     let loc = net.nodes[2].location();
-    net.nodes[0].set_location(now, key(2), loc.root, loc.coord).unwrap();
-    let pa: PortName = net.nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let pc = net.nodes[2].ports_mut().create_uninitialized_port().unwrap();
+    net.nodes[0].set_location(now, key(2), loc).unwrap();
+    let pa: PortName = net.nodes[0]
+        .ports_mut()
+        .create_uninitialized_port()
+        .unwrap();
+    let pc = net.nodes[2]
+        .ports_mut()
+        .create_uninitialized_port()
+        .unwrap();
     let na = net.nodes[2].remember(now, key(0)).unwrap();
     let nc = Identity::from_seed(&[5; 32]).node_name();
-    net.nodes[0].ports_mut().initialize_port(pa, nc, pc, nc, pc).unwrap();
-    net.nodes[2].ports_mut().initialize_port(pc, na, pa, na, pa).unwrap();
+    net.nodes[0]
+        .ports_mut()
+        .initialize_port(pa, nc, pc, nc, pc)
+        .unwrap();
+    net.nodes[2]
+        .ports_mut()
+        .initialize_port(pc, na, pa, na, pa)
+        .unwrap();
     let msg: Bytes<1000> = Bytes::from_slice(&vec![0x5a; payload]).unwrap();
     let mut ratios = Vec::new();
     let mut all_fwd = Vec::new();
@@ -227,11 +254,19 @@ fn bench(payload: usize) {
         net.aead.clear();
         while net.fwd.len() < PER_ROUND {
             for _ in 0..16 {
-                let _ = net.nodes[0].ports_mut().send_user_message(pa, msg.clone(), &[]);
+                let _ = net.nodes[0]
+                    .ports_mut()
+                    .send_user_message(pa, msg.clone(), &[]);
             }
             let until = net.now + Duration::from_millis(20);
             net.settle(until);
-            while net.nodes[2].ports_mut().get_message(pc).ok().flatten().is_some() {}
+            while net.nodes[2]
+                .ports_mut()
+                .get_message(pc)
+                .ok()
+                .flatten()
+                .is_some()
+            {}
             if !net.measure {
                 break;
             }
@@ -260,7 +295,9 @@ fn bench(payload: usize) {
 }
 
 fn main() {
-    println!("overlay forwarding (decrypt, route, encrypt) vs raw ChaCha20-Poly1305 open+seal of the same hop payload (ring)");
+    println!(
+        "overlay forwarding (decrypt, route, encrypt) vs raw ChaCha20-Poly1305 open+seal of the same hop payload (ring)"
+    );
     // Nodes are large values (their ports node holds 1,000-byte payloads).
     std::thread::Builder::new()
         .stack_size(256 << 20)

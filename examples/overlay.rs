@@ -48,12 +48,14 @@ use std::rc::Rc;
 
 use hyperport::crypto::DefaultProvider as Crypto;
 use hyperport::overlay::{
-    self, Config as OverlayConfig, CorrSlot, Event as OEvent, Identity, Node, PeerSlot,
-    RecordSlot, Storage, TxSlot,
+    self, Config as OverlayConfig, CorrSlot, Event as OEvent, Identity, Node, PeerSlot, RecordSlot,
+    Storage, TxSlot,
 };
 use hyperport::ports::{self, Bytes, PortName, PortState};
 use hyperport::rng::SeededRng;
-use hyperport::routing::{Coord, Decision, Ed25519, Hop, LinkId, NeighbourEntry, Verifier, decide};
+use hyperport::routing::{
+    Coord, Decision, Ed25519, Hop, LinkId, Locator, NeighbourEntry, Verifier, decide,
+};
 use hyperport::sim::{
     LinkConfig, NodeId, Partition, RunStats, Sim, SimConfig, SimNode, SplitMix64, Topology,
     TraceDigest, Transmit, node_seed,
@@ -187,14 +189,12 @@ pub enum Command {
         /// Its key.
         key: [u8; 32],
     },
-    /// The directory's answer: `key` is at `slots` under `root`.
+    /// The directory's answer: `key` is at `loc`.
     Locate {
         /// The node.
         key: [u8; 32],
-        /// Its root.
-        root: [u8; 32],
-        /// Its coordinate.
-        slots: Vec<u16>,
+        /// Its coordinates.
+        loc: Locator,
     },
     /// Create an uninitialized port as this node's end of `pipe`.
     OpenEnd {
@@ -254,6 +254,15 @@ fn identity_seed(seed: u64, id: NodeId, key_gen: u32) -> [u8; 32] {
     s
 }
 
+/// The rank authority of scenario `seed`: its secret and its public key.
+fn authority(seed: u64) -> ([u8; 32], [u8; 32]) {
+    let secret = node_seed(seed ^ 0x6175_7468, NodeId(u32::MAX));
+    let public = ed25519_dalek::SigningKey::from_bytes(&secret)
+        .verifying_key()
+        .to_bytes();
+    (secret, public)
+}
+
 /// The public key of node `id`'s `key_gen`-th identity.
 pub fn public_key(seed: u64, id: NodeId, key_gen: u32) -> [u8; 32] {
     Identity::from_seed(&identity_seed(seed, id, key_gen)).public_key()
@@ -304,7 +313,16 @@ fn build_node<'s>(
 ) -> ONode<'s> {
     let identity = Identity::from_seed(&identity_seed(seed, id, key_gen));
     let mut config = OverlayConfig::default();
+    // The scenario is the network's rank authority: it signs every node's
+    // rank (its degree), so the best-connected node roots the tree.
+    let (authority_secret, authority) = authority(seed);
+    config.routing.authority = Some(authority);
     config.routing.rank = rank;
+    config.routing.rank_credential = Some(hyperport::routing::credential::sign_rank(
+        &authority_secret,
+        &identity.routing_key(),
+        rank,
+    ));
     // A hub dialled by all its neighbours at once is allowed to read that
     // many initiations per second (the default allowance is 100/s).
     config.hop_gate.total = hyperport::link::Rate::new(100.max(2 * rank), Duration::from_secs(1));
@@ -411,26 +429,29 @@ impl<'s> OverlayNode<'s> {
         while let Ok(Some(t)) = self.node.poll_transmit(now, &mut self.buf) {
             let payload = self.buf[..t.len].to_vec();
             self.last_sent.insert(t.to, payload.clone());
-            self.out.push_back(Transmit {
-                to: t.to,
-                payload,
-            });
+            self.out.push_back(Transmit { to: t.to, payload });
         }
         let mut read = false;
         while let Some(e) = self.node.poll_event() {
             if let Some(v) = std::env::var_os("OVERLAY_TRACE") {
-                if v.to_string_lossy().split(',').any(|x| x == self.id.0.to_string()) {
+                if v.to_string_lossy()
+                    .split(',')
+                    .any(|x| x == self.id.0.to_string())
+                {
                     let text = format!("{e:?}");
                     // Keys shown by their first two bytes.
-                    let short = text.split("key: [").map(|part| {
-                        match part.split_once(']') {
+                    let short = text
+                        .split("key: [")
+                        .map(|part| match part.split_once(']') {
                             Some((k, rest)) if k.len() > 60 => {
-                                let b: Vec<u8> = k.split(", ").filter_map(|x| x.parse().ok()).collect();
+                                let b: Vec<u8> =
+                                    k.split(", ").filter_map(|x| x.parse().ok()).collect();
                                 format!("key: {:02x}{:02x}{rest}", b[0], b[1])
                             }
                             _ => part.to_string(),
-                        }
-                    }).collect::<Vec<_>>().join("");
+                        })
+                        .collect::<Vec<_>>()
+                        .join("");
                     eprintln!("{now} {}: {short}", self.id);
                 }
             }
@@ -457,10 +478,7 @@ impl<'s> OverlayNode<'s> {
             while let Ok(Some(t)) = self.node.poll_transmit(now, &mut self.buf) {
                 let payload = self.buf[..t.len].to_vec();
                 self.last_sent.insert(t.to, payload.clone());
-                self.out.push_back(Transmit {
-                    to: t.to,
-                    payload,
-                });
+                self.out.push_back(Transmit { to: t.to, payload });
             }
         }
         self.counters.proxy_peak = self.counters.proxy_peak.max(self.proxies() as u64);
@@ -508,19 +526,15 @@ impl<'s> OverlayNode<'s> {
                 }
                 self.dial.retain(|d| d.1 != key);
             }
-            Command::Locate { key, root, slots } => {
-                if let Ok(coord) = Coord::from_slots(&slots) {
-                    let _ = self.node.set_location(now, key, root, coord);
-                }
+            Command::Locate { key, loc } => {
+                let _ = self.node.set_location(now, key, loc);
             }
-            Command::OpenEnd { pipe } => {
-                match self.node.ports_mut().create_uninitialized_port() {
-                    Ok(port) => {
-                        self.ends.insert(pipe, port);
-                    }
-                    Err(_) => self.counters.app_errors += 1,
+            Command::OpenEnd { pipe } => match self.node.ports_mut().create_uninitialized_port() {
+                Ok(port) => {
+                    self.ends.insert(pipe, port);
                 }
-            }
+                Err(_) => self.counters.app_errors += 1,
+            },
             Command::ConnectEnd {
                 pipe,
                 peer,
@@ -628,7 +642,10 @@ impl<'s> OverlayNode<'s> {
                 self.last_sent.clear();
                 if std::env::var_os("OVERLAY_KEYS").is_some() {
                     let k = self.node.public_key();
-                    eprintln!("{now} RESTART {} new_key {new_key} = {:02x}{:02x}", self.id, k[0], k[1]);
+                    eprintln!(
+                        "{now} RESTART {} new_key {new_key} = {:02x}{:02x}",
+                        self.id, k[0], k[1]
+                    );
                 }
                 for (peer, key) in self.dial.clone() {
                     let _ = self.node.connect(now, key, peer);
@@ -806,11 +823,20 @@ impl Arena {
     /// `restarts[i]` spares for node `i`.
     pub fn new(t: &Topology, endpoints: &BTreeSet<NodeId>, restarts: &[u32]) -> Self {
         let n = t.node_count();
-        let mem = |i: usize| Mem::new(t.degree(NodeId::from_index(i)), endpoints.contains(&NodeId::from_index(i)));
+        let mem = |i: usize| {
+            Mem::new(
+                t.degree(NodeId::from_index(i)),
+                endpoints.contains(&NodeId::from_index(i)),
+            )
+        };
         Arena {
             mems: (0..n).map(mem).collect(),
             spares: (0..n)
-                .map(|i| (0..restarts.get(i).copied().unwrap_or(0)).map(|_| mem(i)).collect())
+                .map(|i| {
+                    (0..restarts.get(i).copied().unwrap_or(0))
+                        .map(|_| mem(i))
+                        .collect()
+                })
                 .collect(),
         }
     }
@@ -884,8 +910,9 @@ impl<'s> Driver<'_, 's> {
     /// directory: the node's current location, as a traced command).
     fn answer(&mut self) -> Result<(), String> {
         loop {
-            let pending: Vec<(NodeId, [u8; 32])> =
-                std::mem::take(&mut *self.needs.borrow_mut()).into_iter().collect();
+            let pending: Vec<(NodeId, [u8; 32])> = std::mem::take(&mut *self.needs.borrow_mut())
+                .into_iter()
+                .collect();
             if pending.is_empty() {
                 return Ok(());
             }
@@ -899,11 +926,7 @@ impl<'s> Driver<'_, 's> {
                 let Some(loc) = self.sim.node(target).map(|n| n.node.location()) else {
                     continue;
                 };
-                let c = Command::Locate {
-                    key,
-                    root: loc.root,
-                    slots: loc.coord.slots().collect(),
-                };
+                let c = Command::Locate { key, loc };
                 self.sim.command(at, c).map_err(Self::err)?;
             }
         }
@@ -998,7 +1021,9 @@ fn links_up(sim: &Sim<OverlayNode<'_>>) -> usize {
             let (Some(x), Some(y)) = (sim.node(a), sim.node(b)) else {
                 return false;
             };
-            let up = |n: &OverlayNode<'_>, k: [u8; 32]| n.node.peers().any(|(p, _, up)| up && p.key == k);
+            let up = |n: &OverlayNode<'_>, k: [u8; 32]| {
+                n.node.peers().any(|(p, _, up)| up && p.key == k)
+            };
             up(x, y.key()) && up(y, x.key())
         })
         .count()
@@ -1021,7 +1046,10 @@ fn greedy_path(sim: &Sim<OverlayNode<'_>>, a: NodeId, b: NodeId) -> (Vec<NodeId>
         let nbrs: Vec<(LinkId, Coord)> = t
             .neighbours(at)
             .iter()
-            .filter_map(|&m| sim.node(m).map(|x| (LinkId(m.0), x.node.routing().coord().clone())))
+            .filter_map(|&m| {
+                sim.node(m)
+                    .map(|x| (LinkId(m.0), x.node.routing().coord().clone()))
+            })
             .collect();
         match decide(&own, &dest, &mut wm, nbrs.iter().map(|(l, c)| (*l, c))) {
             Decision::Deliver => return (path, at == b),
@@ -1075,7 +1103,12 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     };
     let sim = Sim::with_topology(config, nodes, t, o.link).map_err(|e| e.to_string())?;
     let keys = (0..n)
-        .map(|i| (public_key(o.seed, NodeId::from_index(i), 0), NodeId::from_index(i)))
+        .map(|i| {
+            (
+                public_key(o.seed, NodeId::from_index(i), 0),
+                NodeId::from_index(i),
+            )
+        })
         .collect();
     let now = std::time::Instant::now();
     let mut d = Driver {
@@ -1099,9 +1132,17 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
             eprintln!("{} links up at {}", u, s.now());
             for &(a, b) in s.topology().edges() {
                 let (x, y) = (s.node(a).unwrap(), s.node(b).unwrap());
-                let up = |n: &OverlayNode<'_>, k: [u8; 32]| n.node.peers().any(|(p, _, up)| up && p.key == k);
+                let up = |n: &OverlayNode<'_>, k: [u8; 32]| {
+                    n.node.peers().any(|(p, _, up)| up && p.key == k)
+                };
                 if !(up(x, y.key()) && up(y, x.key())) {
-                    eprintln!("  {a}-{b}: {} {}  {:?} / {:?}", up(x, y.key()), up(y, x.key()), x.node.peers().map(|p| (p.1, p.2)).collect::<Vec<_>>(), y.node.peers().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+                    eprintln!(
+                        "  {a}-{b}: {} {}  {:?} / {:?}",
+                        up(x, y.key()),
+                        up(y, x.key()),
+                        x.node.peers().map(|p| (p.1, p.2)).collect::<Vec<_>>(),
+                        y.node.peers().map(|p| (p.1, p.2)).collect::<Vec<_>>()
+                    );
                 }
             }
         }
@@ -1131,31 +1172,52 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         b: third,
         hops: t.bfs_distances(first.b)[third.index()].unwrap_or(0),
     });
-    let key_of = |d: &Driver<'_, '_>, id: NodeId| d.sim.node(id).map(|x| x.key()).unwrap_or_default();
+    let key_of =
+        |d: &Driver<'_, '_>, id: NodeId| d.sim.node(id).map(|x| x.key()).unwrap_or_default();
     for (i, p) in all.iter().enumerate() {
         let pipe = i as u32;
         d.command(p.a, Command::OpenEnd { pipe })?;
         d.command(p.b, Command::OpenEnd { pipe })?;
-        let end = |d: &Driver<'_, '_>, id: NodeId| d.sim.node(id).and_then(|x| x.end(pipe)).ok_or("no end");
+        let end = |d: &Driver<'_, '_>, id: NodeId| {
+            d.sim.node(id).and_then(|x| x.end(pipe)).ok_or("no end")
+        };
         let (pa, pb) = (end(&d, p.a)?, end(&d, p.b)?);
         let (ka, kb) = (key_of(&d, p.a), key_of(&d, p.b));
-        let loc = d.sim.node(p.b).map(|x| x.node.location()).ok_or("no node")?;
+        let loc = d
+            .sim
+            .node(p.b)
+            .map(|x| x.node.location())
+            .ok_or("no node")?;
+        d.command(p.a, Command::Locate { key: kb, loc })?;
         d.command(
             p.a,
-            Command::Locate {
-                key: kb,
-                root: loc.root,
-                slots: loc.coord.slots().collect(),
+            Command::ConnectEnd {
+                pipe,
+                peer: kb,
+                peer_port: pb,
             },
         )?;
-        d.command(p.a, Command::ConnectEnd { pipe, peer: kb, peer_port: pb })?;
-        d.command(p.b, Command::ConnectEnd { pipe, peer: ka, peer_port: pa })?;
+        d.command(
+            p.b,
+            Command::ConnectEnd {
+                pipe,
+                peer: ka,
+                peer_port: pa,
+            },
+        )?;
     }
 
     // Phase 3: M messages a -> b on every sampled pipe.
     d.phase = "messages";
     for (i, p) in pipes.iter().enumerate() {
-        d.command(p.a, Command::Send { pipe: i as u32, first: 0, count: m })?;
+        d.command(
+            p.a,
+            Command::Send {
+                pipe: i as u32,
+                first: 0,
+                count: m,
+            },
+        )?;
     }
     let deadline = d.sim.now() + Duration::from_secs(300);
     d.run_until(deadline, |s| {
@@ -1181,7 +1243,14 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     if o.churn > 0 {
         d.phase = "churn";
         for (i, p) in pipes.iter().enumerate().skip(1) {
-            d.command(p.a, Command::Send { pipe: i as u32, first: m, count: m })?;
+            d.command(
+                p.a,
+                Command::Send {
+                    pipe: i as u32,
+                    first: m,
+                    count: m,
+                },
+            )?;
         }
         let mut plan = plan.into_iter();
         let edges = t.edges().to_vec();
@@ -1191,7 +1260,9 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
                 // A link goes down, if the graph stays connected without it.
                 let (a, b) = edges[r.below(edges.len() as u64) as usize];
                 if !cut.contains(&(a, b)) && stays_connected(t, &cut, (a, b)) {
-                    d.sim.partition(Partition::Link(a, b)).map_err(Driver::err)?;
+                    d.sim
+                        .partition(Partition::Link(a, b))
+                        .map_err(Driver::err)?;
                     cut.push((a, b));
                 }
             } else if action == 1 {
@@ -1231,13 +1302,34 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     // Phase 4: b0 sends its end of pipe 0 to the third node inside a
     // message, while a0 keeps sending; then the third node answers a0.
     d.phase = "transfer";
-    d.command(first.b, Command::Transfer { pipe: 0, via: carrier })?;
-    d.command(first.a, Command::Send { pipe: 0, first: m, count: m })?;
+    d.command(
+        first.b,
+        Command::Transfer {
+            pipe: 0,
+            via: carrier,
+        },
+    )?;
+    d.command(
+        first.a,
+        Command::Send {
+            pipe: 0,
+            first: m,
+            count: m,
+        },
+    )?;
     let deadline = d.sim.now() + Duration::from_secs(300);
     d.run_until(deadline, |s| {
-        received(s, third, 0).len() >= m as usize && s.node(third).is_some_and(|x| x.end(0).is_some())
+        received(s, third, 0).len() >= m as usize
+            && s.node(third).is_some_and(|x| x.end(0).is_some())
     })?;
-    d.command(third, Command::Send { pipe: 0, first: 0, count: m })?;
+    d.command(
+        third,
+        Command::Send {
+            pipe: 0,
+            first: 0,
+            count: m,
+        },
+    )?;
     let deadline = d.sim.now() + Duration::from_secs(300);
     d.run_until(deadline, |s| received(s, first.a, 0).len() >= m as usize)?;
     d.phase = "settling";
@@ -1271,22 +1363,42 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         let mut tot = [0u64; 8];
         for x in d.sim.nodes() {
             let st = x.node.stats();
-            for (i, v) in [st.routed_dropped, st.e2e_dropped, st.e2e_refused, st.txq_full, st.no_session, st.no_route, st.stale_generation, st.dropped_early].iter().enumerate() {
+            for (i, v) in [
+                st.routed_dropped,
+                st.e2e_dropped,
+                st.e2e_refused,
+                st.txq_full,
+                st.no_session,
+                st.no_route,
+                st.stale_generation,
+                st.dropped_early,
+            ]
+            .iter()
+            .enumerate()
+            {
                 tot[i] += v;
             }
         }
-        eprintln!("routed_dropped e2e_dropped e2e_refused txq_full no_session no_route stale early: {tot:?}");
+        eprintln!(
+            "routed_dropped e2e_dropped e2e_refused txq_full no_session no_route stale early: {tot:?}"
+        );
         for (i, p) in all.iter().enumerate() {
             let (x, y) = (d.sim.node(p.a).unwrap(), d.sim.node(p.b).unwrap());
             eprintln!(
                 "pipe {i}: {} -> {}: a got {} b got {}; a ports {:?} queued {}; b ports {:?} queued {}; a corr {:?} b corr {:?} a stats {:?}",
-                p.a, p.b,
+                p.a,
+                p.b,
                 x.received.get(&(i as u32)).map_or(0, |v| v.len()),
                 y.received.get(&(i as u32)).map_or(0, |v| v.len()),
-                x.node.ports().ports().collect::<Vec<_>>(), x.node.ports().queued_count(),
-                y.node.ports().ports().collect::<Vec<_>>(), y.node.ports().queued_count(),
+                x.node.ports().ports().collect::<Vec<_>>(),
+                x.node.ports().queued_count(),
+                y.node.ports().ports().collect::<Vec<_>>(),
+                y.node.ports().queued_count(),
                 x.node.correspondents().collect::<Vec<_>>().len(),
-                y.node.correspondents().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+                y.node
+                    .correspondents()
+                    .map(|c| (c.1, c.2))
+                    .collect::<Vec<_>>(),
                 x.node.stats(),
             );
         }
@@ -1297,8 +1409,17 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     let mut checks = Vec::new();
     let up = links_up(sim);
     checks.push((format!("links: {up}/{links} up at both ends"), up == links));
-    let roots: BTreeSet<[u8; 32]> = sim.nodes().iter().map(|x| x.node.routing().root().key).collect();
-    let depth = sim.nodes().iter().map(|x| x.node.routing().coord().depth()).max().unwrap_or(0);
+    let roots: BTreeSet<[u8; 32]> = sim
+        .nodes()
+        .iter()
+        .map(|x| x.node.routing().root().key)
+        .collect();
+    let depth = sim
+        .nodes()
+        .iter()
+        .map(|x| x.node.routing().coord().depth())
+        .max()
+        .unwrap_or(0);
     let parents_ok = sim.nodes().iter().all(|x| {
         let r = x.node.routing();
         r.is_root() == r.parent().is_none()
@@ -1343,16 +1464,24 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
             "pipe 0: {} -> {} then end moved to {}: exactly once, in order, both directions",
             first.a, first.b, third
         ),
-        before == seq(0, m).as_slice() && after == seq(m, m).as_slice() && back == seq(0, m).as_slice(),
+        before == seq(0, m).as_slice()
+            && after == seq(m, m).as_slice()
+            && back == seq(0, m).as_slice(),
     ));
     let proxies_left: usize = sim.nodes().iter().map(OverlayNode::proxies).sum();
     let b0_peak = sim.node(first.b).map_or(0, |x| x.counters.proxy_peak);
     checks.push((
-        format!("proxy collapse: {} held a proxy (peak {b0_peak}), none left anywhere", first.b),
+        format!(
+            "proxy collapse: {} held a proxy (peak {b0_peak}), none left anywhere",
+            first.b
+        ),
         moved && b0_peak >= 1 && proxies_left == 0,
     ));
     let faults: u64 = sim.nodes().iter().map(OverlayNode::ports_faults).sum();
-    checks.push((format!("ports: {faults} violations, dropped events or app errors"), faults == 0));
+    checks.push((
+        format!("ports: {faults} violations, dropped events or app errors"),
+        faults == 0,
+    ));
     let mut c = Counters::default();
     let mut s = overlay::Stats::default();
     for x in sim.nodes() {
@@ -1373,7 +1502,8 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     }
     let stats = sim.stats();
     checks.push((
-        "every datagram accounted for: handed to a node or dropped by a link, none in flight".into(),
+        "every datagram accounted for: handed to a node or dropped by a link, none in flight"
+            .into(),
         stats.sent + stats.duplicated == stats.delivered + stats.dropped() + stats.in_flight
             && s.datagrams_in == stats.delivered,
     ));
@@ -1399,23 +1529,44 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
     let mut stray = 0usize;
     for (i, x) in sim.nodes().iter().enumerate() {
         let id = NodeId::from_index(i);
-        let nbr: BTreeSet<[u8; 32]> = t.neighbours(id).iter().filter_map(|&m| sim.node(m)).map(OverlayNode::key).collect();
-        let bad: Vec<_> = x.node.peers().filter(|(p, _, up)| !up || !nbr.contains(&p.key)).collect();
+        let nbr: BTreeSet<[u8; 32]> = t
+            .neighbours(id)
+            .iter()
+            .filter_map(|&m| sim.node(m))
+            .map(OverlayNode::key)
+            .collect();
+        let bad: Vec<_> = x
+            .node
+            .peers()
+            .filter(|(p, _, up)| !up || !nbr.contains(&p.key))
+            .collect();
         if !bad.is_empty() && std::env::var_os("OVERLAY_DEBUG").is_some() {
             for (p, a, up) in &bad {
-                eprintln!("stray at {id}: {:02x}{:02x} gen {} addr {a} up {up}", p.key[0], p.key[1], p.generation);
+                eprintln!(
+                    "stray at {id}: {:02x}{:02x} gen {} addr {a} up {up}",
+                    p.key[0], p.key[1], p.generation
+                );
             }
         }
         stray += bad.len();
-        stray += x.node.correspondents().filter(|(k, _, inflight)| !live.contains(k) && *inflight > 0).count();
+        stray += x
+            .node
+            .correspondents()
+            .filter(|(k, _, inflight)| !live.contains(k) && *inflight > 0)
+            .count();
         stray += x.node.records_in_use() + x.node.queued();
-        if std::env::var_os("OVERLAY_DEBUG").is_some() && (x.node.records_in_use() + x.node.queued() > 0 || !x.node.is_idle()) {
+        if std::env::var_os("OVERLAY_DEBUG").is_some()
+            && (x.node.records_in_use() + x.node.queued() > 0 || !x.node.is_idle())
+        {
             eprintln!(
                 "stray at {id}: records {} queued {} idle {} corr {:?}",
                 x.node.records_in_use(),
                 x.node.queued(),
                 x.node.is_idle(),
-                x.node.correspondents().map(|(k, inc, f)| (format!("{:02x}{:02x}", k[0], k[1]), inc, f)).collect::<Vec<_>>()
+                x.node
+                    .correspondents()
+                    .map(|(k, inc, f)| (format!("{:02x}{:02x}", k[0], k[1]), inc, f))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -1424,11 +1575,20 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
         stray == 0 && sim.nodes().iter().all(|x| x.node.is_idle()),
     ));
     if o.churn > 0 {
-        let ports_left: usize = sim.nodes().iter().map(|x| x.node.ports().port_count()).sum();
+        let ports_left: usize = sim
+            .nodes()
+            .iter()
+            .map(|x| x.node.ports().port_count())
+            .sum();
         let old_corr: usize = sim
             .nodes()
             .iter()
-            .map(|x| x.node.correspondents().filter(|(k, _, _)| !live.contains(k)).count())
+            .map(|x| {
+                x.node
+                    .correspondents()
+                    .filter(|(k, _, _)| !live.contains(k))
+                    .count()
+            })
             .sum();
         checks.push((
             format!(
@@ -1499,7 +1659,9 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
             .all(|(x, y)| x.received == y.0 && x.counters == y.1 && *x.node.stats() == y.2);
         outcome.checks.push((
             match &replayed {
-                Ok(k) => format!("replay: {k} trace entries into fresh nodes, outputs and state identical"),
+                Ok(k) => format!(
+                    "replay: {k} trace entries into fresh nodes, outputs and state identical"
+                ),
                 Err(e) => format!("replay: {e}"),
             },
             replayed.is_ok() && same,
@@ -1617,7 +1779,9 @@ pub fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
         }
     }
     // (a, b) stands for [[a, b], [conj b, conj a]].
-    let compose = |(a, b): (C, C), (c, e): (C, C)| (a.mul(c).add(b.mul(e.conj())), a.mul(e).add(b.mul(c.conj())));
+    let compose = |(a, b): (C, C), (c, e): (C, C)| {
+        (a.mul(c).add(b.mul(e.conj())), a.mul(e).add(b.mul(c.conj())))
+    };
     let rotation = |theta: f64| (C((theta / 2.0).cos(), (theta / 2.0).sin()), C(0.0, 0.0));
     let r = (std::f64::consts::PI / d).cos();
     let g = 1.0 / (1.0 - r * r).sqrt();
@@ -1625,7 +1789,10 @@ pub fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
     let mut m = (C(1.0, 0.0), C(0.0, 0.0));
     for &k in slots {
         let theta = 2.0 * std::f64::consts::PI * f64::from(k) / d;
-        m = compose(compose(compose(m, rotation(theta)), translate), rotation(std::f64::consts::PI));
+        m = compose(
+            compose(compose(m, rotation(theta)), translate),
+            rotation(std::f64::consts::PI),
+        );
     }
     let (a, b) = m;
     // b / conj(a)
@@ -1658,14 +1825,18 @@ fn svg(sim: &Sim<OverlayNode<'_>>, path: &[NodeId]) -> String {
         let (Some(ca), Some(cb)) = (coord(a), coord(b)) else {
             return false;
         };
-        (ca.depth() == cb.depth() + 1 && ca.parent() == cb) || (cb.depth() == ca.depth() + 1 && cb.parent() == ca)
+        (ca.depth() == cb.depth() + 1 && ca.parent() == cb)
+            || (cb.depth() == ca.depth() + 1 && cb.parent() == ca)
     };
     let mut out = String::new();
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">"#
     );
-    let _ = writeln!(out, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    let _ = writeln!(
+        out,
+        r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
+    );
     let _ = writeln!(
         out,
         r##"<circle cx="{c}" cy="{c}" r="{radius}" fill="#f6f8fc" stroke="#9aa5b8" stroke-width="1.5"/>"##,
@@ -1680,20 +1851,37 @@ fn svg(sim: &Sim<OverlayNode<'_>>, path: &[NodeId]) -> String {
     };
     for &(a, b) in t.edges() {
         if !tree(a, b) {
-            line(&mut out, a.index(), b.index(), r##"stroke="#c9ced8" stroke-width="0.6" stroke-dasharray="3,2""##);
+            line(
+                &mut out,
+                a.index(),
+                b.index(),
+                r##"stroke="#c9ced8" stroke-width="0.6" stroke-dasharray="3,2""##,
+            );
         }
     }
     for &(a, b) in t.edges() {
         if tree(a, b) {
-            line(&mut out, a.index(), b.index(), r##"stroke="#34507a" stroke-width="1.2""##);
+            line(
+                &mut out,
+                a.index(),
+                b.index(),
+                r##"stroke="#34507a" stroke-width="1.2""##,
+            );
         }
     }
     for w in path.windows(2) {
-        line(&mut out, w[0].index(), w[1].index(), r##"stroke="#d62728" stroke-width="3.5" stroke-linecap="round""##);
+        line(
+            &mut out,
+            w[0].index(),
+            w[1].index(),
+            r##"stroke="#d62728" stroke-width="3.5" stroke-linecap="round""##,
+        );
     }
     for (i, x) in sim.nodes().iter().enumerate() {
         let r = if x.node.routing().is_root() { 6.0 } else { 2.5 };
-        let fill = if path.first() == Some(&NodeId::from_index(i)) || path.last() == Some(&NodeId::from_index(i)) {
+        let fill = if path.first() == Some(&NodeId::from_index(i))
+            || path.last() == Some(&NodeId::from_index(i))
+        {
             "#d62728"
         } else if x.node.routing().is_root() {
             "#f0a30a"
@@ -1778,7 +1966,10 @@ fn main() -> ExitCode {
             }
             let text = e.to_string();
             let line = text.lines().next().unwrap_or("bad argument");
-            eprintln!("overlay: {} (see --help)", line.trim_start_matches("error: "));
+            eprintln!(
+                "overlay: {} (see --help)",
+                line.trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
     };
@@ -1804,7 +1995,9 @@ fn main() -> ExitCode {
     o.record_trace = !cli.no_replay && o.topology.node_count() <= 1_000;
     o.progress = true;
     let t = &o.topology;
-    println!("overlay: an encrypted overlay in the deterministic simulator (hyperport::overlay::Node)");
+    println!(
+        "overlay: an encrypted overlay in the deterministic simulator (hyperport::overlay::Node)"
+    );
     println!(
         "topology   {}: {} nodes, {} links, {} component(s)",
         path.display(),
@@ -1819,7 +2012,10 @@ fn main() -> ExitCode {
         f64::from(cli.reorder_ppm) / 1e4,
         cli.seed
     );
-    println!("sessions   {} per neighbour (link), routed end-to-end sessions per correspondent", overlay::Config::default().hop.params.name());
+    println!(
+        "sessions   {} per neighbour (link), routed end-to-end sessions per correspondent",
+        overlay::Config::default().hop.params.name()
+    );
     let [peer, corr, rec, tx] = ONode::size_of_slots();
     println!(
         "memory     node {} B + per neighbour {} B (peer slot + routing entry) + per correspondent {corr} B, record {rec} B, transmit slot {tx} B",
@@ -1852,7 +2048,11 @@ fn main() -> ExitCode {
     );
     println!(
         "           refused: {} bad header, {} unknown index, {} by a link (replay, forgery, duplicate); {} forged + {} replayed injected",
-        s.dropped_header, s.dropped_unknown_index, s.dropped_link, c.forged_injected, c.replays_injected
+        s.dropped_header,
+        s.dropped_unknown_index,
+        s.dropped_link,
+        c.forged_injected,
+        c.replays_injected
     );
     println!(
         "routing    {} packets forwarded, {} delivered, {} path-broken notices sent, {} received",
@@ -1860,7 +2060,11 @@ fn main() -> ExitCode {
     );
     println!(
         "streams    {} records sent, {} retransmitted, {} delivered in order, {} duplicates dropped; {} location requests answered",
-        s.records_sent, s.records_retransmitted, s.records_delivered, s.records_duplicate, c.locations_needed
+        s.records_sent,
+        s.records_retransmitted,
+        s.records_delivered,
+        s.records_duplicate,
+        c.locations_needed
     );
     if o.churn > 0 {
         println!(
@@ -1915,7 +2119,11 @@ fn main() -> ExitCode {
     }
     if !cli.no_svg {
         match std::fs::write(&cli.svg, &out.svg) {
-            Ok(()) => println!("picture    {} (Poincaré disk; pipe 0's path in red, {} hops)", cli.svg.display(), out.path.0.len().saturating_sub(1)),
+            Ok(()) => println!(
+                "picture    {} (Poincaré disk; pipe 0's path in red, {} hops)",
+                cli.svg.display(),
+                out.path.0.len().saturating_sub(1)
+            ),
             Err(e) => {
                 eprintln!("overlay: {}: {e}", cli.svg.display());
                 return ExitCode::from(2);

@@ -43,17 +43,31 @@ fn flood() {
     let mut wire: VecDeque<Dgram> = VecDeque::new();
     let mut events = Vec::new();
     let none = |_: u32, _: u32| false;
-    run(&mut nodes, &mut now, Instant::from_secs(5), lat, &mut wire, &mut events, &none);
+    run(
+        &mut nodes,
+        &mut now,
+        Instant::from_secs(5),
+        lat,
+        &mut wire,
+        &mut events,
+        &none,
+    );
     let at_v_a = nodes[1].peer(&key(0)).unwrap();
     let at_v_c = nodes[1].peer(&key(2)).unwrap();
     // A pipe A -> C through V.
     let loc = nodes[2].location();
-    nodes[0].set_location(now, key(2), loc.root, loc.coord).unwrap();
+    nodes[0].set_location(now, key(2), loc).unwrap();
     let pa = nodes[0].ports_mut().create_uninitialized_port().unwrap();
     let pc = nodes[2].ports_mut().create_uninitialized_port().unwrap();
     let (na, nc) = (nodes[2].remember(now, key(0)).unwrap(), node_name_of(2));
-    nodes[0].ports_mut().initialize_port(pa, nc, pc, nc, pc).unwrap();
-    nodes[2].ports_mut().initialize_port(pc, na, pa, na, pa).unwrap();
+    nodes[0]
+        .ports_mut()
+        .initialize_port(pa, nc, pc, nc, pc)
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .initialize_port(pc, na, pa, na, pa)
+        .unwrap();
 
     // The flood: each initiation is a real IK initiation to V from a fresh
     // key, from a fresh address, 1 ms apart; A keeps sending meanwhile.
@@ -66,8 +80,14 @@ fn flood() {
     let mut max_peers = 0;
     for i in 0..FLOOD {
         let kp = KeyPair::generate(&mut rng);
-        let mut l: Link<P> =
-            Link::new(cfg, link::Identity::new(kp), Some(key(1)), [i as u8; 32], now).unwrap();
+        let mut l: Link<P> = Link::new(
+            cfg,
+            link::Identity::new(kp),
+            Some(key(1)),
+            [i as u8; 32],
+            now,
+        )
+        .unwrap();
         l.connect(now).unwrap();
         let n = l.poll_transmit(now, &mut buf).unwrap().unwrap();
         nodes[1].handle_datagram(now, 1_000 + i, &buf[..n]);
@@ -80,13 +100,29 @@ fn flood() {
             sent += 1;
         }
         let until = now + Duration::from_millis(1);
-        run(&mut nodes, &mut now, until, lat, &mut wire, &mut events, &none);
+        run(
+            &mut nodes,
+            &mut now,
+            until,
+            lat,
+            &mut wire,
+            &mut events,
+            &none,
+        );
         while let Ok(Some(m)) = nodes[2].ports_mut().get_message(pc) {
             got.push(m.payload[0]);
         }
     }
     let until = now + Duration::from_secs(20);
-    run(&mut nodes, &mut now, until, lat, &mut wire, &mut events, &none);
+    run(
+        &mut nodes,
+        &mut now,
+        until,
+        lat,
+        &mut wire,
+        &mut events,
+        &none,
+    );
     while let Ok(Some(m)) = nodes[2].ports_mut().get_message(pc) {
         got.push(m.payload[0]);
     }
@@ -96,7 +132,16 @@ fn flood() {
     assert!(nodes[1].gate_stats().admitted > 0);
     let evicted = events
         .iter()
-        .filter(|(n, e)| *n == 1 && matches!(e, Event::PeerDown { reason: DownReason::Evicted, .. }))
+        .filter(|(n, e)| {
+            *n == 1
+                && matches!(
+                    e,
+                    Event::PeerDown {
+                        reason: DownReason::Evicted,
+                        ..
+                    }
+                )
+        })
         .count();
     assert!(evicted > 0, "the flood never pressed on the table");
     // The established neighbours were never touched.
@@ -139,16 +184,37 @@ fn an_idle_neighbour_is_dropped_after_its_ttl() {
         nodes[0].connect(now, identity(1).public_key(), 1).unwrap();
         let lat = Duration::from_millis(1);
         let (mut wire, mut events) = (VecDeque::new(), Vec::new());
-        run(&mut nodes, &mut now, Instant::from_secs(19), lat, &mut wire, &mut events, &|_, _| false);
+        run(
+            &mut nodes,
+            &mut now,
+            Instant::from_secs(19),
+            lat,
+            &mut wire,
+            &mut events,
+            &|_, _| false,
+        );
         let first = nodes[1].peer(&identity(0).public_key()).unwrap();
-        assert!(!events.iter().any(|(_, e)| matches!(e, Event::PeerDown { .. })));
-        run(&mut nodes, &mut now, Instant::from_secs(21), lat, &mut wire, &mut events, &|_, _| false);
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, Event::PeerDown { .. }))
+        );
+        run(
+            &mut nodes,
+            &mut now,
+            Instant::from_secs(21),
+            lat,
+            &mut wire,
+            &mut events,
+            &|_, _| false,
+        );
         assert!(
             events.iter().any(|(n, e)| *n == 1
-                && *e == Event::PeerDown {
-                    peer: first,
-                    reason: DownReason::Idle
-                }),
+                && *e
+                    == Event::PeerDown {
+                        peer: first,
+                        reason: DownReason::Idle
+                    }),
             "{events:?}"
         );
         assert_ne!(nodes[1].peer(&identity(0).public_key()), Some(first));
@@ -171,19 +237,48 @@ fn a_silent_neighbour_is_dropped_after_its_ttl() {
         nodes[0].connect(now, identity(1).public_key(), 1).unwrap();
         let lat = Duration::from_millis(1);
         let (mut wire, mut events) = (VecDeque::new(), Vec::new());
-        run(&mut nodes, &mut now, Instant::from_secs(3), lat, &mut wire, &mut events, &|_, _| false);
+        run(
+            &mut nodes,
+            &mut now,
+            Instant::from_secs(3),
+            lat,
+            &mut wire,
+            &mut events,
+            &|_, _| false,
+        );
         let at_b = nodes[1].peer(&identity(0).public_key()).unwrap();
         // From now on nothing from node 0 reaches node 1.
         let cut = |from: u32, _: u32| from == 0;
-        run(&mut nodes, &mut now, Instant::from_secs(7), lat, &mut wire, &mut events, &cut);
-        assert!(!events.iter().any(|(n, e)| *n == 1 && matches!(e, Event::PeerDown { .. })));
-        run(&mut nodes, &mut now, Instant::from_secs(9), lat, &mut wire, &mut events, &cut);
+        run(
+            &mut nodes,
+            &mut now,
+            Instant::from_secs(7),
+            lat,
+            &mut wire,
+            &mut events,
+            &cut,
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|(n, e)| *n == 1 && matches!(e, Event::PeerDown { .. }))
+        );
+        run(
+            &mut nodes,
+            &mut now,
+            Instant::from_secs(9),
+            lat,
+            &mut wire,
+            &mut events,
+            &cut,
+        );
         assert!(
             events.iter().any(|(n, e)| *n == 1
-                && *e == Event::PeerDown {
-                    peer: at_b,
-                    reason: DownReason::Silent
-                }),
+                && *e
+                    == Event::PeerDown {
+                        peer: at_b,
+                        reason: DownReason::Silent
+                    }),
             "{events:?}"
         );
         assert_eq!(nodes[1].peers().count(), 0);

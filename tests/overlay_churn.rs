@@ -53,10 +53,18 @@ fn churn_keeps_delivery_exact_and_leaves_nothing_behind() {
                         ..Options::new(t.clone(), seed)
                     };
                     let out = run(&o).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
-                    let failed: Vec<&String> =
-                        out.checks.iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect();
+                    let failed: Vec<&String> = out
+                        .checks
+                        .iter()
+                        .filter(|(_, ok)| !ok)
+                        .map(|(n, _)| n)
+                        .collect();
                     assert!(failed.is_empty(), "{name} seed {seed}: {failed:?}");
-                    assert!(out.checks.iter().any(|(n, ok)| n.starts_with("replay") && *ok));
+                    assert!(
+                        out.checks
+                            .iter()
+                            .any(|(n, ok)| n.starts_with("replay") && *ok)
+                    );
                     runs += 1;
                     restarts += out.counters.restarts;
                     lost += out.counters.nodes_lost;

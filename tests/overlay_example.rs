@@ -72,7 +72,11 @@ fn abilene_lossy_links_pass_every_check() {
             assert!(out.counters.position_changes >= 10);
             assert!(out.depth >= 1);
             // A replay check ran and passed.
-            assert!(out.checks.iter().any(|(n, ok)| n.starts_with("replay") && *ok));
+            assert!(
+                out.checks
+                    .iter()
+                    .any(|(n, ok)| n.starts_with("replay") && *ok)
+            );
         }
     });
 }

@@ -68,13 +68,23 @@ fn node<'s>(i: u32, mem: &'s mut Mem, now: Instant) -> N<'s> {
 }
 
 /// Delivers every datagram (1 ms per hop) and fires timers until `until`.
-fn run(nodes: &mut [N<'_>], now: &mut Instant, until: Instant, events: &mut Vec<(usize, Event<u32>)>) {
+fn run(
+    nodes: &mut [N<'_>],
+    now: &mut Instant,
+    until: Instant,
+    events: &mut Vec<(usize, Event<u32>)>,
+) {
     let mut buf = vec![0u8; MTU];
     let mut wire: VecDeque<(Instant, u32, u32, Vec<u8>)> = VecDeque::new();
     loop {
         for (i, n) in nodes.iter_mut().enumerate() {
             while let Some(t) = n.poll_transmit(*now, &mut buf).unwrap() {
-                wire.push_back((*now + Duration::from_millis(1), i as u32, t.to, buf[..t.len].to_vec()));
+                wire.push_back((
+                    *now + Duration::from_millis(1),
+                    i as u32,
+                    t.to,
+                    buf[..t.len].to_vec(),
+                ));
             }
             while let Some(e) = n.poll_event() {
                 events.push((i, e));
@@ -128,9 +138,7 @@ fn three_nodes_in_a_line_route_ports_messages() {
     assert_eq!(nodes[0].routing().coord().depth(), 2);
     // A pipe between 0 and 2: node 0 knows where 2 is (directory).
     let loc2 = nodes[2].location();
-    nodes[0]
-        .set_location(now, keys[2], loc2.root, loc2.coord.clone())
-        .unwrap();
+    nodes[0].set_location(now, keys[2], loc2.clone()).unwrap();
     let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
     let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
     let n0 = nodes[2].remember(now, keys[0]).unwrap();

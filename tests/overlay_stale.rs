@@ -48,27 +48,63 @@ fn stale_scenario() {
     let lat = Duration::from_millis(1);
     let mut wire: VecDeque<Dgram> = VecDeque::new();
     let mut events = Vec::new();
-    run(&mut nodes, &mut now, Instant::from_secs(5), lat, &mut wire, &mut events, &|_, _| false);
+    run(
+        &mut nodes,
+        &mut now,
+        Instant::from_secs(5),
+        lat,
+        &mut wire,
+        &mut events,
+        &|_, _| false,
+    );
     assert!(nodes[2].routing().is_root());
 
     // A pipe A -> C, established with one message.
     let loc = nodes[2].location();
-    nodes[0].set_location(now, key(2), loc.root, loc.coord).unwrap();
+    nodes[0].set_location(now, key(2), loc).unwrap();
     let pa = nodes[0].ports_mut().create_uninitialized_port().unwrap();
     let pc = nodes[2].ports_mut().create_uninitialized_port().unwrap();
     let (na, nc) = (nodes[2].remember(now, key(0)).unwrap(), node_name_of(2));
-    nodes[0].ports_mut().initialize_port(pa, nc, pc, nc, pc).unwrap();
-    nodes[2].ports_mut().initialize_port(pc, na, pa, na, pa).unwrap();
+    nodes[0]
+        .ports_mut()
+        .initialize_port(pa, nc, pc, nc, pc)
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .initialize_port(pc, na, pa, na, pa)
+        .unwrap();
     let msg = |k: u8| Bytes::from_slice(&[k]).unwrap();
-    nodes[0].ports_mut().send_user_message(pa, msg(1), &[]).unwrap();
+    nodes[0]
+        .ports_mut()
+        .send_user_message(pa, msg(1), &[])
+        .unwrap();
     let until = now + Duration::from_secs(3);
-    run(&mut nodes, &mut now, until, lat, &mut wire, &mut events, &|_, _| false);
-    assert_eq!(nodes[2].ports_mut().get_message(pc).unwrap().unwrap().payload, msg(1));
+    run(
+        &mut nodes,
+        &mut now,
+        until,
+        lat,
+        &mut wire,
+        &mut events,
+        &|_, _| false,
+    );
+    assert_eq!(
+        nodes[2]
+            .ports_mut()
+            .get_message(pc)
+            .unwrap()
+            .unwrap()
+            .payload,
+        msg(1)
+    );
     wire.clear();
 
     // A sends again; B receives the routed packet and queues it for C,
     // but does not drain yet.
-    nodes[0].ports_mut().send_user_message(pa, msg(2), &[]).unwrap();
+    nodes[0]
+        .ports_mut()
+        .send_user_message(pa, msg(2), &[])
+        .unwrap();
     let mut buf = vec![0u8; overlay_support::MTU];
     while let Some(t) = nodes[0].poll_transmit(now, &mut buf).unwrap() {
         assert_eq!(t.to, 1);
@@ -87,9 +123,15 @@ fn stale_scenario() {
     // B answers the handshake: control datagrams leave before the queue.
     let mut answered = false;
     while !answered {
-        let t = nodes[1].poll_transmit(now, &mut buf).unwrap().expect("B's response");
+        let t = nodes[1]
+            .poll_transmit(now, &mut buf)
+            .unwrap()
+            .expect("B's response");
         assert_eq!(buf[0], 1, "a link datagram");
-        assert_ne!(buf[1], 3, "control datagrams come first: not the queued packet");
+        assert_ne!(
+            buf[1], 3,
+            "control datagrams come first: not the queued packet"
+        );
         if t.to == 2 && buf[1] == 2 {
             nodes[2].handle_datagram(now, 1, &buf[..t.len]);
             answered = true;
@@ -128,8 +170,18 @@ fn stale_scenario() {
     );
     let after = *nodes[2].stats();
     assert_eq!(
-        (after.delivered, after.forwarded, after.routed_dropped, after.e2e_dropped),
-        (before.delivered, before.forwarded, before.routed_dropped, before.e2e_dropped),
+        (
+            after.delivered,
+            after.forwarded,
+            after.routed_dropped,
+            after.e2e_dropped
+        ),
+        (
+            before.delivered,
+            before.forwarded,
+            before.routed_dropped,
+            before.e2e_dropped
+        ),
         "C's new incarnation received a routed packet prepared for the old session"
     );
 }

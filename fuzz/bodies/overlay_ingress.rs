@@ -156,7 +156,7 @@ pub fn run(data: &[u8]) {
     net.run(Instant::from_secs(3));
     let loc = net.nodes[2].location();
     let now = net.now;
-    net.nodes[0].set_location(now, key(2), loc.root, loc.coord).expect("slot");
+    net.nodes[0].set_location(now, key(2), loc).expect("slot");
     let pa = net.nodes[0].ports_mut().create_uninitialized_port().expect("port");
     let pc = net.nodes[2].ports_mut().create_uninitialized_port().expect("port");
     let na = net.nodes[2].remember(now, key(0)).expect("slot");

@@ -189,8 +189,10 @@ pub enum ConfigError {
     /// retransmits to it.
     CorrespondentTtl,
     /// The storage is unusable: no peer or correspondent slot, a routing
-    /// table shorter than the peer table, more than 65,535 record slots or
-    /// peer/correspondent slots beyond the index tag space (2^16).
+    /// table shorter than the peer table, more than 65,535 record slots,
+    /// peer/correspondent slots beyond the index tag space (2^16), or an
+    /// `MTU` outside 256..=65,535 or too small for a one-hop announcement
+    /// segment.
     Storage,
 }
 

@@ -5,14 +5,14 @@ use super::event::{Event, LossReason};
 use super::host::{DeliverError, PortsHost};
 use super::identity::node_name;
 use super::node::Core;
-use super::storage::{Corr, Location};
+use super::storage::Corr;
 use super::stream::{Arrival, Stream};
 use super::wire::{RECORD_INTRO, RECORD_PORTS, STREAM_PREV_DIRTY, StreamHeader};
 use crate::buf::{Reader, Writer};
 use crate::crypto::Provider;
-use crate::link::{self, IndexPolicy, Inbound, Link, Received, Route};
+use crate::link::{self, Inbound, IndexPolicy, Link, Received, Route};
 use crate::ports::{Incarnation, NodeName, PortEvent};
-use crate::routing::{ChainStore, Coord, Header, Verifier};
+use crate::routing::{ChainStore, Header, Locator, Verifier};
 use crate::time::Instant;
 
 use super::host::Address;
@@ -163,13 +163,19 @@ where
     /// meant for another node (an initiation for another key, a session
     /// index nobody here owns): the coordinate it was sent to is no longer
     /// its destination's, and the sender is told with a path-broken notice.
-    pub(crate) fn e2e_deliver(&mut self, now: Instant, header: &Header, body: &mut [u8]) -> bool {
+    pub(crate) fn e2e_deliver(
+        &mut self,
+        now: Instant,
+        source: &[u8],
+        header: &Header,
+        body: &mut [u8],
+    ) -> bool {
         match link::route(body) {
             Err(_) => {
                 self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
                 false
             }
-            Ok(Route::Initiation) => self.e2e_initiation(now, header, body),
+            Ok(Route::Initiation) => self.e2e_initiation(now, source, header, body),
             Ok(Route::Index(index)) => {
                 let mask = (1u32 << self.corr_bits).wrapping_sub(1);
                 let k = usize::try_from(index & mask).unwrap_or(usize::MAX);
@@ -216,26 +222,28 @@ where
     /// The source of an authenticated packet is where its header says.
     fn learn_location(&mut self, k: usize, header: &Header) {
         if let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-            c.loc = Some(Location {
-                root: header.root,
-                coord: header.src.clone(),
-            });
+            if c.loc.as_ref() != Some(&header.src) {
+                c.loc = Some(header.src.clone());
+            }
             c.loc_stale = false;
         }
     }
 
-    fn e2e_initiation(&mut self, now: Instant, header: &Header, body: &[u8]) -> bool {
-        // The gate keys its per-source rate by the source coordinate.
-        let mut src = [0u8; 64];
-        let mut w = Writer::new(&mut src);
-        let _ = w.put(header.root.get(..16).unwrap_or(&[]));
-        let n = {
-            let _ = header.src.encode(&mut w);
-            w.position()
-        };
-        let source = src.get(..n).unwrap_or(&[]);
+    /// An end-to-end initiation. `source` is the neighbour the packet came
+    /// from (its node key): the gate's per-source rate applies per
+    /// neighbour, since a claimed source locator proves nothing.
+    fn e2e_initiation(
+        &mut self,
+        now: Instant,
+        source: &[u8],
+        header: &Header,
+        body: &[u8],
+    ) -> bool {
         let mut reply = [0u8; link::wire::COOKIE_REPLY_LEN];
-        match self.e2e_gate.handle_initiation(now, source, body, &mut reply) {
+        match self
+            .e2e_gate
+            .handle_initiation(now, source, body, &mut reply)
+        {
             Inbound::Hello(hello) => {
                 let Some(key) = hello.remote_static().copied() else {
                     self.stats.e2e_dropped = self.stats.e2e_dropped.saturating_add(1);
@@ -281,6 +289,17 @@ where
             Inbound::Duplicate { local_index } => {
                 let mask = (1u32 << self.corr_bits).wrapping_sub(1);
                 let k = usize::try_from(local_index & mask).unwrap_or(usize::MAX);
+                // A retransmitted initiation: the initiator may have moved
+                // since the first copy; answer where it is now.
+                let owned = self
+                    .corr
+                    .get(k)
+                    .and_then(|s| s.c.as_ref())
+                    .and_then(|c| c.link.as_ref())
+                    .is_some_and(|l| l.owns_index(local_index));
+                if owned {
+                    self.learn_location(k, header);
+                }
                 if let Some(l) = self
                     .corr
                     .get_mut(k)
@@ -438,7 +457,9 @@ where
         if h.dst_incarnation == me && h.dst_stream == c.my_stream {
             let pool = &mut self.pool;
             let before = c.stream.retransmits;
-            let _ = c.stream.on_ack(now, h.ack, h.sack, &self.timing, |s| pool.release(s));
+            let _ = c
+                .stream
+                .on_ack(now, h.ack, h.sack, &self.timing, |s| pool.release(s));
             let _ = before;
         }
         let Some((seq, ty)) = h.record else {
@@ -528,15 +549,10 @@ where
             return;
         }
         let loc = match r.u8() {
-            Ok(1) => {
-                let Ok(root) = r.array::<32>() else {
-                    return;
-                };
-                let Ok(coord) = Coord::decode(&mut r) else {
-                    return;
-                };
-                Some(Location { root, coord })
-            }
+            Ok(1) => match Locator::decode(&mut r) {
+                Ok(l) => Some(l),
+                Err(_) => return,
+            },
             _ => None,
         };
         if let Some(k) = self.corr_for(now, &key) {
@@ -561,8 +577,7 @@ where
         match &c.loc {
             Some(l) if !c.loc_stale => {
                 w.u8(1).ok()?;
-                w.put(&l.root).ok()?;
-                l.coord.encode(&mut w).ok()?;
+                l.encode(&mut w).ok()?;
             }
             _ => w.u8(0).ok()?,
         }

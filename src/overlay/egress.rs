@@ -3,10 +3,10 @@
 use super::event::SendFailure;
 use super::host::{Address, PortsHost};
 use super::node::{Node, Transmit, link_id};
-use super::storage::{Location, TxKind};
+use super::storage::TxKind;
 use super::wire::{
-    HELLO_GOT_YOURS, HELLO_LEN, HELLO_NEED_ACK, HOP_ANNOUNCE, HOP_ROUTED, Hello, RECORD_PORTS, STREAM_PREV_DIRTY,
-    StreamHeader,
+    HELLO_GOT_YOURS, HELLO_LEN, HELLO_NEED_ACK, HOP_ANNOUNCE, HOP_ROUTED, Hello, RECORD_PORTS,
+    STREAM_PREV_DIRTY, StreamHeader,
 };
 use crate::crypto::Provider;
 use crate::error::BufferTooSmall;
@@ -63,7 +63,12 @@ where
     fn poll_hop_control(&mut self, now: Instant, out: &mut [u8]) -> Option<Transmit<A>> {
         let n = self.core.peers.len();
         for step in 0..n {
-            let k = self.core.peer_cursor.wrapping_add(step).checked_rem(n).unwrap_or(0);
+            let k = self
+                .core
+                .peer_cursor
+                .wrapping_add(step)
+                .checked_rem(n)
+                .unwrap_or(0);
             let Some(p) = self.core.peers.get_mut(k).and_then(|s| s.p.as_mut()) else {
                 continue;
             };
@@ -120,7 +125,8 @@ where
                         continue;
                     };
                     if !p.up {
-                        self.core.refuse_stale(key, generation, SendFailure::NoSession);
+                        self.core
+                            .refuse_stale(key, generation, SendFailure::NoSession);
                         continue;
                     }
                     match p.link.send(now, bytes, out) {
@@ -130,7 +136,8 @@ where
                             return Some(Transmit { to, len });
                         }
                         Err(_) => {
-                            self.core.refuse_stale(key, generation, SendFailure::NoSession);
+                            self.core
+                                .refuse_stale(key, generation, SendFailure::NoSession);
                             self.core.drain_peer_events(now, usize::from(slot));
                         }
                     }
@@ -236,7 +243,8 @@ where
                     None => break,
                     Some(Err(_)) => {
                         // Larger than a record: it cannot travel.
-                        self.core.stats.ports_errors = self.core.stats.ports_errors.saturating_add(1);
+                        self.core.stats.ports_errors =
+                            self.core.stats.ports_errors.saturating_add(1);
                         continue;
                     }
                     Some(Ok((to, n))) => self.stalled = Some((to, n.saturating_add(1))),
@@ -303,7 +311,9 @@ where
                 }
             }
         }
-        let needed = u32::try_from(intros.len()).unwrap_or(u32::MAX).saturating_add(1);
+        let needed = u32::try_from(intros.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
         let window = u32::from(self.core.config.window);
         let in_flight = self
             .core
@@ -311,7 +321,11 @@ where
             .get(k)
             .and_then(|s| s.c.as_ref())
             .map_or(0, |c| c.stream.in_flight());
-        let pool_free = self.core.pool.capacity().saturating_sub(self.core.pool.used());
+        let pool_free = self
+            .core
+            .pool
+            .capacity()
+            .saturating_sub(self.core.pool.used());
         if in_flight.saturating_add(needed) > window
             || usize::try_from(needed).unwrap_or(usize::MAX) > pool_free
         {
@@ -351,7 +365,12 @@ where
         self.pump_ports(now);
         let n = self.core.corr.len();
         for step in 0..n {
-            let k = self.core.corr_cursor.wrapping_add(step).checked_rem(n).unwrap_or(0);
+            let k = self
+                .core
+                .corr_cursor
+                .wrapping_add(step)
+                .checked_rem(n)
+                .unwrap_or(0);
             if let Some(t) = self.poll_corr(now, k, out) {
                 self.core.corr_cursor = k;
                 return Some(t);
@@ -386,7 +405,7 @@ where
             return None;
         }
         // Room for the hop header and the routing header in `compose`.
-        let header = Header::new(loc.root, loc.coord.clone(), self.core.routing.coord().clone());
+        let header = self.core.routing.header_to(loc.clone());
         let hlen = header.wire_len();
         let at = hlen.saturating_add(1);
         // Control datagrams of the end-to-end session (handshakes).
@@ -476,7 +495,7 @@ where
         now: Instant,
         k: usize,
         mut header: Header,
-        loc: &Location,
+        loc: &crate::routing::Locator,
         elen: usize,
         out: &mut [u8],
     ) -> Option<Transmit<A>> {
@@ -504,7 +523,10 @@ where
             .peers
             .get_mut(usize::from(slot))
             .and_then(|s| s.p.as_mut())?;
-        match p.link.send(now, self.compose.get(..total).unwrap_or(&[]), out) {
+        match p
+            .link
+            .send(now, self.compose.get(..total).unwrap_or(&[]), out)
+        {
             Ok(len) => {
                 p.last_data = now;
                 Some(Transmit { to: p.addr, len })

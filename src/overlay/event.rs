@@ -43,7 +43,7 @@ pub enum DownReason {
     /// session is ever evicted).
     Evicted,
     /// The routing table refused the neighbour (full, or it claims our own
-    /// routing key).
+    /// routing key), or evicted it (silent for routing's own timeout).
     RoutingRefused,
 }
 

@@ -202,9 +202,8 @@ where
 
     fn depends_on(&self, name: NodeName) -> bool {
         self.ports().any(|(p, _)| {
-            self.inspect(p).is_some_and(|i| {
-                i.peer.0 == name || i.prev.0 == name || i.prev_announcer == name
-            })
+            self.inspect(p)
+                .is_some_and(|i| i.peer.0 == name || i.prev.0 == name || i.prev_announcer == name)
         })
     }
 

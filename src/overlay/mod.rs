@@ -148,7 +148,7 @@ pub use event::{
 pub use host::{Address, DeliverError, MAX_NAMES, Names, PortsHost};
 pub use identity::{Binding, BindingError, Identity, node_name};
 pub use node::{E2E_GATE_RECENT, E2E_GATE_SOURCES, EVENT_QUEUE, HOP_OVERHEAD, Node, Transmit};
-pub use storage::{CorrSlot, Location, PeerSlot, RecordSlot, Storage, TxSlot};
+pub use storage::{CorrSlot, PeerSlot, RecordSlot, Storage, TxSlot};
 pub use stream::MAX_WINDOW;
 
 /// A table had no room.

@@ -9,15 +9,15 @@ use super::config::{Config, ConfigError};
 use super::event::{ConnectError, DownReason, Event, PeerError, PeerRef, SendFailure, Stats};
 use super::host::{Address, PortsHost};
 use super::identity::Identity;
-use super::storage::{CorrSlot, Location, Peer, PeerSlot, Storage, TxKind, TxSlot};
+use super::storage::{CorrSlot, Peer, PeerSlot, Storage, TxKind, TxSlot};
 use super::stream::{Pool, RecordSlot, Timing};
 use super::wire::{HELLO_GOT_YOURS, HELLO_NEED_ACK, HOP_ANNOUNCE, HOP_HELLO, HOP_ROUTED, Hello};
 use crate::crypto::Provider;
-use crate::link::{self, IndexPolicy, Inbound, Link, Received, Route};
-use crate::routing::{
-    self, ChainStore, Coord, Decision, Ed25519, Header, InlineChain, LinkId, PacketKind, Verifier,
-};
+use crate::link::{self, Inbound, IndexPolicy, Link, Received, Route};
 use crate::rng::{RngCore, SeededRng};
+use crate::routing::{
+    self, ChainStore, Decision, Ed25519, Header, InlineChain, LinkId, Locator, PacketKind, Verifier,
+};
 use crate::time::{Duration, Instant, Monotonic};
 
 /// Events the node keeps for [`Node::poll_event`] (overflow drops the
@@ -150,7 +150,7 @@ where
     C: Provider,
     PN: PortsHost,
     V: Verifier,
-    S: ChainStore,
+    S: ChainStore + Default,
 {
     /// A node with identity `identity` (keep the seed it came from secret),
     /// ports node `ports` (named [`Identity::node_name`]), routing verifier
@@ -213,6 +213,18 @@ where
         }
         for t in transmit.iter_mut() {
             t.kind = None;
+        }
+        // Every announcement must fit one hop datagram: fewer hops per
+        // segment when the MTU is small (routing splits longer chains).
+        let mut config = config;
+        let room = MTU.saturating_sub(HOP_OVERHEAD).saturating_sub(1);
+        while config.routing.segment_hops > 1
+            && routing::announce::segment_buf_len(usize::from(config.routing.segment_hops)) > room
+        {
+            config.routing.segment_hops = config.routing.segment_hops.saturating_sub(1);
+        }
+        if routing::announce::segment_buf_len(usize::from(config.routing.segment_hops)) > room {
+            return Err(ConfigError::Storage);
         }
         let routing = routing::Node::with_chain_stores(
             config.routing,
@@ -301,12 +313,10 @@ where
         &self.core.routing
     }
 
-    /// This node's location (root and coordinate), for a directory.
-    pub fn location(&self) -> Location {
-        Location {
-            root: self.core.routing.root().key,
-            coord: self.core.routing.coord().clone(),
-        }
+    /// This node's location (its coordinate in every routing tree), for a
+    /// directory.
+    pub fn location(&self) -> Locator {
+        self.core.routing.locator()
     }
 
     /// The ports node.
@@ -332,25 +342,33 @@ where
 
     /// Every hop session: its reference, address, and whether it is up.
     pub fn peers(&self) -> impl Iterator<Item = (PeerRef, A, bool)> + '_ {
-        self.core.peers.iter().filter_map(|s| s.p.as_ref()).map(|p| {
-            (
-                PeerRef {
-                    key: p.key,
-                    generation: p.generation,
-                },
-                p.addr,
-                p.up,
-            )
-        })
+        self.core
+            .peers
+            .iter()
+            .filter_map(|s| s.p.as_ref())
+            .map(|p| {
+                (
+                    PeerRef {
+                        key: p.key,
+                        generation: p.generation,
+                    },
+                    p.addr,
+                    p.up,
+                )
+            })
     }
 
     /// The current session with `key`, if any.
     pub fn peer(&self, key: &[u8; 32]) -> Option<PeerRef> {
         self.core.find_peer(key).and_then(|k| {
-            self.core.peers.get(k).and_then(|s| s.p.as_ref()).map(|p| PeerRef {
-                key: p.key,
-                generation: p.generation,
-            })
+            self.core
+                .peers
+                .get(k)
+                .and_then(|s| s.p.as_ref())
+                .map(|p| PeerRef {
+                    key: p.key,
+                    generation: p.generation,
+                })
         })
     }
 
@@ -447,8 +465,7 @@ where
         &mut self,
         now: Instant,
         key: [u8; 32],
-        root: [u8; 32],
-        coord: Coord,
+        locator: Locator,
     ) -> Result<(), super::TableFull> {
         let now = self.core.clock.observe(now);
         if key == self.core.identity.public_key() {
@@ -456,7 +473,7 @@ where
         }
         let k = self.core.corr_for(now, &key).ok_or(super::TableFull)?;
         if let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-            c.loc = Some(Location { root, coord });
+            c.loc = Some(locator);
             c.loc_stale = false;
             c.loc_asked = None;
         }
@@ -589,7 +606,7 @@ where
     pub fn poll_event(&mut self) -> Option<Event<A>> {
         let now = self.core.clock.latest();
         self.core.pump_ports_events(now);
-        self.core.pump_routing_events();
+        self.core.pump_routing_events(now);
         self.core.events.pop_front()
     }
 }
@@ -863,7 +880,9 @@ where
             }
             Inbound::Duplicate { local_index } => {
                 let slot = self.slot_of_index(local_index);
-                if let Some(p) = slot.and_then(|k| self.peers.get_mut(k)).and_then(|s| s.p.as_mut())
+                if let Some(p) = slot
+                    .and_then(|k| self.peers.get_mut(k))
+                    .and_then(|s| s.p.as_mut())
                 {
                     let mut copy = [0u8; link::MAX_CONTROL_DATAGRAM];
                     if let Some(c) = copy.get_mut(..bytes.len()) {
@@ -955,13 +974,14 @@ where
                     {
                         self.stats.announce_refused = self.stats.announce_refused.saturating_add(1);
                     }
-                    self.pump_routing_events();
+                    self.pump_routing_events(now);
                     HopOutcome::Done
                 } else {
                     if let Some(p) = self.peers.get_mut(k).and_then(|s| s.p.as_mut()) {
                         p.last_data = now;
                     }
-                    self.handle_routed(now, buf, body, end)
+                    let from_key = self.peer_key(u16::try_from(k).unwrap_or(0));
+                    self.handle_routed(now, &from_key, buf, body, end)
                 }
             }
             _ => {
@@ -972,7 +992,14 @@ where
     }
 
     /// A routed packet at `buf[start..end]` (after the type byte).
-    fn handle_routed(&mut self, now: Instant, buf: &mut [u8], start: usize, end: usize) -> HopOutcome {
+    fn handle_routed(
+        &mut self,
+        now: Instant,
+        from_key: &[u8; 32],
+        buf: &mut [u8],
+        start: usize,
+        end: usize,
+    ) -> HopOutcome {
         let Some(bytes) = buf.get(start..end) else {
             return HopOutcome::Done;
         };
@@ -986,8 +1013,12 @@ where
                     self.stats.routed_dropped = self.stats.routed_dropped.saturating_add(1);
                     return HopOutcome::Done;
                 };
-                // The watermark is bytes 2..4 of the header.
-                if let Some(w) = buf.get_mut(start.saturating_add(2)..start.saturating_add(4)) {
+                // Forwarding changes the tree mask (byte 2) and the
+                // watermark (bytes 3..5); nothing else moves.
+                if let Some(t) = buf.get_mut(start.saturating_add(2)) {
+                    *t = header.trees;
+                }
+                if let Some(w) = buf.get_mut(start.saturating_add(3)..start.saturating_add(5)) {
                     w.copy_from_slice(&header.watermark.to_be_bytes());
                 }
                 self.stats.forwarded = self.stats.forwarded.saturating_add(1);
@@ -1005,7 +1036,7 @@ where
                     PacketKind::Data => {
                         let body_start = start.saturating_add(hlen);
                         let body = buf.get_mut(body_start..end).unwrap_or(&mut []);
-                        if self.e2e_deliver(now, &header, body) {
+                        if self.e2e_deliver(now, from_key, &header, body) {
                             // Not for us: the sender's idea of where its
                             // destination is is stale.
                             return HopOutcome::Notice(header.path_broken());
@@ -1033,11 +1064,7 @@ where
             let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
                 continue;
             };
-            if c
-                .loc
-                .as_ref()
-                .is_some_and(|l| l.root == header.root && l.coord == header.src)
-            {
+            if c.loc.as_ref().is_some_and(|l| *l == header.src) {
                 c.loc_stale = true;
                 self.need_location(now, k);
             }
@@ -1068,8 +1095,8 @@ where
             // It waits for word that we have its hello: answer with ours.
             p.hello_due = true;
         }
-        let changed = p.incarnation != Some(hello.incarnation)
-            || p.routing_key != hello.binding.routing_key;
+        let changed =
+            p.incarnation != Some(hello.incarnation) || p.routing_key != hello.binding.routing_key;
         if !changed && p.up {
             return;
         }
@@ -1081,7 +1108,8 @@ where
                 key: p.key,
                 generation: p.generation,
             };
-            self.routing.handle_link_down(now, link_id(k, old.generation));
+            self.routing
+                .handle_link_down(now, link_id(k, old.generation));
             self.push_event(Event::PeerDown {
                 peer: old,
                 reason: DownReason::Restarted,
@@ -1149,10 +1177,7 @@ where
     }
 
     /// Drains the routing machine's events.
-    // A match (not `if let`) so that variants routing adds later are
-    // drained too.
-    #[allow(clippy::single_match)]
-    pub(crate) fn pump_routing_events(&mut self) {
+    pub(crate) fn pump_routing_events(&mut self, now: Instant) {
         while let Some(ev) = self.routing.poll_event() {
             match ev {
                 routing::Event::PositionChanged => {
@@ -1166,7 +1191,20 @@ where
                     }
                     self.last_root = self.routing.root().key;
                 }
-                // Variants added later by `link`, `routing` or `ports`.
+                routing::Event::NeighbourEvicted { link, .. } => {
+                    // Routing dropped the neighbour (silent for its own,
+                    // longer, timeout): so does the peer table.
+                    let slot = usize::try_from(link.0 >> 16).unwrap_or(usize::MAX);
+                    let current = self
+                        .peers
+                        .get(slot)
+                        .and_then(|s| s.p.as_ref())
+                        .is_some_and(|p| link_id(slot, p.generation) == link);
+                    if current {
+                        self.remove_peer(now, slot, DownReason::RoutingRefused);
+                    }
+                }
+                // Variants added later by `routing`.
                 #[allow(unreachable_patterns)]
                 _ => {}
             }

@@ -4,7 +4,7 @@
 
 use crate::crypto::Provider;
 use crate::link::Link;
-use crate::routing::{Coord, NeighbourEntry};
+use crate::routing::{Locator, NeighbourEntry};
 use crate::time::Instant;
 
 use super::stream::{MAX_WINDOW, Stream};
@@ -16,7 +16,7 @@ pub use super::stream::RecordSlot;
 ///
 /// | table | entry size (x86-64, ring) | what bounds it |
 /// |---|---|---|
-/// | `routing` | 1,432 B ([`NeighbourEntry`]) | at least `peers.len()` |
+/// | `routing` | [`NeighbourEntry`] (5 KiB with the routing default of 4 trees) | at least `peers.len()` |
 /// | `peers` | about 6.5 KiB (a `link::Link` and the peer's state) | neighbours at once |
 /// | `correspondents` | about 8.5 KiB (a `link::Link`, a stream, a location) | end-to-end partners at once |
 /// | `records` | `REC + 4` B | records queued, in flight or buffered out of order, all streams together |
@@ -36,16 +36,6 @@ pub struct Storage<'s, A, C: Provider, const MTU: usize, const REC: usize> {
     pub records: &'s mut [RecordSlot<REC>],
     /// The hop transmit queue.
     pub transmit: &'s mut [TxSlot<A, MTU>],
-}
-
-/// Where a correspondent is: the root its coordinate refers to, and the
-/// coordinate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
-    /// The routing root's key.
-    pub root: [u8; 32],
-    /// The coordinate under that root.
-    pub coord: Coord,
 }
 
 /// One hop session (neighbour).
@@ -112,7 +102,7 @@ pub(crate) struct Corr<C: Provider> {
     pub(crate) key: [u8; 32],
     pub(crate) name: crate::ports::NodeName,
     pub(crate) link: Option<Link<C>>,
-    pub(crate) loc: Option<Location>,
+    pub(crate) loc: Option<Locator>,
     /// A path-broken notice or a failed route made the location suspect
     /// (still used; not passed on in introductions; replaced by any
     /// newer one).

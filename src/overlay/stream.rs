@@ -335,8 +335,10 @@ impl<const W: usize> Stream<W> {
                 }
                 r.tries = r.tries.saturating_add(1);
                 r.ready = false;
-                let backoff = rto.saturating_mul(1u64 << u32::from(r.tries.saturating_sub(1)).min(16));
-                r.due = now.saturating_add(backoff.min(timing.rto_max).max(Duration::from_micros(1)));
+                let backoff =
+                    rto.saturating_mul(1u64 << u32::from(r.tries.saturating_sub(1)).min(16));
+                r.due =
+                    now.saturating_add(backoff.min(timing.rto_max).max(Duration::from_micros(1)));
                 r.slot
             };
             self.ack_due = false;
@@ -438,7 +440,8 @@ impl<const W: usize> Stream<W> {
             Some(s) => {
                 let s = s.as_micros();
                 let diff = s.abs_diff(r);
-                let rttvar = (self.rttvar.as_micros().saturating_mul(3) / 4).saturating_add(diff / 4);
+                let rttvar =
+                    (self.rttvar.as_micros().saturating_mul(3) / 4).saturating_add(diff / 4);
                 let srtt = (s.saturating_mul(7) / 8).saturating_add(r / 8);
                 (srtt, rttvar)
             }
@@ -633,7 +636,10 @@ mod tests {
         assert_eq!(p.put(b"toolong"), None);
         let c = p.put(b"").unwrap();
         assert_eq!(p.put(b"x"), None, "full");
-        assert_eq!((p.get(a), p.get(b), p.get(c)), (&b"ab"[..], &b"cdef"[..], &b""[..]));
+        assert_eq!(
+            (p.get(a), p.get(b), p.get(c)),
+            (&b"ab"[..], &b"cdef"[..], &b""[..])
+        );
         assert_eq!(p.used(), 3);
         p.release(b);
         p.release(b);
@@ -652,7 +658,8 @@ mod tests {
 
     impl End {
         fn new() -> Self {
-            let slots = std::boxed::Box::leak(std::vec![RecordSlot::<8>::EMPTY; 32].into_boxed_slice());
+            let slots =
+                std::boxed::Box::leak(std::vec![RecordSlot::<8>::EMPTY; 32].into_boxed_slice());
             End {
                 s: Stream::new(Instant::ZERO, &timing()),
                 pool: Pool::new(slots),
@@ -663,7 +670,9 @@ mod tests {
         fn receive(&mut self, now: Instant, p: &Pkt) {
             let t = timing();
             let pool = &mut self.pool;
-            self.s.on_ack(now, p.0, p.1, &t, |s| pool.release(s)).unwrap();
+            self.s
+                .on_ack(now, p.0, p.1, &t, |s| pool.release(s))
+                .unwrap();
             if let Some((seq, body)) = &p.2 {
                 match self.s.arrival(*seq) {
                     Arrival::InOrder => {
@@ -690,7 +699,8 @@ mod tests {
             Some((
                 o.ack,
                 o.sack,
-                o.record.map(|(seq, slot)| (seq, self.pool.get(slot).to_vec())),
+                o.record
+                    .map(|(seq, slot)| (seq, self.pool.get(slot).to_vec())),
             ))
         }
     }

@@ -48,21 +48,20 @@ where
                     t,
                     Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
                 );
-            } else if k.stream.in_flight() == 0 && k.ports_inc != 0 && c.ports.depends_on(k.name)
-            {
+            } else if k.stream.in_flight() == 0 && k.ports_inc != 0 && c.ports.depends_on(k.name) {
                 // Probed when nothing of ours is in flight (records it sent
                 // may still wait behind a gap it will never fill).
-                t = min(t, Some(k.last_active.saturating_add(c.config.probe_interval)));
+                t = min(
+                    t,
+                    Some(k.last_active.saturating_add(c.config.probe_interval)),
+                );
             }
         }
         t
     }
 
     /// When peer `p` expires if nothing changes.
-    fn peer_deadline(
-        config: &super::Config,
-        p: &super::storage::Peer<A, C>,
-    ) -> Instant {
+    fn peer_deadline(config: &super::Config, p: &super::storage::Peer<A, C>) -> Instant {
         if p.up {
             p.last_rx
                 .saturating_add(config.silent_ttl)
@@ -82,7 +81,7 @@ where
         if self.core.routing.poll_timeout().is_some_and(|t| t <= now) {
             self.core.routing.handle_timeout(now);
         }
-        self.core.pump_routing_events();
+        self.core.pump_routing_events(now);
         for k in 0..self.core.peers.len() {
             let Some(p) = self.core.peers.get_mut(k).and_then(|s| s.p.as_mut()) else {
                 continue;
@@ -127,13 +126,20 @@ where
             // session carries data (before that, the handshake deadline
             // decides).
             let established = c.link.as_ref().is_some_and(|l| l.is_established());
-            let dead = established && c.stream.dead_at(&self.core.timing).is_some_and(|t| t <= now);
+            let dead = established
+                && c.stream
+                    .dead_at(&self.core.timing)
+                    .is_some_and(|t| t <= now);
             let forget = c.ports_inc == 0
                 && c.stream.is_idle()
-                && c.last_active.saturating_add(self.core.config.correspondent_ttl) <= now;
+                && c.last_active
+                    .saturating_add(self.core.config.correspondent_ttl)
+                    <= now;
             let probe = c.ports_inc != 0
                 && c.stream.in_flight() == 0
-                && c.last_active.saturating_add(self.core.config.probe_interval) <= now;
+                && c.last_active
+                    .saturating_add(self.core.config.probe_interval)
+                    <= now;
             self.core.drain_corr_events(now, k);
             if dead {
                 self.core.lose(now, k, LossReason::Unreachable);
@@ -146,7 +152,8 @@ where
     }
 }
 
-impl<A, C, PN, V, S, const MTU: usize, const REC: usize> Timed for Node<'_, A, C, PN, V, S, MTU, REC>
+impl<A, C, PN, V, S, const MTU: usize, const REC: usize> Timed
+    for Node<'_, A, C, PN, V, S, MTU, REC>
 where
     A: Address,
     C: Provider,

@@ -248,7 +248,9 @@ mod tests {
         assert_eq!(h.encode(&mut buf), Ok(110));
         assert_eq!(
             &buf[..14],
-            &[1, 1, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 1, 0x05, 0x00]
+            &[
+                1, 1, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 1, 0x05, 0x00
+            ]
         );
         assert_eq!(Hello::decode(&buf), Ok(h));
         for cut in 0..HELLO_LEN {
@@ -293,11 +295,18 @@ mod tests {
         buf[n] = 0xaa;
         let (back, body) = StreamHeader::decode(&buf[..n + 1]).unwrap();
         assert_eq!((back, body), (h, &[0xaa][..]));
-        let bare = StreamHeader { record: None, flags: 0, ..h };
+        let bare = StreamHeader {
+            record: None,
+            flags: 0,
+            ..h
+        };
         let n = bare.encode(&mut buf).unwrap();
         assert_eq!(n, 37);
         assert_eq!(StreamHeader::decode(&buf[..n]), Ok((bare, &[][..])));
-        assert_eq!(StreamHeader::decode(&buf[..n + 1]), Err(WireError::Malformed));
+        assert_eq!(
+            StreamHeader::decode(&buf[..n + 1]),
+            Err(WireError::Malformed)
+        );
         for cut in 0..n {
             assert!(StreamHeader::decode(&buf[..cut]).is_err());
         }
@@ -306,6 +315,9 @@ mod tests {
         assert_eq!(StreamHeader::decode(&bad[..n]), Err(WireError::Malformed));
         let mut zero_inc = buf;
         zero_inc[8] = 0;
-        assert_eq!(StreamHeader::decode(&zero_inc[..n]), Err(WireError::Malformed));
+        assert_eq!(
+            StreamHeader::decode(&zero_inc[..n]),
+            Err(WireError::Malformed)
+        );
     }
 }

@@ -54,7 +54,11 @@ pub fn node<'s>(i: u32, run: u8, config: Config, mem: &'s mut Mem, now: Instant)
     let id = identity(i);
     let mut config = config;
     config.routing.rank = i;
-    let ports = Ports::new(id.node_name(), config.ports, SeededRng::from_u64(1_000 + u64::from(i)));
+    let ports = Ports::new(
+        id.node_name(),
+        config.ports,
+        SeededRng::from_u64(1_000 + u64::from(i)),
+    );
     let mut seed = [run; 32];
     seed[..4].copy_from_slice(&i.to_be_bytes());
     Node::new(

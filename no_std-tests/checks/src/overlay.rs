@@ -183,7 +183,7 @@ fn two_nodes_inner() -> Option<bool> {
         && nodes[0].routing().parent().is_some();
     // A pipe A -> B: A learns B's location, B remembers A's key.
     let loc = nodes[1].location();
-    nodes[0].set_location(now, kb, loc.root, loc.coord).ok()?;
+    nodes[0].set_location(now, kb, loc).ok()?;
     let pa = nodes[0].ports_mut().create_uninitialized_port().ok()?;
     let pb = nodes[1].ports_mut().create_uninitialized_port().ok()?;
     let na = nodes[1].remember(now, ka).ok()?;
