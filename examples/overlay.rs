@@ -189,12 +189,13 @@ pub enum Command {
         /// Its key.
         key: [u8; 32],
     },
-    /// The directory's answer: `key` is at `loc`.
+    /// The directory's answer: `key` is at `loc` (boxed: a locator is
+    /// large, the other commands small).
     Locate {
         /// The node.
         key: [u8; 32],
         /// Its coordinates.
-        loc: Locator,
+        loc: Box<Locator>,
     },
     /// Create an uninitialized port as this node's end of `pipe`.
     OpenEnd {
@@ -301,6 +302,7 @@ pub struct OverlayNode<'s> {
     needs: Needs,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_node<'s>(
     seed: u64,
     id: NodeId,
@@ -527,7 +529,7 @@ impl<'s> OverlayNode<'s> {
                 self.dial.retain(|d| d.1 != key);
             }
             Command::Locate { key, loc } => {
-                let _ = self.node.set_location(now, key, loc);
+                let _ = self.node.set_location(now, key, *loc);
             }
             Command::OpenEnd { pipe } => match self.node.ports_mut().create_uninitialized_port() {
                 Ok(port) => {
@@ -926,7 +928,10 @@ impl<'s> Driver<'_, 's> {
                 let Some(loc) = self.sim.node(target).map(|n| n.node.location()) else {
                     continue;
                 };
-                let c = Command::Locate { key, loc };
+                let c = Command::Locate {
+                    key,
+                    loc: Box::new(loc),
+                };
                 self.sim.command(at, c).map_err(Self::err)?;
             }
         }
@@ -1188,7 +1193,13 @@ pub fn run(o: &Options) -> Result<Outcome, String> {
             .node(p.b)
             .map(|x| x.node.location())
             .ok_or("no node")?;
-        d.command(p.a, Command::Locate { key: kb, loc })?;
+        d.command(
+            p.a,
+            Command::Locate {
+                key: kb,
+                loc: Box::new(loc),
+            },
+        )?;
         d.command(
             p.a,
             Command::ConnectEnd {

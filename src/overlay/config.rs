@@ -227,11 +227,15 @@ mod tests {
     #[test]
     fn default_is_valid_and_checks_bite() {
         assert_eq!(Config::default().check(), Ok(()));
-        let mut c = Config::default();
-        c.window = 33;
+        let c = Config {
+            window: 33,
+            ..Config::default()
+        };
         assert_eq!(c.check(), Err(ConfigError::Window));
-        let mut c = Config::default();
-        c.correspondent_ttl = c.dead_after;
+        let c = Config {
+            correspondent_ttl: Config::default().dead_after,
+            ..Config::default()
+        };
         assert_eq!(c.check(), Err(ConfigError::CorrespondentTtl));
         let mut c = Config::default();
         c.hop = c.hop.with_params(

@@ -527,6 +527,7 @@ where
                 let Some(name) = self.corr.get(k).and_then(|s| s.c.as_ref()).map(|c| c.name) else {
                     return;
                 };
+                self.ports.handle_timeout(now);
                 match self.ports.deliver(name, body) {
                     Ok(()) => {}
                     Err(DeliverError::Decode) | Err(DeliverError::Refused(_)) => {

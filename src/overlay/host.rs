@@ -107,6 +107,13 @@ pub trait PortsHost {
     fn next_broadcast(&mut self, buf: &mut [u8]) -> Option<Result<usize, BufferTooSmall>>;
     /// The next notice ([`PortEvent`]).
     fn next_event(&mut self) -> Option<PortEvent>;
+    /// When the ports node next needs [`PortsHost::handle_timeout`] (held
+    /// events reaching their age bound), if ever.
+    fn poll_timeout(&self) -> Option<crate::time::Instant>;
+    /// Gives the ports node the time (see [`ports::Node::handle_timeout`]);
+    /// the overlay calls it at its deadline and before every event it
+    /// delivers, so held events are stamped with the current time.
+    fn handle_timeout(&mut self, now: crate::time::Instant);
     /// Whether a port of this node may depend on `name` (its peer or
     /// previous peer is there). Spurious `true` is allowed (it only costs
     /// liveness probes); `false` must be right.
@@ -198,6 +205,14 @@ where
 
     fn next_event(&mut self) -> Option<PortEvent> {
         self.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<crate::time::Instant> {
+        ports::Node::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: crate::time::Instant) {
+        ports::Node::handle_timeout(self, now);
     }
 
     fn depends_on(&self, name: NodeName) -> bool {

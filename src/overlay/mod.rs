@@ -21,11 +21,33 @@
 //!
 //! Inputs: [`Node::handle_datagram`]`(now, from, bytes)` (any address, any
 //! bytes), [`Node::handle_timeout`]`(now)`, and the commands
-//! [`Node::connect`], [`Node::disconnect`], [`Node::set_location`] and the
-//! ports commands through [`Node::ports_mut`]. Outputs, drained after every
-//! input: [`Node::poll_transmit`]`(now, buf)` (one datagram per call, with
-//! its address), [`Node::poll_event`], [`Node::poll_timeout`] (the
+//! [`Node::connect`], [`Node::disconnect`], [`Node::set_location`],
+//! [`Node::remember`] and the ports commands through [`Node::ports_mut`].
+//! Outputs, drained after every input (and after ports commands):
+//! [`Node::poll_transmit`]`(now, buf)` (one datagram per call, with its
+//! address), [`Node::poll_event`], [`Node::poll_timeout`] (the
 //! [`Timed`](crate::time::Timed) contract).
+//!
+//! A driver (`tests/overlay_node.rs` has a complete one):
+//!
+//! ```text
+//! node.connect(now, neighbour_key, neighbour_addr)?;      // configured neighbours
+//! loop {
+//!     match next input {
+//!         datagram(from, bytes) => node.handle_datagram(now, from, &bytes),
+//!         timer                 => node.handle_timeout(now),
+//!     }
+//!     while let Some(t) = node.poll_transmit(now, &mut buf)? { socket.send_to(&buf[..t.len], t.to) }
+//!     while let Some(e) = node.poll_event() {
+//!         match e {
+//!             Event::LocationNeeded { key } => node.set_location(now, key, directory.lookup(key))?,
+//!             Event::PortStatus(port)      => { /* node.ports_mut().get_message(port) */ }
+//!             _ => {}
+//!         }
+//!     }
+//!     sleep until node.poll_timeout();
+//! }
+//! ```
 //!
 //! # Identities
 //!
@@ -80,16 +102,59 @@
 //! with another one restarted: its previous ports incarnation is reported
 //! lost ([`Event::NodeLost`]), what was in flight for it is dropped, and the
 //! new one is admitted ([`Event::NodeUp`]). A correspondent whose oldest
-//! record sees no acknowledgement for [`Config::dead_after`] is reported lost
-//! too, and its next stream carries a flag so the other side does the same.
+//! record sees no acknowledgement for [`Config::dead_after`] (or whose
+//! session cannot be made within the end-to-end handshake deadline) is
+//! reported lost too, and our next stream to it carries a flag so the other
+//! side does the same. A correspondent ports depends on (a port's peer or
+//! previous peer is there) is sent an empty *probe* record after
+//! [`Config::probe_interval`] of silence, so a node that died or restarted
+//! is noticed even when nothing else is sent to it.
 //!
-//! Routing needs the destination's coordinate: the application gives it
-//! ([`Node::set_location`], from its directory, when [`Event::LocationNeeded`]
-//! asks), and every authenticated packet updates the sender's location
-//! (its routing header's source). A node whose position changes sends a
-//! packet to every partner. A ports event naming third nodes is preceded,
-//! in the same stream, by an introduction of each (its key and location),
-//! since a ports name is a hash of a key.
+//! A stream is identified by its sender's incarnation and stream number; a
+//! receiver that has no state for it starts at the sender's oldest
+//! unacknowledged record (`una`), so forgetting an idle correspondent
+//! (after [`Config::correspondent_ttl`], only if ports no longer admits it)
+//! never replays nor skips a record.
+//!
+//! Routing needs the destination's [`Locator`](crate::routing::Locator):
+//! the application gives it ([`Node::set_location`], from its directory,
+//! when [`Event::LocationNeeded`] asks), and every authenticated packet
+//! updates the sender's location (its routing header's source). A node
+//! whose position changes sends a packet to every partner. A packet that
+//! dead-ends, or reaches a node that is not its destination (the
+//! coordinate now belongs to someone else: an initiation for another key,
+//! a session index nobody owns there), is answered with a path-broken
+//! notice; the source marks that location stale and asks again. A ports
+//! event naming third nodes is preceded, in the same stream, by an
+//! introduction of each (its key and location), since a ports name is a
+//! hash of a key; ports naming a node the overlay has no key for are told
+//! it is unreachable ([`Event::UnknownNode`]).
+//!
+//! # Known limits
+//!
+//! * **Locations come from outside.** Routing needs the destination's
+//!   [`Locator`](crate::routing::Locator); the overlay learns it in band
+//!   (every authenticated packet updates its sender's, a node that moves
+//!   tells its partners, introductions carry third parties') but the first
+//!   one, and a fresh one after both ends moved, come from the application
+//!   ([`Event::LocationNeeded`] → [`Node::set_location`]): there is no
+//!   lookup protocol.
+//! * **Locations are not authenticated.** A routing header is outside the
+//!   end-to-end AEAD: a node on the path can rewrite the source locator of
+//!   a packet it forwards, and the receiver then answers there until the
+//!   next packet from the real source (the same damage as dropping the
+//!   packets; nothing is disclosed or forged).
+//! * **Roaming.** A neighbour's address follows its authenticated
+//!   datagrams, so a replayed datagram that beats the original from a
+//!   spoofed source misdirects that neighbour's traffic until its next
+//!   datagram; a session made by [`Node::connect`] that goes silent is
+//!   redialled at the address it was given.
+//! * **No forward secrecy beyond the sessions'**: end-to-end sessions are
+//!   Noise `IK` (forward secret), hop sessions too; nothing more.
+//! * **Ports events are records of at most `REC - 1` bytes**; a larger one
+//!   cannot travel (counted in [`Stats::ports_errors`]).
+//! * **Restart needs fresh storage**: the routing machine does not give its
+//!   neighbour table back, so a node cannot be rebuilt in place.
 //!
 //! # Packet layout
 //!

@@ -12,7 +12,8 @@ use super::stream::{MAX_WINDOW, Stream};
 pub use super::stream::RecordSlot;
 
 /// Everything an overlay node stores, lent by the caller for the node's
-/// lifetime (given back by [`Node::into_storage`](super::Node::into_storage)).
+/// lifetime `'s` (a node that restarts is built on fresh storage: the
+/// routing machine does not give its table back).
 ///
 /// | table | entry size (x86-64, ring) | what bounds it |
 /// |---|---|---|

@@ -29,7 +29,7 @@ where
     /// `None`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let c = &self.core;
-        let mut t = c.routing.poll_timeout();
+        let mut t = min(c.routing.poll_timeout(), c.ports.poll_timeout());
         for p in c.peers.iter().filter_map(|s| s.p.as_ref()) {
             t = min(t, p.link.poll_timeout());
             if !p.hello_acked {
@@ -82,6 +82,9 @@ where
             self.core.routing.handle_timeout(now);
         }
         self.core.pump_routing_events(now);
+        if self.core.ports.poll_timeout().is_some_and(|t| t <= now) {
+            self.core.ports.handle_timeout(now);
+        }
         for k in 0..self.core.peers.len() {
             let Some(p) = self.core.peers.get_mut(k).and_then(|s| s.p.as_mut()) else {
                 continue;
