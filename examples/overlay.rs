@@ -39,6 +39,9 @@
 //! routing decisions are exact integers), tree links and other links drawn
 //! differently, pipe 0's routed path highlighted.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -1767,15 +1770,17 @@ fn restart(
 
 // ----- the picture -----
 
-/// Display only: the Poincaré-disk position of a slot path in the
-/// embedding of a tree of maximum degree `d` in which every node is the
-/// centre of a regular ideal `d`-gon: the child in slot `k` is reached by
-/// rotating by `2πk/d`, translating by the distance that places the
-/// children of the origin at Euclidean radius `cos(π/d)`, and turning
-/// around. Each move is an SU(1,1) matrix `[[a, b], [b̄, ā]]` acting on the
-/// disk; the node is the image of the origin. Floats lose the ordering deep
-/// in the tree (radius ≈ 38), which is why no routing decision uses them.
-pub fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
+/// Display only: the Poincaré-disk position of a slot path in a
+/// hyperbolic tree layout: the child in slot `k` is reached by rotating by
+/// `2πk/d`, translating by the distance that places the children of the
+/// origin at Euclidean radius `r`, and turning around. Each move is an
+/// SU(1,1) matrix `[[a, b], [b̄, ā]]` acting on the disk; the node is the
+/// image of the origin. With `r = cos(π/d)` this is the embedding in which
+/// greedy routing provably works (every node the centre of an ideal
+/// `d`-gon); the picture uses a smaller `r` so that deep nodes stay
+/// visible. Floats lose the ordering deep in the tree (radius ≈ 38), which
+/// is why no routing decision uses them.
+pub fn poincare(slots: &[u16], d: f64, r: f64) -> (f64, f64) {
     #[derive(Clone, Copy)]
     struct C(f64, f64);
     impl C {
@@ -1794,7 +1799,6 @@ pub fn poincare(slots: &[u16], d: f64) -> (f64, f64) {
         (a.mul(c).add(b.mul(e.conj())), a.mul(e).add(b.mul(c.conj())))
     };
     let rotation = |theta: f64| (C((theta / 2.0).cos(), (theta / 2.0).sin()), C(0.0, 0.0));
-    let r = (std::f64::consts::PI / d).cos();
     let g = 1.0 / (1.0 - r * r).sqrt();
     let translate = (C(g, 0.0), C(g * r, 0.0));
     let mut m = (C(1.0, 0.0), C(0.0, 0.0));
@@ -1827,7 +1831,7 @@ fn svg(sim: &Sim<OverlayNode<'_>>, path: &[NodeId]) -> String {
         .iter()
         .map(|x| {
             let slots: Vec<u16> = x.node.routing().coord().slots().collect();
-            let (px, py) = poincare(&slots, d);
+            let (px, py) = poincare(&slots, d, 0.55);
             (size / 2.0 + radius * px, size / 2.0 - radius * py)
         })
         .collect();
@@ -1966,32 +1970,21 @@ pub struct Cli {
 
 #[allow(dead_code)] // unused when the tests include this file as a module
 fn main() -> ExitCode {
-    use clap::Parser as _;
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
-                return ExitCode::SUCCESS;
-            }
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("bad argument");
-            eprintln!(
-                "overlay: {} (see --help)",
-                line.trim_start_matches("error: ")
-            );
-            return ExitCode::from(2);
-        }
-    };
+    let cli: Cli = cli::parse();
     let path = cli.edgelist.clone().unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/topologies/zoo-Geant2012.txt")
     });
     let topology = match Topology::from_file(&path) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("overlay: {}: {e}", path.display());
-            return ExitCode::from(2);
+        Err(e) => cli::fail(format_args!("{}: {e}", path.display())),
+    };
+    // The picture's file is created now, so a bad path fails before the run.
+    let mut svg_file = if cli.no_svg {
+        None
+    } else {
+        match std::fs::File::create(&cli.svg) {
+            Ok(f) => Some(f),
+            Err(e) => cli::fail(format_args!("{}: {e}", cli.svg.display())),
         }
     };
     let mut o = Options::new(topology, cli.seed);
@@ -2128,17 +2121,15 @@ fn main() -> ExitCode {
             }
         }
     }
-    if !cli.no_svg {
-        match std::fs::write(&cli.svg, &out.svg) {
+    if let Some(f) = svg_file.as_mut() {
+        use std::io::Write as _;
+        match f.write_all(out.svg.as_bytes()) {
             Ok(()) => println!(
                 "picture    {} (Poincaré disk; pipe 0's path in red, {} hops)",
                 cli.svg.display(),
                 out.path.0.len().saturating_sub(1)
             ),
-            Err(e) => {
-                eprintln!("overlay: {}: {e}", cli.svg.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => cli::fail(format_args!("{}: {e}", cli.svg.display())),
         }
     }
     println!("wall total {:.1} ms", wall.elapsed().as_secs_f64() * 1e3);
