@@ -6,15 +6,18 @@
 #
 # First installs what a fresh machine lacks (idempotent, skips what is
 # present): rustup components rustfmt and clippy, the thumbv7em-none-eabihf
-# target, apt packages qemu-system-arm and binutils-arm-none-eabi (apt-get
+# and wasm32-wasip2 targets, apt packages qemu-system-arm and binutils-arm-none-eabi (apt-get
 # update only if something is missing), cargo-fuzz, and the Python package
-# `cryptography` for the vector cross-check. Then runs each step
+# `cryptography` for the vector cross-check, and `noiseprotocol` for the
+# tokio adapter's interop hook. Then runs each step
 # with a banner, stopping at the first failure:
 #
-#   fmt, clippy x3 (default / firmware / all features), rustdoc -D warnings,
+#   fmt, clippy x5 (default / firmware / all features / the minimal firmware
+#   lib / wasm32-wasip2 with the WASI adapter), rustdoc -D warnings,
 #   crypto vector cross-check (Python, if `cryptography` is importable),
 #   the no_std proof (no_std-tests/run.sh), a short run of every fuzz target,
-#   every scripts/*_interop.sh hook, the ports hardening mutants
+#   every scripts/*_interop.sh hook (scripts/wasi_interop.sh installs
+#   wasmtime from PyPI and runs the wasm leg in it), the ports hardening mutants
 #   (scripts/ports_mutations.sh: each check removed must fail a test), and
 #   `cargo test --all-features`.
 #
@@ -28,8 +31,15 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 ARM_TARGET=thumbv7em-none-eabihf
+WASI_TARGET=wasm32-wasip2
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export DEBIAN_FRONTEND=noninteractive
+# Disk and time: CI machines may have little free disk. No incremental
+# caches, and line tables only in test binaries (backtraces keep file and
+# line); each can be overridden from the environment.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+export CARGO_PROFILE_TEST_DEBUG=${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}
 
 STEP_NAMES=()
 STEP_TIMES=()
@@ -97,12 +107,15 @@ install_missing() {
                 rustup component add "$c" >/dev/null
             fi
         done
-        if ! rustup target list --installed 2>/dev/null | grep -qx "$ARM_TARGET"; then
-            echo "rustup target add $ARM_TARGET"
-            rustup target add "$ARM_TARGET" >/dev/null
-        fi
+        local t
+        for t in "$ARM_TARGET" "$WASI_TARGET"; do
+            if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+                echo "rustup target add $t"
+                rustup target add "$t" >/dev/null
+            fi
+        done
     else
-        echo "no rustup: rustfmt, clippy and the $ARM_TARGET target must already be installed"
+        echo "no rustup: rustfmt, clippy and the $ARM_TARGET and $WASI_TARGET targets must already be installed"
     fi
 
     local pkgs=()
@@ -122,6 +135,15 @@ install_missing() {
         echo "pip install cryptography"
         python3 -m pip install --quiet --disable-pip-version-check cryptography >/dev/null 2>&1 \
             || echo "pip install cryptography failed; the cross-check step will be skipped"
+    fi
+
+    # The tokio adapter's interop hook (scripts/tokio_interop.sh) checks
+    # examples/noise_echo.rs against the `noiseprotocol` package (PyPI), an
+    # independent Noise implementation.
+    if command -v python3 >/dev/null && ! python3 -c 'import noise.connection' 2>/dev/null; then
+        echo "pip install noiseprotocol"
+        python3 -m pip install --quiet --disable-pip-version-check noiseprotocol >/dev/null 2>&1 \
+            || echo "pip install noiseprotocol failed; scripts/tokio_interop.sh will fail"
     fi
 
     if ! command -v cargo-fuzz >/dev/null; then
@@ -195,12 +217,26 @@ step "clippy: default features" cargo clippy --all-targets -- -D warnings
 step "clippy: --no-default-features --features rustcrypto" \
     cargo clippy --all-targets --no-default-features --features rustcrypto -- -D warnings
 step "clippy: --all-features" cargo clippy --all-targets --all-features -- -D warnings
+step "clippy: firmware features (lib: rustcrypto-minimal, embedded-io-async)" \
+    cargo clippy --lib --no-default-features --features rustcrypto-minimal,embedded-io-async -- -D warnings
+# The WASI adapter compiles only for wasm32-wasip2: lint it there.
+step "clippy: $WASI_TARGET --no-default-features --features wasi,rustcrypto" \
+    cargo clippy --target "$WASI_TARGET" --no-default-features --features wasi,rustcrypto \
+    --lib --example wasi_leg -- -D warnings
 step "rustdoc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
+step "rustdoc -D warnings: $WASI_TARGET (the WASI adapter)" env RUSTDOCFLAGS="-D warnings" \
+    cargo doc --no-deps --target "$WASI_TARGET" --no-default-features --features wasi,rustcrypto
 step "crypto vectors: independent Python cross-check" verify_vectors
 step "no_std proof: freestanding x86_64 + Cortex-M4 under QEMU" bash no_std-tests/run.sh
 step "fuzz smoke (${FUZZ_SECONDS}s per target, stable, no sanitizer)" fuzz_smoke
 step "interop hooks (scripts/*_interop.sh)" interop_hooks
 step "ports hardening: every mutant killed (scripts/ports_mutations.sh)" bash scripts/ports_mutations.sh
+# The scratch builds of the steps above are not needed any more: on CI, free
+# their disk before the largest build of the run.
+if [[ ${CI:-} == true ]]; then
+    rm -rf target/ports-mutants fuzz/target no_std-tests/target
+    df -h . | tail -n 1
+fi
 step "cargo test --all-features (build)" cargo test --all-features --no-run
 print_times
 printf '(the test run follows; its output ends the log)\n'

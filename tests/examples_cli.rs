@@ -9,18 +9,24 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// `(example, feature it needs)`: every example of the crate except the
-/// ones for other targets (`wasi_leg` runs under wasmtime, see its hook).
+/// `(example, feature it needs)`: every example of the crate. (`wasi_leg`
+/// runs only under wasmtime, where `scripts/wasi_interop.sh` checks it; its
+/// host build parses the same command line, checked here.)
 const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
     ("noise_vectors", None),
+    ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
+    ("uart_echo_client", Some("embedded-io")),
+    ("wasi_leg", Some("wasi")),
 ];
 
 fn enabled(feature: Option<&str>) -> bool {
     match feature {
         None => true,
         Some("sim") => cfg!(feature = "sim"),
+        Some("embedded-io") => cfg!(feature = "embedded-io"),
+        Some("wasi") => cfg!(feature = "wasi"),
         Some(other) => panic!("unknown feature {other}"),
     }
 }
@@ -118,12 +124,42 @@ fn bad_values_and_files_are_one_line_exit_2() {
     assert_one_line_exit_2("noise_vectors", &[missing]);
     assert_one_line_exit_2("noise_vectors", &[malformed]);
     if cfg!(feature = "sim") {
+        assert_one_line_exit_2("overlay", &[missing]);
+        assert_one_line_exit_2("overlay", &[malformed]);
+        assert_one_line_exit_2("overlay", &["--messages", "49"]);
+        assert_one_line_exit_2("overlay", &["--svg", "/no/such/dir/x.svg"]);
         assert_one_line_exit_2("overlay_sim", &[missing]);
         assert_one_line_exit_2("overlay_sim", &[malformed]);
         assert_one_line_exit_2(
             "overlay_sim",
             &["vectors/topologies/zoo-Geant2012.txt", "abc"],
         );
+    }
+    if cfg!(feature = "embedded-io") {
+        assert_one_line_exit_2("uart_echo_client", &[]);
+        assert_one_line_exit_2("uart_echo_client", &["--port", "x"]);
+        assert_one_line_exit_2(
+            "uart_echo_client",
+            &["--port", "1", "--max-payload", "1009"],
+        );
+        assert_one_line_exit_2("uart_echo_client", &["--port", "1", "--impl", "noise-c"]);
+        assert_one_line_exit_2("uart_echo_client", &["--port", "1", "--timeout", "0"]);
+    }
+    if cfg!(feature = "wasi") {
+        assert_one_line_exit_2("wasi_leg", &[]);
+        assert_one_line_exit_2("wasi_leg", &["--connect", "localhost"]);
+        assert_one_line_exit_2("wasi_leg", &["--connect", "127.0.0.1:1", "--size", "65520"]);
+        assert_one_line_exit_2("wasi_leg", &["--listen", "127.0.0.1:0", "--messages", "3"]);
+        assert_one_line_exit_2(
+            "wasi_leg",
+            &["--connect", "127.0.0.1:1", "--peer-static", "ab"],
+        );
+        assert_one_line_exit_2(
+            "wasi_leg",
+            &["--connect", "127.0.0.1:1", "--frame-timeout-ms", "0"],
+        );
+        // Built for the host, a valid command line says where it runs.
+        assert_one_line_exit_2("wasi_leg", &["--connect", "127.0.0.1:1"]);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

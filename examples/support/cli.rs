@@ -39,7 +39,11 @@ pub fn parse<T: Parser>() -> T {
                     .collect();
                 let line = what.join(" ");
                 let line = line.trim_start_matches("error: ");
-                let line = if line.is_empty() { "invalid arguments" } else { line };
+                let line = if line.is_empty() {
+                    "invalid arguments"
+                } else {
+                    line
+                };
                 fail(format_args!("{line} (try --help)"));
             }
         },

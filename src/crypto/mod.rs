@@ -1,20 +1,43 @@
 //! Cryptographic primitives behind a small provider trait.
 //!
-//! The protocol machines are generic over a [`Provider`] that supplies the
-//! AEAD ciphers and hash functions; it is chosen at compile time:
+//! The protocol machines are generic over a [`Provider`] that supplies
+//! X25519, the AEAD ciphers and the hash functions; it is chosen at compile
+//! time:
 //!
-//! | provider | feature | targets | AEAD | SHA-2 | BLAKE2 |
-//! |---|---|---|---|---|---|
-//! | `Ring` | `ring` | hosted (x86_64, aarch64, wasm32) | ring | ring | `blake2` crate |
-//! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
+//! | provider | feature | targets | X25519 | AEAD | SHA-2 | BLAKE2 |
+//! |---|---|---|---|---|---|---|
+//! | `Ring` | `ring` (default) | hosted (x86_64, aarch64, wasm32) | x25519-dalek | ring | ring | `blake2` crate |
+//! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | x25519-dalek | RustCrypto | `sha2` crate | `blake2` crate |
+//! | `AwsLc` | `aws-lc` | hosted (needs a C compiler) | AWS-LC | AWS-LC | AWS-LC | `blake2` crate |
 //!
-//! X25519 is always [`x25519`] (x25519-dalek): ring cannot hold a static
-//! X25519 private key, so it cannot do Noise. BLAKE2b always comes from the
-//! `blake2` crate; BLAKE2s too, except with the `simd-blake2s` feature (on by
-//! default; needs std), which takes it from `blake2s_simd` for either provider.
+//! X25519 is a provider method ([`Provider::x25519`],
+//! [`Provider::x25519_generate`], [`Provider::x25519_prepare`]) whose
+//! default is x25519-dalek: ring
+//! cannot hold a static X25519 private key, so the `Ring` provider keeps
+//! dalek, as does `RustCrypto` (firmware); `AwsLc` overrides both with
+//! AWS-LC's X25519 (static keys supported). Key pairs are provider-neutral
+//! [`x25519::KeyPair`]s. BLAKE2s/BLAKE2b always come from the `blake2`
+//! crate.
 //!
 //! `DefaultProvider` is `Ring` when the `ring` feature is on, otherwise
-//! `RustCrypto` when `rustcrypto` is on.
+//! `AwsLc` when `aws-lc` is on, otherwise `RustCrypto` when `rustcrypto`
+//! (or `rustcrypto-minimal`) is on.
+//!
+//! ## Algorithms compiled in
+//!
+//! ChaCha20-Poly1305 and BLAKE2s are always there. AES-256-GCM, SHA-256,
+//! SHA-512 and BLAKE2b each have a feature (`aesgcm`, `sha256`, `sha512`,
+//! `blake2b`; `all-algorithms` turns on all four, and `ring`, `aws-lc`
+//! and `rustcrypto` imply it, so the hosted default has everything). Without
+//! its feature an algorithm's enum variant ([`AeadAlgorithm`],
+//! [`HashAlgorithm`]) does not exist, the provider has no code for it, and
+//! [`NoiseParams::parse`](crate::noise::NoiseParams::parse) refuses names
+//! that ask for it. This is what lets firmware built with
+//! `--no-default-features --features rustcrypto-minimal` leave them out: a
+//! protocol name is parsed at run time, so without the features every
+//! algorithm stays reachable and the linker keeps it. With neither `sha512`
+//! nor `blake2b`, [`MAX_HASH_LEN`] is 32 and [`MAX_BLOCK_LEN`] 64, which
+//! shrinks every digest, chaining key and HMAC state.
 //!
 //! Key material owned by this module ([`x25519::KeyPair`],
 //! [`x25519::SharedSecret`], [`Digest`] of keyed hashes) is zeroized on drop.
@@ -30,16 +53,28 @@ mod ring_provider;
 #[cfg(feature = "ring")]
 pub use ring_provider::Ring;
 
-#[cfg(feature = "rustcrypto")]
+#[cfg(feature = "aws-lc")]
+mod aws_lc_provider;
+#[cfg(feature = "aws-lc")]
+pub use aws_lc_provider::AwsLc;
+
+#[cfg(feature = "rustcrypto-minimal")]
 mod rustcrypto_provider;
-#[cfg(feature = "rustcrypto")]
+#[cfg(feature = "rustcrypto-minimal")]
 pub use rustcrypto_provider::RustCrypto;
 
 /// The provider used when a machine is not told otherwise.
 #[cfg(feature = "ring")]
 pub type DefaultProvider = Ring;
 /// The provider used when a machine is not told otherwise.
-#[cfg(all(feature = "rustcrypto", not(feature = "ring")))]
+#[cfg(all(feature = "aws-lc", not(feature = "ring")))]
+pub type DefaultProvider = AwsLc;
+/// The provider used when a machine is not told otherwise.
+#[cfg(all(
+    feature = "rustcrypto-minimal",
+    not(feature = "ring"),
+    not(feature = "aws-lc")
+))]
 pub type DefaultProvider = RustCrypto;
 
 /// Length of every AEAD key used here (ChaCha20-Poly1305 and AES-256-GCM).
@@ -48,32 +83,50 @@ pub const AEAD_KEY_LEN: usize = 32;
 pub const AEAD_NONCE_LEN: usize = 12;
 /// Length of an AEAD authentication tag.
 pub const AEAD_TAG_LEN: usize = 16;
-/// Longest hash output supported (SHA-512, BLAKE2b).
-pub const MAX_HASH_LEN: usize = 64;
-/// Longest hash block supported (SHA-512, BLAKE2b).
-pub const MAX_BLOCK_LEN: usize = 128;
+/// Longest hash output supported: 64 (SHA-512, BLAKE2b), or 32 when
+/// neither the `sha512` nor the `blake2b` feature is on.
+pub const MAX_HASH_LEN: usize = if WIDE_HASHES { 64 } else { 32 };
+/// Longest hash block supported: 128 (SHA-512, BLAKE2b), or 64 when
+/// neither the `sha512` nor the `blake2b` feature is on.
+pub const MAX_BLOCK_LEN: usize = if WIDE_HASHES { 128 } else { 64 };
+/// Whether a 64-byte hash (SHA-512 or BLAKE2b) is compiled in.
+const WIDE_HASHES: bool = cfg!(any(feature = "sha512", feature = "blake2b"));
 
 /// An AEAD algorithm.
+///
+/// `#[non_exhaustive]`: `Aes256Gcm` exists only with the `aesgcm` feature
+/// (see [the module docs](self)), and turning a feature on must not break a
+/// `match` elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum AeadAlgorithm {
     /// ChaCha20-Poly1305 (RFC 8439).
     ChaCha20Poly1305,
-    /// AES-256 in Galois/Counter Mode (NIST SP 800-38D).
+    /// AES-256 in Galois/Counter Mode (NIST SP 800-38D). Feature `aesgcm`.
+    #[cfg(feature = "aesgcm")]
     Aes256Gcm,
 }
 
 /// A hash function.
+///
+/// `#[non_exhaustive]`: all but `Blake2s` exist only with their features
+/// (see [the module docs](self)), and turning a feature on must not break a
+/// `match` elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum HashAlgorithm {
-    /// SHA-256 (FIPS 180-4).
+    /// SHA-256 (FIPS 180-4). Feature `sha256`.
+    #[cfg(feature = "sha256")]
     Sha256,
-    /// SHA-512 (FIPS 180-4).
+    /// SHA-512 (FIPS 180-4). Feature `sha512`.
+    #[cfg(feature = "sha512")]
     Sha512,
     /// BLAKE2s with a 32-byte output (RFC 7693).
     Blake2s,
-    /// BLAKE2b with a 64-byte output (RFC 7693).
+    /// BLAKE2b with a 64-byte output (RFC 7693). Feature `blake2b`.
+    #[cfg(feature = "blake2b")]
     Blake2b,
 }
 
@@ -81,16 +134,26 @@ impl HashAlgorithm {
     /// Output length in bytes (Noise's `HASHLEN`).
     pub const fn output_len(self) -> usize {
         match self {
-            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 32,
-            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 64,
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Blake2s => 32,
+            #[cfg(feature = "sha512")]
+            HashAlgorithm::Sha512 => 64,
+            #[cfg(feature = "blake2b")]
+            HashAlgorithm::Blake2b => 64,
         }
     }
 
     /// Block length in bytes (Noise's `BLOCKLEN`, used by HMAC).
     pub const fn block_len(self) -> usize {
         match self {
-            HashAlgorithm::Sha256 | HashAlgorithm::Blake2s => 64,
-            HashAlgorithm::Sha512 | HashAlgorithm::Blake2b => 128,
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => 64,
+            HashAlgorithm::Blake2s => 64,
+            #[cfg(feature = "sha512")]
+            HashAlgorithm::Sha512 => 128,
+            #[cfg(feature = "blake2b")]
+            HashAlgorithm::Blake2b => 128,
         }
     }
 }
@@ -188,9 +251,10 @@ pub trait Hasher: Clone {
     fn finish(self) -> Digest;
 }
 
-/// A crypto provider: a compile-time choice of AEAD and hash implementations.
+/// A crypto provider: a compile-time choice of X25519, AEAD and hash
+/// implementations.
 pub trait Provider {
-    /// Short name used in benchmarks and logs ("ring", "rustcrypto").
+    /// Short name used in benchmarks and logs ("ring", "rustcrypto", "aws-lc").
     const NAME: &'static str;
     /// A keyed AEAD cipher.
     type AeadKey: Aead;
@@ -202,6 +266,39 @@ pub trait Provider {
 
     /// Starts a hash computation.
     fn hasher(alg: HashAlgorithm) -> Self::Hasher;
+
+    /// `X25519(key, peer)` (RFC 7748): the shared secret with `peer`'s
+    /// public key, all zeros for a low-order `peer` (a provider whose
+    /// X25519 refuses such a key returns all zeros too, so the handshake's
+    /// low-order check sees the same thing everywhere).
+    ///
+    /// Default: x25519-dalek ([`x25519::KeyPair::dh`]).
+    fn x25519(key: &x25519::KeyPair, peer: &[u8; x25519::KEY_LEN]) -> x25519::SharedSecret {
+        key.dh(peer)
+    }
+
+    /// A fresh ephemeral key pair: 32 bytes from `rng` as the private key,
+    /// and its public key computed by this provider. Randomness is always
+    /// injected (no provider draws its own).
+    ///
+    /// Default: x25519-dalek (no allocation).
+    fn x25519_generate<R: rand_core::RngCore + rand_core::CryptoRng>(
+        rng: &mut R,
+    ) -> x25519::KeyPair {
+        x25519::KeyPair::generate(rng)
+    }
+
+    /// The key pair in the form this provider computes with fastest (the
+    /// same private and public key). The handshake builder calls it for the
+    /// local static and a fixed ephemeral key; calling it once yourself on
+    /// a static key used for many handshakes saves that work per handshake
+    /// (with `AwsLc`: one import into AWS-LC, a fixed-base scalar
+    /// multiplication; a prepared key passes through unchanged).
+    ///
+    /// Default: the key pair unchanged.
+    fn x25519_prepare(key: x25519::KeyPair) -> x25519::KeyPair {
+        key
+    }
 
     /// Hashes the concatenation of `parts` in one call.
     fn hash(alg: HashAlgorithm, parts: &[&[u8]]) -> Digest {

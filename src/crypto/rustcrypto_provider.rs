@@ -1,13 +1,17 @@
 //! The pure-Rust provider: RustCrypto AEADs and SHA-2, BLAKE2 from `blake2`.
+//! Each algorithm behind its feature (`aesgcm`, `sha256`, `sha512`,
+//! `blake2b`) has its code here only when that feature is on.
 
 use super::blake::Blake2;
 use super::{
     AEAD_KEY_LEN, AEAD_NONCE_LEN, AEAD_TAG_LEN, Aead, AeadAlgorithm, AeadError, Digest,
     HashAlgorithm, Hasher, Provider,
 };
+#[cfg(feature = "aesgcm")]
 use aes_gcm::Aes256Gcm;
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+#[cfg(any(feature = "sha256", feature = "sha512"))]
 use sha2::Digest as _;
 
 /// Crypto provider built from the RustCrypto crates; needs no C compiler and
@@ -26,6 +30,7 @@ pub struct RustCryptoAead(AeadInner);
 #[derive(Clone)]
 enum AeadInner {
     ChaCha(ChaCha20Poly1305),
+    #[cfg(feature = "aesgcm")]
     Aes(Aes256Gcm),
 }
 
@@ -39,6 +44,7 @@ impl Aead for RustCryptoAead {
     fn algorithm(&self) -> AeadAlgorithm {
         match self.0 {
             AeadInner::ChaCha(_) => AeadAlgorithm::ChaCha20Poly1305,
+            #[cfg(feature = "aesgcm")]
             AeadInner::Aes(_) => AeadAlgorithm::Aes256Gcm,
         }
     }
@@ -55,6 +61,7 @@ impl Aead for RustCryptoAead {
         // The tag stays zero then, which no receiver accepts.
         let tag = match &self.0 {
             AeadInner::ChaCha(c) => c.encrypt_in_place_detached(nonce, aad, in_out),
+            #[cfg(feature = "aesgcm")]
             AeadInner::Aes(c) => c.encrypt_in_place_detached(nonce, aad, in_out),
         };
         let mut out = [0u8; AEAD_TAG_LEN];
@@ -75,6 +82,7 @@ impl Aead for RustCryptoAead {
         let tag = tag.into();
         match &self.0 {
             AeadInner::ChaCha(c) => c.decrypt_in_place_detached(nonce, aad, in_out, tag),
+            #[cfg(feature = "aesgcm")]
             AeadInner::Aes(c) => c.decrypt_in_place_detached(nonce, aad, in_out, tag),
         }
         .map_err(|_| AeadError)
@@ -87,7 +95,9 @@ pub struct RustCryptoHasher(HashInner);
 
 #[derive(Clone)]
 enum HashInner {
+    #[cfg(feature = "sha256")]
     Sha256(sha2::Sha256),
+    #[cfg(feature = "sha512")]
     Sha512(sha2::Sha512),
     Blake(HashAlgorithm, Blake2),
 }
@@ -95,7 +105,9 @@ enum HashInner {
 impl Hasher for RustCryptoHasher {
     fn algorithm(&self) -> HashAlgorithm {
         match &self.0 {
+            #[cfg(feature = "sha256")]
             HashInner::Sha256(_) => HashAlgorithm::Sha256,
+            #[cfg(feature = "sha512")]
             HashInner::Sha512(_) => HashAlgorithm::Sha512,
             HashInner::Blake(a, _) => *a,
         }
@@ -103,7 +115,9 @@ impl Hasher for RustCryptoHasher {
 
     fn update(&mut self, data: &[u8]) {
         match &mut self.0 {
+            #[cfg(feature = "sha256")]
             HashInner::Sha256(h) => h.update(data),
+            #[cfg(feature = "sha512")]
             HashInner::Sha512(h) => h.update(data),
             HashInner::Blake(_, b) => b.update(data),
         }
@@ -111,7 +125,9 @@ impl Hasher for RustCryptoHasher {
 
     fn finish(self) -> Digest {
         match self.0 {
+            #[cfg(feature = "sha256")]
             HashInner::Sha256(h) => Digest::from_slice(&h.finalize()),
+            #[cfg(feature = "sha512")]
             HashInner::Sha512(h) => Digest::from_slice(&h.finalize()),
             HashInner::Blake(_, b) => b.finish(),
         }
@@ -126,15 +142,19 @@ impl Provider for RustCrypto {
     fn aead_key(alg: AeadAlgorithm, key: &[u8; AEAD_KEY_LEN]) -> RustCryptoAead {
         RustCryptoAead(match alg {
             AeadAlgorithm::ChaCha20Poly1305 => AeadInner::ChaCha(ChaCha20Poly1305::new(key.into())),
+            #[cfg(feature = "aesgcm")]
             AeadAlgorithm::Aes256Gcm => AeadInner::Aes(Aes256Gcm::new(key.into())),
         })
     }
 
     fn hasher(alg: HashAlgorithm) -> RustCryptoHasher {
         RustCryptoHasher(match alg {
+            #[cfg(feature = "sha256")]
             HashAlgorithm::Sha256 => HashInner::Sha256(sha2::Sha256::new()),
+            #[cfg(feature = "sha512")]
             HashAlgorithm::Sha512 => HashInner::Sha512(sha2::Sha512::new()),
             HashAlgorithm::Blake2s => HashInner::Blake(alg, Blake2::s()),
+            #[cfg(feature = "blake2b")]
             HashAlgorithm::Blake2b => HashInner::Blake(alg, Blake2::b()),
         })
     }

@@ -1,0 +1,522 @@
+//! A Noise echo server and client over TCP, on the tokio adapter
+//! (`hyperport::adapters::tokio`): the host peer for interop checks.
+//!
+//! ```sh
+//! cargo run --release --features tokio --example noise_echo -- --listen 127.0.0.1:7000
+//! cargo run --release --features tokio --example noise_echo -- --connect 127.0.0.1:7000 --count 1000
+//! ```
+//!
+//! Wire: every frame is a 4-byte big-endian length and one Noise message
+//! (handshake or transport, at most 65,535 bytes: `struct.pack('>I',
+//! len(msg)) + msg`); a frame declaring more than `--max-frame-len`
+//! (default 65,535) is refused at the prefix and closes that connection.
+//! (The crate's generic framing cap is 4 MiB; here one frame holds one
+//! Noise message, so 65,535 is the effective cap.) Default protocol
+//! `Noise_XX_25519_ChaChaPoly_BLAKE2s`, empty prologue, empty handshake
+//! payloads.
+//!
+//! `--listen ADDR` runs the responder: a fresh static key per run (or
+//! `--static-key`), every connection handshaken under the deadline, then
+//! every transport message echoed back as one message, until the peer
+//! closes. Ctrl-C stops accepting and closes every connection within a
+//! grace period. `--connect ADDR` runs the initiator: it sends `--count`
+//! messages of random sizes in `--min-size..=--max-size` and checks every
+//! echo.
+//!
+//! `--pattern` takes a protocol name (`Noise_IK_25519_AESGCM_SHA256`) or a
+//! bare pattern (`IK`, meaning `Noise_IK_25519_ChaChaPoly_BLAKE2s`): every
+//! two-way pattern of Noise rev 34 with any `pskN`, ciphers ChaChaPoly and
+//! AESGCM, hashes SHA256, SHA512, BLAKE2s, BLAKE2b. Keys it cannot make
+//! are options: a pattern whose initiator knows the responder's static key
+//! in advance (`NK`, `XK`, `KK`, `IK`, ...) needs `--remote-static` on the
+//! initiator (the responder prints its key); one whose responder knows the
+//! initiator's key (`KN`, `KK`, `KX`, ...) needs `--remote-static` on the
+//! responder and a fixed `--static-key` on the initiator; `pskN` needs
+//! `--psk` on both. One-way patterns (`N`, `K`, `X`) cannot echo and
+//! `fallback` patterns need a failed `IK` first: both are refused.
+//! `--remote-static` given for a pattern that transmits the key pins it:
+//! another key fails the handshake.
+//!
+//! Standard output, one fact per line (logs go to standard error):
+//!
+//! * `static <64 hex>`: this side's static public key. Always the FIRST
+//!   line of the responder (printed even for patterns where the responder
+//!   has no static key, which then do not use it); the initiator prints
+//!   it first when its pattern has one.
+//! * `listening <ip:port>` (responder): ready to accept.
+//! * `handshake hash <hex>`: once per established connection, on both
+//!   sides (32 or 64 bytes, by hash function); equal on both ends.
+//! * `remote static <64 hex>` (initiator): the responder's static key, if
+//!   the pattern revealed one.
+//! * `ok <count> messages echoed (<bytes> bytes)` (initiator): last line on
+//!   success.
+//!
+//! Exit status: 0 success; 1 a failed handshake, a wrong or missing echo,
+//! an I/O error; 2 a bad argument (one line on standard error).
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use rand_core::OsRng;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use hyperport::adapters::tokio::{StreamConfig, StreamError, accept, connect_tcp};
+use hyperport::channel::MAX_MESSAGE_LEN;
+use hyperport::crypto::DefaultProvider as P;
+use hyperport::crypto::x25519::KeyPair;
+use hyperport::noise::pattern::Token;
+use hyperport::noise::{Builder, HandshakeState, NoiseParams};
+use hyperport::rng::{RngCore, SeededRng};
+
+/// How long connections get to finish after Ctrl-C (or `--exit-after`).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A Noise echo server (`--listen`) and client (`--connect`) over TCP:
+/// 4-byte big-endian length + one Noise message per frame. Prints `static
+/// <hex>` first (responder), `handshake hash <hex>` per connection, and
+/// `ok ...` (initiator) on success.
+#[derive(Parser, Debug)]
+#[command(name = "noise_echo")]
+#[command(group(clap::ArgGroup::new("mode").args(["listen", "connect"])))]
+struct Args {
+    /// Run the responder on ADDR (port 0: any free port) and echo every message.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Run the initiator against ADDR: send messages, check the echoes.
+    #[arg(long, value_name = "ADDR")]
+    connect: Option<SocketAddr>,
+    /// Protocol name, or a bare pattern (XX = Noise_XX_25519_ChaChaPoly_BLAKE2s).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "Noise_XX_25519_ChaChaPoly_BLAKE2s"
+    )]
+    pattern: String,
+    /// The peer's static public key (64 hex digits): needed where the pattern
+    /// knows it in advance; otherwise pins the peer.
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    remote_static: Option<[u8; 32]>,
+    /// This side's static PRIVATE key (64 hex digits); default: a fresh random key.
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    static_key: Option<[u8; 32]>,
+    /// Pre-shared key for pskN patterns (64 hex digits), used at every psk position.
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    psk: Option<[u8; 32]>,
+    /// Prologue (both sides must use the same).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    prologue: String,
+    /// Initiator: messages to send.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    count: u64,
+    /// Initiator: smallest message, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    min_size: usize,
+    /// Initiator: largest message, in bytes (at most --max-frame-len - 16).
+    #[arg(long, value_name = "BYTES", default_value_t = 65_519)]
+    max_size: usize,
+    /// Initiator: seed of the message sizes and contents (default: random).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Frame cap both ways, 256..=65535 (larger frames are refused at the prefix).
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_MESSAGE_LEN)]
+    max_frame_len: usize,
+    /// Handshake deadline in seconds (a silent peer is dropped then).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    handshake_timeout: u64,
+    /// Seconds without any received byte before a connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    idle_timeout: u64,
+    /// Responder: most connections served at once (more are closed at once).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_connections: usize,
+    /// Responder: exit (status 0) after N connections ended.
+    #[arg(long, value_name = "N")]
+    exit_after: Option<u64>,
+}
+
+fn parse_key(s: &str) -> Result<[u8; 32], String> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 64 {
+        return Err(format!(
+            "expected 64 hex digits, got {} characters",
+            bytes.len()
+        ));
+    }
+    let mut key = [0u8; 32];
+    for (out, pair) in key.iter_mut().zip(bytes.chunks(2)) {
+        let text = std::str::from_utf8(pair).map_err(|_| "not hex".to_owned())?;
+        *out = u8::from_str_radix(text, 16).map_err(|_| format!("{text:?} is not hex"))?;
+    }
+    Ok(key)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Prints one line to standard output now (tests and scripts read it live).
+fn say(line: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// What the chosen pattern needs from each side.
+struct Plan {
+    params: NoiseParams,
+    /// Alice (initiator) / Bob (responder) has a static key.
+    alice_s: bool,
+    bob_s: bool,
+    /// Alice knows Bob's static key in advance / Bob knows Alice's.
+    alice_knows_bob: bool,
+    bob_knows_alice: bool,
+}
+
+fn plan(name: &str) -> Result<Plan, String> {
+    let full = if name.contains('_') {
+        name.to_owned()
+    } else {
+        format!("Noise_{name}_25519_ChaChaPoly_BLAKE2s")
+    };
+    let params = NoiseParams::parse(&full).map_err(|e| format!("--pattern {name:?}: {e}"))?;
+    let pat = params.pattern();
+    if pat.is_one_way() {
+        return Err(format!(
+            "--pattern {name:?} is one-way: the responder never sends, so nothing can be echoed"
+        ));
+    }
+    if !pat.alice_first() {
+        return Err(format!(
+            "--pattern {name:?}: fallback patterns start from a failed IK exchange; not supported here"
+        ));
+    }
+    let sends_s = |alice: bool| {
+        pat.messages()
+            .iter()
+            .enumerate()
+            .any(|(i, m)| pat.alice_sends(i) == alice && m.tokens().contains(&Token::S))
+    };
+    Ok(Plan {
+        alice_s: pat.pre_alice().has_s() || sends_s(true),
+        bob_s: pat.pre_bob().has_s() || sends_s(false),
+        alice_knows_bob: pat.pre_bob().has_s(),
+        bob_knows_alice: pat.pre_alice().has_s(),
+        params,
+    })
+}
+
+/// A handshake state for one side, or the one-line reason it cannot be made.
+fn handshake(
+    plan: &Plan,
+    args: &Args,
+    initiator: bool,
+    key: Option<&KeyPair>,
+) -> Result<HandshakeState<P>, String> {
+    let name = plan.params.name();
+    let mut b = Builder::new(plan.params).prologue(args.prologue.as_bytes());
+    if let Some(k) = key {
+        b = b.local_static(k.clone());
+    }
+    let knows = if initiator {
+        plan.alice_knows_bob
+    } else {
+        plan.bob_knows_alice
+    };
+    if knows {
+        let Some(rs) = args.remote_static else {
+            let whose = if initiator {
+                "the responder's static key (it prints `static <hex>` first)"
+            } else {
+                "the initiator's static public key (start the initiator with a fixed --static-key)"
+            };
+            return Err(format!("{name} needs --remote-static: {whose}"));
+        };
+        b = b.remote_static(rs);
+    }
+    let positions = plan.params.psk_positions();
+    if !positions.is_empty() {
+        let Some(psk) = args.psk else {
+            return Err(format!("{name} needs --psk HEX (the same on both sides)"));
+        };
+        for &pos in positions {
+            b = b.psk(pos, psk);
+        }
+    }
+    let built = if initiator {
+        b.build_initiator::<P>(&mut OsRng)
+    } else {
+        b.build_responder::<P>(&mut OsRng)
+    };
+    built.map_err(|e| format!("{name}: {e}"))
+}
+
+fn stream_config(args: &Args) -> StreamConfig {
+    let mut c = StreamConfig::new()
+        .with_max_frame_len(args.max_frame_len)
+        .with_handshake_timeout(Duration::from_secs(args.handshake_timeout))
+        .with_idle_timeout(Some(Duration::from_secs(args.idle_timeout)));
+    if let Some(rs) = args.remote_static {
+        c = c.require_remote_static(rs);
+    }
+    c
+}
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse();
+    let plan = plan(&args.pattern).unwrap_or_else(|e| cli::fail(e));
+    if !(256..=MAX_MESSAGE_LEN).contains(&args.max_frame_len) {
+        cli::fail(format_args!(
+            "--max-frame-len {} is out of range 256..=65535",
+            args.max_frame_len
+        ));
+    }
+    let max_payload = args.max_frame_len - 16;
+    if args.max_size > max_payload {
+        cli::fail(format_args!(
+            "--max-size {} exceeds the largest message, {max_payload} (--max-frame-len - 16)",
+            args.max_size
+        ));
+    }
+    if args.min_size > args.max_size {
+        cli::fail("--min-size is larger than --max-size");
+    }
+    if args.max_connections == 0 {
+        cli::fail("--max-connections must be at least 1");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("noise_echo: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if let Some(addr) = args.listen {
+        runtime.block_on(listen(addr, &plan, &args))
+    } else if let Some(addr) = args.connect {
+        runtime.block_on(connect(addr, &plan, &args))
+    } else {
+        cli::fail("give --listen ADDR or --connect ADDR")
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("noise_echo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn listen(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
+    let key = match args.static_key {
+        Some(secret) => KeyPair::from_secret_bytes(secret),
+        None => KeyPair::generate(&mut OsRng),
+    };
+    // Check the keys the pattern needs before accepting anyone.
+    handshake(plan, args, false, plan.bob_s.then_some(&key)).unwrap_or_else(|e| cli::fail(e));
+    let listener = TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| cli::fail(format_args!("cannot listen on {addr}: {e}")));
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("local address: {e}"))?;
+    say(format_args!("static {}", hex(key.public())));
+    say(format_args!("listening {local}"));
+
+    let config = stream_config(args);
+    let token = CancellationToken::new();
+    let limit = Arc::new(Semaphore::new(args.max_connections));
+    let mut tasks = JoinSet::new();
+    let mut ended = 0u64;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        if args.exit_after.is_some_and(|n| ended >= n) {
+            break;
+        }
+        tokio::select! {
+            r = &mut ctrl_c => {
+                if let Err(e) = r {
+                    eprintln!("noise_echo: cannot wait for Ctrl-C: {e}");
+                }
+                eprintln!("noise_echo: shutting down");
+                break;
+            }
+            Some(joined) = tasks.join_next() => {
+                ended += 1;
+                if let Err(e) = joined {
+                    eprintln!("noise_echo: connection task failed: {e}");
+                }
+            }
+            accepted = listener.accept() => {
+                let (sock, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of descriptors and the like: report, back off.
+                        eprintln!("noise_echo: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = limit.clone().try_acquire_owned() else {
+                    eprintln!("{peer}: refused: {} connections already open", args.max_connections);
+                    continue;
+                };
+                let hs = match handshake(plan, args, false, plan.bob_s.then_some(&key)) {
+                    Ok(hs) => hs,
+                    Err(e) => return Err(e),
+                };
+                let config = config.clone();
+                let token = token.child_token();
+                tasks.spawn(async move {
+                    serve(sock, peer, hs, &config, &token).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    // Graceful shutdown: every connection task is told to stop and joined
+    // within the grace period; stragglers are aborted and joined too.
+    token.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        eprintln!(
+            "noise_echo: {} connections did not stop in time; aborting them",
+            tasks.len()
+        );
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+/// Echoes every message of one connection until the peer closes, an error
+/// closes the stream, or `token` is cancelled.
+async fn serve(
+    sock: TcpStream,
+    peer: SocketAddr,
+    hs: HandshakeState<P>,
+    config: &StreamConfig,
+    token: &CancellationToken,
+) {
+    if let Err(e) = sock.set_nodelay(true) {
+        eprintln!("{peer}: set_nodelay: {e}");
+    }
+    let mut stream = tokio::select! {
+        r = accept(sock, hs, config) => match r {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{peer}: handshake failed: {e}");
+                return;
+            }
+        },
+        () = token.cancelled() => return,
+    };
+    say(format_args!(
+        "handshake hash {}",
+        hex(stream.handshake_hash())
+    ));
+    let mut echoed = 0u64;
+    let reason = loop {
+        let msg = tokio::select! {
+            r = stream.recv() => r,
+            () = token.cancelled() => break "shutting down".to_owned(),
+        };
+        match msg {
+            Ok(Some(m)) => {
+                let sent = tokio::select! {
+                    r = stream.send(&m) => r,
+                    () = token.cancelled() => break "shutting down".to_owned(),
+                };
+                if let Err(e) = sent {
+                    break format!("send failed: {e}");
+                }
+                echoed += 1;
+            }
+            Ok(None) => break "closed by the peer".to_owned(),
+            Err(e) => break format!("{e}"),
+        }
+    };
+    // Best effort: tell the peer we are done (bounded by the write timeout).
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.close()).await;
+    let stats = stream.stats();
+    eprintln!(
+        "{peer}: {reason}; {echoed} messages echoed, {} send errors, {} receive errors",
+        stats.send_errors, stats.recv_errors
+    );
+}
+
+async fn connect(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
+    let key = plan.alice_s.then(|| match args.static_key {
+        Some(secret) => KeyPair::from_secret_bytes(secret),
+        None => KeyPair::generate(&mut OsRng),
+    });
+    let hs = handshake(plan, args, true, key.as_ref()).unwrap_or_else(|e| cli::fail(e));
+    if let Some(k) = &key {
+        say(format_args!("static {}", hex(k.public())));
+    }
+    let mut stream = connect_tcp(addr, hs, &stream_config(args))
+        .await
+        .map_err(|e| format!("handshake with {addr} failed: {e}"))?;
+    if let Some(rs) = stream.remote_static() {
+        say(format_args!("remote static {}", hex(rs)));
+    }
+    say(format_args!(
+        "handshake hash {}",
+        hex(stream.handshake_hash())
+    ));
+
+    let seed = args.seed.unwrap_or_else(|| OsRng.next_u64());
+    let mut rng = SeededRng::from_u64(seed);
+    let span = (args.max_size - args.min_size) as u64 + 1;
+    let mut total = 0u64;
+    let mut msg = Vec::with_capacity(args.max_size);
+    for i in 0..args.count {
+        let len = args.min_size + (rng.next_u64() % span) as usize;
+        msg.resize(len, 0);
+        rng.fill_bytes(&mut msg);
+        stream
+            .send(&msg)
+            .await
+            .map_err(|e| format!("message {i} ({len} bytes, seed {seed}): {e}"))?;
+        match stream.recv().await {
+            Ok(Some(echo)) if echo[..] == msg[..] => total += len as u64,
+            Ok(Some(echo)) => {
+                return Err(format!(
+                    "message {i} (seed {seed}): echo differs ({} bytes back, {len} sent)",
+                    echo.len()
+                ));
+            }
+            Ok(None) => return Err(format!("the server closed after {i} echoes")),
+            Err(e) => return Err(format!("echo of message {i} (seed {seed}): {e}")),
+        }
+    }
+    // Close our side; the server then closes too.
+    stream.close().await.map_err(|e| format!("close: {e}"))?;
+    match tokio::time::timeout(Duration::from_secs(5), stream.recv()).await {
+        Ok(Ok(None)) | Err(_) => {}
+        Ok(Ok(Some(_))) => return Err("an unexpected message after the last echo".to_owned()),
+        Ok(Err(StreamError::Closed)) => {}
+        Ok(Err(e)) => return Err(format!("after the last echo: {e}")),
+    }
+    say(format_args!(
+        "ok {} messages echoed ({total} bytes)",
+        args.count
+    ));
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! examples/noise_echo.rs as a user tool: `--help` lists every option and
+//! exits 0; each mistake is one line on stderr and exit status 2; and a real
+//! responder/initiator pair of processes over loopback TCP prints the
+//! documented lines (`static`, `listening`, `handshake hash` equal on both
+//! sides, `ok ...`), with a pinned key refused.
+//!
+//! The example is the binary `cargo test --features tokio` builds next to
+//! the test binaries (`target/<profile>/examples/noise_echo`).
+
+#![cfg(feature = "ring")]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("examples");
+    let path = dir.join(format!("noise_echo{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --features tokio` (it builds the examples)",
+        path.display()
+    );
+    path
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(example())
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("noise_echo runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_lists_every_option_and_exits_0() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for opt in [
+        "--listen",
+        "--connect",
+        "--pattern",
+        "--remote-static",
+        "--static-key",
+        "--psk",
+        "--prologue",
+        "--count",
+        "--min-size",
+        "--max-size",
+        "--seed",
+        "--max-frame-len",
+        "--handshake-timeout",
+        "--idle-timeout",
+        "--max-connections",
+        "--exit-after",
+        "--help",
+    ] {
+        assert!(help.contains(opt), "--help does not mention {opt}:\n{help}");
+    }
+}
+
+#[test]
+fn mistakes_are_one_line_and_exit_2() {
+    let key = "11".repeat(32);
+    for args in [
+        &[][..],
+        &["--no-such-option"],
+        &["--listen", "not-an-address"],
+        &["--listen", "127.0.0.1:0", "--connect", "127.0.0.1:1"],
+        &["--connect", "127.0.0.1:1", "--pattern", "N"],
+        &["--connect", "127.0.0.1:1", "--pattern", "XY"],
+        &["--connect", "127.0.0.1:1", "--pattern", "XXfallback"],
+        &["--connect", "127.0.0.1:1", "--pattern", "IK"],
+        &["--connect", "127.0.0.1:1", "--pattern", "XXpsk3"],
+        &["--listen", "127.0.0.1:0", "--pattern", "KK"],
+        &["--connect", "127.0.0.1:1", "--remote-static", "abc"],
+        &["--connect", "127.0.0.1:1", "--psk", "zz"],
+        &["--connect", "127.0.0.1:1", "--max-size", "65520"],
+        &["--connect", "127.0.0.1:1", "--max-frame-len", "70000"],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--min-size",
+            "10",
+            "--max-size",
+            "5",
+        ],
+        &["--listen", "127.0.0.1:0", "--max-connections", "0"],
+        &["--connect", "127.0.0.1:1", "--static-key", &key[..10]],
+    ] {
+        let out = run(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line:\n{stderr}");
+        assert!(
+            lines[0].starts_with("noise_echo: "),
+            "{args:?}: {}",
+            lines[0]
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+struct Server {
+    child: Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(example())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Server { child, lines }
+    }
+
+    fn line(&mut self) -> String {
+        self.lines.next().expect("server output").unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field(line: &str, prefix: &str) -> String {
+    line.strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+        .to_owned()
+}
+
+#[test]
+fn responder_and_initiator_processes_echo_and_agree_on_the_hash() {
+    let mut server = Server::start(&["--exit-after", "3"]);
+    let first = server.line();
+    let static_hex = field(&first, "static ");
+    assert_eq!(static_hex.len(), 64);
+    assert!(static_hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    let addr = field(&server.line(), "listening ");
+
+    // A run pinned to the server's key.
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--count",
+        "60",
+        "--seed",
+        "5",
+        "--remote-static",
+        &static_hex,
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[0].starts_with("static "));
+    assert_eq!(field(lines[1], "remote static "), static_hex);
+    let hash = field(lines[2], "handshake hash ");
+    assert_eq!(hash.len(), 64);
+    assert!(
+        lines[3].starts_with("ok 60 messages echoed ("),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(field(&server.line(), "handshake hash "), hash);
+
+    // Sizes at the edges.
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--count",
+        "5",
+        "--min-size",
+        "65519",
+        "--max-size",
+        "65519",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    field(&server.line(), "handshake hash ");
+
+    // A wrong pinned key: the handshake fails, exit status 1.
+    let wrong = "22".repeat(32);
+    let out = run(&["--connect", &addr, "--remote-static", &wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("static key is not the required one"), "{err}");
+
+    // Three connections ended: the server exits on its own, status 0.
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn ik_with_the_printed_key_and_a_psk_pattern() {
+    let mut server = Server::start(&["--pattern", "IK", "--exit-after", "1"]);
+    let key = field(&server.line(), "static ");
+    let addr = field(&server.line(), "listening ");
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "IK",
+        "--remote-static",
+        &key,
+        "--count",
+        "10",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+
+    let psk = "ab".repeat(32);
+    let mut server = Server::start(&[
+        "--pattern",
+        "Noise_NNpsk0_25519_AESGCM_SHA256",
+        "--psk",
+        &psk,
+        "--exit-after",
+        "1",
+    ]);
+    server.line();
+    let addr = field(&server.line(), "listening ");
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "Noise_NNpsk0_25519_AESGCM_SHA256",
+        "--psk",
+        &psk,
+        "--count",
+        "10",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // NN: no static keys, so no `static` or `remote static` line.
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("handshake hash "),
+        "{stdout}"
+    );
+    // SHA256: a 32-byte hash.
+    assert_eq!(field(&server.line(), "handshake hash ").len(), 64);
+}
+
+/// Ctrl-C (SIGINT) with a connection open and idle: the responder stops
+/// accepting, cancels and joins its connection task (which closes the
+/// connection) and exits 0 well within its grace period, not after the
+/// connection's idle timeout.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_closes_open_connections_and_exits_promptly() {
+    use std::io::Read as _;
+    use std::time::{Duration, Instant};
+
+    let mut server = Server::start(&[]);
+    server.line();
+    let addr = field(&server.line(), "listening ");
+    // One client comes and goes; another holds a raw TCP connection in its
+    // handshake (deadline 10 s, longer than the 5 s grace period).
+    let mut client = Command::new(example())
+        .args(["--connect", &addr, "--count", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(client.wait().unwrap().success());
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let st = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = server.child.wait().unwrap();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "exit status after Ctrl-C");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // The held connection was closed by the server.
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+}
