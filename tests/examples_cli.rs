@@ -16,6 +16,7 @@ const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
     ("noise_vectors", None),
     ("overlay_sim", Some("sim")),
+    ("routing_eval", Some("sim")),
     ("uart_echo_client", Some("embedded-io")),
     ("wasi_leg", Some("wasi")),
 ];
