@@ -20,6 +20,29 @@
 //! * `poll_timeout` is a contract: calling `handle_timeout` at the returned
 //!   instant moves it strictly later or to `None`, so a driver never spins.
 //!
+//! [`overlay::Node`], [`link::Link`] and [`routing::Node`] follow it with
+//! these shapes; the other machines depart from it where their nature asks,
+//! as follows (each exception is documented in its module):
+//!
+//! * [`framing`] and [`channel`]: `handle_input` returns the next frame or
+//!   payload directly (it borrows the input, so it cannot wait in a queue);
+//!   framing has no timers and takes no `now`.
+//! * [`noise`]: the handshake and the stream transport are lockstep message
+//!   functions, `write_message` / `read_message`, without `now` and without
+//!   `poll_*` (nothing happens between messages); the datagram transport
+//!   takes `now` at construction and is [`time::Timed`] for rekey by time.
+//! * [`link`]: transport data is not queued: `send` encrypts into the
+//!   caller's buffer and `handle_datagram` returns the decrypted payload
+//!   (control datagrams do go through `poll_transmit`).
+//! * [`ports`]: commands are direct calls (create, send, close, merge),
+//!   remote input is `handle_event(from, event)` with an already decoded
+//!   event and no `now` (time enters only through its `handle_timeout`, for
+//!   the age bound of held events), and `poll_transmit` yields typed events
+//!   with the node they go to; encoding them is the driver's (the overlay's).
+//! * [`routing`]: `poll_transmit(buf)` takes no `now` (the machine has seen
+//!   the time in its inputs), and forwarding is a synchronous decision,
+//!   `route(&mut header) -> Decision`, not an input/output pair.
+//!
 //! ```
 //! use hyperport::framing::{Config, Decoder};
 //!
@@ -60,6 +83,13 @@
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
 //! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
+//! * [`link`]: one Noise session with one neighbour over datagrams (handshake
+//!   retransmission, rekey, keepalive, expiry) and the rate-limited [`link::Gate`]
+//!   that admits initiations; the datagram packet layout.
+//! * [`overlay`]: one overlay node: a bounded, generation-stamped peer table
+//!   of `link` sessions, the routing protocol over them, greedy forwarding,
+//!   end-to-end sessions with reliable ordered record streams, and a ports
+//!   node on top.
 //! * [`adapters`]: feature-gated drivers for real runtimes (`tokio`, ...).
 //!
 //! ## Safety and limits
@@ -77,12 +107,12 @@
 //! | `alloc` | via `std` | conveniences only |
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
 //! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included), every algorithm |
+//! | `aws-lc` | no | the `crypto::AwsLc` provider (hosted targets; fastest X25519; implies `std`), every algorithm |
 //! | `rustcrypto-minimal` | no | the same provider with only ChaCha20-Poly1305, BLAKE2s and the algorithms below that are on (firmware) |
-//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
+//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` / `aws-lc` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
 //! | `embedded-io` | no | `adapters::embedded::FramedNoise` over blocking `embedded_io` streams |
 //! | `embedded-io-async` | no | `adapters::embedded::AsyncFramedNoise` over `embedded_io_async` streams |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
-//! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
 //! | `tokio` | no | `adapters::tokio`: Noise streams over tokio I/O, identity key files (implies `std`) |
@@ -123,7 +153,9 @@ pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod link;
 pub mod noise;
+pub mod overlay;
 pub mod ports;
 pub mod rng;
 pub mod routing;

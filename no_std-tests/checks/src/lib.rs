@@ -21,7 +21,9 @@ use hyperport::time::{Duration, Instant, Monotonic};
 use hyperport::{BufferTooSmall, Truncated};
 
 mod framing;
+mod link;
 mod noise;
+mod overlay;
 mod ports;
 mod routing;
 
@@ -110,10 +112,25 @@ pub const CHECKS: &[Check] = &[
         "noise: datagram transport over the header, reorder/dup/forgery",
         noise::datagram_over_header,
     ),
+    (
+        "link: IK via gate (cached duplicate), keepalive, 8 each way, dup/forgery refused",
+        link::ik_handshake_and_transport,
+    ),
     NOISE_CHECKS[0],
     NOISE_CHECKS[1],
     NOISE_CHECKS[2],
+    OVERLAY_CHECKS[0],
 ];
+
+/// The overlay group: two `overlay::Node`s with small inline storage
+/// (handshake, hellos, routing, an end-to-end session, one ports message).
+/// Part of [`CHECKS`]; the `hyperport-nostd-overlay` image runs only this
+/// group, so that its flash, RAM and stack are those of a small overlay
+/// firmware.
+pub const OVERLAY_CHECKS: &[Check] = &[(
+    "overlay: 2 nodes, hop + e2e Noise, routing root B, ports message A->B",
+    overlay::two_nodes,
+)];
 
 /// The Noise group: two upstream vectors and the Cortex-M4 requirement (an
 /// `XX` handshake with seeded keys and [`MESSAGES_EACH_WAY`] transport
