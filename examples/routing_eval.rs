@@ -570,13 +570,17 @@ struct Ctx {
     buf: RefCell<Vec<u8>>,
 }
 
+/// A forwarded packet awaiting its hop acknowledgement: id, next hop, the
+/// header as it arrived, deadline.
+type Pending = (u64, u32, Box<Header>, Instant);
+
 /// `SimNode` adapter around `routing::Node`.
 struct RNode<'a> {
     id: u32,
     /// Hop acknowledgements: forwarded packets not acknowledged yet, with
     /// the header as it arrived here (to decide again) and the deadline;
     /// `None` when the link layer is not modelled.
-    acks: Option<(Duration, Vec<(u64, u32, Box<Header>, Instant)>)>,
+    acks: Option<(Duration, Vec<Pending>)>,
     /// Drops every data packet it should forward (`--hostile-root`).
     hostile: bool,
     node: Node<'a, Memo, Vec<Hop>>,
@@ -740,7 +744,7 @@ impl SimNode for RNode<'_> {
         // Hops not acknowledged in time: the neighbour is suspect (the
         // routing node stops using it), and the packet is decided again
         // here without it.
-        let expired: Vec<(u64, u32, Box<Header>, Instant)> = match self.acks.as_mut() {
+        let expired: Vec<Pending> = match self.acks.as_mut() {
             Some((_, pending)) => {
                 let (gone, keep) = pending.drain(..).partition(|(_, _, _, at)| *at <= now);
                 *pending = keep;
@@ -1078,7 +1082,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     // The hostile node: a seeded pick, with the smallest key it can grind
     // (below every honest key) and no credential.
     let hostile =
-        (o.hostile && n > 2).then(|| (SplitMix(o.seed ^ 0x6057_11e).next() % n as u64) as usize);
+        (o.hostile && n > 2).then(|| (SplitMix(o.seed ^ 0x0605_711e).next() % n as u64) as usize);
     let hostile_seed = hostile.map(|h| {
         let best = (0..n)
             .filter(|&i| i != h)
