@@ -10,9 +10,12 @@
 #   --sanitizer S  none (default, stable toolchain) or address (sets
 #                  RUSTC_BOOTSTRAP=1 and builds into fuzz/target/asan, so
 #                  the uninstrumented build is left alone)
-#   --commit       copy the inputs that `cargo fuzz cmin` kept and that are
-#                  not in fuzz/corpus/TARGET yet into fuzz/corpus/TARGET
-#                  (nothing is ever deleted from the committed corpus)
+#   --commit       copy the useful new inputs into fuzz/corpus/TARGET: those
+#                  of the minimised corpus that add coverage features to the
+#                  committed corpus (nothing is ever deleted from it)
+#   --coverage     then scripts/fuzz_coverage.sh: the lines of src/ the
+#                  corpus runs (the committed corpus with --commit, else
+#                  min/); needs `rustup component add llvm-tools`
 #   --all          every target `cargo fuzz list` names
 #   -h, --help     this text
 #
@@ -23,9 +26,13 @@
 #   corpus/        the inputs this and earlier campaign runs found (kept
 #                  across invocations, so a second run continues the first)
 #   min/           committed corpus + corpus/, minimised by `cargo fuzz cmin`
+#   add/           committed corpus + the inputs of min/ that add features
+#                  to it (`-merge=1`): the useful new inputs
 #   run-*.log      libFuzzer's output; load-*.txt the load average samples
 #
-# and one line per run is appended to fuzz/campaign/results.tsv:
+# and one line per run is appended to fuzz/campaign/results.tsv
+# ("committed" the committed corpus before the run, "corpus_after_run" plus
+# the kept corpus, "cmin" both minimised, "added" the useful new inputs):
 #
 #   target commit sanitizer seconds execs exec/s cov_start cov_end ft_start
 #   ft_end committed corpus_after_run cmin added copied load_mean load_max
@@ -48,6 +55,7 @@ usage() {
 seconds=600
 sanitizer=none
 commit=0
+coverage=0
 all=0
 targets=()
 while [[ $# -gt 0 ]]; do
@@ -82,6 +90,10 @@ while [[ $# -gt 0 ]]; do
         ;;
     --commit)
         commit=1
+        shift
+        ;;
+    --coverage)
+        coverage=1
         shift
         ;;
     --all)
@@ -192,27 +204,38 @@ for t in "${targets[@]}"; do
         ft1=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
     fi
 
-    # Minimise committed + kept corpus together.
+    # Minimise committed + kept corpus together (the figure "cmin").
     rm -rf "$dir/min"
     mkdir -p "$dir/min"
     cp -- "$committed"/* "$dir/corpus"/* "$dir/min"/ 2>/dev/null || true
     n_min=?
-    added=0
+    added=?
     if cargo fuzz cmin "${fuzz_args[@]}" "$t" "$dir/min" >"$dir/cmin-$stamp.log" 2>&1; then
         n_min=$(count "$dir/min")
-        # Inputs cmin kept that the committed corpus lacks (by content).
-        declare -A have=()
-        for f in "$committed"/*; do
-            [[ -f $f ]] && have[$(sha1sum <"$f" | cut -d' ' -f1)]=1
-        done
-        for f in "$dir/min"/*; do
-            h=$(sha1sum <"$f" | cut -d' ' -f1)
-            if [[ -z ${have[$h]:-} ]]; then
-                added=$((added + 1))
-                [[ $commit -eq 1 ]] && cp -- "$f" "$committed/$h"
-            fi
-        done
-        unset have
+        # The useful new inputs: those of the minimised set that add
+        # features to the committed corpus (libFuzzer's merge into a copy
+        # of the committed corpus adds exactly those).
+        rm -rf "$dir/add"
+        mkdir -p "$dir/add"
+        cp -- "$committed"/* "$dir/add"/ 2>/dev/null || true
+        if cargo fuzz run "${fuzz_args[@]}" "$t" "$dir/add" "$dir/min" -- -merge=1 \
+            >"$dir/merge-$stamp.log" 2>&1; then
+            declare -A have=()
+            for f in "$committed"/*; do
+                [[ -f $f ]] && have[$(sha1sum <"$f" | cut -d' ' -f1)]=1
+            done
+            added=0
+            for f in "$dir/add"/*; do
+                h=$(sha1sum <"$f" | cut -d' ' -f1)
+                if [[ -z ${have[$h]:-} ]]; then
+                    added=$((added + 1))
+                    [[ $commit -eq 1 ]] && cp -- "$f" "$committed/$h"
+                fi
+            done
+            unset have
+        else
+            echo "$t: merge into the committed corpus failed, see $dir/merge-$stamp.log" >&2
+        fi
     else
         echo "$t: cargo fuzz cmin failed, see $dir/cmin-$stamp.log" >&2
     fi
@@ -223,6 +246,11 @@ for t in "${targets[@]}"; do
     printf '%-18s %-9s %6s %12s %8s %13s %13s %8s %s\n' "$t" "$rev" "$seconds" "${execs:-?}" "${rate:-?}" \
         "${cov0:-?}->${cov1:-?}" "${ft0:-?}->${ft1:-?}" "$n_committed->$n_run->$n_min(+$added$([[ $commit -eq 1 ]] || echo ' not copied'))" \
         "load ${load_mean}/${load_max} $finding"
+    if [[ $coverage -eq 1 ]]; then
+        cov_corpus=$dir/min
+        [[ $commit -eq 1 ]] && cov_corpus=$committed
+        scripts/fuzz_coverage.sh --corpus "$cov_corpus" "$t" || failed=1
+    fi
 done
 echo "figures appended to $results; logs in $root/TARGET/"
 exit "$failed"
