@@ -1,10 +1,11 @@
 //! Noise handshakes per second (both sides in one thread, empty payloads):
-//! hyperport with the ring provider side by side with snow 0.10 (default
-//! resolver, and ring resolver with the default as fallback) and clatter 2.3
-//! (`NqHandshake`, RustCrypto primitives) in the same run, plus the
-//! X25519-only limit: the DH and key-generation work of one
-//! handshake (XX: 6 DH + 2 keygens; IK: 8 DH + 2 keygens) timed alone with
-//! the same x25519-dalek build hyperport uses.
+//! hyperport with the ring provider (and, with `--features aws-lc`, the
+//! AWS-LC provider) side by side with snow 0.10 (default resolver, and ring
+//! resolver with the default as fallback) and clatter 2.3 (`NqHandshake`,
+//! RustCrypto primitives) in the same run, plus the X25519-only limit: the
+//! DH and key-generation work of one handshake (XX: 6 DH + 2 keygens; IK:
+//! 8 DH + 2 keygens) timed alone with the same x25519-dalek build hyperport
+//! uses (and with AWS-LC's X25519 for the aws-lc column).
 //!
 //! Timing: thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! shared cores do not count. `TRIALS` rounds; in each round every column
@@ -17,7 +18,8 @@
 //! a ChaCha20 `SeededRng`; snow and clatter: getrandom). Run with:
 //!
 //! ```sh
-//! cargo bench --bench noise_handshake
+//! cargo bench --bench noise_handshake                       # default features
+//! cargo bench --bench noise_handshake --features aws-lc     # + the AWS-LC columns
 //! ```
 
 use std::hint::black_box;
@@ -27,8 +29,8 @@ use clatter::crypto::cipher::ChaChaPoly as ClatterChaChaPoly;
 use clatter::crypto::dh::X25519 as ClatterX25519;
 use clatter::crypto::hash::{Blake2s as ClatterBlake2s, Sha256 as ClatterSha256};
 use clatter::traits::{Dh as _, Handshaker as _};
-use hyperport::crypto::Ring;
 use hyperport::crypto::x25519::KeyPair;
+use hyperport::crypto::{Provider, Ring};
 use hyperport::noise::{Builder, HandshakeState, NoiseParams, StaticStatic};
 use hyperport::rng::SeededRng;
 
@@ -66,7 +68,7 @@ fn ik(name: &str) -> bool {
     name.contains("_IK_")
 }
 
-struct Ours {
+struct Ours<P> {
     params: NoiseParams,
     keys: Keys,
     rng: SeededRng,
@@ -76,9 +78,10 @@ struct Ours {
     /// so there the column is the plain handshake again).
     pre: Option<StaticStatic>,
     label: &'static str,
+    _p: std::marker::PhantomData<P>,
 }
 
-impl Column for Ours {
+impl<P: Provider> Column for Ours<P> {
     fn name(&self) -> &'static str {
         self.label
     }
@@ -91,8 +94,8 @@ impl Column for Ours {
             if let Some(pre) = &self.pre {
                 ib = ib.precomputed_static_static(pre.clone());
             }
-            let mut i: HandshakeState<Ring> = ib.build_initiator(&mut self.rng).unwrap();
-            let mut r: HandshakeState<Ring> = Builder::new(self.params)
+            let mut i: HandshakeState<P> = ib.build_initiator(&mut self.rng).unwrap();
+            let mut r: HandshakeState<P> = Builder::new(self.params)
                 .local_static(self.keys.bob.clone())
                 .build_responder(&mut self.rng)
                 .unwrap();
@@ -253,24 +256,26 @@ impl<H: clatter::traits::Hash> Column for Clatter<H> {
 }
 
 /// The X25519 work of one handshake alone: 2 ephemeral key generations and
-/// `dh` Diffie-Hellman operations.
-struct DhOnly {
+/// `dh` Diffie-Hellman operations, with provider `P`'s X25519.
+struct DhOnly<P> {
     dh: usize,
     rng: SeededRng,
     peer: [u8; 32],
+    label: &'static str,
+    _p: std::marker::PhantomData<P>,
 }
 
-impl Column for DhOnly {
+impl<P: Provider> Column for DhOnly<P> {
     fn name(&self) -> &'static str {
-        "X25519-only limit"
+        self.label
     }
     fn run(&mut self, iters: u64) {
         for _ in 0..iters {
-            let a = KeyPair::generate(&mut self.rng);
-            let b = KeyPair::generate(&mut self.rng);
+            let a = P::x25519_generate(&mut self.rng);
+            let b = P::x25519_generate(&mut self.rng);
             for k in 0..self.dh {
                 let kp = if k % 2 == 0 { &a } else { &b };
-                black_box(kp.dh(&self.peer));
+                black_box(P::x25519(kp, &self.peer));
             }
         }
     }
@@ -312,7 +317,14 @@ const PATTERNS: [&str; 4] = [
     "Noise_IK_25519_ChaChaPoly_SHA256",
 ];
 
-/// The columns for protocol `name`: hyperport first, the limit last.
+/// Column names of hyperport (ratios are computed for these against the
+/// peers).
+const OURS: [&str; 2] = ["hyperport-ring", "hyperport-aws-lc"];
+/// Column names of the other implementations.
+const PEERS: [&str; 3] = ["snow-0.10-default", "snow-0.10-ring", "clatter-2.3"];
+
+/// The columns for protocol `name`: hyperport first, the peers, the limits,
+/// then hyperport with a precomputed `ss`.
 fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
     let alice = KeyPair::generate(seed);
     let bob = KeyPair::generate(seed);
@@ -326,38 +338,67 @@ fn columns(name: &str, seed: &mut SeededRng) -> Vec<Box<dyn Column>> {
         buf: [0; 256],
         out: [0; 256],
     };
-    let ours = |label, pre| Ours {
-        params: NoiseParams::parse(name).unwrap(),
-        keys: Keys {
-            alice: alice.clone(),
-            bob: bob.clone(),
-        },
-        rng: SeededRng::from_u64(1),
-        buf: [0; 256],
-        out: [0; 256],
-        pre,
-        label,
-    };
-    let pre = ik(name).then(|| StaticStatic::new(&alice, bob.public()));
-    vec![
-        Box::new(ours("hyperport-ring", None)),
-        Box::new(snow_col("snow-0.10-default", false)),
-        Box::new(snow_col("snow-0.10-ring", true)),
-        if name.ends_with("BLAKE2s") {
-            Box::new(Clatter::<ClatterBlake2s>::new(ik(name)))
-        } else {
-            Box::new(Clatter::<ClatterSha256>::new(ik(name)))
-        },
-        Box::new(DhOnly {
+    fn ours<P: Provider + 'static>(
+        name: &str,
+        alice: &KeyPair,
+        bob: &KeyPair,
+        label: &'static str,
+        pre: Option<StaticStatic>,
+    ) -> Box<dyn Column> {
+        Box::new(Ours::<P> {
+            params: NoiseParams::parse(name).unwrap(),
+            // Static keys in the provider's form, once (as a server keeps
+            // its identity); a no-op for the dalek providers.
+            keys: Keys {
+                alice: P::x25519_prepare(alice.clone()),
+                bob: P::x25519_prepare(bob.clone()),
+            },
+            rng: SeededRng::from_u64(1),
+            buf: [0; 256],
+            out: [0; 256],
+            pre,
+            label,
+            _p: std::marker::PhantomData,
+        })
+    }
+    fn limit<P: Provider + 'static>(
+        name: &str,
+        bob: &KeyPair,
+        label: &'static str,
+    ) -> Box<dyn Column> {
+        Box::new(DhOnly::<P> {
             dh: if ik(name) { 8 } else { 6 },
             rng: SeededRng::from_u64(2),
             peer: *bob.public(),
-        }),
-        // Last: the same handshake with the initiator's `ss` precomputed
-        // (`noise::StaticStatic`, as WireGuard keeps per peer), so the
-        // tables above keep their columns.
-        Box::new(ours("hyperport-ring+ss", pre)),
-    ]
+            label,
+            _p: std::marker::PhantomData,
+        })
+    }
+    let pre = ik(name).then(|| StaticStatic::new(&alice, bob.public()));
+    #[allow(unused_mut)]
+    let mut cols: Vec<Box<dyn Column>> = vec![ours::<Ring>(name, &alice, &bob, OURS[0], None)];
+    #[cfg(feature = "aws-lc")]
+    cols.push(ours::<hyperport::crypto::AwsLc>(
+        name, &alice, &bob, OURS[1], None,
+    ));
+    cols.push(Box::new(snow_col(PEERS[0], false)));
+    cols.push(Box::new(snow_col(PEERS[1], true)));
+    cols.push(if name.ends_with("BLAKE2s") {
+        Box::new(Clatter::<ClatterBlake2s>::new(ik(name)))
+    } else {
+        Box::new(Clatter::<ClatterSha256>::new(ik(name)))
+    });
+    cols.push(limit::<Ring>(name, &bob, "X25519-only limit"));
+    #[cfg(feature = "aws-lc")]
+    cols.push(limit::<hyperport::crypto::AwsLc>(
+        name,
+        &bob,
+        "X25519-only limit (aws-lc)",
+    ));
+    // Last: the same handshake with the initiator's `ss` precomputed
+    // (`noise::StaticStatic`, as WireGuard keeps per peer).
+    cols.push(ours::<Ring>(name, &alice, &bob, "hyperport-ring+ss", pre));
+    cols
 }
 
 /// Single-column mode for instruction counting: with
@@ -383,7 +424,7 @@ fn only_mode() -> bool {
     let mut seed = SeededRng::from_u64(42);
     let mut cols = columns(name, &mut seed);
     let c = cols.iter_mut().find(|c| c.name() == col).expect(
-        "column: hyperport-ring, snow-0.10-default, snow-0.10-ring, clatter-2.3, X25519-only limit, hyperport-ring+ss",
+        "column: hyperport-ring, hyperport-aws-lc, snow-0.10-default, snow-0.10-ring, clatter-2.3, X25519-only limit, hyperport-ring+ss",
     );
     c.run(iters);
     true
@@ -409,7 +450,6 @@ fn main() {
         "Noise handshakes/s, both sides in one thread, thread CPU time, median (max) of {TRIALS} rounds"
     );
     let mut ratio_rows = Vec::new();
-    let mut pre_rows = Vec::new();
     for (pi, name) in PATTERNS.iter().enumerate() {
         let mut cols = columns(name, &mut seed);
         let names: Vec<_> = cols.iter().map(|c| c.name()).collect();
@@ -426,43 +466,52 @@ fn main() {
             })
             .collect();
         println!("| {name} | {} |", cells.join(" | "));
-        // Median over rounds of hyperport / other column, same round: load
-        // drift within a round hits both sides of each ratio.
-        let ours = &r[0];
-        let ratios: Vec<String> = r[1..]
-            .iter()
-            .map(|v| {
-                let per_round: Vec<f64> = ours.iter().zip(v).map(|(a, b)| a / b).collect();
-                format!("{:.1}%", 100.0 * median(per_round))
-            })
-            .collect();
-        ratio_rows.push(format!("| {name} | {} |", ratios.join(" | ")));
-        let pre = &r[r.len() - 1];
-        let pre_ratios: Vec<String> = r[..r.len() - 1]
-            .iter()
-            .map(|v| {
-                let per_round: Vec<f64> = pre.iter().zip(v).map(|(a, b)| a / b).collect();
-                format!("{:.1}%", 100.0 * median(per_round))
-            })
-            .collect();
-        pre_rows.push(format!("| {name} | {} |", pre_ratios.join(" | ")));
-        if pi == PATTERNS.len() - 1 {
-            println!();
-            println!("hyperport-ring / column, median of per-round ratios ({TRIALS} rounds)");
-            println!("| pattern | {} |", names[1..].join(" | "));
-            println!("|---|{}", "---|".repeat(names.len() - 1));
-            for row in &ratio_rows {
-                println!("{row}");
+        // Median over rounds of ours / other column in the same round (load
+        // drift within a round hits both sides of each ratio); "best peer"
+        // is the fastest peer of that round.
+        let idx = |n: &str| names.iter().position(|c| *c == n);
+        let peers: Vec<usize> = PEERS.iter().filter_map(|p| idx(p)).collect();
+        for o in OURS.iter().chain(["hyperport-ring+ss"].iter()) {
+            let Some(oi) = idx(o) else { continue };
+            let mut row = Vec::new();
+            let mut cols_named = Vec::new();
+            for (k, other) in names.iter().enumerate() {
+                if k == oi {
+                    continue;
+                }
+                let per_round: Vec<f64> = r[oi].iter().zip(&r[k]).map(|(a, b)| a / b).collect();
+                row.push(format!("{:.3}", median(per_round)));
+                cols_named.push(*other);
             }
-            println!();
-            println!(
-                "hyperport-ring+ss (initiator's ss precomputed; IK only) / column, median of per-round ratios"
-            );
-            println!("| pattern | {} |", names[..names.len() - 1].join(" | "));
-            println!("|---|{}", "---|".repeat(names.len() - 1));
-            for row in &pre_rows {
-                println!("{row}");
-            }
+            let best: Vec<f64> = (0..r[oi].len())
+                .map(|t| {
+                    let b = peers.iter().map(|&p| r[p][t]).fold(0.0, f64::max);
+                    r[oi][t] / b
+                })
+                .collect();
+            row.push(format!("**{:.3}**", median(best)));
+            cols_named.push("best peer");
+            ratio_rows.push((
+                o.to_string(),
+                name.to_string(),
+                cols_named.join(" | "),
+                row.join(" | "),
+            ));
+        }
+    }
+    println!();
+    println!(
+        "Ratios: median over the {TRIALS} rounds of (row's column / other column) in the same round"
+    );
+    for o in OURS.iter().chain(["hyperport-ring+ss"].iter()) {
+        let rows: Vec<_> = ratio_rows.iter().filter(|r| r.0 == *o).collect();
+        let Some(first) = rows.first() else { continue };
+        println!();
+        println!("{o} / column:");
+        println!("| pattern | {} |", first.2);
+        println!("|---|{}", "---|".repeat(first.2.split(" | ").count()));
+        for (_, name, _, row) in rows {
+            println!("| {name} | {row} |");
         }
     }
 }

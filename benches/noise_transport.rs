@@ -15,13 +15,19 @@
 //! median of the per-round ratios in-place / raw ring (robust to load drift
 //! between rounds). Run with:
 //!
+//! With `--features aws-lc`, three more columns: raw AWS-LC
+//! (aws-lc-rs `LessSafeKey`, same calls as raw ring), hyperport's
+//! `Transport` in place with the AWS-LC provider, and its ratio to the
+//! faster raw AEAD of the same round.
+//!
 //! ```sh
 //! cargo bench --bench noise_transport
+//! cargo bench --bench noise_transport --features aws-lc
 //! ```
 
 use std::hint::black_box;
 
-use hyperport::crypto::{AeadAlgorithm, Digest, Ring};
+use hyperport::crypto::{AeadAlgorithm, Digest, Provider, Ring};
 use hyperport::noise::cipher::SplitKeys;
 use hyperport::noise::datagram::{self, DatagramTransport};
 use hyperport::noise::transport::{Config, Transport};
@@ -138,15 +144,16 @@ impl Column for RawRing {
     }
 }
 
-struct StreamInPlace {
-    a: Transport<Ring>,
-    b: Transport<Ring>,
+struct StreamInPlace<P: Provider> {
+    a: Transport<P>,
+    b: Transport<P>,
     buf: AlignedBuf,
+    label: &'static str,
 }
 
-impl Column for StreamInPlace {
+impl<P: Provider> Column for StreamInPlace<P> {
     fn name(&self) -> &'static str {
-        "Transport in place"
+        self.label
     }
     fn run(&mut self, iters: u64, len: usize) {
         for _ in 0..iters {
@@ -212,6 +219,63 @@ impl Column for DatagramInPlace {
     }
 }
 
+/// Raw aws-lc-rs ChaCha20-Poly1305, the same calls as [`RawRing`].
+#[cfg(feature = "aws-lc")]
+struct RawAwsLc {
+    tx: aws_lc_rs::aead::LessSafeKey,
+    rx: aws_lc_rs::aead::LessSafeKey,
+    n: u64,
+    buf: AlignedBuf,
+}
+
+#[cfg(feature = "aws-lc")]
+impl RawAwsLc {
+    fn new() -> Self {
+        use aws_lc_rs::aead::{CHACHA20_POLY1305, LessSafeKey, UnboundKey};
+        let key = |k| LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[k; 32]).unwrap());
+        RawAwsLc {
+            tx: key(1),
+            rx: key(1),
+            n: 0,
+            buf: AlignedBuf::new(),
+        }
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+impl Column for RawAwsLc {
+    fn name(&self) -> &'static str {
+        "raw aws-lc seal+open"
+    }
+    fn run(&mut self, iters: u64, len: usize) {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let nonce = |n: u64| {
+            let mut b = [0u8; 12];
+            b[4..].copy_from_slice(&n.to_le_bytes());
+            Nonce::assume_unique_for_key(b)
+        };
+        for _ in 0..iters {
+            let (body, rest) = self.buf.split_at_mut(len);
+            let tag = self
+                .tx
+                .seal_in_place_separate_tag(nonce(self.n), Aad::empty(), body)
+                .unwrap();
+            rest[..16].copy_from_slice(tag.as_ref());
+            let plain = self
+                .rx
+                .open_in_place(nonce(self.n), Aad::empty(), &mut self.buf[..len + 16])
+                .unwrap();
+            black_box(plain);
+            self.n += 1;
+        }
+    }
+}
+
+/// Index of the aws-lc `Transport` column and of the raw AWS-LC column
+/// (appended after the other columns).
+#[cfg(feature = "aws-lc")]
+const AWS: (usize, usize) = (9, 8);
+
 fn columns() -> Vec<Box<dyn Column>> {
     let stream = || {
         (
@@ -231,6 +295,7 @@ fn columns() -> Vec<Box<dyn Column>> {
             a,
             b,
             buf: AlignedBuf::new(),
+            label: "Transport in place",
         }),
         Box::new(StreamCopy {
             a: c,
@@ -257,6 +322,15 @@ fn columns() -> Vec<Box<dyn Column>> {
             payload: vec![0x5a; 65535],
             wire: vec![0; 65535 + WIRE_OFF],
             out: vec![0; 65535 + OUT_OFF],
+        }),
+        #[cfg(feature = "aws-lc")]
+        Box::new(RawAwsLc::new()),
+        #[cfg(feature = "aws-lc")]
+        Box::new(StreamInPlace::<hyperport::crypto::AwsLc> {
+            a: Transport::new(split(true), Config::default()),
+            b: Transport::new(split(false), Config::default()),
+            buf: AlignedBuf::new(),
+            label: "Transport in place (aws-lc)",
         }),
     ]
 }
@@ -461,11 +535,16 @@ fn main() {
     for c in &cols {
         print!(" {} |", c.name());
     }
-    println!(" in place / raw ring | in place / raw ring, per round |");
+    print!(" in place / raw ring | in place / raw ring, per round |");
+    #[cfg(feature = "aws-lc")]
+    print!(" aws-lc in place / faster raw AEAD, per round |");
+    println!();
     print!("|---|");
     for _ in &cols {
         print!("---|");
     }
+    #[cfg(feature = "aws-lc")]
+    print!("---|");
     println!("---|---|");
     for len in SIZES {
         let iters: Vec<u64> = if quick {
@@ -492,15 +571,36 @@ fn main() {
         // rounds cancels.
         let mut per_round: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(a, b)| a / b).collect();
         let per_round = median(&mut per_round);
+        // The aws-lc transport against the faster raw AEAD (raw ring or raw
+        // AWS-LC, whichever has the higher median), per round. (Taking the
+        // faster of the two in each round would bias the reference upwards:
+        // the maximum of two noisy figures.)
+        #[cfg(feature = "aws-lc")]
+        let aws_per_round = {
+            let mut a = rates[0].clone();
+            let mut b = rates[AWS.1].clone();
+            let faster = if median(&mut a) >= median(&mut b) {
+                0
+            } else {
+                AWS.1
+            };
+            let mut v: Vec<f64> = (0..rates[0].len())
+                .map(|t| rates[AWS.0][t] / rates[faster][t])
+                .collect();
+            median(&mut v)
+        };
         let med: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
         print!("| {len} B |");
         for m in &med {
             print!(" {m:.1} |");
         }
-        println!(
+        print!(
             " {:.1} % | {:.1} % |",
             100.0 * med[1] / med[0],
             100.0 * per_round
         );
+        #[cfg(feature = "aws-lc")]
+        print!(" {:.1} % |", 100.0 * aws_per_round);
+        println!();
     }
 }

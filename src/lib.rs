@@ -60,6 +60,9 @@
 //! * [`ports`]: Mojo-style ports (nodes, proxies, merge, closure, node loss) and their wire codec.
 //! * [`noise`]: Noise cipher state, handshake and transports.
 //! * [`routing`]: spanning-tree coordinates, greedy forwarding with a watermark, signed announcements.
+//! * [`link`]: one Noise session with one neighbour over datagrams (handshake
+//!   retransmission, rekey, keepalive, expiry) and the rate-limited [`link::Gate`]
+//!   that admits initiations; the datagram packet layout.
 //! * [`adapters`]: feature-gated drivers for real runtimes (`tokio`, ...).
 //!
 //! ## Safety and limits
@@ -77,12 +80,12 @@
 //! | `alloc` | via `std` | conveniences only |
 //! | `ring` | yes | the `crypto::Ring` provider (hosted targets) |
 //! | `rustcrypto` | no | the `crypto::RustCrypto` provider (every target, Cortex-M included), every algorithm |
+//! | `aws-lc` | no | the `crypto::AwsLc` provider (hosted targets; fastest X25519; implies `std`), every algorithm |
 //! | `rustcrypto-minimal` | no | the same provider with only ChaCha20-Poly1305, BLAKE2s and the algorithms below that are on (firmware) |
-//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
+//! | `aesgcm`, `sha256`, `sha512`, `blake2b` | via `ring` / `rustcrypto` / `aws-lc` | one optional algorithm each ([`crypto`]'s module docs); `all-algorithms` turns on all four |
 //! | `embedded-io` | no | `adapters::embedded::FramedNoise` over blocking `embedded_io` streams |
 //! | `embedded-io-async` | no | `adapters::embedded::AsyncFramedNoise` over `embedded_io_async` streams |
 //! | `dalek-tables` | yes | precomputed X25519 base-point tables (faster keygen, more flash) |
-//! | `simd-blake2s` | yes | BLAKE2s from `blake2s_simd` (SIMD chosen at run time; implies `std`) |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for wire types (fuzzing) |
 //! | `sim` | no | the deterministic network simulator (uses `std`) |
 //! | `tokio` | no | `adapters::tokio`: Noise streams over tokio I/O, identity key files (implies `std`) |
@@ -123,6 +126,7 @@ pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod link;
 pub mod noise;
 pub mod ports;
 pub mod rng;

@@ -1,12 +1,15 @@
-//! Known-answer tests for every crypto primitive, run against BOTH providers.
+//! Known-answer tests for every crypto primitive, run against every provider
+//! (ring and RustCrypto always; AWS-LC with the `aws-lc` feature).
 //!
 //! The vectors are hand-typed from the RFCs / NIST / the GCM spec into
 //! `vectors/crypto/*.json` (each with its source) and were checked there by an
 //! independent implementation (`vectors/crypto/verify.py`). Run with
-//! `cargo test --features rustcrypto --test crypto_kat` (ring is a default
-//! feature; both providers must be enabled).
+//! `cargo test --all-features --test crypto_kat` (ring and RustCrypto must
+//! be enabled; `aws-lc` adds the third provider).
 #![cfg(all(feature = "ring", feature = "rustcrypto"))]
 
+#[cfg(feature = "aws-lc")]
+use hyperport::crypto::AwsLc;
 use hyperport::crypto::x25519::{KEY_LEN, KeyPair, SharedSecret};
 use hyperport::crypto::{
     AEAD_KEY_LEN, AEAD_NONCE_LEN, AEAD_TAG_LEN, Aead, AeadAlgorithm, AeadError, Digest,
@@ -134,6 +137,14 @@ fn hash_vectors_rustcrypto() {
     assert_eq!(n, 12);
 }
 
+#[cfg(feature = "aws-lc")]
+#[test]
+fn hash_vectors_aws_lc() {
+    let n = check_hashes::<AwsLc>();
+    println!("aws-lc: {n} hash vectors checked");
+    assert_eq!(n, 12);
+}
+
 // ---------------------------------------------------------------- HMAC
 
 #[derive(Deserialize)]
@@ -190,6 +201,14 @@ fn hmac_vectors_ring() {
 fn hmac_vectors_rustcrypto() {
     let n = check_hmac::<RustCrypto>();
     println!("rustcrypto: {n} HMAC vectors checked");
+    assert_eq!(n, 22);
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn hmac_vectors_aws_lc() {
+    let n = check_hmac::<AwsLc>();
+    println!("aws-lc: {n} HMAC vectors checked");
     assert_eq!(n, 22);
 }
 
@@ -261,6 +280,14 @@ fn hkdf_vectors_ring() {
 fn hkdf_vectors_rustcrypto() {
     let n = check_hkdf::<RustCrypto>();
     println!("rustcrypto: {n} HKDF vectors checked");
+    assert_eq!(n, 5);
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn hkdf_vectors_aws_lc() {
+    let n = check_hkdf::<AwsLc>();
+    println!("aws-lc: {n} HKDF vectors checked");
     assert_eq!(n, 5);
 }
 
@@ -386,6 +413,14 @@ fn aead_vectors_rustcrypto() {
     assert_eq!(n, 6);
 }
 
+#[cfg(feature = "aws-lc")]
+#[test]
+fn aead_vectors_aws_lc() {
+    let n = check_aead::<AwsLc>();
+    println!("aws-lc: {n} AEAD vectors checked (with tampering)");
+    assert_eq!(n, 6);
+}
+
 /// The providers agree with each other on inputs no vector covers
 /// (lengths around the block sizes), in both directions.
 #[test]
@@ -405,6 +440,19 @@ fn providers_agree() {
             assert_eq!(c.open_in_place(&nonce, aad, &mut a, &ta), Ok(()));
             assert_eq!(r.open_in_place(&nonce, aad, &mut b, &tb), Ok(()));
             assert_eq!((&a, &b), (&pt, &pt));
+            #[cfg(feature = "aws-lc")]
+            {
+                let l = AwsLc::aead_key(alg, &key);
+                let mut x = pt.clone();
+                let tx = l.seal_in_place(&nonce, aad, &mut x);
+                assert_eq!(
+                    (&x, tx),
+                    (&b_sealed(&r, &nonce, aad, &pt), ta),
+                    "aws-lc {alg:?} {len}"
+                );
+                assert_eq!(l.open_in_place(&nonce, aad, &mut x, &tx), Ok(()));
+                assert_eq!(x, pt);
+            }
             n += 1;
         }
     }
@@ -421,10 +469,23 @@ fn providers_agree() {
                 RustCrypto::hash(alg, &[&m]).as_bytes(),
                 "{alg:?} len {len}"
             );
+            #[cfg(feature = "aws-lc")]
+            assert_eq!(
+                Ring::hash(alg, &[&m]).as_bytes(),
+                AwsLc::hash(alg, &[&m]).as_bytes(),
+                "aws-lc {alg:?} len {len}"
+            );
             n += 1;
         }
     }
     println!("{n} cross-provider comparisons");
+}
+
+#[cfg(feature = "aws-lc")]
+fn b_sealed<A: Aead>(key: &A, nonce: &[u8; AEAD_NONCE_LEN], aad: &[u8], pt: &[u8]) -> Vec<u8> {
+    let mut v = pt.to_vec();
+    let _ = key.seal_in_place(nonce, aad, &mut v);
+    v
 }
 
 // ---------------------------------------------------------------- X25519
@@ -468,17 +529,60 @@ struct LowOrder {
     u: String,
 }
 
-fn x25519(k: [u8; KEY_LEN], u: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
-    *KeyPair::from_secret_bytes(k).dh(u).as_bytes()
+/// `X25519(k, u)` through provider `P`, with `k` as a key pair made by
+/// `KeyPair::from_secret_bytes`, as one made by `P`'s own generator fed the
+/// same bytes, and as one prepared by `P` (all three must agree).
+fn x25519<P: Provider>(k: [u8; KEY_LEN], u: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
+    let a = *P::x25519(&KeyPair::from_secret_bytes(k), u).as_bytes();
+    let b = *P::x25519(&P::x25519_generate(&mut Fixed(k)), u).as_bytes();
+    let c = *P::x25519(&P::x25519_prepare(KeyPair::from_secret_bytes(k)), u).as_bytes();
+    assert_eq!(a, b, "{}: generated key disagrees", P::NAME);
+    assert_eq!(a, c, "{}: prepared key disagrees", P::NAME);
+    a
+}
+
+/// An "RNG" that hands out one fixed 32-byte key (to feed known private
+/// keys through `Provider::x25519_generate`).
+struct Fixed([u8; KEY_LEN]);
+impl rand_core::RngCore for Fixed {
+    fn next_u32(&mut self) -> u32 {
+        unimplemented!()
+    }
+    fn next_u64(&mut self) -> u64 {
+        unimplemented!()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.copy_from_slice(&self.0);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+impl rand_core::CryptoRng for Fixed {}
+
+#[test]
+fn x25519_vectors_ring() {
+    check_x25519::<Ring>();
 }
 
 #[test]
-fn x25519_vectors() {
+fn x25519_vectors_rustcrypto() {
+    check_x25519::<RustCrypto>();
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn x25519_vectors_aws_lc() {
+    check_x25519::<AwsLc>();
+}
+
+fn check_x25519<P: Provider>() {
     let file: X25519File = load("x25519.json");
     let mut n = 0;
     for v in &file.scalar_mult {
         assert_eq!(
-            x25519(arr(&v.scalar), &arr(&v.u)),
+            x25519::<P>(arr(&v.scalar), &arr(&v.u)),
             arr::<KEY_LEN>(&v.output),
             "{}",
             v.source
@@ -490,7 +594,7 @@ fn x25519_vectors() {
         k[0] = 9;
         let mut u = k;
         for _ in 0..v.iterations {
-            let next = x25519(k, &u);
+            let next = x25519::<P>(k, &u);
             u = k;
             k = next;
         }
@@ -509,8 +613,15 @@ fn x25519_vectors() {
         assert_eq!(bob.public(), &arr::<KEY_LEN>(&v.bob_public), "{}", v.source);
         // The private key round-trips (clamping happens inside the scalar mult).
         assert_eq!(alice.secret_bytes(), arr::<KEY_LEN>(&v.alice_private));
-        let ab = alice.dh(bob.public());
-        let ba = bob.dh(alice.public());
+        let ab = P::x25519(&alice, bob.public());
+        let ba = P::x25519(&bob, alice.public());
+        let g = P::x25519_generate(&mut Fixed(arr(&v.alice_private)));
+        assert_eq!(
+            g.public(),
+            alice.public(),
+            "{}: generated public key",
+            P::NAME
+        );
         assert_eq!(ab.as_bytes(), &arr::<KEY_LEN>(&v.shared), "{}", v.source);
         assert_eq!(ba.as_bytes(), &arr::<KEY_LEN>(&v.shared), "{}", v.source);
         assert!(!ab.is_zero());
@@ -519,13 +630,13 @@ fn x25519_vectors() {
     for v in &file.low_order {
         let u: [u8; KEY_LEN] = arr(&v.u);
         for secret in [[0x11; KEY_LEN], arr(&file.dh[0].alice_private)] {
-            let s = KeyPair::from_secret_bytes(secret).dh(&u);
+            let s = P::x25519(&KeyPair::from_secret_bytes(secret), &u);
             assert!(s.is_zero(), "{}: not all-zero", v.source);
             assert_eq!(s.as_bytes(), &[0; KEY_LEN]);
         }
         n += 1;
     }
-    println!("{n} X25519 vectors checked");
+    println!("{}: {n} X25519 vectors checked", P::NAME);
     assert_eq!(n, 9);
 }
 

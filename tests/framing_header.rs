@@ -91,11 +91,12 @@ fn message_type_wire_values() {
         (1, MessageType::HandshakeInitiation),
         (2, MessageType::HandshakeResponse),
         (3, MessageType::TransportData),
+        (4, MessageType::CookieReply),
     ] {
         assert_eq!(MessageType::from_u8(v), Some(t));
         assert_eq!(t.to_u8(), v);
     }
-    assert_eq!(MessageType::from_u8(4), None);
+    assert_eq!(MessageType::from_u8(5), None);
     assert!(
         HeaderError::UnknownType(9)
             .to_string()

@@ -174,6 +174,9 @@ fn header_vectors() {
                     receiver_index: n("receiver_index") as u32,
                     counter: n("counter"),
                 },
+                "cookie_reply" => Repr::CookieReply {
+                    receiver_index: n("receiver_index") as u32,
+                },
                 other => panic!("{name}: unknown type {other}"),
             };
             let payload = hex::decode(case["payload"].as_str().unwrap()).unwrap();

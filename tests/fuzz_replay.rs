@@ -64,6 +64,7 @@ targets! {
     framing_decode,
     framing_header,
     framing_roundtrip,
+    link_ingress,
     ports_decode,
     ports_hostile,
     noise_datagram,

@@ -3,9 +3,9 @@
 //! copying and in-place paths, automatic rekeys, replay rejections, forged
 //! packets) exchange messages.
 
-#![cfg(any(feature = "ring", feature = "rustcrypto"))]
+#![cfg(any(feature = "ring", feature = "rustcrypto", feature = "aws-lc"))]
 
-use hyperport::crypto::{AeadAlgorithm, DefaultProvider as P, Digest};
+use hyperport::crypto::{AeadAlgorithm, Digest, Provider};
 use hyperport::noise::cipher::SplitKeys;
 use hyperport::noise::datagram::{self, DatagramTransport, RekeyPolicy};
 use hyperport::noise::transport::{Config, Transport};
@@ -39,8 +39,25 @@ fn counter_sees_allocations() {
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
 }
 
+#[cfg(feature = "ring")]
 #[test]
-fn no_allocation_per_message() {
+fn no_allocation_per_message_ring() {
+    no_allocation_per_message::<hyperport::crypto::Ring>();
+}
+
+#[cfg(feature = "rustcrypto")]
+#[test]
+fn no_allocation_per_message_rustcrypto() {
+    no_allocation_per_message::<hyperport::crypto::RustCrypto>();
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn no_allocation_per_message_aws_lc() {
+    no_allocation_per_message::<hyperport::crypto::AwsLc>();
+}
+
+fn no_allocation_per_message<P: Provider>() {
     let mut wire = vec![0u8; 65535];
     let mut out = vec![0u8; 65535];
     let payload = vec![0x5au8; 65519];
@@ -81,6 +98,6 @@ fn no_allocation_per_message() {
             }
             assert!(a.sending_nonce() > 0 && da.sending_nonce() > 60);
         });
-        assert_eq!(n, 0, "{alg:?}: {n} heap allocations");
+        assert_eq!(n, 0, "{} {alg:?}: {n} heap allocations", P::NAME);
     }
 }

@@ -17,7 +17,7 @@ fn reference(d: &[u8]) -> Result<Repr, HeaderError> {
     if d[0] != 1 {
         return Err(HeaderError::UnknownVersion(d[0]));
     }
-    if !(1..=3).contains(&d[1]) {
+    if !(1..=4).contains(&d[1]) {
         return Err(HeaderError::UnknownType(d[1]));
     }
     if be(2..4) != 0 {
@@ -36,6 +36,10 @@ fn reference(d: &[u8]) -> Result<Repr, HeaderError> {
             receiver_index: receiver,
         }),
         _ if sender != 0 => Err(HeaderError::UnusedFieldNotZero(HeaderField::SenderIndex)),
+        4 if counter != 0 => Err(HeaderError::UnusedFieldNotZero(HeaderField::Counter)),
+        4 => Ok(Repr::CookieReply {
+            receiver_index: receiver,
+        }),
         _ => Ok(Repr::TransportData {
             receiver_index: receiver,
             counter,

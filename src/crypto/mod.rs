@@ -1,27 +1,34 @@
 //! Cryptographic primitives behind a small provider trait.
 //!
-//! The protocol machines are generic over a [`Provider`] that supplies the
-//! AEAD ciphers and hash functions; it is chosen at compile time:
+//! The protocol machines are generic over a [`Provider`] that supplies
+//! X25519, the AEAD ciphers and the hash functions; it is chosen at compile
+//! time:
 //!
-//! | provider | feature | targets | AEAD | SHA-2 | BLAKE2 |
-//! |---|---|---|---|---|---|
-//! | `Ring` | `ring` | hosted (x86_64, aarch64, wasm32) | ring | ring | `blake2` crate |
-//! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | RustCrypto | `sha2` crate | `blake2` crate |
+//! | provider | feature | targets | X25519 | AEAD | SHA-2 | BLAKE2 |
+//! |---|---|---|---|---|---|---|
+//! | `Ring` | `ring` (default) | hosted (x86_64, aarch64, wasm32) | x25519-dalek | ring | ring | `blake2` crate |
+//! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | x25519-dalek | RustCrypto | `sha2` crate | `blake2` crate |
+//! | `AwsLc` | `aws-lc` | hosted (needs a C compiler) | AWS-LC | AWS-LC | AWS-LC | `blake2` crate |
 //!
-//! X25519 is always [`x25519`] (x25519-dalek): ring cannot hold a static
-//! X25519 private key, so it cannot do Noise. BLAKE2b always comes from the
-//! `blake2` crate; BLAKE2s too, except with the `simd-blake2s` feature (on by
-//! default; needs std), which takes it from `blake2s_simd` for either provider.
+//! X25519 is a provider method ([`Provider::x25519`],
+//! [`Provider::x25519_generate`], [`Provider::x25519_prepare`]) whose
+//! default is x25519-dalek: ring
+//! cannot hold a static X25519 private key, so the `Ring` provider keeps
+//! dalek, as does `RustCrypto` (firmware); `AwsLc` overrides both with
+//! AWS-LC's X25519 (static keys supported). Key pairs are provider-neutral
+//! [`x25519::KeyPair`]s. BLAKE2s/BLAKE2b always come from the `blake2`
+//! crate.
 //!
 //! `DefaultProvider` is `Ring` when the `ring` feature is on, otherwise
-//! `RustCrypto` when `rustcrypto` (or `rustcrypto-minimal`) is on.
+//! `AwsLc` when `aws-lc` is on, otherwise `RustCrypto` when `rustcrypto`
+//! (or `rustcrypto-minimal`) is on.
 //!
 //! ## Algorithms compiled in
 //!
 //! ChaCha20-Poly1305 and BLAKE2s are always there. AES-256-GCM, SHA-256,
 //! SHA-512 and BLAKE2b each have a feature (`aesgcm`, `sha256`, `sha512`,
-//! `blake2b`; `all-algorithms` turns on all four, and `ring` and
-//! `rustcrypto` imply it, so the hosted default has everything). Without
+//! `blake2b`; `all-algorithms` turns on all four, and `ring`, `aws-lc`
+//! and `rustcrypto` imply it, so the hosted default has everything). Without
 //! its feature an algorithm's enum variant ([`AeadAlgorithm`],
 //! [`HashAlgorithm`]) does not exist, the provider has no code for it, and
 //! [`NoiseParams::parse`](crate::noise::NoiseParams::parse) refuses names
@@ -46,6 +53,11 @@ mod ring_provider;
 #[cfg(feature = "ring")]
 pub use ring_provider::Ring;
 
+#[cfg(feature = "aws-lc")]
+mod aws_lc_provider;
+#[cfg(feature = "aws-lc")]
+pub use aws_lc_provider::AwsLc;
+
 #[cfg(feature = "rustcrypto-minimal")]
 mod rustcrypto_provider;
 #[cfg(feature = "rustcrypto-minimal")]
@@ -55,7 +67,14 @@ pub use rustcrypto_provider::RustCrypto;
 #[cfg(feature = "ring")]
 pub type DefaultProvider = Ring;
 /// The provider used when a machine is not told otherwise.
-#[cfg(all(feature = "rustcrypto-minimal", not(feature = "ring")))]
+#[cfg(all(feature = "aws-lc", not(feature = "ring")))]
+pub type DefaultProvider = AwsLc;
+/// The provider used when a machine is not told otherwise.
+#[cfg(all(
+    feature = "rustcrypto-minimal",
+    not(feature = "ring"),
+    not(feature = "aws-lc")
+))]
 pub type DefaultProvider = RustCrypto;
 
 /// Length of every AEAD key used here (ChaCha20-Poly1305 and AES-256-GCM).
@@ -232,9 +251,10 @@ pub trait Hasher: Clone {
     fn finish(self) -> Digest;
 }
 
-/// A crypto provider: a compile-time choice of AEAD and hash implementations.
+/// A crypto provider: a compile-time choice of X25519, AEAD and hash
+/// implementations.
 pub trait Provider {
-    /// Short name used in benchmarks and logs ("ring", "rustcrypto").
+    /// Short name used in benchmarks and logs ("ring", "rustcrypto", "aws-lc").
     const NAME: &'static str;
     /// A keyed AEAD cipher.
     type AeadKey: Aead;
@@ -246,6 +266,39 @@ pub trait Provider {
 
     /// Starts a hash computation.
     fn hasher(alg: HashAlgorithm) -> Self::Hasher;
+
+    /// `X25519(key, peer)` (RFC 7748): the shared secret with `peer`'s
+    /// public key, all zeros for a low-order `peer` (a provider whose
+    /// X25519 refuses such a key returns all zeros too, so the handshake's
+    /// low-order check sees the same thing everywhere).
+    ///
+    /// Default: x25519-dalek ([`x25519::KeyPair::dh`]).
+    fn x25519(key: &x25519::KeyPair, peer: &[u8; x25519::KEY_LEN]) -> x25519::SharedSecret {
+        key.dh(peer)
+    }
+
+    /// A fresh ephemeral key pair: 32 bytes from `rng` as the private key,
+    /// and its public key computed by this provider. Randomness is always
+    /// injected (no provider draws its own).
+    ///
+    /// Default: x25519-dalek (no allocation).
+    fn x25519_generate<R: rand_core::RngCore + rand_core::CryptoRng>(
+        rng: &mut R,
+    ) -> x25519::KeyPair {
+        x25519::KeyPair::generate(rng)
+    }
+
+    /// The key pair in the form this provider computes with fastest (the
+    /// same private and public key). The handshake builder calls it for the
+    /// local static and a fixed ephemeral key; calling it once yourself on
+    /// a static key used for many handshakes saves that work per handshake
+    /// (with `AwsLc`: one import into AWS-LC, a fixed-base scalar
+    /// multiplication; a prepared key passes through unchanged).
+    ///
+    /// Default: the key pair unchanged.
+    fn x25519_prepare(key: x25519::KeyPair) -> x25519::KeyPair {
+        key
+    }
 
     /// Hashes the concatenation of `parts` in one call.
     fn hash(alg: HashAlgorithm, parts: &[&[u8]]) -> Digest {

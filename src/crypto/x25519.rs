@@ -1,6 +1,18 @@
-//! X25519 (RFC 7748) key pairs and Diffie-Hellman, from x25519-dalek.
+//! X25519 (RFC 7748) key pairs and Diffie-Hellman.
 //!
-//! Used by every provider: ring has no static X25519 private key.
+//! A [`KeyPair`] is provider-neutral: it holds the private key (in an
+//! x25519-dalek `StaticSecret`, zeroized on drop) and its public key, so the
+//! same identity works with every [`Provider`](super::Provider). Which code
+//! computes a Diffie-Hellman is the provider's choice
+//! ([`Provider::x25519`](super::Provider::x25519)): the `Ring` and
+//! `RustCrypto` providers use x25519-dalek ([`KeyPair::dh`]); the `AwsLc`
+//! provider uses AWS-LC. [`KeyPair::generate`] and
+//! [`KeyPair::from_secret_bytes`] use x25519-dalek and never allocate, with
+//! every feature set. A provider may attach its own form of the key
+//! ([`Provider::x25519_prepare`](super::Provider::x25519_prepare), done by
+//! the handshake builder; do it once yourself for a static key used in many
+//! handshakes): with `AwsLc`, the key imported into AWS-LC, shared by
+//! clones.
 
 use core::fmt;
 use rand_core::{CryptoRng, RngCore};
@@ -14,10 +26,16 @@ pub const KEY_LEN: usize = 32;
 pub struct KeyPair {
     secret: x25519_dalek::StaticSecret,
     public: [u8; KEY_LEN],
+    /// The same private key inside AWS-LC (feature `aws-lc`), shared by
+    /// clones. AWS-LC wipes it when the last clone drops (`OPENSSL_free`
+    /// zeroizes every allocation before freeing it).
+    #[cfg(feature = "aws-lc")]
+    aws: Option<super::aws_lc_provider::AwsKey>,
 }
 
 impl KeyPair {
-    /// Generates a fresh key pair from `rng`.
+    /// Generates a fresh key pair from `rng` (32 random bytes as the
+    /// private key).
     pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
         let mut bytes = [0u8; KEY_LEN];
         rng.fill_bytes(&mut bytes);
@@ -27,11 +45,35 @@ impl KeyPair {
     }
 
     /// The key pair whose private key is `secret` (clamped as RFC 7748 says).
-    /// Computes the public key once.
+    /// Computes the public key once, with x25519-dalek.
     pub fn from_secret_bytes(secret: [u8; KEY_LEN]) -> Self {
         let secret = x25519_dalek::StaticSecret::from(secret);
         let public = x25519_dalek::PublicKey::from(&secret).to_bytes();
-        KeyPair { secret, public }
+        KeyPair {
+            secret,
+            public,
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        }
+    }
+
+    /// The key pair imported into AWS-LC, with the public key AWS-LC
+    /// computes; `None` only if AWS-LC refuses the import (never for 32
+    /// bytes).
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn aws_from_secret_bytes(secret: &[u8; KEY_LEN]) -> Option<Self> {
+        let (aws, public) = super::aws_lc_provider::AwsKey::import(secret)?;
+        Some(KeyPair {
+            secret: x25519_dalek::StaticSecret::from(*secret),
+            public,
+            aws: Some(aws),
+        })
+    }
+
+    /// The key inside AWS-LC, if this key pair carries one.
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn aws_key(&self) -> Option<&super::aws_lc_provider::AwsKey> {
+        self.aws.as_ref()
     }
 
     /// The public key.
@@ -44,7 +86,9 @@ impl KeyPair {
         self.secret.to_bytes()
     }
 
-    /// `DH(self, peer)`: the shared secret with `peer`'s public key.
+    /// `DH(self, peer)` with x25519-dalek: the shared secret with `peer`'s
+    /// public key (what the `Ring` and `RustCrypto` providers compute; a
+    /// handshake calls [`Provider::x25519`](super::Provider::x25519)).
     ///
     /// Low-order peer keys yield an all-zero secret; see
     /// [`SharedSecret::is_zero`] for callers that must reject them.
@@ -70,6 +114,13 @@ impl SharedSecret {
     /// The secret bytes.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
+    }
+
+    /// A secret holding `bytes`: for a [`Provider`](super::Provider) that
+    /// computes X25519 itself (the output of `X25519(k, u)`, or all zeros
+    /// where its X25519 refuses a low-order `u`).
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        SharedSecret(bytes)
     }
 
     /// A secret with the given bytes (unit tests that need a wrong value).

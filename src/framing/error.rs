@@ -189,9 +189,9 @@ impl fmt::Display for HeaderField {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderError {
-    /// The datagram is shorter than [`HEADER_LEN`](super::datagram::HEADER_LEN).
+    /// The datagram is shorter than [`HEADER_LEN`](crate::link::wire::HEADER_LEN).
     Truncated(Truncated),
-    /// The version byte is not [`VERSION`](super::datagram::VERSION).
+    /// The version byte is not [`VERSION`](crate::link::wire::VERSION).
     UnknownVersion(u8),
     /// The message type byte names no known message type.
     UnknownType(u8),

@@ -56,12 +56,12 @@
 //!
 //! # Datagram header
 //!
-//! [`datagram`] holds the fixed-size header of the UDP link (version, message
-//! type, session indices, the counter that carries the Noise explicit nonce),
-//! as a checked view and a parse/emit `Repr`.
+//! The fixed-size header of the UDP link (version, message type, session
+//! indices, the counter that carries the Noise explicit nonce) now lives in
+//! [`crate::link::wire`], where the whole packet layout is documented once;
+//! [`datagram`] re-exports it for existing users.
 
 mod config;
-pub mod datagram;
 mod decoder;
 mod encoder;
 mod error;
@@ -70,6 +70,13 @@ pub use config::{Config, DEFAULT_MAX_FRAME_LEN};
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use error::{ConfigError, DecodeError, EncodeError, FillError, HeaderError, HeaderField};
+
+/// The datagram header codec, moved to [`crate::link::wire`] (the packet
+/// layout is documented there, in the [`link`](crate::link#packet-layout)
+/// module docs); re-exported here unchanged.
+pub mod datagram {
+    pub use crate::link::wire::{HEADER_LEN, Header, MessageType, Repr, VERSION};
+}
 
 /// Length of the frame length prefix: 4 bytes, a big-endian `u32`.
 pub const PREFIX_LEN: usize = 4;

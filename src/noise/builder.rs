@@ -267,10 +267,14 @@ impl<'a> Builder<'a> {
                 return Err(BuildError::UnexpectedPsk { position: i });
             }
         }
-        // Generate the ephemeral now, so that writing needs no RNG.
+        // Generate the ephemeral now, so that writing needs no RNG; keys
+        // given in advance in the provider's form (a no-op for dalek).
         if sends_e && self.e.is_none() {
-            self.e = Some(KeyPair::generate(rng));
+            self.e = Some(P::x25519_generate(rng));
+        } else {
+            self.e = self.e.take().map(P::x25519_prepare);
         }
+        self.s = self.s.take().map(P::x25519_prepare);
 
         let mut sym = SymmetricState::<P>::new(
             self.params.hash(),

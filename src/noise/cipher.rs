@@ -286,6 +286,40 @@ impl<P: Provider> CipherState<P> {
         Ok(len)
     }
 
+    /// The transports' fast path: [`encrypt_in_place`](Self::encrypt_in_place)
+    /// for a caller that has already checked the nonce (not
+    /// [`RESERVED_NONCE`]) and the lengths (`plaintext_len + TAG_LEN` within
+    /// [`MAX_MESSAGE_LEN`] and `buf`). The nonce is checked again (one
+    /// comparison: it guards the increment); the lengths only by the
+    /// bounds-checked split.
+    pub(crate) fn encrypt_in_place_prechecked(
+        &mut self,
+        buf: &mut [u8],
+        plaintext_len: usize,
+    ) -> Result<usize, CipherError> {
+        if self.n == RESERVED_NONCE {
+            return Err(CipherError::NonceExhausted);
+        }
+        self.seal_checked(&[], buf, plaintext_len)
+    }
+
+    /// The transports' fast path: [`decrypt_in_place`](Self::decrypt_in_place)
+    /// with no associated data, for a caller that has already checked that
+    /// `buf` is at least a tag long and within [`MAX_MESSAGE_LEN`]. Same
+    /// errors and guarantees otherwise.
+    pub(crate) fn decrypt_in_place_prechecked(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<usize, CipherError> {
+        if self.key.is_some() && self.n == RESERVED_NONCE {
+            return Err(CipherError::NonceExhausted);
+        }
+        let len = buf.len().checked_sub(TAG_LEN).ok_or(CipherError::Decrypt)?;
+        let (body, tag) = buf.split_at_mut_checked(len).ok_or(CipherError::Decrypt)?;
+        self.open_checked(&[], body, tag)?;
+        Ok(len)
+    }
+
     /// Seals `buf[..plaintext_len]` in place after [`Self::check_encrypt`]
     /// passed; returns the output length. Without a key the plaintext is
     /// the output.
@@ -359,9 +393,7 @@ impl<P: Provider> CipherState<P> {
             return Ok(len);
         }
         let (body, tag) = buf.split_at_mut_checked(len).ok_or(CipherError::Decrypt)?;
-        let mut tag_bytes = [0u8; TAG_LEN];
-        tag_bytes.copy_from_slice(tag);
-        self.open_checked(ad, body, &tag_bytes)?;
+        self.open_checked(ad, body, tag)?;
         Ok(len)
     }
 

@@ -231,9 +231,9 @@ impl<P: Provider> HandshakeState<P> {
             (Some(k), Some(p)) => match (which, self.ss.as_ref()) {
                 (Dh::Ss, Some(pre)) => match pre.for_pair(k.public(), p) {
                     Some(secret) => secret.clone(),
-                    None => k.dh(p),
+                    None => P::x25519(k, p),
                 },
-                _ => k.dh(p),
+                _ => P::x25519(k, p),
             },
             _ => return Err(HandshakeError::MissingKey),
         };

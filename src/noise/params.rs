@@ -34,6 +34,9 @@ pub enum ParamsError {
     UnsupportedCipher,
     /// A hash other than `SHA256`, `SHA512`, `BLAKE2s`, `BLAKE2b`.
     UnsupportedHash,
+    /// [`NoiseParams::new`] was given a pattern with modifiers (`pskN`,
+    /// `fallback`): name it with [`NoiseParams::parse`] instead.
+    ModifiedPattern,
     /// A cipher or hash this build leaves out: the crate feature named here
     /// (`aesgcm`, `sha256`, `sha512` or `blake2b`) is off, as in a firmware
     /// build with `rustcrypto-minimal`.
@@ -66,6 +69,9 @@ impl fmt::Display for ParamsError {
             ParamsError::UnsupportedHash => {
                 f.write_str("unsupported hash: use SHA256, SHA512, BLAKE2s or BLAKE2b")
             }
+            ParamsError::ModifiedPattern => f.write_str(
+                "NoiseParams::new takes a base pattern; name patterns with pskN or fallback with NoiseParams::parse",
+            ),
             ParamsError::NotCompiledIn { feature } => write!(
                 f,
                 "this build of hyperport leaves that algorithm out: enable the crate feature `{feature}`, or pick ChaChaPoly / BLAKE2s"
@@ -97,6 +103,78 @@ pub struct NoiseParams {
 }
 
 impl NoiseParams {
+    /// The protocol made of a base pattern (one of the constants of
+    /// [`pattern`](super::pattern), such as `pattern::XX`), a cipher and a
+    /// hash, with DH 25519; its name is built from the parts (for example
+    /// `Noise_XX_25519_ChaChaPoly_BLAKE2s`).
+    ///
+    /// Same result as [`parse`](Self::parse) of that name, without the
+    /// name parser and the table of every pattern: firmware that names its
+    /// protocol this way lets the linker drop both (about 3 KB of flash on
+    /// Cortex-M).
+    ///
+    /// ```
+    /// use hyperport::crypto::{AeadAlgorithm, HashAlgorithm};
+    /// use hyperport::noise::{NoiseParams, pattern};
+    ///
+    /// let p = NoiseParams::new(pattern::XX, AeadAlgorithm::ChaCha20Poly1305, HashAlgorithm::Blake2s)?;
+    /// assert_eq!(p, NoiseParams::parse("Noise_XX_25519_ChaChaPoly_BLAKE2s")?);
+    /// # Ok::<(), hyperport::noise::ParamsError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ParamsError::ModifiedPattern`] for a pattern with `pskN` or
+    /// `fallback` modifiers.
+    pub fn new(
+        pattern: HandshakePattern,
+        cipher: AeadAlgorithm,
+        hash: HashAlgorithm,
+    ) -> Result<Self, ParamsError> {
+        if pattern.is_psk() || !pattern.alice_first() {
+            return Err(ParamsError::ModifiedPattern);
+        }
+        let cipher_name = match cipher {
+            AeadAlgorithm::ChaCha20Poly1305 => "ChaChaPoly",
+            #[cfg(feature = "aesgcm")]
+            AeadAlgorithm::Aes256Gcm => "AESGCM",
+        };
+        let hash_name = match hash {
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => "SHA256",
+            #[cfg(feature = "sha512")]
+            HashAlgorithm::Sha512 => "SHA512",
+            HashAlgorithm::Blake2s => "BLAKE2s",
+            #[cfg(feature = "blake2b")]
+            HashAlgorithm::Blake2b => "BLAKE2b",
+        };
+        let mut name = [0u8; MAX_NAME_LEN];
+        let mut len = 0usize;
+        for part in [
+            "Noise_",
+            pattern.base_name(),
+            "_25519_",
+            cipher_name,
+            "_",
+            hash_name,
+        ] {
+            let end = len.saturating_add(part.len());
+            name.get_mut(len..end)
+                .ok_or(ParamsError::Malformed)?
+                .copy_from_slice(part.as_bytes());
+            len = end;
+        }
+        Ok(NoiseParams {
+            name,
+            // At most 6 + 4 + 7 + 10 + 1 + 7 = 35 bytes.
+            name_len: u8::try_from(len).map_err(|_| ParamsError::Malformed)?,
+            pattern,
+            cipher,
+            hash,
+            psks: [0; MAX_PSKS],
+            psk_count: 0,
+        })
+    }
+
     /// Parses `name`.
     ///
     /// # Errors
@@ -329,5 +407,53 @@ mod tests {
         for (name, err) in cases {
             assert_eq!(NoiseParams::parse(name), Err(*err), "{name}");
         }
+    }
+
+    /// `new` from parts equals `parse` of the name, for every base pattern,
+    /// cipher and hash; modified patterns are refused.
+    #[cfg(feature = "all-algorithms")]
+    #[test]
+    fn new_from_parts_matches_parse() {
+        use crate::noise::pattern::{ALL, XX};
+        let ciphers = [
+            (AeadAlgorithm::ChaCha20Poly1305, "ChaChaPoly"),
+            (AeadAlgorithm::Aes256Gcm, "AESGCM"),
+        ];
+        let hashes = [
+            (HashAlgorithm::Sha256, "SHA256"),
+            (HashAlgorithm::Sha512, "SHA512"),
+            (HashAlgorithm::Blake2s, "BLAKE2s"),
+            (HashAlgorithm::Blake2b, "BLAKE2b"),
+        ];
+        let mut n = 0;
+        for p in ALL {
+            for (c, cn) in ciphers {
+                for (h, hn) in hashes {
+                    let mut buf = [0u8; MAX_NAME_LEN];
+                    let mut w = crate::buf::Writer::new(&mut buf);
+                    for part in ["Noise_", p.base_name(), "_25519_", cn, "_", hn] {
+                        w.put(part.as_bytes()).unwrap();
+                    }
+                    let name = core::str::from_utf8(w.written()).unwrap();
+                    assert_eq!(
+                        NoiseParams::new(p, c, h),
+                        NoiseParams::parse(name),
+                        "{name}"
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 38 * 8);
+        let psk = XX.with_psk(3).unwrap();
+        assert_eq!(
+            NoiseParams::new(psk, AeadAlgorithm::Aes256Gcm, HashAlgorithm::Sha256),
+            Err(ParamsError::ModifiedPattern)
+        );
+        let fb = XX.with_fallback().unwrap();
+        assert_eq!(
+            NoiseParams::new(fb, AeadAlgorithm::Aes256Gcm, HashAlgorithm::Sha256),
+            Err(ParamsError::ModifiedPattern)
+        );
     }
 }

@@ -21,6 +21,7 @@ use hyperport::time::{Duration, Instant, Monotonic};
 use hyperport::{BufferTooSmall, Truncated};
 
 mod framing;
+mod link;
 mod noise;
 mod ports;
 mod routing;
@@ -109,6 +110,10 @@ pub const CHECKS: &[Check] = &[
     (
         "noise: datagram transport over the header, reorder/dup/forgery",
         noise::datagram_over_header,
+    ),
+    (
+        "link: IK via gate (cached duplicate), keepalive, 8 each way, dup/forgery refused",
+        link::ik_handshake_and_transport,
     ),
     NOISE_CHECKS[0],
     NOISE_CHECKS[1],

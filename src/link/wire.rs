@@ -1,34 +1,17 @@
-//! The fixed-size header of every datagram on the UDP link.
+//! The packet layout of the link: the 20-byte header every datagram starts
+//! with, as a checked view ([`Header`]) and a parsed form ([`Repr`]), plus
+//! the sizes of the bodies that follow it.
 //!
-//! Every datagram starts with a 20-byte header followed by the payload (a
-//! Noise handshake message, or a Noise transport message whose explicit nonce
-//! is the header's counter). All integers are big-endian.
-//!
-//! | offset | size | field | value |
-//! |---|---|---|---|
-//! | 0 | 1 | version | [`VERSION`] (1); anything else is [`HeaderError::UnknownVersion`] |
-//! | 1 | 1 | message type | [`MessageType`]: 1 handshake-initiation, 2 handshake-response, 3 transport-data |
-//! | 2 | 2 | reserved | must be zero ([`HeaderError::ReservedNotZero`]); room for future flags |
-//! | 4 | 4 | sender index | the sender's session index (handshakes only) |
-//! | 8 | 4 | receiver index | the receiver's session index (the index its peer chose) |
-//! | 12 | 8 | counter | transport data: the Noise explicit nonce; handshakes: zero |
-//! | 20 | … | payload | not part of the header |
-//!
-//! Which fields each message type uses (an unused field must be zero, else
-//! [`HeaderError::UnusedFieldNotZero`]):
-//!
-//! | message type | sender index | receiver index | counter |
-//! |---|---|---|---|
-//! | handshake-initiation (1) | initiator's index | unused (zero) | unused (zero) |
-//! | handshake-response (2) | responder's index | initiator's index | unused (zero) |
-//! | transport-data (3) | unused (zero) | recipient's index | explicit nonce |
+//! The layout is documented once, with its byte tables, in the
+//! [`link` module docs](crate::link#packet-layout). All integers are
+//! big-endian.
 //!
 //! [`Header`] is a checked view over a buffer (after
 //! [`Header::new_checked`] no accessor can fail); [`Repr`] is the parsed,
 //! validated form, in which an illegal combination cannot be expressed.
 //!
 //! ```
-//! use hyperport::framing::datagram::{Header, Repr, HEADER_LEN};
+//! use hyperport::link::wire::{Header, Repr, HEADER_LEN};
 //!
 //! let repr = Repr::TransportData { receiver_index: 7, counter: 42 };
 //! let mut buf = [0u8; HEADER_LEN + 3];
@@ -41,14 +24,81 @@
 
 use core::fmt;
 
-use super::error::{HeaderError, HeaderField};
 use crate::error::{BufferTooSmall, Truncated};
+pub use crate::framing::{HeaderError, HeaderField};
+use crate::noise::cipher::TAG_LEN;
 
 /// Length of the datagram header in bytes.
 pub const HEADER_LEN: usize = 20;
 
 /// The only header version this crate speaks.
 pub const VERSION: u8 = 1;
+
+/// Length of `mac1` and of `mac2` at the end of an initiation.
+pub const MAC_LEN: usize = 16;
+/// Bytes after the Noise message of an initiation: `mac1` then `mac2`.
+pub const MACS_LEN: usize = 2 * MAC_LEN;
+/// Length of the initiation payload: the initiator's timestamp, a
+/// big-endian `u64` of microseconds.
+pub const STAMP_LEN: usize = 8;
+/// Length of a cookie.
+pub const COOKIE_LEN: usize = 16;
+/// Length of the random salt of a cookie reply.
+pub const COOKIE_SALT_LEN: usize = 16;
+/// Length of a whole cookie-reply datagram: header, salt, sealed cookie
+/// and its tag (68 bytes).
+pub const COOKIE_REPLY_LEN: usize = HEADER_LEN + COOKIE_SALT_LEN + COOKIE_LEN + TAG_LEN;
+/// Most key bytes and tags any supported handshake message carries around
+/// its payload (an `e`, an encrypted `s` and the payload tag: 96 bytes).
+pub const MAX_HANDSHAKE_OVERHEAD: usize = 32 + 32 + TAG_LEN + TAG_LEN;
+/// Largest handshake payload a link reads (others only the
+/// [`STAMP_LEN`] bytes of an initiation and nothing in later messages).
+pub const MAX_HANDSHAKE_PAYLOAD: usize = 64;
+/// Largest handshake datagram a link writes or reads (header, message,
+/// MACs: 212 bytes).
+pub const MAX_HANDSHAKE_DATAGRAM: usize =
+    HEADER_LEN + MAX_HANDSHAKE_OVERHEAD + MAX_HANDSHAKE_PAYLOAD + MACS_LEN;
+/// Largest datagram a link writes from `poll_transmit` (handshake
+/// messages, cookie replies, keepalives): a buffer this long never gets
+/// `BufferTooSmall`.
+pub const MAX_CONTROL_DATAGRAM: usize = MAX_HANDSHAKE_DATAGRAM;
+/// Largest datagram a link accepts or writes (the largest UDP payload).
+pub const MAX_DATAGRAM: usize = 65_535;
+/// Largest payload of one transport datagram
+/// (`MAX_DATAGRAM - HEADER_LEN - TAG_LEN` = 65,499 bytes).
+pub const MAX_PAYLOAD: usize = MAX_DATAGRAM - HEADER_LEN - TAG_LEN;
+/// Length of a keepalive: a transport datagram with an empty payload.
+pub const KEEPALIVE_LEN: usize = HEADER_LEN + TAG_LEN;
+
+/// Length of the transport datagram that carries `payload_len` bytes.
+pub const fn datagram_len(payload_len: usize) -> usize {
+    HEADER_LEN
+        .saturating_add(payload_len)
+        .saturating_add(TAG_LEN)
+}
+
+/// Where a datagram goes, read from its header alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// An initiation: to the [`Gate`](super::Gate) (no receiver index yet).
+    Initiation,
+    /// Every other type: to the link owning this local index.
+    Index(u32),
+}
+
+/// Reads where `datagram` goes: constant time, no crypto.
+///
+/// # Errors
+/// As [`Repr::parse`].
+pub fn route(datagram: &[u8]) -> Result<Route, HeaderError> {
+    let (repr, _) = Repr::parse_datagram(datagram)?;
+    Ok(match repr {
+        Repr::HandshakeInitiation { .. } => Route::Initiation,
+        Repr::HandshakeResponse { receiver_index, .. }
+        | Repr::TransportData { receiver_index, .. }
+        | Repr::CookieReply { receiver_index } => Route::Index(receiver_index),
+    })
+}
 
 mod field {
     use core::ops::Range;
@@ -67,10 +117,14 @@ mod field {
 pub enum MessageType {
     /// First handshake message, initiator to responder (1).
     HandshakeInitiation,
-    /// Second handshake message, responder to initiator (2).
+    /// Every later handshake message (2): the responder's answer, and the
+    /// initiator's third message in three-message patterns.
     HandshakeResponse,
-    /// Noise transport message (3).
+    /// Noise transport message (3); an empty payload is a keepalive.
     TransportData,
+    /// A responder under load answers an initiation without a valid `mac2`
+    /// with a cookie (4) instead of doing any Diffie-Hellman work.
+    CookieReply,
 }
 
 impl MessageType {
@@ -80,6 +134,7 @@ impl MessageType {
             MessageType::HandshakeInitiation => 1,
             MessageType::HandshakeResponse => 2,
             MessageType::TransportData => 3,
+            MessageType::CookieReply => 4,
         }
     }
 
@@ -89,6 +144,7 @@ impl MessageType {
             1 => Some(MessageType::HandshakeInitiation),
             2 => Some(MessageType::HandshakeResponse),
             3 => Some(MessageType::TransportData),
+            4 => Some(MessageType::CookieReply),
             _ => None,
         }
     }
@@ -100,6 +156,7 @@ impl fmt::Display for MessageType {
             MessageType::HandshakeInitiation => "handshake-initiation",
             MessageType::HandshakeResponse => "handshake-response",
             MessageType::TransportData => "transport-data",
+            MessageType::CookieReply => "cookie-reply",
         })
     }
 }
@@ -275,6 +332,11 @@ pub enum Repr {
         /// The Noise explicit nonce of the payload.
         counter: u64,
     },
+    /// Cookie reply to an initiation.
+    CookieReply {
+        /// The initiator's index, copied from the initiation.
+        receiver_index: u32,
+    },
 }
 
 impl Repr {
@@ -324,6 +386,13 @@ impl Repr {
                     counter: header.counter(),
                 })
             }
+            MessageType::CookieReply => {
+                unused(header.sender_index() == 0, HeaderField::SenderIndex)?;
+                unused(header.counter() == 0, HeaderField::Counter)?;
+                Ok(Repr::CookieReply {
+                    receiver_index: header.receiver_index(),
+                })
+            }
         }
     }
 
@@ -344,6 +413,7 @@ impl Repr {
             Repr::HandshakeInitiation { .. } => MessageType::HandshakeInitiation,
             Repr::HandshakeResponse { .. } => MessageType::HandshakeResponse,
             Repr::TransportData { .. } => MessageType::TransportData,
+            Repr::CookieReply { .. } => MessageType::CookieReply,
         }
     }
 
@@ -381,6 +451,7 @@ impl Repr {
                 receiver_index,
                 counter,
             } => (0, receiver_index, counter),
+            Repr::CookieReply { receiver_index } => (0, receiver_index, 0),
         };
         header.set_version(VERSION);
         header.set_message_type(self.message_type().to_u8());
@@ -388,5 +459,46 @@ impl Repr {
         header.set_sender_index(sender);
         header.set_receiver_index(receiver);
         header.set_counter(counter);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let mut b = [0u8; HEADER_LEN];
+        for (repr, want) in [
+            (
+                Repr::HandshakeInitiation { sender_index: 9 },
+                Route::Initiation,
+            ),
+            (
+                Repr::HandshakeResponse {
+                    sender_index: 1,
+                    receiver_index: 2,
+                },
+                Route::Index(2),
+            ),
+            (
+                Repr::TransportData {
+                    receiver_index: 3,
+                    counter: 4,
+                },
+                Route::Index(3),
+            ),
+            (Repr::CookieReply { receiver_index: 5 }, Route::Index(5)),
+        ] {
+            repr.emit(&mut b).unwrap();
+            assert_eq!(route(&b), Ok(want));
+        }
+        assert!(route(&b[..19]).is_err());
+        // Sizes from the layout table.
+        assert_eq!(COOKIE_REPLY_LEN, 68);
+        assert_eq!(KEEPALIVE_LEN, 36);
+        assert_eq!(MAX_HANDSHAKE_DATAGRAM, 212);
+        assert_eq!(MAX_PAYLOAD, 65_499);
+        assert_eq!(datagram_len(10), 46);
     }
 }
