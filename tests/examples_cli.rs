@@ -18,6 +18,7 @@ const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("overlay_sim", Some("sim")),
     ("uart_echo_client", Some("embedded-io")),
     ("wasi_leg", Some("wasi")),
+    ("noise_echo", Some("tokio")),
 ];
 
 fn enabled(feature: Option<&str>) -> bool {
@@ -26,6 +27,7 @@ fn enabled(feature: Option<&str>) -> bool {
         Some("sim") => cfg!(feature = "sim"),
         Some("embedded-io") => cfg!(feature = "embedded-io"),
         Some("wasi") => cfg!(feature = "wasi"),
+        Some("tokio") => cfg!(feature = "tokio"),
         Some(other) => panic!("unknown feature {other}"),
     }
 }
@@ -155,6 +157,15 @@ fn bad_values_and_files_are_one_line_exit_2() {
         );
         // Built for the host, a valid command line says where it runs.
         assert_one_line_exit_2("wasi_leg", &["--connect", "127.0.0.1:1"]);
+    }
+    if cfg!(feature = "tokio") {
+        assert_one_line_exit_2("noise_echo", &[]);
+        assert_one_line_exit_2("noise_echo", &["--listen", "not-an-address"]);
+        assert_one_line_exit_2("noise_echo", &["--connect", "127.0.0.1:1", "--count", "x"]);
+        assert_one_line_exit_2(
+            "noise_echo",
+            &["--connect", "127.0.0.1:1", "--pattern", "N"],
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
