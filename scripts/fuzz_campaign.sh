@@ -11,8 +11,8 @@
 #                  RUSTC_BOOTSTRAP=1 and builds into fuzz/target/asan, so
 #                  the uninstrumented build is left alone)
 #   --commit       copy the useful new inputs into fuzz/corpus/TARGET: those
-#                  of the minimised corpus that add coverage features to the
-#                  committed corpus (nothing is ever deleted from it)
+#                  of the minimised corpus that cover an edge the committed
+#                  corpus does not (nothing is ever deleted from it)
 #   --coverage     then scripts/fuzz_coverage.sh: the lines of src/ the
 #                  corpus runs (the committed corpus with --commit, else
 #                  min/); needs `rustup component add llvm-tools`
@@ -26,8 +26,10 @@
 #   corpus/        the inputs this and earlier campaign runs found (kept
 #                  across invocations, so a second run continues the first)
 #   min/           committed corpus + corpus/, minimised by `cargo fuzz cmin`
-#   add/           committed corpus + the inputs of min/ that add features
-#                  to it (`-merge=1`): the useful new inputs
+#   add/           committed corpus + the inputs of min/ that add covered
+#                  edges to it (`-merge=1 -use_counters=0`: hit counts do
+#                  not count, so a new input must reach new code): the
+#                  useful new inputs
 #   run-*.log      libFuzzer's output; load-*.txt the load average samples
 #
 # and one line per run is appended to fuzz/campaign/results.tsv
@@ -212,13 +214,15 @@ for t in "${targets[@]}"; do
     added=?
     if cargo fuzz cmin "${fuzz_args[@]}" "$t" "$dir/min" >"$dir/cmin-$stamp.log" 2>&1; then
         n_min=$(count "$dir/min")
-        # The useful new inputs: those of the minimised set that add
-        # features to the committed corpus (libFuzzer's merge into a copy
-        # of the committed corpus adds exactly those).
+        # The useful new inputs: those of the minimised set that cover an
+        # edge the committed corpus does not (libFuzzer's merge into a copy
+        # of the committed corpus adds exactly those; -use_counters=0 makes
+        # an edge one feature whatever its hit count, so inputs that only
+        # run known code more often are left out).
         rm -rf "$dir/add"
         mkdir -p "$dir/add"
         cp -- "$committed"/* "$dir/add"/ 2>/dev/null || true
-        if cargo fuzz run "${fuzz_args[@]}" "$t" "$dir/add" "$dir/min" -- -merge=1 \
+        if cargo fuzz run "${fuzz_args[@]}" "$t" "$dir/add" "$dir/min" -- -merge=1 -use_counters=0 \
             >"$dir/merge-$stamp.log" 2>&1; then
             declare -A have=()
             for f in "$committed"/*; do
