@@ -147,8 +147,9 @@ git diff --quiet HEAD -- src fuzz/bodies fuzz/fuzz_targets fuzz/Cargo.toml 2>/de
 
 count() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 # Field N of libFuzzer's first/last status line of KIND (INITED / DONE).
+# Empty (not a failure) when there is none: a crashed run has no DONE line.
 status_field() { # log kind field
-    grep -E "^#[0-9]+[[:space:]]+$2 " "$1" | tail -n 1 |
+    { grep -E "^#[0-9]+[[:space:]]+$2 " "$1" || true; } | tail -n 1 |
         sed -nE "s/.* $3: ([0-9]+).*/\1/p"
 }
 
@@ -199,11 +200,13 @@ for t in "${targets[@]}"; do
     if [[ $rc -ne 0 ]]; then
         failed=1
         artifact=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -n 1)
-        kind=$(grep -oE 'ERROR: libFuzzer: [a-z-]+|panicked at [^ ]+' "$log" | head -n 1)
+        # (sed, not head: head would close the pipe early, and with
+        # pipefail grep's SIGPIPE would end the script.)
+        kind=$({ grep -oE 'ERROR: libFuzzer: [a-z-]+|panicked at [^ ]+' "$log" || true; } | sed -n 1p)
         finding="exit $rc: ${kind:-see $log} ${artifact:+($artifact)}"
         # The end-of-run figures are those of the last status line.
-        cov1=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -nE 's/.* cov: ([0-9]+).*/\1/p')
-        ft1=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
+        cov1=$({ grep -E '^#[0-9]+' "$log" || true; } | tail -n 1 | sed -nE 's/.* cov: ([0-9]+).*/\1/p')
+        ft1=$({ grep -E '^#[0-9]+' "$log" || true; } | tail -n 1 | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
     fi
 
     # Minimise committed + kept corpus together (the figure "cmin").
