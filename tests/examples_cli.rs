@@ -174,3 +174,28 @@ fn bad_values_and_files_are_one_line_exit_2() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run longer than a second shows its progress on stderr (one line after
+/// the first second when stderr is not a terminal), and stdout keeps only
+/// the results. overlay_sim on a 6,474-node graph simulates for several
+/// seconds in a debug build.
+#[test]
+fn a_long_run_shows_progress_on_stderr() {
+    if !cfg!(feature = "sim") {
+        return;
+    }
+    let out = run("overlay_sim", &["vectors/topologies/as-733-20000102.txt"]);
+    assert_no_panic("overlay_sim", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("overlay_sim: run: virtual time ")),
+        "no progress line on stderr:\n{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains("virtual time 0."),
+        "progress on stdout"
+    );
+}
