@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 /// host build parses the same command line, checked here.)
 const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
+    ("node", Some("tokio")),
     ("noise_vectors", None),
     ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
@@ -27,6 +28,7 @@ fn enabled(feature: Option<&str>) -> bool {
         Some("sim") => cfg!(feature = "sim"),
         Some("embedded-io") => cfg!(feature = "embedded-io"),
         Some("wasi") => cfg!(feature = "wasi"),
+        Some("tokio") => cfg!(feature = "tokio"),
         Some(other) => panic!("unknown feature {other}"),
     }
 }
