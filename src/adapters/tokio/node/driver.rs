@@ -98,7 +98,13 @@ impl Clock {
 }
 
 fn far_future() -> TokioInstant {
-    TokioInstant::now() + std::time::Duration::from_secs(86_400 * 365)
+    after(std::time::Duration::from_secs(365 * 86_400))
+}
+
+/// `d` from now (now itself if the clock cannot represent it).
+fn after(d: std::time::Duration) -> TokioInstant {
+    let now = TokioInstant::now();
+    now.checked_add(d).unwrap_or(now)
 }
 
 /// One pipe end of this node.
@@ -251,7 +257,7 @@ impl Driver {
                 biased;
                 () = cancel.cancelled(), if stopping.is_none() => {
                     tracing::debug!("node shutting down");
-                    stopping = Some(TokioInstant::now() + self.config.shutdown_grace);
+                    stopping = Some(after(self.config.shutdown_grace));
                     // No new commands; those already queued are still
                     // carried out (their sends are flushed with the rest).
                     commands.close();
@@ -268,7 +274,7 @@ impl Driver {
                                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                                     Err(e) => {
                                         self.io_error(IoOp::Recv, &e, None);
-                                        recv_paused_until = Some(TokioInstant::now() + RETRY_INTERVAL);
+                                        recv_paused_until = Some(after(RETRY_INTERVAL));
                                         break;
                                     }
                                 }
@@ -277,7 +283,7 @@ impl Driver {
                         Err(e) => {
                             self.io_error(IoOp::Recv, &e, None);
                             // A failing socket must not spin the task.
-                            recv_paused_until = Some(TokioInstant::now() + RETRY_INTERVAL);
+                            recv_paused_until = Some(after(RETRY_INTERVAL));
                         }
                     }
                 }
@@ -707,7 +713,7 @@ impl Driver {
             }
         }
         if retry && self.retry_at.is_none() {
-            self.retry_at = Some(TokioInstant::now() + RETRY_INTERVAL);
+            self.retry_at = Some(after(RETRY_INTERVAL));
         }
         did
     }
@@ -755,6 +761,7 @@ impl Driver {
                 location,
                 reply,
             } => {
+                let location = *location;
                 let r = node
                     .set_location(now, key, location.clone())
                     .map_err(|_| NodeError::CorrespondentsFull);
@@ -787,7 +794,7 @@ impl Driver {
                     } else {
                         self.pending.push_back(p);
                         if self.retry_at.is_none() {
-                            self.retry_at = Some(TokioInstant::now() + RETRY_INTERVAL);
+                            self.retry_at = Some(after(RETRY_INTERVAL));
                         }
                     }
                 }

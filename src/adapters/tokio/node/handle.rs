@@ -1,6 +1,7 @@
 //! The application's side: [`NodeHandle`] (commands), [`Pipe`] (one ports
 //! pipe to another node), [`NodeEvents`] and [`NodeInfo`].
 
+use std::boxed::Box;
 use std::net::SocketAddr;
 use std::vec::Vec;
 
@@ -15,6 +16,10 @@ use super::error::{NodeError, PipeError};
 use super::stats::{NodeEvent, NodeStats};
 
 /// A command for the node task; each carries where its answer goes.
+// `Send` carries its message inline (at most MAX_MESSAGE_LEN bytes): the
+// channel is bounded (`NodeConfig::command_queue` slots), and boxing would
+// allocate once per message.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Command {
     Connect {
         key: [u8; 32],
@@ -27,7 +32,7 @@ pub(super) enum Command {
     },
     SetLocation {
         key: [u8; 32],
-        location: Locator,
+        location: Box<Locator>,
         reply: oneshot::Sender<Result<(), NodeError>>,
     },
     OpenPipe {
@@ -117,7 +122,7 @@ impl NodeHandle {
     pub async fn set_location(&self, key: [u8; 32], location: Locator) -> Result<(), NodeError> {
         self.ask(|reply| Command::SetLocation {
             key,
-            location,
+            location: Box::new(location),
             reply,
         })
         .await?
