@@ -149,10 +149,10 @@ fn main() {
 async fn run(args: Args) -> i32 {
     let mut config = NodeConfig::new();
     config.shutdown_grace = Duration::from_secs_f64(args.grace);
-    if let Some(dir) = &args.directory
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        cli::fail(format_args!("cannot create {}: {e}", dir.display()));
+    if let Some(dir) = &args.directory {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            cli::fail(format_args!("cannot create {}: {e}", dir.display()));
+        }
     }
     let mut node = match RunningNode::bind(args.listen, &args.identity, config).await {
         Ok(n) => n,
@@ -201,12 +201,12 @@ async fn run(args: Args) -> i32 {
             tokio::select! {
                 _ = &mut ctrl_c => break,
                 _ = publish_tick.tick() => {
-                    if let (Some(d), Ok(info)) = (&dir, handle.info().await)
-                        && published.as_ref() != Some(&info.location)
-                    {
-                        match publish(d, &me, &info.location) {
-                            Ok(()) => published = Some(info.location),
-                            Err(e) => eprintln!("cannot publish the location: {e}"),
+                    if let (Some(d), Ok(info)) = (&dir, handle.info().await) {
+                        if published.as_ref() != Some(&info.location) {
+                            match publish(d, &me, &info.location) {
+                                Ok(()) => published = Some(info.location),
+                                Err(e) => eprintln!("cannot publish the location: {e}"),
+                            }
                         }
                     }
                     None

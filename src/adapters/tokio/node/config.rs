@@ -84,7 +84,7 @@ pub struct NodeConfig {
     /// Default 32 (each is one port of the ports node's 64).
     pub max_pipes: usize,
     /// Whether a node that opens a pipe to us gets one (announced on
-    /// [`RunningNode::incoming`](super::RunningNode::incoming)). Default `true`.
+    /// [`RunningNode::take_incoming`](super::RunningNode::take_incoming)). Default `true`.
     pub accept_pipes: bool,
     /// How long [`RunningNode::shutdown`](super::RunningNode::shutdown)
     /// keeps running the node to deliver what was sent (records in flight

@@ -233,9 +233,9 @@ impl Driver {
         let mut commands_open = true;
         let mut recv_paused_until: Option<TokioInstant> = None;
         loop {
-            if let Some(grace_end) = stopping
-                && (self.flushed(node) || TokioInstant::now() >= grace_end)
-            {
+            let done = stopping
+                .is_some_and(|grace_end| self.flushed(node) || TokioInstant::now() >= grace_end);
+            if done {
                 return self.flushed(node);
             }
             let want = [

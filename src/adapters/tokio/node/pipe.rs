@@ -54,7 +54,7 @@ pub fn doorbell_name(own: &[u8; 32], other: &[u8; 32]) -> PortName {
 
 /// The ports node's random generator: ChaCha20 seeded from the operating
 /// system, except that the next two `next_u64` calls (one port name) can
-/// be set beforehand with [`NameOverride::set`].
+/// be set beforehand by the driver (only for doorbell ports).
 pub struct PipeRng {
     rng: ChaCha20Rng,
     forced: Arc<Mutex<Vec<u64>>>,
