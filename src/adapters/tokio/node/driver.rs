@@ -809,6 +809,7 @@ impl Driver {
                     key: self.me,
                     location: node.location(),
                     incarnation: node.incarnation(),
+                    is_root: node.routing().is_root(),
                     peers: node.peers().collect(),
                     pipes: self.pipes.len(),
                     idle: self.flushed(node),

@@ -64,6 +64,8 @@ pub struct NodeInfo {
     pub location: Locator,
     /// This run's incarnation.
     pub incarnation: u64,
+    /// Whether this node is the root of its routing tree (tree 0).
+    pub is_root: bool,
     /// Neighbour sessions: the session, its address, whether it carries data.
     pub peers: Vec<(PeerRef, SocketAddr, bool)>,
     /// Pipes open.
