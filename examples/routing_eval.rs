@@ -89,8 +89,8 @@
 mod anchor;
 
 use hyperport::routing::{
-    Config, Coord, Decision, Ed25519, Header, Hop, LinkId, MAX_DEPTH, MAX_HEADER_LEN,
-    NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier,
+    Config, Decision, Ed25519, Event, Header, Hop, LinkId, Locator, MAX_DEPTH, MAX_HEADER_LEN,
+    MAX_TREES, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier, credential,
 };
 use hyperport::sim::{LinkConfig, NodeId, Partition, Sim, SimConfig, SimNode, Transmit};
 use hyperport::time::{Duration, Instant, Timed};
@@ -103,13 +103,14 @@ pub struct Graph {
     pub adj: Vec<Vec<usize>>,
 }
 
-/// Parses an edge list; `None` (with a note on stderr) for a file that does
-/// not start with the `# nodes N edges M` header (e.g. a licence text).
-pub fn parse_edgelist(path: &str) -> Option<Graph> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+/// Parses an edge list; `Ok(None)` (with a note on stderr) for a file that
+/// does not start with the `# nodes N edges M` header (e.g. a licence
+/// text); `Err` for a file that cannot be read or a malformed line.
+pub fn parse_edgelist(path: &str) -> Result<Option<Graph>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     if !text.starts_with("# nodes") {
         eprintln!("skipping {path}: not an edge list");
-        return None;
+        return Ok(None);
     }
     let mut n = 0usize;
     let mut edges = Vec::new();
@@ -118,7 +119,10 @@ pub fn parse_edgelist(path: &str) -> Option<Graph> {
         if let Some(rest) = line.strip_prefix('#') {
             let w: Vec<&str> = rest.split_whitespace().collect();
             if let Some(i) = w.iter().position(|x| *x == "nodes") {
-                n = w[i + 1].parse().expect("node count");
+                n = w
+                    .get(i + 1)
+                    .and_then(|x| x.parse().ok())
+                    .ok_or_else(|| format!("{path}: bad node count in '{line}'"))?;
             }
             continue;
         }
@@ -126,8 +130,13 @@ pub fn parse_edgelist(path: &str) -> Option<Graph> {
             continue;
         }
         let mut it = line.split_whitespace();
-        let u: usize = it.next().unwrap().parse().expect("u");
-        let v: usize = it.next().expect("v").parse().expect("v");
+        let mut id = || -> Result<usize, String> {
+            it.next()
+                .and_then(|x| x.parse().ok())
+                .filter(|&x: &usize| x < 100_000_000)
+                .ok_or_else(|| format!("{path}: bad edge line '{line}'"))
+        };
+        let (u, v) = (id()?, id()?);
         n = n.max(u + 1).max(v + 1);
         edges.push((u, v));
     }
@@ -142,7 +151,7 @@ pub fn parse_edgelist(path: &str) -> Option<Graph> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string());
-    Some(Graph { name, adj })
+    Ok(Some(Graph { name, adj }))
 }
 
 pub fn path(n: usize) -> Graph {
@@ -242,6 +251,10 @@ fn key_seed(i: usize) -> [u8; 32] {
     }
     k
 }
+
+/// The deployment's authority (its secret seed): it signs every node's
+/// rank credential.
+const AUTHORITY: [u8; 32] = [0xee; 32];
 
 /// Root-election rank: the degree, ties broken by the sum of the
 /// neighbours' degrees (both known locally after one exchange), so the root
@@ -433,8 +446,8 @@ const TAG_PACKET: u8 = 1;
 /// Scenario inputs to a node (recorded in the sim trace digest).
 #[derive(Clone, Debug, Hash)]
 enum Cmd {
-    /// Originate packet `id` towards coordinate `dest`.
-    Send { id: u64, dest: Box<Coord> },
+    /// Originate packet `id` towards locator `dest`.
+    Send { id: u64, dest: Box<Locator> },
     /// The link to this neighbour lost carrier.
     LinkDown(u32),
 }
@@ -552,8 +565,11 @@ struct RNode<'a> {
 
 impl RNode<'_> {
     fn drain_events(&mut self, now: Instant) {
-        while self.node.poll_event().is_some() {
-            self.last_change = now;
+        while let Some(e) = self.node.poll_event() {
+            match e {
+                Event::NeighbourEvicted { link, .. } => self.links.retain(|&x| x != link.0),
+                _ => self.last_change = now,
+            }
         }
     }
 
@@ -573,13 +589,12 @@ impl RNode<'_> {
         if p.fate != Fate::Moving {
             return;
         }
-        let generation = self.node.generation();
+        // The packet's state at this node: the node's position and the
+        // trees the packet may still use (a switch of tree at a dead end
+        // may legitimately bring it back through a node).
+        let state = (self.node.generation() << 8) | u64::from(h.trees);
         let decision = self.node.route(&mut h);
-        match p.visit(
-            self.id,
-            generation,
-            matches!(decision, Decision::Forward(_)),
-        ) {
+        match p.visit(self.id, state, matches!(decision, Decision::Forward(_))) {
             Visit::Loop => {
                 *loops += 1;
                 return;
@@ -802,7 +817,7 @@ impl Net<'_> {
         for &(s, t) in pairs {
             let id = self.next_packet;
             self.next_packet += 1;
-            let dest = Box::new(self.sim.nodes()[t].node.coord().clone());
+            let dest = Box::new(self.sim.nodes()[t].node.locator());
             self.ctx
                 .ledger
                 .borrow_mut()
@@ -920,13 +935,19 @@ pub struct Opts {
     pub verbose: bool,
     /// Minimum time between two flushes of a node's announcements.
     pub pace: Duration,
+    /// Spanning trees per node (`routing::Config::trees`).
+    pub trees: u8,
 }
 
 /// Runs one graph; returns its rows and whether a loop or a forward over a
 /// non-link was seen.
 pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     let n = g.adj.len();
-    let config = Config::default();
+    let config = Config {
+        authority: Some(credential::public_key(&AUTHORITY)),
+        trees: o.trees,
+        ..Config::default()
+    };
     let mut tables: Vec<Vec<NeighbourEntry>> = g
         .adj
         .iter()
@@ -942,8 +963,11 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         .iter_mut()
         .enumerate()
         .map(|(i, t)| {
+            let rank = rank_of(&g.adj, i);
+            let key = credential::public_key(&key_seed(i));
             let c = Config {
-                rank: rank_of(&g.adj, i),
+                rank,
+                rank_credential: Some(credential::sign_rank(&AUTHORITY, &key, rank)),
                 ..config
             };
             RNode {
@@ -1195,6 +1219,84 @@ fn versus_anchor(
     (theirs / n, (ours - theirs) / n)
 }
 
+const USAGE: &str = "\
+usage: routing_eval [OPTIONS] [EDGELIST...]
+
+Runs hyperport::routing in the deterministic simulator on each graph and
+prints one row per stage (columns: see the example's docs).
+
+options:
+  --pairs N         pairs routed after convergence (default 2000)
+  --probe-pairs N   pairs routed every round while re-converging (default 500)
+  --seed S          seed of pairs, churn choices and links (default 1)
+  --trees K         spanning trees per node, 1..=4 (default: routing::Config's)
+  --synthetic       add a 5,000-leaf hub, a 10,000-node path, a 100x100 grid
+  --path N          add an N-node path
+  --grid S          add an S x S grid
+  --churn           after convergence remove 5% of links, then 5% of nodes
+  --latency MS      link latency (default 10)
+  --jitter MS       extra latency drawn per message from [0, MS] (default 0)
+  --loss PPM        per-message loss on every link (default 0)
+  --pace MS         driver-side batching of announcements (default 0)
+  --positions N     print N nodes' Poincare-disk positions (display only)
+  --verbose         per-round progress on stderr
+  --help            this text";
+
+/// What the command line asks for: the graphs, the link parameters
+/// (latency ms, jitter ms, loss ppm) and whether it asked for help.
+type Cli = (Vec<Graph>, (u64, u64, u32), bool);
+
+/// The command line, or the one line that says what is wrong with it.
+fn parse_args(args: &[String], o: &mut Opts) -> Result<Cli, String> {
+    let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
+    let mut graphs = Vec::new();
+    let mut it = args.iter();
+    let num = |it: &mut std::slice::Iter<'_, String>, what: &str| -> Result<u64, String> {
+        let v = it.next().ok_or_else(|| format!("{what} needs a number"))?;
+        v.parse()
+            .map_err(|_| format!("{what}: '{v}' is not a non-negative integer"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--help" | "-h" => return Ok((graphs, (latency, jitter, loss), true)),
+            "--pairs" => o.pairs = num(&mut it, "--pairs")? as usize,
+            "--probe-pairs" => o.probe_pairs = num(&mut it, "--probe-pairs")? as usize,
+            "--seed" => o.seed = num(&mut it, "--seed")?,
+            "--trees" => {
+                let k = num(&mut it, "--trees")?;
+                if k == 0 || k > MAX_TREES as u64 {
+                    return Err(format!("--trees: {k} is not in 1..={MAX_TREES}"));
+                }
+                o.trees = k as u8;
+            }
+            "--synthetic" => graphs.extend(synthetic()),
+            "--churn" => o.churn = true,
+            "--verbose" => o.verbose = true,
+            "--positions" => o.positions = num(&mut it, "--positions")? as usize,
+            "--latency" => latency = num(&mut it, "--latency")?,
+            "--jitter" => jitter = num(&mut it, "--jitter")?,
+            "--loss" => {
+                loss = u32::try_from(num(&mut it, "--loss")?)
+                    .ok()
+                    .filter(|&l| l <= 1_000_000)
+                    .ok_or("--loss: at most 1000000 (ppm)")?
+            }
+            "--pace" => o.pace = Duration::from_millis(num(&mut it, "--pace")?),
+            "--path" => match num(&mut it, "--path")? {
+                n @ 2..=1_000_000 => graphs.push(path(n as usize)),
+                n => return Err(format!("--path: {n} is not in 2..=1000000")),
+            },
+            "--grid" => match num(&mut it, "--grid")? {
+                n @ 2..=1_000 => graphs.push(grid(n as usize)),
+                n => return Err(format!("--grid: {n} is not in 2..=1000")),
+            },
+            p if p.starts_with("--") => return Err(format!("unknown option {p} (see --help)")),
+            p => graphs.extend(parse_edgelist(p)?),
+        }
+    }
+    Ok((graphs, (latency, jitter, loss), false))
+}
+
 fn main() -> std::process::ExitCode {
     let mut o = Opts {
         pairs: 2_000,
@@ -1205,36 +1307,22 @@ fn main() -> std::process::ExitCode {
         link: LinkConfig::fixed(Duration::from_millis(10)),
         verbose: false,
         pace: Duration::ZERO,
+        trees: Config::default().trees,
     };
-    let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
-    let mut graphs = Vec::new();
-    let mut args = std::env::args().skip(1);
-    let num = |a: Option<String>, what: &str| -> u64 {
-        a.and_then(|x| x.parse().ok())
-            .unwrap_or_else(|| panic!("{what} takes a number"))
-    };
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--pairs" => o.pairs = num(args.next(), "--pairs") as usize,
-            "--probe-pairs" => o.probe_pairs = num(args.next(), "--probe-pairs") as usize,
-            "--seed" => o.seed = num(args.next(), "--seed"),
-            "--synthetic" => graphs.extend(synthetic()),
-            "--churn" => o.churn = true,
-            "--verbose" => o.verbose = true,
-            "--positions" => o.positions = num(args.next(), "--positions") as usize,
-            "--latency" => latency = num(args.next(), "--latency"),
-            "--jitter" => jitter = num(args.next(), "--jitter"),
-            "--loss" => loss = num(args.next(), "--loss") as u32,
-            "--pace" => o.pace = Duration::from_millis(num(args.next(), "--pace")),
-            "--path" => graphs.push(path(num(args.next(), "--path") as usize)),
-            "--grid" => graphs.push(grid(num(args.next(), "--grid") as usize)),
-            p => graphs.extend(parse_edgelist(p)),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (graphs, (latency, jitter, loss), help) = match parse_args(&args, &mut o) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("routing_eval: {e}");
+            return std::process::ExitCode::from(2);
         }
+    };
+    if help {
+        println!("{USAGE}");
+        return std::process::ExitCode::SUCCESS;
     }
     if graphs.is_empty() {
-        eprintln!(
-            "usage: routing_eval [--pairs N] [--probe-pairs N] [--seed S] [--synthetic] [--churn] [--latency MS] [--jitter MS] [--loss PPM] EDGELIST..."
-        );
+        eprintln!("routing_eval: no graph given (see --help)");
         return std::process::ExitCode::from(2);
     }
     o.link = LinkConfig::fixed(Duration::from_millis(latency))

@@ -20,6 +20,29 @@
 //! * `poll_timeout` is a contract: calling `handle_timeout` at the returned
 //!   instant moves it strictly later or to `None`, so a driver never spins.
 //!
+//! [`overlay::Node`], [`link::Link`] and [`routing::Node`] follow it with
+//! these shapes; the other machines depart from it where their nature asks,
+//! as follows (each exception is documented in its module):
+//!
+//! * [`framing`] and [`channel`]: `handle_input` returns the next frame or
+//!   payload directly (it borrows the input, so it cannot wait in a queue);
+//!   framing has no timers and takes no `now`.
+//! * [`noise`]: the handshake and the stream transport are lockstep message
+//!   functions, `write_message` / `read_message`, without `now` and without
+//!   `poll_*` (nothing happens between messages); the datagram transport
+//!   takes `now` at construction and is [`time::Timed`] for rekey by time.
+//! * [`link`]: transport data is not queued: `send` encrypts into the
+//!   caller's buffer and `handle_datagram` returns the decrypted payload
+//!   (control datagrams do go through `poll_transmit`).
+//! * [`ports`]: commands are direct calls (create, send, close, merge),
+//!   remote input is `handle_event(from, event)` with an already decoded
+//!   event and no `now` (time enters only through its `handle_timeout`, for
+//!   the age bound of held events), and `poll_transmit` yields typed events
+//!   with the node they go to; encoding them is the driver's (the overlay's).
+//! * [`routing`]: `poll_transmit(buf)` takes no `now` (the machine has seen
+//!   the time in its inputs), and forwarding is a synchronous decision,
+//!   `route(&mut header) -> Decision`, not an input/output pair.
+//!
 //! ```
 //! use hyperport::framing::{Config, Decoder};
 //!
@@ -63,6 +86,10 @@
 //! * [`link`]: one Noise session with one neighbour over datagrams (handshake
 //!   retransmission, rekey, keepalive, expiry) and the rate-limited [`link::Gate`]
 //!   that admits initiations; the datagram packet layout.
+//! * [`overlay`]: one overlay node: a bounded, generation-stamped peer table
+//!   of `link` sessions, the routing protocol over them, greedy forwarding,
+//!   end-to-end sessions with reliable ordered record streams, and a ports
+//!   node on top.
 //! * [`adapters`]: feature-gated drivers for real runtimes (`tokio`, ...).
 //!
 //! ## Safety and limits
@@ -128,6 +155,7 @@ pub mod error;
 pub mod framing;
 pub mod link;
 pub mod noise;
+pub mod overlay;
 pub mod ports;
 pub mod rng;
 pub mod routing;

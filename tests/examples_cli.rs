@@ -15,6 +15,7 @@ use std::process::{Command, Output};
 const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
     ("noise_vectors", None),
+    ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
     ("uart_echo_client", Some("embedded-io")),
     ("wasi_leg", Some("wasi")),
@@ -123,6 +124,10 @@ fn bad_values_and_files_are_one_line_exit_2() {
     assert_one_line_exit_2("noise_vectors", &[missing]);
     assert_one_line_exit_2("noise_vectors", &[malformed]);
     if cfg!(feature = "sim") {
+        assert_one_line_exit_2("overlay", &[missing]);
+        assert_one_line_exit_2("overlay", &[malformed]);
+        assert_one_line_exit_2("overlay", &["--messages", "49"]);
+        assert_one_line_exit_2("overlay", &["--svg", "/no/such/dir/x.svg"]);
         assert_one_line_exit_2("overlay_sim", &[missing]);
         assert_one_line_exit_2("overlay_sim", &[malformed]);
         assert_one_line_exit_2(

@@ -69,6 +69,7 @@ targets! {
     noise_initiator,
     noise_responder,
     noise_stream,
+    overlay_ingress,
     routing_announce,
     routing_greedy,
     routing_header,

@@ -47,7 +47,12 @@ fn burst_during_move(seed: u64, burst: usize, cfg: Config) -> (Vec<Vec<u8>>, usi
                     net.block(2, None);
                     blocked = false;
                 }
-                assert!(net.deliver_one(), "refused with nothing in flight");
+                // b's new home reads everything and acknowledges it.
+                net.idle();
+                assert!(
+                    !net.with(0, |n| n.would_block(a)),
+                    "still refused with nothing in flight"
+                );
             }
             Err(e) => panic!("send {i}: {e}"),
         }
@@ -87,9 +92,16 @@ fn burst_while_the_other_end_moves_arrives_once_in_order_with_default_limits() {
     for seed in 0..10 {
         let (got, peak, refused) = burst_during_move(seed, 200, cfg);
         assert_eq!(got, want, "seed {seed}");
-        // 16 sent within the window, 64 waiting (max_queued_per_port),
-        // then backpressure until the confirmation arrives.
-        assert_eq!(peak, cfg.max_queued_per_port, "seed {seed}");
+        // 16 sent within the window, 48 messages waiting (and the flow
+        // control's read-ack request, sent once 32 are unacknowledged, in
+        // order among them), then backpressure (flow control: 64 =
+        // max_queued_per_port unacknowledged) until the confirmation
+        // arrives and b's new home reads and acknowledges.
+        assert_eq!(
+            peak,
+            cfg.max_queued_per_port - cfg.send_window + 1,
+            "seed {seed}"
+        );
         assert!(refused > 0, "seed {seed}");
     }
 }
@@ -97,11 +109,27 @@ fn burst_while_the_other_end_moves_arrives_once_in_order_with_default_limits() {
 #[test]
 fn a_small_burst_never_blocks() {
     let cfg = Config::default();
-    let want: Vec<Vec<u8>> = (0..80).map(payload).collect();
-    let (got, peak, refused) = burst_during_move(1, 80, cfg);
+    let want: Vec<Vec<u8>> = (0..60).map(payload).collect();
+    let (got, peak, refused) = burst_during_move(1, 60, cfg);
     assert_eq!(got, want);
-    assert_eq!(peak, 80 - cfg.send_window);
+    // The messages past the window, and the read-ack request among them.
+    assert_eq!(peak, 60 - cfg.send_window + 1);
     assert_eq!(refused, 0);
+}
+
+/// Without flow control the waiting room alone bounds a burst: 16 within
+/// the window and 64 (`max_queued_per_port`) waiting.
+#[test]
+fn without_flow_control_the_waiting_room_bounds_a_burst() {
+    let cfg = Config {
+        flow_control: false,
+        ..Config::default()
+    };
+    let want: Vec<Vec<u8>> = (0..200).map(payload).collect();
+    let (got, peak, refused) = burst_during_move(3, 200, cfg);
+    assert_eq!(got, want);
+    assert_eq!(peak, cfg.max_queued_per_port);
+    assert!(refused > 0);
 }
 
 /// `a` on node 0 paired with `b` on node 1; `b` is sent to node 2, where it
@@ -203,8 +231,9 @@ fn a_freed_window_is_offered_to_another_ports_waiting_message() {
     net.block(2, Some(USER_MESSAGE));
     net.send(1, x, b"carry b", &[b]);
     net.idle();
-    // d moves; node 0 holds the UpdatePreviousPeer naming d2.
-    net.block(0, Some(UPDATE_PREVIOUS_PEER));
+    // d moves; node 0 holds the UpdatePreviousPeer naming d2, and b2's
+    // PortArrived (which would make node 0 confirm b2 again).
+    net.block_types(0, &[UPDATE_PREVIOUS_PEER, PORT_ARRIVED]);
     net.send(1, x, b"carry d", &[d]);
     net.block(2, None);
     net.idle();
@@ -224,15 +253,95 @@ fn a_freed_window_is_offered_to_another_ports_waiting_message() {
         .unwrap();
     assert_eq!(net.with(2, |n| n.waiting_count()), 1, "b2's message waits");
     net.idle();
-    net.block(0, None);
+    // Release the UpdatePreviousPeer naming d2 (d2 is confirmed, the window
+    // towards node 0 is free) but keep b2's PortArrived held: only the
+    // freed window can send b2's message now.
+    net.block_types(0, &[PORT_ARRIVED]);
     net.idle();
     assert!(net.errors().is_empty(), "{:?}", net.errors());
     assert_eq!(net.with(2, |n| n.waiting_count()), 0, "b2's message left");
+    net.block(0, None);
+    net.idle();
     assert_eq!(
         net.get(0, a).map(|m| m.payload.to_vec()),
         Some(b"from b2".to_vec())
     );
     for i in 0..window {
         assert_eq!(net.get(0, c).map(|m| m.payload.to_vec()), Some(payload(i)));
+    }
+}
+
+/// Flow control across a move of the *sender*: x sends a full window (64
+/// unacknowledged) and moves; its new port does not know how much was read
+/// (the descriptor does not say) and assumes a full window. y reads
+/// everything; its acknowledgements go to x's old port until y is
+/// re-pointed, and that proxy passes them on, so the moved sender is free
+/// again without having to send anything first.
+#[test]
+fn a_moved_senders_read_acknowledgements_follow_it() {
+    for seed in 0..5 {
+        let cfg = Config::default();
+        let mut net = Net::with_config(3, seed, cfg);
+        let (x, y) = net.cross_pair(0, 1);
+        let (c0, c2) = net.cross_pair(0, 2);
+        net.idle();
+        for i in 0..cfg.max_queued_per_port {
+            net.send(0, x, &payload(i), &[]);
+        }
+        assert!(
+            net.with(0, |n| n.would_block(x)),
+            "a full window unacknowledged"
+        );
+        // y's node reads everything as it arrives, before and after x moves.
+        net.set_save(1, true);
+        net.send(0, c0, b"x", &[x]);
+        net.idle();
+        let x2 = net.get(2, c2).unwrap().ports[0];
+        net.idle();
+        let read = net.saved(1).iter().filter(|(p, _)| *p == y).count();
+        assert_eq!(read, cfg.max_queued_per_port, "seed {seed}");
+        assert!(
+            !net.with(2, |n| n.would_block(x2)),
+            "seed {seed}: the moved sender is still refused: {:?}",
+            net.node(2).inspect(x2)
+        );
+        assert!(net.errors().is_empty());
+    }
+}
+
+/// The other half: x sends a full window that y does not read, and moves.
+/// Its new port must still be refused (the conjugate holds a full queue);
+/// assuming everything was read would overflow y's queue (`QueueFull`
+/// against the honest sender). Once y reads, the moved sender may go on.
+#[test]
+fn a_moved_sender_still_counts_what_its_conjugate_has_not_read() {
+    for seed in 0..5 {
+        let cfg = Config::default();
+        let mut net = Net::with_config(3, seed, cfg);
+        let (x, y) = net.cross_pair(0, 1);
+        let (c0, c2) = net.cross_pair(0, 2);
+        net.idle();
+        for i in 0..cfg.max_queued_per_port {
+            net.send(0, x, &payload(i), &[]);
+        }
+        net.send(0, c0, b"x", &[x]);
+        net.idle();
+        let x2 = net.get(2, c2).unwrap().ports[0];
+        net.idle();
+        assert!(net.with(2, |n| n.would_block(x2)), "seed {seed}");
+        assert_eq!(
+            net.with(2, |n| n.send_user_message(x2, pl(b"more"), &[])),
+            Err(SendError::WouldBlock)
+        );
+        net.idle();
+        for i in 0..cfg.max_queued_per_port {
+            assert_eq!(net.get(1, y).unwrap().payload.to_vec(), payload(i));
+        }
+        net.idle();
+        net.with(2, |n| n.send_user_message(x2, pl(b"more"), &[]))
+            .unwrap();
+        net.idle();
+        assert_eq!(&net.get(1, y).unwrap().payload[..], b"more");
+        assert!(net.errors().is_empty(), "seed {seed}: {:?}", net.errors());
     }
 }

@@ -15,8 +15,8 @@
 mod ports_common;
 
 use hyperport::ports::{
-    Config, DecodeError, Event, EventKind, GetMessageError, NodeName, PortDescriptor, PortName,
-    PortState, ProtocolError, UserMessage, Violation,
+    Config, DecodeError, Event, EventKind, GetMessageError, Incarnation, NodeName, PortDescriptor,
+    PortEvent, PortName, PortState, ProtocolError, UserMessage, Violation,
 };
 use hyperport::rng::SeededRng;
 use ports_common::*;
@@ -97,7 +97,8 @@ fn held_events_are_bounded_per_port_with_an_error_naming_the_node() {
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPerPortExceeded(x)
-        })
+        }
+        .into())
     );
     assert_eq!(v.held_count(), 4, "no growth past the bound");
     assert!(
@@ -137,7 +138,8 @@ fn held_per_port_bound_counts_each_sending_node_separately() {
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPerPortExceeded(x)
-        })
+        }
+        .into())
     );
     assert_eq!(
         v.handle_event(D, ev(x, PortName::new(0xd, 2), 1, closure())),
@@ -161,7 +163,7 @@ fn held_events_are_bounded_per_peer_node_and_others_are_not_starved() {
         assert_eq!(v.handle_event(C, forged), Ok(()));
     }
     let forged = ev(a, PortName::new(0xf, 9), 5, msg(5, b"evil"));
-    let err = v.handle_event(C, forged).unwrap_err();
+    let err = v.handle_event(C, forged).unwrap_err().protocol().unwrap();
     assert_eq!(err.node, C);
     assert_eq!(err.violation, Violation::HeldPerNodeExceeded);
     assert_eq!(v.held_count(), 3);
@@ -216,7 +218,11 @@ fn unsolicited_port_accepted_never_changes_a_port() {
     let (p, q) = v.create_port_pair().unwrap();
     let accepted = |port| ev(port, PortName::INVALID, u64::MAX, EventKind::PortAccepted);
     // On a receiving port (the reference's fatal OOPS path).
-    let err = v.handle_event(C, accepted(p)).unwrap_err();
+    let err = v
+        .handle_event(C, accepted(p))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(
         (err.node, err.violation),
         (C, Violation::UnexpectedEvent(p))
@@ -227,7 +233,11 @@ fn unsolicited_port_accepted_never_changes_a_port() {
     v.send_user_message(c, pl(b"q"), &[q]).unwrap();
     drain(&mut v);
     assert_eq!(v.port_state(q), Some(PortState::Buffering));
-    let err = v.handle_event(C, accepted(q)).unwrap_err();
+    let err = v
+        .handle_event(C, accepted(q))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::WrongSender(q)));
     assert_eq!(v.port_state(q), Some(PortState::Buffering));
     // The node it was sent to may.
@@ -262,7 +272,11 @@ fn unexpected_merge_port_keeps_the_target_and_releases_the_new_port() {
     let (t, u) = v.create_port_pair().unwrap();
     drain(&mut v);
     let new = PortName::new(0x7e, 1);
-    let err = v.handle_event(C, merge_event(t, new)).unwrap_err();
+    let err = v
+        .handle_event(C, merge_event(t, new))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::WrongSender(t)));
     // The named target is untouched (the reference closes it) ...
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
@@ -284,7 +298,9 @@ fn unexpected_merge_port_keeps_the_target_and_releases_the_new_port() {
     v.allow_merge(t, Some(B)).unwrap();
     let err = v
         .handle_event(C, merge_event(t, PortName::new(0x7e, 2)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(err.violation, Violation::WrongSender(t));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert_eq!(v.port_count(), 2);
@@ -296,7 +312,11 @@ fn merge_port_reusing_an_existing_name_is_rejected_without_side_effects() {
     let (t, u) = v.create_port_pair().unwrap();
     v.allow_merge(t, None).unwrap();
     drain(&mut v);
-    let err = v.handle_event(C, merge_event(t, u)).unwrap_err();
+    let err = v
+        .handle_event(C, merge_event(t, u))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(err.violation, Violation::PortExists(u));
     assert_eq!(v.port_state(u), Some(PortState::Receiving));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
@@ -384,7 +404,9 @@ fn carried_ports_must_refer_to_the_sending_node() {
     m.ports.push((PortName::new(0x7e, 9), d)).unwrap();
     let err = v
         .handle_event(B, ev(x, y, 1, EventKind::UserMessage(m)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     assert_eq!(v.port_count(), 1, "no port was created");
     assert!(
@@ -458,7 +480,8 @@ fn verified_events_without_a_control_number_or_sender_port_are_malformed() {
             Err(ProtocolError {
                 node: B,
                 violation: Violation::Malformed
-            }),
+            }
+            .into()),
             "from_port {from_port:?} ctl {ctl}"
         );
     }
@@ -473,7 +496,9 @@ fn observe_proxy_ack_to_a_receiving_port_is_an_error() {
     // Only a proxy asked for an ack (reference §3.2c: the OOPS path).
     let err = v
         .handle_event(B, ev(x, y, 1, EventKind::ObserveProxyAck { last_seq: 0 }))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!(
         (err.node, err.violation),
         (B, Violation::UnexpectedEvent(x))
@@ -494,7 +519,11 @@ fn observe_proxy_naming_an_invalid_target_is_malformed() {
         target_node: NodeName::INVALID,
         target_port: PortName::INVALID,
     };
-    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    let err = v
+        .handle_event(B, ev(x, y, 1, bad))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     assert_eq!(next_destination(&mut v, x), (B, y), "x still sends to y");
 }
@@ -532,7 +561,11 @@ fn update_previous_peer_naming_no_port_is_malformed() {
         node: NodeName::INVALID,
         port: PortName::INVALID,
     };
-    let err = v.handle_event(B, ev(x, y, 1, bad)).unwrap_err();
+    let err = v
+        .handle_event(B, ev(x, y, 1, bad))
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::Malformed));
     // x still accepts the real previous peer's next event.
     v.handle_event(B, ev(x, y, 2, msg(1, b"after"))).unwrap();
@@ -549,7 +582,7 @@ fn merge_port_must_refer_to_the_sending_node() {
     if let EventKind::MergePort { descriptor, .. } = &mut e.kind {
         descriptor.referring_node = D;
     }
-    let err = v.handle_event(C, e).unwrap_err();
+    let err = v.handle_event(C, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::Malformed));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert_eq!(v.port_count(), 2, "nothing accepted, nothing merged");
@@ -588,7 +621,9 @@ fn merge_port_into_a_full_port_table_keeps_the_target() {
     drain(&mut v);
     let err = v
         .handle_event(C, merge_event(t, PortName::new(0x7e, 5)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (C, Violation::CapacityExceeded));
     assert_eq!(v.port_state(t), Some(PortState::Receiving));
     assert!(!v.get_status(u).unwrap().peer_closed);
@@ -602,7 +637,7 @@ fn carried_port_names_must_be_new_and_distinct() {
     let (x, y) = cross(&mut v);
     drain(&mut v);
     let e = ev(x, y, 1, carrying(1, &[(x, desc(B, 1, 1))]));
-    let err = v.handle_event(B, e).unwrap_err();
+    let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::PortExists(x)));
     assert_eq!(v.port_count(), 1);
     assert!(drain(&mut v).is_empty());
@@ -617,7 +652,7 @@ fn carried_port_names_must_be_new_and_distinct() {
         1,
         carrying(1, &[(n, desc(B, 1, 1)), (n, desc(B, 1, 1))]),
     );
-    let err = v.handle_event(B, e).unwrap_err();
+    let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::PortExists(n)));
     assert_eq!(v.port_count(), 1);
     assert!(drain(&mut v).is_empty());
@@ -636,7 +671,7 @@ fn descriptors_with_sequence_number_zero_are_malformed() {
             1,
             carrying(1, &[(PortName::new(0x7e, 7), desc(B, send, recv))]),
         );
-        let err = v.handle_event(B, e).unwrap_err();
+        let err = v.handle_event(B, e).unwrap_err().protocol().unwrap();
         assert_eq!(
             (err.node, err.violation),
             (B, Violation::Malformed),
@@ -695,7 +730,8 @@ fn queued_messages_are_bounded_per_port() {
         Err(ProtocolError {
             node: B,
             violation: Violation::QueueFull(x)
-        })
+        }
+        .into())
     );
     assert_eq!(v.get_status(x).unwrap().queued_message_count, 2);
     // Other ports still get their messages.
@@ -722,7 +758,7 @@ fn a_previous_peer_announced_by_a_lost_node_is_not_waited_for() {
     };
     v.handle_event(B, ev(x, y, 1, upp)).unwrap();
     assert_eq!(v.get_message(x).unwrap(), None);
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
 
@@ -776,29 +812,65 @@ fn decode_rejects_non_zero_reserved_and_padding_bytes() {
     }
 }
 
+/// The held pool as a whole is bounded (`HELD`), and no
+/// single node can take all of it: the per-node bound in force is at most
+/// half the pool. When two nodes fill it, a third node holding nothing
+/// still gets a slot: the largest holder gives up its latest event and is
+/// the one reported; a node holding about as much as the largest is refused
+/// itself.
 #[test]
 fn the_held_pool_as_a_whole_is_bounded_with_an_error() {
     let cfg = Config {
-        max_held_per_port: 1000,
-        max_held_per_node: 1000,
+        max_held_per_port: 10_000,
+        max_held_per_node: 10_000,
         ..config()
     };
     let mut v = victim(cfg);
     let (x, _y) = cross(&mut v);
-    // TNode's HELD pool has 96 slots.
-    for i in 0..96u64 {
-        let e = ev(x, PortName::new(0xf, i + 1), 5, msg(5, b"h"));
-        assert_eq!(v.handle_event(C, e), Ok(()));
+    let e_node = NodeName::new(0x76, 5);
+    let park = |v: &mut TNode, from: NodeName, i: u64| {
+        let e = ev(x, PortName::new(from.v2, i + 1), 5, msg(5, b"h"));
+        v.handle_event(from, e)
+    };
+    let half = (HELD / 2) as u64;
+    for i in 0..half {
+        assert_eq!(park(&mut v, C, i), Ok(()));
     }
-    let e = ev(x, PortName::new(0xf, 999), 5, msg(5, b"h"));
     assert_eq!(
-        v.handle_event(C, e),
+        park(&mut v, C, half),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPerNodeExceeded
+        }
+        .into()),
+        "at most half the pool per node"
+    );
+    for i in 0..half {
+        assert_eq!(park(&mut v, D, i), Ok(()));
+    }
+    assert_eq!(v.held_count(), HELD);
+    assert_eq!(
+        park(&mut v, e_node, 0),
         Err(ProtocolError {
             node: C,
             violation: Violation::HeldPoolFull
-        })
+        }
+        .into()),
+        "the largest holder (the first of two) makes room and is reported"
     );
-    assert_eq!(v.held_count(), 96);
+    assert_eq!(v.held_count(), HELD);
+    assert!(v.held_events().any(|(_, n, _)| n == e_node));
+    assert_eq!(v.stats().held_evicted, 1);
+    assert_eq!(
+        park(&mut v, C, half + 99),
+        Err(ProtocolError {
+            node: C,
+            violation: Violation::HeldPoolFull
+        }
+        .into()),
+        "C (one fewer) is refused: D holds no more than C would"
+    );
+    assert_eq!(v.held_count(), HELD);
 }
 
 #[test]
@@ -844,7 +916,7 @@ fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
     let (x, y) = prev_on_b_peer_on_c(&mut v);
     v.handle_event(B, ev(x, y, 1, upp())).unwrap();
     v.handle_event(D, ev(x, d, 1, msg(1, b"from D"))).unwrap();
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"from D");
     v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
@@ -854,25 +926,31 @@ fn a_previous_peer_heard_from_survives_the_loss_of_its_announcer() {
     v.handle_event(D, ev(x, d, 1, msg(1, b"early"))).unwrap();
     assert_eq!(v.held_count(), 1);
     v.handle_event(B, ev(x, y, 1, upp())).unwrap();
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"early");
     v.handle_event(D, ev(x, d, 2, msg(2, b"more"))).unwrap();
     assert_eq!(&v.get_message(x).unwrap().unwrap().payload[..], b"more");
 }
 
-/// Node loss is remembered: an event arriving later that names a port on
-/// the lost node must not leave a port waiting for it. Here an
+/// Node loss is not remembered by the node; news arriving later that names
+/// a port on the lost node makes the node tell the driver it now depends on
+/// that node ([`PortEvent::NodeInUse`]), and the driver's answer (a loss)
+/// ends the route: no port is left waiting for it. Here an
 /// UpdatePreviousPeer: x's messages would now come from D.
 #[test]
 fn lost_node_named_by_update_previous_peer() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let upp = EventKind::UpdatePreviousPeer {
         node: D,
         port: PortName::new(0xd, 3),
     };
     v.handle_event(B, ev(x, y, 1, upp)).unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
 
@@ -881,7 +959,8 @@ fn lost_node_named_by_update_previous_peer() {
 fn lost_node_named_by_observe_proxy() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let op = EventKind::ObserveProxy {
         proxy_node: B,
         proxy_port: y,
@@ -889,6 +968,9 @@ fn lost_node_named_by_observe_proxy() {
         target_port: PortName::new(0xd, 3),
     };
     v.handle_event(B, ev(x, y, 1, op)).unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert!(v.get_status(x).unwrap().peer_closed);
     assert_eq!(v.get_message(x), Err(GetMessageError::PeerClosed));
 }
@@ -898,13 +980,17 @@ fn lost_node_named_by_observe_proxy() {
 fn lost_node_named_by_a_carried_port() {
     let mut v = victim(config());
     let (x, y) = cross(&mut v);
-    v.lost_connection_to_node(D);
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    settle(&mut v, &[D]);
     let n = PortName::new(0x7e, 8);
     let mut dd = desc(B, 1, 1);
     dd.peer_node = D;
     dd.peer_port = PortName::new(0xd, 3);
     v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, dd)])))
         .unwrap();
+    assert_eq!(v.poll_event(), Some(PortEvent::NodeInUse(D)));
+    // The driver's answer.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
     assert_eq!(v.port_state(n), Some(PortState::Receiving));
     assert!(v.get_status(n).unwrap().peer_closed);
     assert_eq!(v.get_message(n), Err(GetMessageError::PeerClosed));
@@ -925,7 +1011,9 @@ fn carried_ports_over_the_port_table_are_rejected_whole() {
     ];
     let err = v
         .handle_event(B, ev(x, y, 1, carrying(1, &two)))
-        .unwrap_err();
+        .unwrap_err()
+        .protocol()
+        .unwrap();
     assert_eq!((err.node, err.violation), (B, Violation::CapacityExceeded));
     // All or nothing: no port half-accepted, no PortAccepted sent.
     assert_eq!(v.port_count(), 63);
@@ -939,7 +1027,7 @@ fn carried_ports_over_the_port_table_are_rejected_whole() {
 fn a_route_torn_down_by_node_loss_holds_nothing_more() {
     let mut v = victim(config());
     let (x, _y) = prev_on_b_peer_on_c(&mut v);
-    v.lost_connection_to_node(B);
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
     drain(&mut v);
     let n = PortName::new(0x7e, 12);
     let mut dd = desc(D, 1, 1);
@@ -1028,8 +1116,11 @@ fn forged_or_unsolicited_confirmations_change_nothing() {
 
 #[test]
 fn a_full_waiting_room_refuses_sends_without_changing_anything() {
+    // Without flow control, which would refuse at 64 unacknowledged
+    // messages, before the waiting room is full.
     let cfg = Config {
         direct_bypass: true,
+        flow_control: false,
         ..Config::default()
     };
     let mut v = victim(cfg);
@@ -1059,7 +1150,12 @@ fn a_full_waiting_room_refuses_sends_without_changing_anything() {
 /// silently: `send_user_message` had returned `Ok`).
 #[test]
 fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
-    let mut v = victim(Config::default());
+    // Without flow control (which would refuse the 65th as well, and keep
+    // refusing until a read acknowledgement): the local room check alone.
+    let mut v = victim(Config {
+        flow_control: false,
+        ..Config::default()
+    });
     let (a, b) = v.create_port_pair().unwrap();
     for i in 0..64u32 {
         v.send_user_message(a, pl(&i.to_le_bytes()), &[]).unwrap();
@@ -1093,7 +1189,10 @@ fn a_full_local_queue_refuses_sends_instead_of_dropping_them() {
 /// first send is refused rather than silently lost.
 #[test]
 fn a_full_message_pool_refuses_local_sends_instead_of_dropping_them() {
-    let mut v = victim(Config::default());
+    let mut v = victim(Config {
+        flow_control: false,
+        ..Config::default()
+    });
     let mut readers = Vec::new();
     for _ in 0..3 {
         let (a, b) = v.create_port_pair().unwrap();
@@ -1114,4 +1213,222 @@ fn a_full_message_pool_refuses_local_sends_instead_of_dropping_them() {
     drain(&mut v);
     assert!(v.get_message(d).unwrap().is_some());
     assert_eq!(v.stats().violations, 0);
+}
+
+/// A port on the victim, paired with `y` on B, then re-pointed by y's
+/// direct bypass request to `z` on C: unconfirmed towards C.
+fn repointed_to(v: &mut TNode, y: PortName, z: PortName) -> PortName {
+    let x = v.create_uninitialized_port().unwrap();
+    v.initialize_port(x, B, y, B, y).unwrap();
+    let req = EventKind::ObserveProxyDirect {
+        target_node: C,
+        target_port: z,
+    };
+    v.handle_event(B, ev(x, y, u64::MAX, req)).unwrap();
+    drain(v);
+    x
+}
+
+/// Window use is shared by every edge of a node towards one receiving node
+/// (`max_held_per_node`). An edge whose first event waits only because
+/// other edges used that budget, and whose port has gone since (closed
+/// here), gets no confirmation of its own until that event arrives: when
+/// the other edges' window is released, the freed room is offered to it.
+#[test]
+fn a_freed_window_releases_the_waiting_event_of_a_gone_port() {
+    let cfg = Config {
+        direct_bypass: true,
+        max_held_per_node: 16,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (z1, z2) = (PortName::new(0xc0c, 1), PortName::new(0xc0c, 2));
+    let u = repointed_to(&mut v, PortName::new(0xb0b, 1), z1);
+    let w = repointed_to(&mut v, PortName::new(0xb0b, 2), z2);
+    for i in 0..16u32 {
+        v.send_user_message(u, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    v.send_user_message(w, pl(b"w"), &[]).unwrap();
+    assert_eq!(
+        v.waiting_count(),
+        1,
+        "the node-wide window towards C is full"
+    );
+    v.close_port(w).unwrap();
+    drain(&mut v);
+    // C confirms u's edge: the window towards C is free again.
+    let confirm = ev(u, z1, u64::MAX, EventKind::PeerConfirmed);
+    v.handle_event(C, confirm).unwrap();
+    let out = drain(&mut v);
+    assert!(
+        out.iter().any(|(n, e)| *n == C
+            && e.port == z2
+            && e.from_port == w
+            && e.control_seq == 1
+            && matches!(e.kind, EventKind::UserMessage(_))),
+        "w's first event left: {out:?}"
+    );
+}
+
+/// The UpdatePreviousPeer a port sends when it moves away is the last event
+/// of its old edge: with that edge unconfirmed and its window full (the old
+/// peer may hold a full window of ours), it waits for the confirmation like
+/// the rest of the edge (sent at once, it would be one more event held
+/// there, and the honest node would be reported).
+#[test]
+fn a_moved_ports_update_previous_peer_waits_for_its_old_edges_window() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let z = PortName::new(0xc0c, 1);
+    let x = repointed_to(&mut v, PortName::new(0xb0b, 1), z);
+    for i in 0..16u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    let carrier = v.create_uninitialized_port().unwrap();
+    let dy = PortName::new(0xd0d, 1);
+    v.initialize_port(carrier, D, dy, D, dy).unwrap();
+    drain(&mut v);
+    v.send_user_message(carrier, pl(b"carry"), &[x]).unwrap();
+    let is_upp = |e: &Ev| e.port == z && matches!(e.kind, EventKind::UpdatePreviousPeer { .. });
+    assert!(
+        !drain(&mut v).iter().any(|(_, e)| is_upp(e)),
+        "UPP sent past the window"
+    );
+    assert!(
+        v.waiting_events()
+            .any(|(p, n, e)| p == x && n == C && is_upp(e))
+    );
+    // C confirms the old edge: the UpdatePreviousPeer leaves.
+    v.handle_event(C, ev(x, z, u64::MAX, EventKind::PeerConfirmed))
+        .unwrap();
+    assert!(drain(&mut v).iter().any(|(n, e)| *n == C && is_upp(e)));
+    assert_eq!(v.waiting_count(), 0);
+}
+
+/// Events wait behind earlier events of their own *edge* only: a port moved
+/// to the node of its old, unconfirmed peer leaves its old edge's last
+/// event (UpdatePreviousPeer) waiting there, and the messages it then
+/// forwards as a proxy to its new port, on the same node, go at once
+/// (issue #16 item 2: they waited behind the other edge).
+#[test]
+fn a_new_edge_never_waits_behind_an_old_edge_to_the_same_node() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (y, z) = (PortName::new(0xb0b, 1), PortName::new(0xc0c, 1));
+    let x = repointed_to(&mut v, y, z);
+    for i in 0..16u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    // x moves to C, the node of its unconfirmed peer z.
+    let carrier = v.create_uninitialized_port().unwrap();
+    let cy = PortName::new(0xc0c, 9);
+    v.initialize_port(carrier, C, cy, C, cy).unwrap();
+    drain(&mut v);
+    v.send_user_message(carrier, pl(b"carry"), &[x]).unwrap();
+    let out = drain(&mut v);
+    let x2 = out
+        .iter()
+        .find_map(|(_, e)| match &e.kind {
+            EventKind::UserMessage(m) if e.port == cy => Some(m.ports[0].0),
+            _ => None,
+        })
+        .expect("the carrier left");
+    assert_eq!(
+        v.waiting_count(),
+        1,
+        "the old edge's UpdatePreviousPeer waits"
+    );
+    v.handle_event(
+        C,
+        ev(x, PortName::INVALID, u64::MAX, EventKind::PortAccepted),
+    )
+    .unwrap();
+    drain(&mut v);
+    // x's previous peer y (on B) sends a message through the proxy.
+    v.handle_event(B, ev(x, y, 1, msg(1, b"through"))).unwrap();
+    let out = drain(&mut v);
+    assert!(
+        out.iter()
+            .any(|(n, e)| *n == C && e.port == x2 && matches!(e.kind, EventKind::UserMessage(_))),
+        "the new edge's message left at once: {out:?}"
+    );
+}
+
+/// A port a node sends here (carried in a message) may name a local port
+/// as its peer; until that node's proxy names it there, its events are
+/// held at the local port. If that node is lost, nothing will ever name
+/// it: its events are released with the node, like the node's own (found
+/// by the `ports_hostile` fuzz target, corpus `regress-held-local-after-loss`:
+/// the port was closed at once, and its ObserveClosure stayed held).
+#[test]
+fn events_of_a_port_a_lost_node_sent_here_are_released_with_it() {
+    let mut v = victim(config());
+    let (a, _b) = v.create_port_pair().unwrap();
+    let (x, y) = cross(&mut v);
+    let n = PortName::new(0x7e, 1);
+    let d = PortDescriptor {
+        peer_node: V,
+        peer_port: a,
+        referring_node: B,
+        referring_port: PortName::new(0xb0b, 9),
+        next_seq_to_send: 1,
+        next_seq_to_receive: 1,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    };
+    v.handle_event(B, ev(x, y, 1, carrying(1, &[(n, d)])))
+        .unwrap();
+    let m = v.get_message(x).unwrap().unwrap();
+    assert_eq!(m.ports.as_slice(), &[n]);
+    v.close_port(n).unwrap();
+    drain(&mut v);
+    assert_eq!(
+        v.inspect(a).unwrap().held,
+        1,
+        "n's closure waits for n to be named"
+    );
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    assert_eq!(v.held_count(), 0, "released with B");
+}
+
+/// A local sender's events held by a local port (its previous peer, on
+/// another node, has not named the sender yet) are bounded by the sender's
+/// own windows and the pool, not by the per-port and per-node bounds meant
+/// for other nodes: refusing them would lose messages `send_user_message`
+/// had accepted, silently (a violation of the node against itself). In
+/// Chromium-compatible mode there is no window, so they can exceed both.
+#[test]
+fn a_local_senders_held_events_are_not_refused_by_the_peer_bounds() {
+    let cfg = config(); // Chromium-compatible: no send window.
+    let mut v = victim(cfg);
+    let x = v.create_uninitialized_port().unwrap();
+    let y = v.create_uninitialized_port().unwrap();
+    let p = PortName::new(0xb0b, 7);
+    // y's previous peer is still a proxy on B; x (local) already sends to y.
+    v.initialize_port(y, V, x, B, p).unwrap();
+    v.initialize_port(x, V, y, V, y).unwrap();
+    let n = cfg.max_held_per_node + 8; // past both peer bounds
+    for i in 0..n as u32 {
+        v.send_user_message(x, pl(&i.to_le_bytes()), &[]).unwrap();
+    }
+    drain(&mut v);
+    // The messages and the flow control's read-ack request among them.
+    assert_eq!(v.inspect(y).unwrap().held, n + 1, "all held, none refused");
+    assert_eq!(v.stats().violations, 0);
+    // B's proxy names x: everything is delivered, in order.
+    v.handle_event(
+        B,
+        ev(y, p, 1, EventKind::UpdatePreviousPeer { node: V, port: x }),
+    )
+    .unwrap();
+    for i in 0..n as u32 {
+        let m = v.get_message(y).unwrap().expect("delivered");
+        assert_eq!(&m.payload[..], &i.to_le_bytes());
+    }
 }

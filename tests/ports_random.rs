@@ -733,3 +733,650 @@ fn runs_are_reproducible_from_the_seed() {
     }
     assert_ne!(run(3, 60), run(5, 60));
 }
+
+// ---------------------------------------------------------------------------
+// The issue #16 mix: 5 nodes, 300 operations, one link far slower than the
+// rest, moves that cross and bounce, merges, closes, node losses; both modes.
+// ---------------------------------------------------------------------------
+
+/// Which bypass a mix run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The crate default: direct bypass, send windows, flow control.
+    Default,
+    /// `direct_bypass: false` (Chromium-compatible).
+    Chromium,
+}
+
+/// Shape counters over all mix runs (to check that the generator really
+/// produces the shapes it claims).
+#[derive(Default, Debug)]
+struct Shapes {
+    moves: u64,
+    crossing: u64,
+    bounces: u64,
+    merges: u64,
+    closes: u64,
+    losses: u64,
+    would_block: u64,
+    slow_steps: u64,
+}
+
+static SHAPES: std::sync::Mutex<Shapes> = std::sync::Mutex::new(Shapes {
+    moves: 0,
+    crossing: 0,
+    bounces: 0,
+    merges: 0,
+    closes: 0,
+    losses: 0,
+    would_block: 0,
+    slow_steps: 0,
+});
+
+struct Mix {
+    net: Net,
+    m: Model,
+    rng: Rng,
+    seed: u64,
+    shapes: Shapes,
+}
+
+fn verbose() -> bool {
+    std::env::var("PORTS_VERBOSE").is_ok()
+}
+
+impl Mix {
+    fn live_ends(&self) -> Vec<usize> {
+        (0..self.m.ends.len())
+            .filter(|&e| !self.m.ends[e].closed)
+            .filter(|&e| matches!(self.m.ends[e].loc, Loc::At(n, _) if !self.net.is_dead(n)))
+            .collect()
+    }
+
+    /// Unread messages for every open end, wherever it is: each is queued
+    /// at some node (at the end's port, at a proxy it left behind, or at a
+    /// port in transit), so this bounds what any node's message pool holds
+    /// (`MSGS` = 192 in the harness).
+    fn unread(&self) -> u32 {
+        let m = &self.m;
+        (0..m.ends.len())
+            .filter(|&x| !m.ends[x].closed)
+            .map(|x| m.ends[m.conj(x)].sent.saturating_sub(m.ends[x].read))
+            .sum()
+    }
+
+    /// Whether end `x` may be attached to a message: its route carries no
+    /// ports (two routes carrying each other's ends chase each other for
+    /// ever, as in Mojo; the model does not build them).
+    fn movable(&self, x: usize) -> bool {
+        let m = &self.m;
+        m.routes[m.ends[x].route]
+            .ends
+            .iter()
+            .all(|y| m.ends[*y].incoming.iter().all(|(_, a)| a.is_empty()))
+    }
+
+    /// A carrier for ends at `node`: a live end there whose conjugate is
+    /// open and located on another live node, on a route other than
+    /// `not_routes`.
+    fn carrier(&mut self, node: usize, not_routes: &[usize]) -> Option<usize> {
+        let cands: Vec<usize> = self
+            .live_ends()
+            .into_iter()
+            .filter(|&c| matches!(self.m.ends[c].loc, Loc::At(n, _) if n == node))
+            .filter(|&c| !not_routes.contains(&self.m.ends[c].route))
+            .filter(|&c| {
+                let cc = self.m.conj(c);
+                !self.m.ends[cc].closed
+                    && matches!(self.m.ends[cc].loc, Loc::At(n, _) if n != node && !self.net.is_dead(n))
+            })
+            .collect();
+        if cands.is_empty() {
+            None
+        } else {
+            Some(cands[self.rng.below(cands.len())])
+        }
+    }
+
+    /// Sends message k from end `e` carrying `att`; updates the model.
+    /// Returns whether it was sent.
+    fn send(&mut self, e: usize, att: &[usize]) -> bool {
+        let seed = self.seed;
+        let Loc::At(node, port) = self.m.ends[e].loc else {
+            return false;
+        };
+        let c = self.m.conj(e);
+        // Keep every node's unread total inside its message pool: a node's
+        // pool (`MSGS`) must hold what all its ports have unread (flow
+        // control bounds each port to `max_queued_per_port`, not the node;
+        // see `Config::flow_control`). An application that sends more than
+        // the receiving node has room for loses messages there, reported
+        // as QueueFull against the sender.
+        // The model's count misses messages for ends closed meanwhile that
+        // still wait at a port on the way (a merge target whose MergePort
+        // crosses the slow link, say), so the nodes' own pools count too.
+        let mut queued = 0;
+        for i in 0..self.net.len() {
+            if !self.net.is_dead(i) {
+                queued = queued.max(self.net.node(i).queued_count());
+            }
+        }
+        if self.unread() as usize + queued >= 180 {
+            return false;
+        }
+        let names: Vec<PortName> = att
+            .iter()
+            .map(|x| match self.m.ends[*x].loc {
+                Loc::At(_, p) => p,
+                _ => unreachable!(),
+            })
+            .collect();
+        let k = self.m.ends[e].sent + 1;
+        let r = self.net.with(node, |n| {
+            n.send_user_message(port, pl(&encode(e, k, att)), &names)
+        });
+        if verbose() {
+            eprintln!("send end {e} k {k} at {node}:{port} att {att:?} -> {r:?}");
+        }
+        let m = &mut self.m;
+        match r {
+            Ok(()) => {
+                m.ends[e].sent = k;
+                if m.ends[c].closed {
+                    for x in att {
+                        m.close_end(*x);
+                    }
+                } else {
+                    m.ends[c].incoming.push_back((k, att.to_vec()));
+                    for x in att {
+                        m.ends[*x].loc = Loc::InTransit;
+                    }
+                    if m.routes[m.ends[e].route].lossy {
+                        for x in att {
+                            let rx = m.ends[*x].route;
+                            m.mark_lossy(rx);
+                        }
+                    }
+                }
+                if !att.is_empty() {
+                    self.shapes.moves += 1;
+                }
+                true
+            }
+            Err(SendError::PeerClosed) => {
+                assert!(
+                    m.ends[c].closed || m.routes[m.ends[e].route].lossy,
+                    "seed {seed}: PeerClosed on a live route (end {e})"
+                );
+                for x in att {
+                    m.close_end(*x);
+                }
+                false
+            }
+            Err(SendError::WouldBlock) => {
+                self.shapes.would_block += 1;
+                false
+            }
+            Err(err) => panic!("seed {seed}: send from end {e}: {err}"),
+        }
+    }
+
+    /// Moves end `x` (at the carrier's node) through carrier end `c`.
+    fn move_via(&mut self, x: usize, c: usize) -> bool {
+        self.movable(x) && self.send(c, &[x])
+    }
+
+    /// Delivers until end `x`, in transit, has arrived and been read out
+    /// of its carrier (so it can move again); gives up after a while.
+    fn arrive(&mut self, x: usize) -> bool {
+        for _ in 0..400 {
+            if let Some(r) = (0..self.m.ends.len())
+                .find(|&r| self.m.ends[r].incoming.iter().any(|(_, a)| a.contains(&x)))
+            {
+                read_all(&mut self.net, &mut self.m, r, self.seed);
+            }
+            match self.m.ends[x].loc {
+                Loc::At(..) => return !self.m.ends[x].closed,
+                Loc::Gone => return false,
+                Loc::InTransit => {}
+            }
+            if !self.net.deliver_one() {
+                return false;
+            }
+        }
+        false
+    }
+
+    fn lose_node(&mut self, l: usize) {
+        self.net.remove_node(l);
+        self.shapes.losses += 1;
+        if verbose() {
+            eprintln!("remove node {l}");
+        }
+        let m = &mut self.m;
+        for r in 0..m.routes.len() {
+            if m.routes[r].nodes.contains(&l) {
+                m.mark_lossy(r);
+            }
+        }
+        for e in 0..m.ends.len() {
+            if matches!(m.ends[e].loc, Loc::At(n, _) if n == l) {
+                m.ends[e].loc = Loc::Gone;
+                m.ends[e].closed = true;
+            }
+        }
+    }
+}
+
+/// One mix run: 5 nodes, `ops` operations, in `mode`. Panics on any broken
+/// invariant (see [`random_mix`]).
+fn mix_run(seed: u64, mode: Mode, ops: usize) {
+    const NODES: usize = 5;
+    let default = hyperport::ports::Config::default();
+    let cfg = match mode {
+        Mode::Default => default,
+        // No send window in this mode (a Chromium peer never confirms):
+        // what an honest sender can have held at one port is bounded only
+        // by flow control (`max_queued_per_port` unacknowledged messages,
+        // plus a few control events), so the hold bounds are sized above
+        // it, as `Config::send_window` documents for this mode.
+        Mode::Chromium => hyperport::ports::Config {
+            direct_bypass: false,
+            max_held_per_port: default.max_queued_per_port + 16,
+            max_held_per_node: HELD / 2,
+            ..default
+        },
+    };
+    let mut net = Net::with_config(NODES, seed, cfg);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6d69_7821 | 1);
+    // One link far slower than the rest (the others: 0..=25 ms).
+    let (sa, sb) = (rng.below(NODES), rng.below(NODES - 1));
+    let sb = if sb >= sa { sb + 1 } else { sb };
+    net.set_latency(
+        sa,
+        sb,
+        hyperport::time::Duration::from_millis(150),
+        hyperport::time::Duration::from_millis(400),
+    );
+    let mut x = Mix {
+        net,
+        m: Model {
+            ends: Vec::new(),
+            routes: Vec::new(),
+        },
+        rng,
+        seed,
+        shapes: Shapes::default(),
+    };
+    let mut losses = 0;
+    for _ in 0..ops {
+        let alive: Vec<usize> = x.net.alive().collect();
+        let live = x.live_ends();
+        let total_ports: usize = alive.iter().map(|&i| x.net.node(i).port_count()).sum();
+        let room = total_ports < 20 * alive.len();
+        let op = x.rng.below(100);
+        match op {
+            0..=7 if room => {
+                let i = alive[x.rng.below(alive.len())];
+                let j = alive[x.rng.below(alive.len())];
+                if i == j {
+                    let (a, b) = x.net.with(i, |n| n.create_port_pair()).unwrap();
+                    x.m.new_route(Loc::At(i, a), Loc::At(i, b), &[i]);
+                } else {
+                    let (a, b) = x.net.cross_pair(i, j);
+                    x.m.new_route(Loc::At(i, a), Loc::At(j, b), &[i, j]);
+                }
+            }
+            8..=11 if room => {
+                let i = alive[x.rng.below(alive.len())];
+                let j = alive[x.rng.below(alive.len())];
+                let (a, b) = x.net.with(i, |n| n.create_port_pair()).unwrap();
+                let (c, d) = x.net.with(j, |n| n.create_port_pair()).unwrap();
+                if verbose() {
+                    eprintln!("merge {i}:{a} {i}:{b} with {j}:{c} {j}:{d}");
+                }
+                if i == j {
+                    x.net.with(i, |n| n.merge_local_ports(b, c)).unwrap();
+                } else {
+                    x.net
+                        .with(j, |n| n.allow_merge(c, Some(Net::name(i))))
+                        .unwrap();
+                    x.net
+                        .with(i, |n| n.merge_ports(b, Net::name(j), c))
+                        .unwrap();
+                }
+                x.m.new_route(Loc::At(i, a), Loc::At(j, d), &[i, j]);
+                x.shapes.merges += 1;
+            }
+            12..=16 if !live.is_empty() && mode == Mode::Default => {
+                // A burst of 17..=56 messages (more than a send window).
+                // Chromium mode has no window: a burst during a peer change
+                // exceeds the hold bound there by design (Config::send_window).
+                let e = live[x.rng.below(live.len())];
+                let n = 17 + x.rng.below(40);
+                for _ in 0..n {
+                    if !x.send(e, &[]) {
+                        break;
+                    }
+                }
+            }
+            17..=44 if !live.is_empty() => {
+                // A message, sometimes carrying another end of its node.
+                let e = live[x.rng.below(live.len())];
+                let mut att = Vec::new();
+                if x.rng.chance(40)
+                    && let Loc::At(node, _) = x.m.ends[e].loc
+                {
+                    let route = x.m.ends[e].route;
+                    let cands: Vec<usize> =
+                        x.m.held_ends(node)
+                            .into_iter()
+                            .filter(|&y| x.m.ends[y].route != route && x.movable(y))
+                            .collect();
+                    if !cands.is_empty() {
+                        att.push(cands[x.rng.below(cands.len())]);
+                    }
+                }
+                x.send(e, &att);
+            }
+            45..=50 if !live.is_empty() => {
+                // A bounce: an end moves to another node and back, once or
+                // twice, sending a few messages at each stop.
+                let e = live[x.rng.below(live.len())];
+                let times = 1 + x.rng.below(2);
+                let route = x.m.ends[e].route;
+                'bounce: for _ in 0..times {
+                    for _leg in 0..2 {
+                        let Loc::At(node, _) = x.m.ends[e].loc else {
+                            break 'bounce;
+                        };
+                        let Some(c) = x.carrier(node, &[route]) else {
+                            break 'bounce;
+                        };
+                        if !x.move_via(e, c) || !x.arrive(e) {
+                            break 'bounce;
+                        }
+                        for _ in 0..x.rng.below(12) {
+                            x.send(e, &[]);
+                        }
+                    }
+                    x.shapes.bounces += 1;
+                }
+            }
+            51..=55 if !live.is_empty() => {
+                // Crossing moves: both ends of one route leave at once.
+                let e = live[x.rng.below(live.len())];
+                let f = x.m.conj(e);
+                let route = x.m.ends[e].route;
+                let (Loc::At(ni, _), Loc::At(nk, _)) = (x.m.ends[e].loc, x.m.ends[f].loc) else {
+                    continue;
+                };
+                if x.m.ends[f].closed || x.net.is_dead(nk) || !x.movable(e) {
+                    continue;
+                }
+                let Some(c1) = x.carrier(ni, &[route]) else {
+                    continue;
+                };
+                let r1 = x.m.ends[c1].route;
+                let Some(c2) = x.carrier(nk, &[route, r1]) else {
+                    continue;
+                };
+                if x.move_via(e, c1) && x.move_via(f, c2) {
+                    x.shapes.crossing += 1;
+                }
+            }
+            56..=73 if !live.is_empty() => {
+                let e = live[x.rng.below(live.len())];
+                read_all(&mut x.net, &mut x.m, e, seed);
+            }
+            74..=79 if !live.is_empty() => {
+                let e = live[x.rng.below(live.len())];
+                let Loc::At(node, port) = x.m.ends[e].loc else {
+                    unreachable!()
+                };
+                x.net.with(node, |n| n.close_port(port)).unwrap();
+                if verbose() {
+                    eprintln!("close end {e} at {node}:{port}");
+                }
+                x.m.close_end(e);
+                x.shapes.closes += 1;
+            }
+            80 if losses < 2 && alive.len() > 3 && x.rng.chance(50) => {
+                losses += 1;
+                let l = alive[x.rng.below(alive.len())];
+                x.lose_node(l);
+            }
+            _ => {
+                let steps = x.rng.below(30);
+                for _ in 0..steps {
+                    if !x.net.deliver_one() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    mix_settle_and_check(&mut x, mode);
+    let mut s = SHAPES.lock().unwrap();
+    s.moves += x.shapes.moves;
+    s.crossing += x.shapes.crossing;
+    s.bounces += x.shapes.bounces;
+    s.merges += x.shapes.merges;
+    s.closes += x.shapes.closes;
+    s.losses += x.shapes.losses;
+    s.would_block += x.shapes.would_block;
+    s.slow_steps += x.net.sim.now().as_micros() / 1_000;
+}
+
+/// Drains the network and checks the invariants of [`random_mix`].
+fn mix_settle_and_check(x: &mut Mix, mode: Mode) {
+    let seed = x.seed;
+    let at = format!("seed {seed} {mode:?}");
+    for _ in 0..50 {
+        x.net.run_until_idle(2_000_000);
+        let before: Vec<u32> = x.m.ends.iter().map(|e| e.read).collect();
+        for e in 0..x.m.ends.len() {
+            read_all(&mut x.net, &mut x.m, e, seed);
+        }
+        if x.m.ends.iter().map(|e| e.read).collect::<Vec<_>>() == before {
+            break;
+        }
+    }
+    x.net.run_until_idle(2_000_000);
+    // No honest node is ever named in a violation (all nodes are honest).
+    if !x.net.errors().is_empty() {
+        for i in 0..x.net.len() {
+            let n = x.net.node(i);
+            eprintln!(
+                "{at}: node {i} queued {} ports {}",
+                n.queued_count(),
+                n.port_count()
+            );
+            for (p, _) in n.ports().collect::<Vec<_>>() {
+                eprintln!("  {p} {:?}", n.inspect(p));
+            }
+        }
+    }
+    assert!(x.net.errors().is_empty(), "{at}: {:?}", x.net.errors());
+    // Idle: no proxy, no held event, no waiting event, nothing dropped.
+    let alive: Vec<usize> = x.net.alive().collect();
+    let busy = alive.iter().any(|&i| {
+        let n = x.net.node(i);
+        n.held_count() + n.waiting_count() > 0
+            || n.ports()
+                .any(|(_, s)| s != hyperport::ports::PortState::Receiving)
+    });
+    if busy || std::env::var("PORTS_DUMP").is_ok() {
+        for &i in &alive {
+            let n = x.net.node(i);
+            for (p, _) in n.ports() {
+                eprintln!("{at}: node {i} port {p}: {:?}", n.inspect(p));
+            }
+            for (p, f, e) in n.held_events() {
+                eprintln!("{at}: node {i} holds for {p} from {f}: {e:?}");
+            }
+            for (p, t, e) in n.waiting_events() {
+                eprintln!("{at}: node {i} waits from {p} to {t}: {e:?}");
+            }
+        }
+    }
+    for i in alive {
+        let n = x.net.node(i);
+        let proxies: Vec<_> = n
+            .ports()
+            .filter(|(_, s)| *s != hyperport::ports::PortState::Receiving)
+            .map(|(p, s)| (p, s, n.inspect(p)))
+            .collect();
+        assert!(proxies.is_empty(), "{at}: node {i} keeps {proxies:?}");
+        let held: Vec<_> = n.held_events().map(|(p, f, e)| (p, f, e.clone())).collect();
+        assert!(held.is_empty(), "{at}: node {i} holds {held:?}");
+        let waiting: Vec<_> = n
+            .waiting_events()
+            .map(|(p, f, e)| (p, f, e.clone()))
+            .collect();
+        assert!(
+            waiting.is_empty(),
+            "{at}: node {i} waits to send {waiting:?}"
+        );
+        assert_eq!(n.stats().dropped_outputs, 0, "{at}");
+    }
+    // Every message on a live route arrived exactly once, in order.
+    let m = &x.m;
+    for r in &m.routes {
+        if r.lossy {
+            continue;
+        }
+        let [a, b] = r.ends;
+        if m.ends[a].closed || m.ends[b].closed {
+            continue;
+        }
+        assert_eq!(
+            m.ends[b].read, m.ends[a].sent,
+            "{at}: lost a→b (ends {a} {b})"
+        );
+        assert_eq!(
+            m.ends[a].read, m.ends[b].sent,
+            "{at}: lost b→a (ends {a} {b})"
+        );
+        assert!(m.ends[a].incoming.is_empty() && m.ends[b].incoming.is_empty());
+    }
+    // Close everything: nothing leaks.
+    for e in 0..x.m.ends.len() {
+        if let Loc::At(node, port) = x.m.ends[e].loc
+            && !x.m.ends[e].closed
+            && !x.net.is_dead(node)
+        {
+            x.net.with(node, |n| n.close_port(port)).unwrap();
+            x.m.close_end(e);
+        }
+    }
+    x.net.run_until_idle(2_000_000);
+    for i in x.net.alive().collect::<Vec<_>>() {
+        let n = x.net.node(i);
+        assert_eq!(
+            n.port_count(),
+            0,
+            "{at}: node {i} leaks {:?}",
+            n.ports().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            n.held_count() + n.waiting_count() + n.queued_count(),
+            0,
+            "{at}: node {i}"
+        );
+    }
+    assert!(x.net.errors().is_empty(), "{at}: {:?}", x.net.errors());
+}
+
+/// The issue #16 randomized test. Each seed runs twice, in the default mode
+/// and in the Chromium-compatible mode: 5 fully meshed nodes, 300
+/// operations (pairs, merges local and remote, sends with and without an
+/// attached end, bursts past the send window (default mode only), bounces
+/// of an end to another node and back, crossing moves of both ends of a
+/// route, reads, closes, up to two node losses, delivery steps), over FIFO
+/// links with seeded latencies, one of them far slower (150–400 ms against
+/// at most 25 ms). Invariants:
+///
+/// * every message on a route no node loss touched, with both ends open,
+///   arrives exactly once and in order (and carried ends arrive usable);
+/// * once the network is idle, no node keeps a proxy, a held event or a
+///   waiting event; nothing was dropped from an output queue;
+/// * no node reports a protocol violation (every node is honest);
+/// * after closing every end, every node is empty.
+///
+/// `PORTS_MIX_SEED` (default 0) and `PORTS_MIX_RUNS` (default 400 in a
+/// debug build, 3,000 in a release build: about a minute either way on a
+/// shared 2-core machine) choose the seeds;
+/// `PORTS_MIX_OPS` overrides the 300 operations. The full count (100,000
+/// seeds in each mode) was run once in release, see the module docs of
+/// `src/ports/mod.rs`.
+#[test]
+fn random_mix() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let base = env("PORTS_MIX_SEED", 0);
+    // The CI size: about a minute on a shared 2-core machine (a debug
+    // build runs a seed in both modes in about 0.13 s, a release build in
+    // about 0.02 s).
+    let runs = env(
+        "PORTS_MIX_RUNS",
+        if cfg!(debug_assertions) { 400 } else { 3000 },
+    );
+    let ops = env("PORTS_MIX_OPS", 300) as usize;
+    let t0 = std::time::Instant::now();
+    for seed in base..base + runs {
+        if verbose() {
+            eprintln!("seed {seed}");
+        }
+        for mode in [Mode::Default, Mode::Chromium] {
+            mix_run(seed, mode, ops);
+        }
+        if std::env::var("PORTS_MIX_PROGRESS").is_ok() && (seed - base) % 1000 == 999 {
+            eprintln!("{} seeds in {:?}", seed - base + 1, t0.elapsed());
+        }
+    }
+    let s = SHAPES.lock().unwrap();
+    eprintln!("mix: {runs} seeds x 2 modes in {:?}: {s:?}", t0.elapsed());
+    if runs >= 100 {
+        assert!(s.crossing > 0 && s.bounces > 0 && s.merges > 0 && s.losses > 0);
+        assert!(s.moves > 0 && s.closes > 0);
+    }
+}
+
+/// Regression (issue #16 item 5, found by the mix): crossing moves of both
+/// ends of a route to one node, then the loss of the node that announced
+/// one of them; a receiving port whose route had ended kept the other
+/// end's events held. (The mechanism's own test, which fails without it:
+/// `ports_defects::item5_a_port_whose_route_ended_holds_nothing`; with
+/// the later release of events tied to a lost node, this seed no longer
+/// needs that mechanism alone.)
+#[test]
+fn mix_seed_99_held_events_outlive_a_node_loss_after_crossing_moves() {
+    mix_run(99, Mode::Default, 300);
+}
+
+/// Regression (found by the mix in Chromium mode, an intermediate version
+/// of the item-6 fix): a port moved here from node 4 long ago, re-pointed
+/// since, sent events to a local proxy; held there, they were dropped on
+/// node 4's loss as if they still waited for node 4 to name the port, and
+/// a chain of proxies stayed for ever. Only events on a moved port's first
+/// edge (to its descriptor peer) wait for its origin node.
+#[test]
+fn mix_seed_475_events_of_a_moved_port_outlive_its_origin_node() {
+    mix_run(475, Mode::Chromium, 300);
+}
+
+/// Regression (found by the mix): a MergePort crossed the slow link while
+/// the merge target's peer moved to a node that was then lost; the merge
+/// gave the new proxy that lost peer, and its forwarded messages waited
+/// for a window towards the lost node for ever. A merge now tells the
+/// driver about the peers it hands over (`PortEvent::NodeInUse`), which
+/// answers with the loss.
+#[test]
+fn mix_seed_1016_a_merge_hands_over_a_peer_on_a_lost_node() {
+    mix_run(1016, Mode::Default, 300);
+}

@@ -80,6 +80,7 @@ fn expected(v: &Value) -> Ev {
             target_port: port(&f["target_port"]),
         },
         10 => EventKind::PeerConfirmed,
+        11 => EventKind::PortArrived,
         t => panic!("unknown type {t}"),
     };
     Event {
@@ -115,6 +116,7 @@ fn ports_event_vectors() {
                     | "observe_proxy_broadcast"
                     | "observe_proxy_direct_ext"
                     | "peer_confirmed_ext"
+                    | "port_arrived_ext"
             )
         );
         types.insert(u(&v["type"]));
@@ -126,7 +128,7 @@ fn ports_event_vectors() {
             assert!(Ev::decode(&bytes[..cut]).is_err(), "{name} prefix {cut}");
         }
     }
-    assert_eq!(types.len(), 11, "one vector per event type");
+    assert_eq!(types.len(), 12, "one vector per event type");
 }
 
 fn want_ports(e: &Ev) -> usize {

@@ -5,12 +5,12 @@
 #![allow(clippy::needless_range_loop)]
 
 mod routing_support;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use hyperport::routing::announce::{
-    Hop, RootInfo, chain_tag, encode_full, encode_keepalive, grant_message, root_message, root_tag,
+    Hop, RootInfo, chain_tag, encode_full, encode_keepalive, root_tag,
 };
 use hyperport::routing::{AnnounceError, Coord, LinkId, MAX_ANNOUNCE_LEN, MAX_DEPTH};
-use routing_support::{Net, Xs, seed_of};
+use routing_support::{Net, Xs, member_config, seed_of, signed_grant, signed_root};
 
 fn sk(i: usize) -> SigningKey {
     SigningKey::from_bytes(&seed_of(i))
@@ -21,27 +21,18 @@ fn pk(i: usize) -> [u8; 32] {
 }
 
 fn heartbeat(signer: &SigningKey, rank: u32, seq: u64) -> RootInfo {
-    let key = signer.verifying_key().to_bytes();
-    RootInfo {
-        key,
-        rank,
-        seq,
-        sig: signer.sign(&root_message(&key, rank, seq)).to_bytes(),
-    }
+    signed_root(signer, 0, rank, seq, 0)
 }
 
-/// `signer`'s grant of `slot` to `child`, under the parent prefix `tag`.
-fn grant(signer: &SigningKey, tag: &[u8; 32], slot: u16, child: [u8; 32]) -> Hop {
-    Hop {
-        key: child,
-        slot,
-        sig: signer.sign(&grant_message(tag, slot, &child)).to_bytes(),
-    }
+/// `signer`'s grant of `slot` to `child`, under the parent prefix `tag`,
+/// in epoch `epoch`.
+fn grant(signer: &SigningKey, tag: &[u8; 32], slot: u16, child: [u8; 32], epoch: u64) -> Hop {
+    signed_grant(signer, tag, slot, child, epoch)
 }
 
 fn full(root: &RootInfo, hops: &[Hop], g: Option<&Hop>) -> Vec<u8> {
     let mut b = vec![0u8; MAX_ANNOUNCE_LEN];
-    let n = encode_full(&mut b, root, hops, g, false).unwrap();
+    let n = encode_full(&mut b, 0, root, hops, g, None).unwrap();
     b.truncate(n);
     b
 }
@@ -70,20 +61,22 @@ fn ring_with_attacker() -> Net {
 fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, AnnounceError)> {
     let m = sk(6);
     let mk = pk(6);
+    let e = real.seq;
     let mut out = Vec::new();
     // Claims to be the real root's child without a grant from it.
     let fake_hop = Hop {
         key: mk,
         slot: 1,
+        epoch: e,
         sig: [7; 64],
     };
-    let g = grant(&m, &chain_tag(real, &[fake_hop]), 1, victim);
+    let g = grant(&m, &chain_tag(0, real, &[fake_hop]), 1, victim, e);
     out.push((
         full(real, &[fake_hop], Some(&g)),
         AnnounceError::BadSignature,
     ));
     // Self-signed grant pretending the root granted it slot 1.
-    let self_signed = grant(&m, &root_tag(&real.key, real.rank), 1, mk);
+    let self_signed = grant(&m, &root_tag(0, &real.key, real.rank), 1, mk, e);
     out.push((
         full(real, &[self_signed], Some(&g)),
         AnnounceError::BadSignature,
@@ -91,11 +84,17 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
     // Forged root claim: the real root's key with a top rank, bad signature.
     let forged_root = RootInfo {
         rank: u32::MAX,
-        seq: u64::MAX,
+        seq: real.seq + 1,
         sig: [1; 64],
         ..*real
     };
-    let g2 = grant(&m, &chain_tag(&forged_root, &[self_signed]), 1, victim);
+    let g2 = grant(
+        &m,
+        &chain_tag(0, &forged_root, &[self_signed]),
+        1,
+        victim,
+        e,
+    );
     out.push((
         full(&forged_root, &[self_signed], Some(&g2)),
         AnnounceError::BadSignature,
@@ -105,30 +104,32 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
         key: mk,
         rank: u32::MAX,
         seq: 1,
+        spread: 0,
         sig: [3; 64],
+        credential: [4; 64],
     };
-    let g3 = grant(&m, &root_tag(&mk, mine.rank), 1, victim);
+    let g3 = grant(&m, &root_tag(0, &mk, mine.rank), 1, victim, 1);
     out.push((full(&mine, &[], Some(&g3)), AnnounceError::BadSignature));
     // A valid chain of someone else (wrong sender).
-    let other = grant(&sk(1), &root_tag(&real.key, real.rank), 4, pk(2));
+    let other = grant(&sk(1), &root_tag(0, &real.key, real.rank), 4, pk(2), e);
     out.push((full(real, &[other], None), AnnounceError::WrongSender));
     // A grant addressed to another node.
     let hb = heartbeat(&m, 0, 1);
-    let g4 = grant(&m, &root_tag(&mk, 0), 1, pk(5));
+    let g4 = grant(&m, &root_tag(0, &mk, 0), 1, pk(5), 1);
     out.push((full(&hb, &[], Some(&g4)), AnnounceError::GrantNotForUs));
     // Over-long chains: a total beyond MAX_DEPTH, and a grant offered at
     // MAX_DEPTH (the child would be deeper than allowed).
     let mut b = full(real, &[fake_hop], None);
-    b[112..114].copy_from_slice(&u16::MAX.to_be_bytes());
+    b[181..183].copy_from_slice(&u16::MAX.to_be_bytes());
     out.push((b, AnnounceError::TooDeep));
     let mut b = full(real, &[fake_hop], Some(&g));
-    b[112..114].copy_from_slice(&(MAX_DEPTH as u16).to_be_bytes());
-    b[114..116].copy_from_slice(&(MAX_DEPTH as u16 - 1).to_be_bytes());
+    b[181..183].copy_from_slice(&(MAX_DEPTH as u16).to_be_bytes());
+    b[183..185].copy_from_slice(&(MAX_DEPTH as u16 - 1).to_be_bytes());
     out.push((b, AnnounceError::TooDeep));
     // Zero slot, trailing garbage, truncation, random bytes.
     let mut z = full(real, &[fake_hop], Some(&g));
-    z[116 + 32] = 0;
-    z[116 + 33] = 0;
+    z[201 + 32] = 0;
+    z[201 + 33] = 0;
     out.push((z, AnnounceError::Malformed));
     let mut t = full(real, &[fake_hop], Some(&g));
     t.push(0);
@@ -139,7 +140,7 @@ fn forgeries(real: &RootInfo, victim: [u8; 32], rng: &mut Xs) -> Vec<(Vec<u8>, A
     // Keepalive for a chain the victim never saw, under a root that beats
     // its own (a full one is requested, nothing adopted).
     let mut k = vec![0u8; 200];
-    let n = encode_keepalive(&mut k, &forged_root, &[9; 16], false).unwrap();
+    let n = encode_keepalive(&mut k, 0, &forged_root, &[9; 16], None).unwrap();
     k.truncate(n);
     out.push((k, AnnounceError::UnknownDigest));
     out
@@ -192,9 +193,15 @@ fn looping_chain_with_valid_signatures_is_refused() {
     net.converge(10, 200);
     let (m, a) = (sk(6), sk(7));
     let hb = heartbeat(&m, u32::MAX, 5);
-    let h1 = grant(&m, &root_tag(&pk(6), u32::MAX), 1, pk(7));
-    let h2 = grant(&a, &chain_tag(&hb, &[h1]), 1, pk(6));
-    let g = grant(&m, &chain_tag(&hb, &[h1, h2]), 1, net.nodes[0].public_key());
+    let h1 = grant(&m, &root_tag(0, &pk(6), u32::MAX), 1, pk(7), 5);
+    let h2 = grant(&a, &chain_tag(0, &hb, &[h1]), 1, pk(6), 5);
+    let g = grant(
+        &m,
+        &chain_tag(0, &hb, &[h1, h2]),
+        1,
+        net.nodes[0].public_key(),
+        5,
+    );
     let bytes = full(&hb, &[h1, h2], Some(&g));
     let now = net.now();
     assert_eq!(
@@ -252,14 +259,14 @@ fn deeper_than_max_depth_cannot_join() {
 
 #[test]
 fn full_announcement_requests_are_rate_limited() {
-    // The attacker floods 128-byte keepalives asking for our (larger) full
+    // The attacker floods 133-byte keepalives asking for our (larger) full
     // announcement: at most one full is sent per announcement interval.
     use hyperport::routing::announce::{Announcement, KIND_SEGMENT};
-    use hyperport::routing::{Config, NeighbourEntry, Node, TRANSMIT_BUF_LEN};
+    use hyperport::routing::{NeighbourEntry, Node, TRANSMIT_BUF_LEN};
     use hyperport::time::{Duration, Instant};
     let mut table = [NeighbourEntry::EMPTY];
     let t0 = Instant::ZERO;
-    let mut a = Node::new(Config::default(), &seed_of(0), &mut table, t0);
+    let mut a = Node::new(member_config(), &seed_of(0), &mut table, t0);
     a.handle_link_up(t0, LinkId(6), pk(6)).unwrap();
     let mut buf = vec![0u8; TRANSMIT_BUF_LEN];
     let mut drain = |a: &mut Node<'_>| {
@@ -278,7 +285,7 @@ fn full_announcement_requests_are_rate_limited() {
     assert_eq!(drain(&mut a), 1, "the first full at link-up");
     let hb = heartbeat(&sk(6), 0, 1);
     let mut k = vec![0u8; 200];
-    let n = encode_keepalive(&mut k, &hb, &[1; 16], true).unwrap();
+    let n = encode_keepalive(&mut k, 0, &hb, &[1; 16], Some(0)).unwrap();
     k.truncate(n);
     let mut fulls = 0;
     for i in 0..100u64 {
@@ -303,7 +310,7 @@ fn flap(gap_ms: u64) -> (usize, u32) {
     use hyperport::time::{Duration, Instant, Timed};
     let cfg = Config {
         min_announce_gap: Duration::from_millis(gap_ms),
-        ..Config::default()
+        ..member_config()
     };
     let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
     let t0 = Instant::ZERO;
@@ -337,8 +344,8 @@ fn flap(gap_ms: u64) -> (usize, u32) {
             );
         }
         let root = heartbeat(&x, i + 1, 1);
-        let tag = root_tag(&root.key, root.rank);
-        let offer = full(&root, &[], Some(&grant(&x, &tag, 1, pk(0))));
+        let tag = root_tag(0, &root.key, root.rank);
+        let offer = full(&root, &[], Some(&grant(&x, &tag, 1, pk(0), 1)));
         a.handle_announcement(now, LinkId(6), &offer).unwrap();
         assert_eq!(a.root().rank, i + 1, "node 0 follows every new root");
         sent += drain(&mut a, &mut last_rank);

@@ -23,6 +23,7 @@ fn opts(churn: bool) -> Opts {
         link: LinkConfig::fixed(Duration::from_millis(10)),
         verbose: false,
         pace: Duration::ZERO,
+        trees: 1,
     }
 }
 
@@ -31,7 +32,7 @@ fn zoo(name: &str) -> Graph {
         "{}/vectors/topologies/{name}.txt",
         env!("CARGO_MANIFEST_DIR")
     );
-    routing_eval::parse_edgelist(&p).unwrap()
+    routing_eval::parse_edgelist(&p).unwrap().unwrap()
 }
 
 #[test]

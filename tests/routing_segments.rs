@@ -7,13 +7,23 @@
 mod routing_support;
 use ed25519_dalek::{Signer, SigningKey};
 use hyperport::routing::announce::{
-    Hop, RootInfo, SEGMENT_HOPS, encode_segment, grant_message, next_tag, root_message, root_tag,
+    Hop, RootInfo, SEGMENT_HOPS, SegmentHeader, chain_digest, encode_segment, grant_message,
+    next_tag, root_tag,
 };
 use hyperport::routing::{
     AnnounceError, Config, Ed25519, LinkId, MAX_ANNOUNCE_LEN, NeighbourEntry, Node,
 };
 use hyperport::time::Instant;
-use routing_support::{HeapChain, Net, Xs, seed_of};
+use routing_support::{HeapChain, Net, Xs, member_config, seed_of, signed_root};
+
+/// The victims' config: the test deployment, a budget that covers a whole
+/// 300-hop chain in one interval (the budget has its own tests).
+fn victim_config() -> Config {
+    Config {
+        verify_budget: 1_000,
+        ..member_config()
+    }
+}
 
 fn sk(i: usize) -> SigningKey {
     SigningKey::from_bytes(&seed_of(i))
@@ -47,24 +57,19 @@ fn branch(base: usize, depth: usize) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
 /// A chain under root `sk(9000)` whose hop `k` is key `keys[k]`, granted
 /// slot 1 by the key above.
 fn keyed(keys: &[usize]) -> (RootInfo, Vec<Hop>, Vec<[u8; 32]>) {
-    let root_sk = sk(9000);
     let key = pk(9000);
-    let hb = RootInfo {
-        key,
-        rank: u32::MAX,
-        seq: 1,
-        sig: root_sk.sign(&root_message(&key, u32::MAX, 1)).to_bytes(),
-    };
-    let mut tags = vec![root_tag(&key, u32::MAX)];
+    let hb = signed_root(&sk(9000), 0, u32::MAX, 1, 0);
+    let mut tags = vec![root_tag(0, &key, u32::MAX)];
     let mut hops = Vec::new();
     for (k, &key) in keys.iter().enumerate() {
         let child = pk(key);
         let tag = tags[k];
         let signer = if k == 0 { sk(9000) } else { sk(keys[k - 1]) };
-        let sig = signer.sign(&grant_message(&tag, 1, &child)).to_bytes();
+        let sig = signer.sign(&grant_message(&tag, 1, &child, 1)).to_bytes();
         hops.push(Hop {
             key: child,
             slot: 1,
+            epoch: 1,
             sig,
         });
         tags.push(next_tag(&tag, &child, 1));
@@ -102,23 +107,26 @@ fn segments_from(
     let grant = Hop {
         key: victim,
         slot: 1,
-        sig: sender.sign(&grant_message(&tags[d], 1, &victim)).to_bytes(),
+        epoch: 1,
+        sig: sender
+            .sign(&grant_message(&tags[d], 1, &victim, 1))
+            .to_bytes(),
     };
+    let digest = chain_digest(&tags[d], 1, 1);
     let mut out = Vec::new();
     let mut start = 0;
     loop {
         let end = (start + SEGMENT_HOPS).min(d);
         let mut b = vec![0u8; MAX_ANNOUNCE_LEN];
-        let n = encode_segment(
-            &mut b,
-            hb,
-            d as u16,
-            start as u16,
-            &hops[start..end],
-            Some(&grant),
-            false,
-        )
-        .unwrap();
+        let h = SegmentHeader {
+            tree: 0,
+            root: *hb,
+            total: d as u16,
+            start: start as u16,
+            digest,
+            want: None,
+        };
+        let n = encode_segment(&mut b, &h, &hops[start..end], Some(&grant)).unwrap();
         b.truncate(n);
         out.push(b);
         if end == d {
@@ -135,7 +143,7 @@ const DEPTH: usize = 300;
 /// chain.
 fn victim(table: &mut [NeighbourEntry; 2]) -> Node<'_, Ed25519, HeapChain> {
     let mut v = Node::with_chain_stores(
-        Config::default(),
+        victim_config(),
         &seed_of(1),
         table,
         Instant::ZERO,
@@ -163,8 +171,9 @@ fn a_chain_deeper_than_one_segment_is_verified_and_adopted() {
     assert_eq!(v.coord().depth(), DEPTH + 1);
     assert_eq!(v.coord().runs().len(), 1, "301 times slot 1: one run");
     assert_eq!(v.parent(), Some(SENDER));
-    // Every grant and the heartbeat were checked with Ed25519.
-    assert_eq!(v.stats().signatures_verified, DEPTH as u64 + 2);
+    // Every grant, the heartbeat and the rank credential were checked with
+    // Ed25519.
+    assert_eq!(v.stats().signatures_verified, DEPTH as u64 + 3);
 }
 
 #[test]
@@ -182,12 +191,15 @@ fn out_of_order_and_re_rooted_segments_are_refused() {
     // The first segment, then the second under a newer heartbeat: the
     // chain changed under the stream.
     v.handle_announcement(t, SENDER, &segs[0]).unwrap();
-    let hb2 = RootInfo {
-        seq: 2,
-        sig: sk(9000).sign(&root_message(&hb.key, hb.rank, 2)).to_bytes(),
-        ..hb
-    };
-    let segs2 = segments(&hb2, &hops, &tags, v.public_key());
+    let hb2 = signed_root(&sk(9000), 0, hb.rank, 2, 0);
+    let segs2: Vec<Vec<u8>> = segments(&hb2, &hops, &tags, v.public_key())
+        .into_iter()
+        .map(|mut s| {
+            // The same chain under heartbeat 2, named by another digest.
+            s[185] ^= 1;
+            s
+        })
+        .collect();
     assert_eq!(
         v.handle_announcement(t, SENDER, &segs2[1]),
         Err(AnnounceError::OutOfOrder)
@@ -211,7 +223,7 @@ fn a_forged_hop_in_a_later_segment_is_refused_and_nothing_moves() {
     // Hop 270 (in the second segment) signed by the wrong key.
     let child = hops[270].key;
     hops[270].sig = sk(4242)
-        .sign(&grant_message(&tags[270], 1, &child))
+        .sign(&grant_message(&tags[270], 1, &child, 1))
         .to_bytes();
     let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
     let mut v = victim(&mut table);
@@ -237,7 +249,7 @@ fn a_deep_chain_through_ourselves_is_not_an_offer() {
         let parent_sk = if k == 260 { sk(9260) } else { sk(9000 + k) };
         let signer = if k == 261 { sk(1) } else { parent_sk };
         hops[k].sig = signer
-            .sign(&grant_message(&tags[k], 1, &hops[k].key))
+            .sign(&grant_message(&tags[k], 1, &hops[k].key, 1))
             .to_bytes();
         tags[k + 1] = next_tag(&tags[k], &hops[k].key, 1);
     }
@@ -252,11 +264,11 @@ fn a_deep_chain_through_ourselves_is_not_an_offer() {
 
 #[test]
 fn a_node_whose_store_is_too_small_keeps_its_position() {
-    // The default store holds 255 hops: a 300-hop chain is verified (the
+    // The default store holds 64 hops: a 300-hop chain is verified (the
     // neighbour stays usable for forwarding) but cannot be adopted.
     let (hb, hops, tags) = chain(DEPTH);
     let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
-    let mut v = Node::new(Config::default(), &seed_of(1), &mut table, Instant::ZERO);
+    let mut v = Node::new(victim_config(), &seed_of(1), &mut table, Instant::ZERO);
     v.handle_link_up(Instant::ZERO, SENDER, pk(9000 + DEPTH))
         .unwrap();
     let segs = segments(&hb, &hops, &tags, v.public_key());
@@ -299,7 +311,7 @@ fn a_700_node_path_forms_one_tree_and_routes_end_to_end() {
 fn a_deep_node_gives_its_root_more_time_per_hop() {
     // Depth 301: the root may stay silent 40 s + 301 × 100 ms = 70.1 s
     // (Config defaults typed by hand) before this node declares it dead.
-    use hyperport::routing::announce::{digest_of, encode_keepalive};
+    use hyperport::routing::announce::encode_keepalive;
     use hyperport::time::{Duration, Timed};
     let (hb, hops, tags) = chain(DEPTH);
     let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
@@ -312,7 +324,7 @@ fn a_deep_node_gives_its_root_more_time_per_hop() {
     // The parent stays alive (keepalives every second) but the heartbeat
     // never advances.
     let mut k = vec![0u8; 200];
-    let n = encode_keepalive(&mut k, &hb, &digest_of(&hb, &hops), false).unwrap();
+    let n = encode_keepalive(&mut k, 0, &hb, &chain_digest(&tags[DEPTH], 1, 1), None).unwrap();
     k.truncate(n);
     let mut dead_at = None;
     for ms in (100..80_000u64).step_by(100) {
@@ -342,12 +354,12 @@ fn a_new_heartbeat_is_passed_down_at_once() {
     // parent half-way through an announcement interval: it owes its other
     // neighbour a keepalive carrying it now, not at its next interval.
     use hyperport::routing::TRANSMIT_BUF_LEN;
-    use hyperport::routing::announce::{Announcement, digest_of, encode_keepalive};
+    use hyperport::routing::announce::{Announcement, encode_keepalive};
     use hyperport::time::{Duration, Timed};
     let (hb, hops, tags) = chain(3);
     let mut table = [NeighbourEntry::EMPTY, NeighbourEntry::EMPTY];
     let mut v = Node::with_chain_stores(
-        Config::default(),
+        victim_config(),
         &seed_of(1),
         &mut table,
         Instant::ZERO,
@@ -367,13 +379,9 @@ fn a_new_heartbeat_is_passed_down_at_once() {
     while v.poll_transmit(&mut buf).unwrap().is_some() {}
     // Half an interval later: heartbeat seq 2 from the parent.
     let now = t0 + Duration::from_millis(500);
-    let hb2 = RootInfo {
-        seq: 2,
-        sig: sk(9000).sign(&root_message(&hb.key, hb.rank, 2)).to_bytes(),
-        ..hb
-    };
+    let hb2 = signed_root(&sk(9000), 0, hb.rank, 2, 0);
     let mut k = vec![0u8; 200];
-    let n = encode_keepalive(&mut k, &hb2, &digest_of(&hb, &hops), false).unwrap();
+    let n = encode_keepalive(&mut k, 0, &hb2, &chain_digest(&tags[3], 1, 1), None).unwrap();
     v.handle_announcement(now, SENDER, &k[..n]).unwrap();
     assert_eq!(v.root().seq, 2);
     let mut to_other = None;

@@ -1,17 +1,23 @@
 // A hostile peer drives one honest ports node: the input is a script of
 // forged events (any type, forged port names, from-ports, control and user
 // sequence numbers, carried port descriptors, claimed sender among three
-// nodes) interleaved with the honest user's own commands. Checked: no
-// panic, every bound holds after every step (ports, queued messages, held
-// events per port / per node / total), every output encodes, and once the
-// hostile nodes are declared lost and the user closes its ports the node is
-// empty: nothing leaked.
+// nodes, or the victim's own name) interleaved with the honest user's own
+// commands and with the passing of time. Checked: no panic, every bound
+// holds after every step (ports, queued messages, held events per port /
+// per node / total), every output encodes, the timer contract holds
+// (`handle_timeout` at `poll_timeout` moves it strictly later), input
+// naming the victim itself is refused, and once every node the victim
+// depends on is declared lost the held and waiting pools are empty —
+// without closing a single port — and no proxy is left. Then the user
+// closes what it holds and the node is empty: nothing leaked.
 
 use hyperport::ports::{
-    Bytes, Config, Event, EventKind, Node, NodeName, PortDescriptor, PortName, PortState,
-    UserMessage,
+    Bytes, Config, Event, EventKind, Incarnation, Node, NodeName, PortDescriptor, PortEvent,
+    PortName, PortState, UserMessage,
 };
+use hyperport::ports::EventError;
 use hyperport::rng::SeededRng;
+use hyperport::time::{Duration, Instant};
 
 type Pl = Bytes<16>;
 type Victim = Node<Pl, SeededRng, 32, 64, 2, 24, 256>;
@@ -140,7 +146,15 @@ fn drain(v: &mut Victim, pool: &mut Vec<PortName>, peers: &mut Vec<NodeName>) {
     while let Some(ev) = v.poll_broadcast() {
         ev.encode(&mut buf).expect("broadcasts encode");
     }
-    while v.poll_event().is_some() {}
+    // Nodes the victim depends on are nodes it may address: a driver
+    // reports them lost too when they are unreachable.
+    while let Some(e) = v.poll_event() {
+        if let PortEvent::NodeInUse(n) = e
+            && !peers.contains(&n)
+        {
+            peers.push(n);
+        }
+    }
 }
 
 fn check_bounds(v: &Victim, cfg: &Config) {
@@ -170,6 +184,7 @@ pub fn run(data: &[u8]) {
     v.initialize_port(x, HOSTILE[0], y, HOSTILE[0], y).expect("init");
     pool.extend([a, b, x, y]);
     drain(&mut v, &mut pool, &mut peers);
+    let mut now = Instant::ZERO;
     let mut steps = 0;
     while !s.done() && steps < 256 {
         steps += 1;
@@ -183,7 +198,7 @@ pub fn run(data: &[u8]) {
                 pool.push(*p);
             }
         }
-        match s.byte() % 8 {
+        match s.byte() % 10 {
             0 if !mine.is_empty() => {
                 let p = mine[usize::from(s.byte()) % mine.len()];
                 let att: Vec<PortName> = if s.byte() & 1 == 1 {
@@ -205,6 +220,29 @@ pub fn run(data: &[u8]) {
                 let p = mine[usize::from(s.byte()) % mine.len()];
                 let _ = v.allow_merge(p, None);
             }
+            4 => {
+                // Time passes: a little, or past the held-event age bound.
+                let dt = if s.byte() & 1 == 1 {
+                    cfg.max_held_age
+                } else {
+                    Duration::from_millis(u64::from(s.byte()))
+                };
+                now += dt;
+                v.handle_timeout(now);
+                if let Some(t) = v.poll_timeout() {
+                    assert!(t > now, "a deadline already due after handle_timeout");
+                    v.handle_timeout(t);
+                    now = t;
+                    assert!(v.poll_timeout().is_none_or(|u| u > t), "timer contract");
+                }
+            }
+            5 => {
+                // Remote input naming the victim itself is refused unread.
+                let held = v.held_count();
+                let ev = forged(&mut s, &pool, me);
+                assert_eq!(v.handle_event(me, ev), Err(EventError::FromSelf));
+                assert_eq!(v.held_count(), held);
+            }
             _ => {
                 let from = HOSTILE[usize::from(s.byte()) % 3];
                 let ev = forged(&mut s, &pool, me);
@@ -214,15 +252,26 @@ pub fn run(data: &[u8]) {
         drain(&mut v, &mut pool, &mut peers);
         check_bounds(&v, &cfg);
     }
-    // Every node the victim ever addressed goes away (a driver reports
-    // unreachable nodes as lost); the user closes what it holds.
+    // Every node the victim ever addressed or depends on goes away (a
+    // driver reports unreachable nodes as lost). Without closing a single
+    // port, the held and waiting pools drain and no proxy is left.
     let mut k = 0;
     while k < peers.len() {
         let n = peers[k];
         k += 1;
-        v.lost_connection_to_node(n);
+        let _ = v.lost_connection_to_node(n, Incarnation::FIRST);
         drain(&mut v, &mut pool, &mut peers);
     }
+    let held: Vec<_> = v.held_events().map(|(p, n, e)| (p, n, e.clone())).collect();
+    assert!(held.is_empty(), "held events outlive the lost nodes: {held:?}");
+    assert_eq!(v.waiting_count(), 0, "waiting events outlive the lost nodes");
+    assert_eq!(v.poll_timeout(), None);
+    let proxies: Vec<_> = v
+        .ports()
+        .filter(|(_, st)| *st != PortState::Receiving && *st != PortState::Uninitialized)
+        .collect();
+    assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+    // The user closes what it holds: nothing leaks.
     for _ in 0..4 {
         let mine: Vec<PortName> = v.ports().map(|(p, _)| p).collect();
         for p in mine {

@@ -4,11 +4,17 @@
 //! fields here cap how much of that storage a single port or a single peer
 //! node may take, so one hostile peer cannot starve the others.
 
+use crate::time::Duration;
+
 /// Per-port and per-peer limits. `Config::default()` documents the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Most user messages queued at one port (default 64). Worst-case memory
-    /// is bounded by the node's `MSGS` pool regardless.
+    /// is bounded by the node's `MSGS` pool regardless. With
+    /// [`Config::flow_control`] it is also the most messages a sender has
+    /// unread (unacknowledged) at its conjugate, so an honest sender never
+    /// overflows this bound anywhere on the route (all nodes of a network
+    /// share it).
     pub max_queued_per_port: usize,
     /// Most out-of-order (held) control events for one port from one
     /// sending node (default 16).
@@ -25,7 +31,9 @@ pub struct Config {
     /// [`Config::max_held_per_node`] per node and the node's `HELD` in all.
     pub max_held_per_port: usize,
     /// Most out-of-order (held) control events sent by one peer node, over all
-    /// ports (default 32). This bound and [`Config::max_held_per_port`]
+    /// ports (default 32; at run time at most half the node's `HELD` pool,
+    /// so that no single node can take the whole pool). This bound and
+    /// [`Config::max_held_per_port`]
     /// apply to other nodes' events; this node's own (a local sender whose
     /// local peer waits for a previous peer's last event) are bounded by its
     /// own send windows and, with everything else, by the node's `HELD`
@@ -63,6 +71,32 @@ pub struct Config {
     /// any node on a route may be a Chromium ports node, which drops type 9
     /// (its proxies would then never be bypassed).
     pub direct_bypass: bool,
+    /// End-to-end flow control (default `true`): a receiving port sends at
+    /// most [`Config::max_queued_per_port`] messages its conjugate has not
+    /// acknowledged reading; beyond that [`super::Node::send_user_message`]
+    /// returns [`super::SendError::WouldBlock`] (nothing sent, nothing
+    /// lost) until a read acknowledgement arrives
+    /// ([`super::PortEvent::StatusChanged`] on the sender). Acknowledgements
+    /// use the reference protocol's own events (UserMessageReadAckRequest
+    /// once half that many are unacknowledged, UserMessageReadAck), so it
+    /// works with Chromium peers too; a proxy forwards a ReadAck towards the
+    /// sender. Without it a sender can overflow a queue at the conjugate or
+    /// at a proxy of a port in transit, which drops the message and reports
+    /// the sender (`QueueFull`). No extra memory.
+    pub flow_control: bool,
+    /// Age bound of a held (out-of-order) event (default 60 s): an event
+    /// held longer is dropped ([`super::Stats::held_expired`]), so events
+    /// parked by a node that never sends what they wait for cannot keep
+    /// the pool full. Honest events are held only while a previous peer's
+    /// last event is on its way (a transfer or a bypass in progress), so
+    /// this must exceed the longest transport delay between nodes; an
+    /// honest event held longer means that path has failed (report the
+    /// node lost). The node learns the time from
+    /// [`super::Node::handle_timeout`] (it stamps a held event with the
+    /// latest time it was given) and asks for it with
+    /// [`super::Node::poll_timeout`]. No memory: one [`crate::time::Instant`]
+    /// per held event.
+    pub max_held_age: Duration,
 }
 
 impl Default for Config {
@@ -74,6 +108,8 @@ impl Default for Config {
             send_window: 16,
             max_local_steps: 4096,
             direct_bypass: true,
+            flow_control: true,
+            max_held_age: Duration::from_secs(60),
         }
     }
 }

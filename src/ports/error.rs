@@ -16,6 +16,8 @@ pub(crate) enum Failure {
     CapacityExceeded,
     InvalidName,
     WouldBlock,
+    OwnName,
+    Stale,
 }
 
 macro_rules! command_error {
@@ -143,6 +145,82 @@ command_error! {
         InvalidName => "invalid (all-zero) destination name",
     }
     otherwise StateUnexpected
+}
+
+command_error! {
+    /// Why [`super::Node::admit_node`] or
+    /// [`super::Node::lost_connection_to_node`] refused a node (nothing was
+    /// changed).
+    NodeError {
+        /// The name is this node's own: a node never admits or loses
+        /// itself (its own ports are local).
+        OwnName => "this node's own name: a node never admits or loses itself",
+        /// The invalid (all-zero) name.
+        InvalidName => "invalid (all-zero) node name",
+        /// The node is admitted with a later incarnation: the call refers to
+        /// a life of that node that is already over (a late report).
+        Stale => "a later incarnation of this node is admitted; the call refers to an older one",
+        /// The table of admitted nodes (the node's `NODES`) is full: report
+        /// a lost node first, or build the node with a larger `NODES`.
+        CapacityExceeded => "the table of admitted nodes is full; report a lost node first",
+    }
+    otherwise InvalidName
+}
+
+/// Why [`super::Node::handle_event`] reported an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventError {
+    /// A remote node broke the protocol: the offending event was dropped
+    /// (see [`ProtocolError`]).
+    Protocol(ProtocolError),
+    /// The sender given is this node's own name. Remote input never comes
+    /// from this node (its self-addressed events are processed inside the
+    /// call that made them and never leave it), so this is a driver bug or
+    /// an unauthenticated source: the event was dropped, nothing changed.
+    FromSelf,
+    /// The sender given is the invalid (all-zero) name: the event was
+    /// dropped, nothing changed.
+    InvalidSender,
+}
+
+impl EventError {
+    /// The protocol violation, if that is what this is.
+    pub fn protocol(&self) -> Option<ProtocolError> {
+        match self {
+            EventError::Protocol(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for EventError {
+    fn from(e: ProtocolError) -> Self {
+        EventError::Protocol(e)
+    }
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::Protocol(e) => fmt::Display::fmt(e, f),
+            EventError::FromSelf => f.write_str(
+                "remote event names this node as its sender; dropped (a driver bug or an unauthenticated source)",
+            ),
+            EventError::InvalidSender => {
+                f.write_str("remote event has the invalid (all-zero) sender name; dropped")
+            }
+        }
+    }
+}
+
+impl core::error::Error for EventError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            EventError::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// What a peer node did wrong (the [`ProtocolError`] names the node).

@@ -32,6 +32,7 @@
 //! | 8 | UpdatePreviousPeer | new prev node, new prev port (2 × 16 B) | 80 |
 //! | 9 | ObserveProxyDirect (hyperport extension) | target node, target port (2 × 16 B) | 80 |
 //! | 10 | PeerConfirmed (hyperport extension) | empty | 48 |
+//! | 11 | PortArrived (hyperport extension) | empty | 48 |
 //!
 //! Type 9 is not part of Chromium's protocol: a proxy sends it straight to
 //! its previous peer (the port that forwards into it) to ask to be
@@ -44,6 +45,14 @@
 //! It is not sender-verified (`control_seq` is `u64::MAX`); the receiver
 //! checks that the sender is the port's current peer. Sent only when
 //! [`super::Config::direct_bypass`] is on.
+//!
+//! Type 11 is a hyperport extension as well: a port just created from a
+//! descriptor (a moved port, or the new port of a merge) tells its peer
+//! that it now exists (`from_port` on the sending node), so that the peer,
+//! if the new port is its previous peer, repeats what it may have sent
+//! before the port existed (its PeerConfirmed, and a proxy's
+//! ObserveProxyDirect). Not sender-verified (`control_seq` is `u64::MAX`).
+//! Sent only when [`super::Config::direct_bypass`] is on.
 //!
 //! [`PortDescriptor`] (96 bytes): peer node @0, peer port @16, referring node
 //! @32, referring port @48 (16 B each), next seq to send u64 @64, next seq to
@@ -239,6 +248,11 @@ pub enum EventKind<P, const A: usize> {
     /// as its previous peer, so events from the target are no longer held
     /// there. Accepted only if the target's peer is the sender.
     PeerConfirmed,
+    /// Type 11 (hyperport extension): the sending port (`from_port` on the
+    /// sending node) was just created there from a descriptor; the target
+    /// is its peer. If the sender is the target's previous peer, the target
+    /// repeats what may have reached the sender before it existed.
+    PortArrived,
 }
 
 /// A ports event: header fields plus a typed body.
@@ -367,6 +381,7 @@ impl<P, const A: usize> EventKind<P, A> {
             EventKind::UpdatePreviousPeer { .. } => 8,
             EventKind::ObserveProxyDirect { .. } => 9,
             EventKind::PeerConfirmed => 10,
+            EventKind::PortArrived => 11,
         }
     }
 }
@@ -380,7 +395,8 @@ impl<P: Payload, const A: usize> Event<P, A> {
             EventKind::PortAccepted
             | EventKind::MergePort { .. }
             | EventKind::ObserveProxyDirect { .. }
-            | EventKind::PeerConfirmed => false,
+            | EventKind::PeerConfirmed
+            | EventKind::PortArrived => false,
             EventKind::ObserveProxy { .. } => self.port.is_valid(),
             _ => true,
         }
@@ -392,7 +408,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
             EventKind::UserMessage(m) => 16usize
                 .saturating_add(m.ports.len().saturating_mul(DESCRIPTOR_LEN + 16))
                 .saturating_add(m.payload.encoded_len()),
-            EventKind::PortAccepted | EventKind::PeerConfirmed => 0,
+            EventKind::PortAccepted | EventKind::PeerConfirmed | EventKind::PortArrived => 0,
             EventKind::ObserveProxy { .. } => 64,
             EventKind::ObserveProxyAck { .. }
             | EventKind::ObserveClosure { .. }
@@ -440,7 +456,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 m.payload.encode(dst)?;
                 w.advance(plen)?;
             }
-            EventKind::PortAccepted | EventKind::PeerConfirmed => {}
+            EventKind::PortAccepted | EventKind::PeerConfirmed | EventKind::PortArrived => {}
             EventKind::ObserveProxy {
                 proxy_node,
                 proxy_port,
@@ -552,6 +568,7 @@ impl<P: Payload, const A: usize> Event<P, A> {
                 target_port: read_port(&mut r)?,
             },
             10 => EventKind::PeerConfirmed,
+            11 => EventKind::PortArrived,
             other => return Err(DecodeError::UnknownType(other)),
         };
         if !r.is_empty() {
@@ -612,8 +629,8 @@ mod tests {
             Err(DecodeError::Truncated(_))
         ));
         let mut b = [0u8; 48];
-        b[0] = 11;
-        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(11)));
+        b[0] = 12;
+        assert_eq!(Ev::decode(&b), Err(DecodeError::UnknownType(12)));
         b[0] = 1;
         b[4] = 1;
         assert_eq!(Ev::decode(&b), Err(DecodeError::UnsupportedVersion(1)));

@@ -21,6 +21,22 @@
 //!   per port and per sending node ([`Config`]); overflow is a
 //!   [`ProtocolError`] naming the node. Stale (already processed control
 //!   number) and duplicate events are dropped and counted ([`Stats`]).
+//! * The held pool drains (issue #16 item 6): events held from a node are
+//!   dropped when it is lost; every held event has an age bound
+//!   ([`Config::max_held_age`], 60 s, driven by [`Node::handle_timeout`] /
+//!   [`Node::poll_timeout`]); no node may take more than half of the pool
+//!   (the per-node bound in force is `min(max_held_per_node, HELD / 2)`);
+//!   and when the pool is full, the node holding the most gives up its
+//!   latest held event for a node holding fewer, and is the one reported
+//!   ([`Violation::HeldPoolFull`], [`Stats::held_evicted`]): a node with few
+//!   events held (an honest transfer) always finds room while another holds
+//!   more. Before, two nodes could fill the pool for good and the next
+//!   honest node was reported. Events are held only for a port whose route
+//!   can still use them: once a receiving port's peer is closed and every
+//!   message up to the last one is there, events from anyone but its
+//!   previous peer are dropped, not held (issue #16 item 5: a previous peer
+//!   torn down after its announcer's loss named no successor, and the
+//!   successor's events stayed held).
 //! * Events from anyone but the port's expected previous peer are never
 //!   processed (held, bounded, and discarded with the port).
 //! * PortAccepted is accepted only from the node the port was sent to and
@@ -37,6 +53,12 @@
 //! * Node loss also tears down ports whose *previous* peer was on the lost
 //!   node (Chromium only looks at peers), so no port waits forever for
 //!   events only a dead node could send.
+//! * Remote input never names this node as its sender:
+//!   [`Node::handle_event`] refuses `from` equal to the node's own name (or
+//!   the invalid name) with [`EventError::FromSelf`] /
+//!   [`EventError::InvalidSender`], before anything is read. (Such input
+//!   used to be processed as a self-addressed event: past every per-peer
+//!   bound, with its violations swallowed.)
 //! * Dead proxies are erased at once (no lingering closed proxies to leak).
 //!
 //! # Proxy-chain collapse: linear instead of quadratic
@@ -65,82 +87,99 @@
 //! every such change also ends with an UpdatePreviousPeer to the asker.
 //! User-message ordering is unchanged: the ObserveProxyAck still carries the
 //! last sequence number sent to the proxy, and the proxy still leaves only
-//! after forwarding up to it. The cost is 6N − 2 events for N proxies
-//! (4N − 1 plus the [`EventKind::PeerConfirmed`] events, see below).
+//! after forwarding up to it. The cost is 5N − 1 events for N proxies
+//! (4N − 1 plus one [`EventKind::PeerConfirmed`] per proxy, see below).
 //! Chromium nodes drop type 9 as unknown, so a network with any Chromium
 //! node must turn the option off (its proxies would otherwise never leave).
 
 //!
-//! # Send window across a peer change (issue #4)
+//! # Send window across a peer change (issue #4, issue #16)
 //!
 //! When a port's peer changes (a receiving port re-pointed past a proxy,
-//! or a proxy created by a merge), the new peer holds whatever the port
-//! sends until the old path's last event, UpdatePreviousPeer, names the
-//! port as its previous peer. Holding is bounded
-//! ([`Config::max_held_per_port`], [`Config::max_held_per_node`]) so a
-//! hostile peer cannot grow memory, and past the bound events are dropped
-//! and reported; an honest sender with a burst in flight would trip it.
-//! So, with [`Config::direct_bypass`] (the default), such a port is
-//! *unconfirmed*: it sends at most [`Config::send_window`] sender-verified
-//! events (default 16, the default hold bound) to the new peer; the budget
-//! is shared by all unconfirmed ports of the node sending to the same port
-//! (successive previous peers of one port may live on one node), and at most
-//! `max_held_per_node` go to one node over all unconfirmed ports. Every later event of that port (user messages *and* control events
-//! such as ObserveClosure, ReadAck or UpdatePreviousPeer, since they share
-//! the edge's control numbering and the receiver processes them in order)
-//! waits in the sender node, at most [`Config::max_queued_per_port`] per port
-//! and `MSGS` in all; past that [`Node::send_user_message`] returns
-//! [`SendError::WouldBlock`] and changes nothing. Events that are not
-//! sender-verified (ObserveProxyAck to the old proxy, ObserveProxyDirect,
-//! PortAccepted, MergePort, PeerConfirmed) never wait.
+//! a port moved to another node, or a proxy created by a merge), the new
+//! peer holds whatever the port sends until the old path's last event,
+//! UpdatePreviousPeer, names the port as its previous peer. Holding is
+//! bounded ([`Config::max_held_per_port`] per port and sending node,
+//! [`Config::max_held_per_node`]) so a hostile peer cannot grow memory, and
+//! past the bound events are dropped and reported; an honest sender with a
+//! burst in flight would trip it. So, with [`Config::direct_bypass`] (the
+//! default), the new *edge* (sending port → receiving port) is
+//! *unconfirmed*, and this node sends on it within windows:
 //!
-//! A port moved to another node starts unconfirmed too: until the proxy it
-//! replaces sends its UpdatePreviousPeer, its peer holds what it sends.
+//! * at most [`Config::send_window`] sender-verified events (default 16,
+//!   the default hold bound) in flight towards one receiving port, summed
+//!   over every unconfirmed edge of this node towards it (successive
+//!   previous peers of one port may live on one node), and at most
+//!   `max_held_per_node` towards one node;
+//! * window use belongs to the edge, not to the port: it is kept in a table
+//!   of `PORTS` entries until the receiver confirms that edge, whatever
+//!   became of the sending port meanwhile (moved on, bypassed, closed). A
+//!   port that bounces between two nodes over a slow link therefore never
+//!   gets a fresh window while its earlier ports' events are still held
+//!   (issue #16 item 4: each new port started with a fresh window and the
+//!   honest node was reported for `HeldPerPortExceeded`).
 //!
-//! The receiver ends the window with [`EventKind::PeerConfirmed`] (type 10),
-//! sent to the new previous peer named by an UpdatePreviousPeer twice: when
+//! Every later event of that edge (user messages *and* control events such
+//! as ObserveClosure, ReadAck or UpdatePreviousPeer, since they share the
+//! edge's control numbering and the receiver processes them in order)
+//! waits in the sender node, behind earlier events *of the same edge* only
+//! (an old edge's waiting UpdatePreviousPeer never holds up a new edge to
+//! another port on the same node: issue #16 items 2 and 3), at most
+//! [`Config::max_queued_per_port`] per port and `MSGS` in all; past that
+//! [`Node::send_user_message`] returns [`SendError::WouldBlock`] and changes
+//! nothing. Events that are not sender-verified (ObserveProxyAck to the old
+//! proxy, ObserveProxyDirect, PortAccepted, MergePort, PeerConfirmed,
+//! PortArrived) never wait.
+//!
+//! The receiver ends the window with [`EventKind::PeerConfirmed`] (type
+//! 10), sent to the new previous peer named by an UpdatePreviousPeer: when
 //! it processes that UpdatePreviousPeer (the new previous peer may have
 //! nothing to send, and must not wait for a confirmation its own events
-//! would trigger), and again when it processes that peer's first event.
-//! The second is for a moved port, which may not exist yet when its
-//! UpdatePreviousPeer is processed (the message carrying it can still be
-//! on its way) and then loses the first; a port that sends an event exists.
-//! A waiting event whose own port has nothing in flight (the shared budget
-//! was used by other ports) is re-offered whenever a window is confirmed
-//! or an unconfirmed port goes away, so a moved port's first event always
-//! leaves; so does the first event of a port that was closed or moved on
-//! while that event still waited (its confirmation then flushes the rest).
-//! Such an event is not counted in any window (its port is gone): at most
-//! one per edge, which the receiver's hold bound can exceed only if other
-//! ports of the same node fill the window in the same instant (not seen in
-//! 400,000 random runs). The sender flushes what waits for that peer, in order, and
-//! leaves the unconfirmed state. A confirmation that matches no
-//! window (stale, from a node that is not the peer, or one of the many
-//! honest confirmations of an UpdatePreviousPeer that opened no window)
-//! changes nothing and is counted in [`Stats::dropped_confirmations`]; it is
-//! not a [`ProtocolError`], because honest ones are common. A forged one can
-//! only make its sender's own port hold more (then that port reports it).
+//! would trigger), again when a port created from a descriptor announces
+//! itself with [`EventKind::PortArrived`] (type 11), and again when it
+//! processes that peer's first event. A moved port may not exist yet when
+//! the UpdatePreviousPeer naming it is processed (that event travels ahead
+//! of the message that creates the port), and then the first confirmation
+//! — and a proxy's bypass request to it — is dropped as addressed to an
+//! unknown port; PortArrived makes the peer repeat both (issue #16 item 1:
+//! such a proxy stayed forever). On a confirmation the sender releases the
+//! edge's window, flushes what waits on that edge, in order, and the port
+//! leaves the unconfirmed state if it is its current edge. Whenever a
+//! window is released (a confirmation, a lost node), the first waiting
+//! event of every edge is re-offered to the windows, so an event that
+//! waits only because other edges used the shared budget always leaves,
+//! also if its port has gone since. A confirmation that matches nothing
+//! (stale, from a node that is not the peer, or one of the many honest
+//! confirmations of an UpdatePreviousPeer that opened no window) changes
+//! nothing and is counted in [`Stats::dropped_confirmations`]; it is not a
+//! [`ProtocolError`], because honest ones are common. A forged one can only
+//! make its sender's own port hold more (then that port reports it).
 //! Waiting never lasts forever: a receiving port that goes away confirms to
 //! every sender whose events it discards from its hold, a port that no
 //! longer exists answers the first event of an edge (control number 1)
-//! with a confirmation, and a lost node's waiting events are dropped with
-//! it (its carried ports closed). Events that wait keep their control
-//! numbers, so nothing is ever dropped from the middle of an edge; a port
-//! closed or moved while unconfirmed keeps its waiting events until the
-//! confirmation (they are keyed by port name and destination).
+//! with a confirmation, and a lost node's windows and waiting events are
+//! dropped with it (its carried ports closed). Events that wait keep their
+//! control numbers, so nothing is ever dropped from the middle of an edge.
 //!
 //! Worst case per node: `MSGS` waiting events (a second pool of
-//! `MSGS·size_of(Event)` bytes) and `window` events in flight per
-//! unconfirmed port. With the window at most the peers' hold bound, an
-//! honest sender can no longer trip [`Violation::HeldPerPortExceeded`] or
-//! [`Violation::HeldPerNodeExceeded`] during a bypass (the node-wide pool
-//! `HELD` must still cover `max_held_per_node` per peer node).
+//! `MSGS·size_of(Event)` bytes), `PORTS` window entries (56 bytes each;
+//! when the table is full, events of a new unconfirmed edge wait), and at
+//! most `send_window` events in flight per receiving port and
+//! `max_held_per_node` per receiving node. With the window at most the
+//! peers' hold bound, an honest sender never trips
+//! [`Violation::HeldPerPortExceeded`] or [`Violation::HeldPerNodeExceeded`]
+//! during a bypass (the node-wide pool `HELD` must still cover
+//! `max_held_per_node` per peer node that may be bypassing at once).
 //!
 //! With `direct_bypass == false` (Chromium-compatible mode) there is no
 //! window and no confirmation: a Chromium node would drop type 10, so a
 //! window would never close. That mode keeps Chromium's weakness: a burst
-//! sent while a peer changes can exceed the hold bound (raise
-//! `max_held_per_port` above the largest burst in that mode). Moving a
+//! sent while a peer changes can exceed the hold bound. With
+//! [`Config::flow_control`] a sender has at most `max_queued_per_port`
+//! messages (and a few control events) unread, so in that mode set
+//! `max_held_per_port` to `max_queued_per_port + 16`, `max_held_per_node`
+//! to cover the ends one node may move at once, and `HELD` to twice that
+//! (the randomized test runs that mode with 80, 128 and 256). Moving a
 //! port to another node (the new port sends to a peer whose previous peer
 //! is announced by the proxy before the port is even delivered) opens no
 //! window either: its confirmation could arrive before the port exists.
@@ -160,6 +199,81 @@
 //! regression test). The memory bound is unchanged: `max_held_per_node`
 //! per sending node and `HELD` in all.
 
+//!
+//! # Flow control (issue #16 item 9)
+//!
+//! With [`Config::flow_control`] (the default, in both bypass modes) a
+//! receiving port sends at most [`Config::max_queued_per_port`] messages its
+//! conjugate has not acknowledged reading. Beyond that
+//! [`Node::send_user_message`] returns [`SendError::WouldBlock`] and changes
+//! nothing ([`Node::would_block`] tells in advance; the sender gets
+//! [`PortEvent::StatusChanged`] when an acknowledgement arrives). The
+//! acknowledgements are the reference protocol's own events: once half a
+//! queue's worth is unacknowledged, the sender asks for a
+//! UserMessageReadAck at half a queue past the last acknowledgement
+//! (UserMessageReadAckRequest; the conjugate answers at once with what it
+//! has read if that is further, else when it reads that message), so a
+//! Chromium peer takes part too. Every message on the route is unread at
+//! the conjugate, at a port in transit or at a proxy, so no queue on the
+//! route can overflow by an honest sender: before, 65 messages sent to an
+//! end in transit overflowed the queue of its old port, the honest sender
+//! was reported (`QueueFull`) and the message was lost.
+//!
+//! Two details keep the count right across moves. A proxy passes a
+//! UserMessageReadAck it receives on to its peer (the sending end it
+//! stands for; Chromium drops it), so an acknowledgement sent to a moved
+//! sender's old port still reaches it. And a moved port's descriptor does
+//! not say how much of what it sent is unread, so the new port counts up
+//! to a full queue as unacknowledged until the proxy it replaces tells it
+//! what it knew (a UserMessageReadAck when it starts proxying) or the
+//! conjugate answers its request.
+//!
+//! Flow control bounds each port, not a node: a node's message pool
+//! (`MSGS`) must hold what all its ports (and proxies) may have unread, up
+//! to `max_queued_per_port` each; a message that finds the pool full is
+//! dropped and reported as [`Violation::QueueFull`] against its sender.
+//! Size `MSGS` for the receiving ports a node serves at once.
+//!
+//! # Node incarnations and loss
+//!
+//! A node that goes away and comes back under the same [`NodeName`] is a
+//! new *incarnation* ([`Incarnation`], numbered by the embedder in the
+//! order it learns of them; an overlay maps its peer generation onto it).
+//!
+//! * [`Node::lost_connection_to_node`]`(name, incarnation)` ends everything
+//!   that depends on that node: ports whose peer or previous peer is there
+//!   see their peer closed, proxies towards it die (announced by
+//!   broadcast), events held from it or waiting to be sent to it are
+//!   dropped, merge targets waiting for it are closed.
+//! * [`Node::admit_node`]`(name, incarnation)` is the explicit way to admit
+//!   a node again: admitting a later incarnation first ends the earlier one
+//!   (nothing made for the old life reaches the new one), and a late loss
+//!   report or admission for an earlier incarnation is refused
+//!   ([`NodeError::Stale`]) without touching the current one. The table of
+//!   admitted nodes has `NODES` entries (a const generic, default 32, 24
+//!   bytes each); a loss frees its entry. Admission is optional: a name
+//!   never admitted is usable, with no incarnation check.
+//! * **Nothing is remembered about lost nodes.** Whenever a port starts to
+//!   depend on a remote node — its embedder names it
+//!   ([`Node::initialize_port`], [`Node::allow_merge`]), or another node's
+//!   event does (UpdatePreviousPeer, ObserveProxy, a carried or merged
+//!   port's descriptor, a merge handing a port the other port's peer) —
+//!   the node emits [`PortEvent::NodeInUse`]. The
+//!   embedder, whose peer table is the one place that knows which nodes
+//!   are reachable, answers it with [`Node::lost_connection_to_node`] if
+//!   that node is gone. The answer is the same whether the node was lost a
+//!   second or a year ago, and a new route to a name that came back works
+//!   at once. (Before, lost names were kept in a 16-entry ring: a new route
+//!   to a returning node accepted sends with `Ok` and transmitted nothing,
+//!   and late news naming a lost node was waited for forever once its
+//!   entry was evicted.)
+//! * Limit: the wire carries node names only (Chromium's layout), so news
+//!   about an earlier incarnation's ports that arrives *after* a later
+//!   incarnation was admitted refers to ports the new incarnation never
+//!   had, and such a route waits for them (as it would in Chromium). It
+//!   takes a third node's event, sent before the old life ended, arriving
+//!   after the new life was admitted.
+
 pub mod config;
 pub mod error;
 pub mod event;
@@ -169,16 +283,14 @@ mod port;
 
 pub use config::{Config, ConfigError};
 pub use error::{
-    CreateError, GetMessageError, InitializeError, MergeError, PortError, ProtocolError, SendError,
-    Violation,
+    CreateError, EventError, GetMessageError, InitializeError, MergeError, NodeError, PortError,
+    ProtocolError, SendError, Violation,
 };
 pub use event::{
     DecodeError, Event, EventKind, Payload, PayloadError, PortDescriptor, UserMessage,
 };
-pub use name::{NodeName, PortName};
-pub use node::{
-    LOST_NODES_REMEMBERED, Message, Node, PortEvent, PortStatus, ShutdownPolicy, Stats,
-};
+pub use name::{Incarnation, NodeName, PortName};
+pub use node::{Message, Node, PortEvent, PortInfo, PortStatus, ShutdownPolicy, Stats};
 pub use port::PortState;
 
 /// A ready-made [`Payload`]: up to `N` opaque bytes.
@@ -252,7 +364,7 @@ mod tests {
             kind: EventKind::PortAccepted,
         };
         let bad = NodeName::new(9, 9);
-        let err = n.handle_event(bad, ev).unwrap_err();
+        let err = n.handle_event(bad, ev).unwrap_err().protocol().unwrap();
         assert_eq!(err.node, bad);
         assert_eq!(err.violation, Violation::UnexpectedEvent(a));
         assert_eq!(n.port_state(a), Some(PortState::Receiving));

@@ -87,6 +87,40 @@ name_type!(
     PortName
 );
 
+/// Which life of a node a name refers to.
+///
+/// A node that goes away and comes back under the same [`NodeName`] (a
+/// restart, a new session with the same key) is a new *incarnation*: its
+/// ports are new, and nothing that referred to the old one may reach it.
+/// The embedder numbers incarnations (an overlay maps its peer generation
+/// onto this number); a larger number is a later incarnation. The wire
+/// format carries node names only: incarnations live in the embedder and
+/// in [`super::Node::admit_node`] / [`super::Node::lost_connection_to_node`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Incarnation(pub u64);
+
+impl Incarnation {
+    /// The first incarnation (1); 0 is also valid and is older.
+    pub const FIRST: Incarnation = Incarnation(1);
+
+    /// The incarnation numbered `n`.
+    pub const fn new(n: u64) -> Self {
+        Incarnation(n)
+    }
+
+    /// Its number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,11 @@ pub(crate) struct Port {
     /// Node whose UpdatePreviousPeer named the current prev, until the
     /// first event from that prev arrives (invalid once confirmed).
     pub prev_announcer: NodeName,
+    /// For a port created here from a descriptor whose peer is a port of
+    /// this node (`origin_peer`): the node that sent it, whose proxy
+    /// announces it to that peer. Invalid otherwise.
+    pub origin: NodeName,
+    pub origin_peer: PortName,
     pub pending_merge: bool,
     pub pending_merge_node: NodeName,
     /// Next control number on the edge to the current peer.
@@ -38,6 +43,9 @@ pub(crate) struct Port {
     pub next_seq_send: u64,
     pub last_seq_ack: u64,
     pub ack_interval: u64,
+    /// Flow control: the read acknowledgement requested and not yet
+    /// received (0 = none outstanding).
+    pub fc_requested: u64,
     pub last_seq_to_receive: u64,
     pub seq_to_ack: u64,
     /// Next user sequence number to hand out (receiving) or forward (proxy).
@@ -48,14 +56,10 @@ pub(crate) struct Port {
     pub remove_on_last: bool,
     pub peer_closed: bool,
     pub peer_lost: bool,
-    /// Re-pointed past a proxy; the new peer has not sent PeerConfirmed.
+    /// The edge to the current peer is new and not yet confirmed by the
+    /// peer (PeerConfirmed): what this port sends on it is counted in the
+    /// node's send windows (see `Node::windows`).
     pub unconfirmed: bool,
-    /// Events sent to the new peer while unconfirmed.
-    pub window_used: usize,
-    /// This port's previous peer changed and may not have had its
-    /// PeerConfirmed (it may not even have existed when that was sent, if
-    /// it is a port still being moved): confirm again on its first event.
-    pub confirm_owed: bool,
 }
 
 impl Port {
@@ -68,6 +72,8 @@ impl Port {
             prev_node: NodeName::INVALID,
             prev_port: PortName::INVALID,
             prev_announcer: NodeName::INVALID,
+            origin: NodeName::INVALID,
+            origin_peer: PortName::INVALID,
             pending_merge: false,
             pending_merge_node: NodeName::INVALID,
             ctl_send: INITIAL_SEQ,
@@ -75,6 +81,7 @@ impl Port {
             next_seq_send: INITIAL_SEQ,
             last_seq_ack: 0,
             ack_interval: 0,
+            fc_requested: 0,
             last_seq_to_receive: 0,
             seq_to_ack: 0,
             queue_next_seq: INITIAL_SEQ,
@@ -84,8 +91,6 @@ impl Port {
             peer_closed: false,
             peer_lost: false,
             unconfirmed: false,
-            confirm_owed: false,
-            window_used: 0,
         }
     }
 

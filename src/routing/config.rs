@@ -2,6 +2,15 @@
 
 use crate::time::Duration;
 
+/// Most spanning trees a node maintains ([`Config::trees`] is clamped to
+/// it). Each tree costs every neighbour entry one more coordinate view
+/// (see [`super::NeighbourEntry`]) and the node one more chain store.
+pub const MAX_TREES: usize = 4;
+
+/// Trees a node's storage holds unless its type says otherwise (the const
+/// generic `K` of [`super::Node`] and [`super::NeighbourEntry`]).
+pub const DEFAULT_TREES: usize = 4;
+
 /// Tunables of [`super::Node`]. Every field documents its default.
 ///
 /// Memory is not set here: the neighbour table is the caller's slice (see
@@ -9,13 +18,34 @@ use crate::time::Duration;
 /// fixed-size (see [`super::Node`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// This node's root-election rank. The root is the node with the highest
-    /// `(rank, then smallest public key)` heard. Default 0. A deployment
-    /// sets it from something it trusts (operator configuration); the
-    /// evaluation uses the node degree (a central, high-degree root gives the
-    /// lowest stretch). A node can claim any rank: see the crate docs on the
-    /// root "arms race".
+    /// This node's root-election rank. The root of tree 0 is the node with
+    /// the highest `(rank, then smallest public key)` heard. A rank above 0
+    /// counts only with a valid [`Config::rank_credential`] from
+    /// [`Config::authority`]; without one the node runs, and announces
+    /// itself, at rank 0 ([`super::Node::rank`] says which). Default 0.
     pub rank: u32,
+    /// The deployment's authority: the Ed25519 public key whose signatures
+    /// make ranks above 0 count ([`super::credential`]). Every node of a
+    /// deployment configures the same one. `None` (the default): no rank
+    /// above 0 is accepted, from us or from anyone, so every node ranks 0,
+    /// the root of tree 0 is the smallest key and trees 1.. (which need a
+    /// credentialed root) do not form.
+    pub authority: Option<[u8; 32]>,
+    /// The authority's signature over this node's key and [`Config::rank`]
+    /// ([`super::credential::sign_rank`]). Default `None`.
+    pub rank_credential: Option<[u8; 64]>,
+    /// How many spanning trees to build and route over (1..=[`MAX_TREES`],
+    /// clamped, and at most the node's storage `K`). All nodes of a
+    /// deployment use the same value. Tree 0 is rooted at the best rank;
+    /// tree `t` ≥ 1 at the best-ranked credentialed node at least
+    /// [`Config::root_spread`] hops from the roots of trees `0..t` (see
+    /// [`super::node`]). Default 1.
+    pub trees: u8,
+    /// How far apart (hops) the roots of trees 1.. should be from the roots
+    /// of the earlier trees: in tree `t` a candidate's distance to the
+    /// nearest earlier root counts up to this value, then its rank decides.
+    /// All nodes of a deployment use the same value. Default 3.
+    pub root_spread: u16,
     /// Period of announcements to every neighbour. Default 1 s.
     pub announce_interval: Duration,
     /// Least time between two announcements to one neighbour. A change of
@@ -68,12 +98,41 @@ pub struct Config {
     /// persisted counter or a wall-clock value so a restarted root is not
     /// refused as stale. Default 0.
     pub root_seq_start: u64,
+    /// A neighbour that has sent nothing valid for this long (since its link
+    /// came up or its last valid announcement) is removed from the table and
+    /// reported as [`super::Event::NeighbourEvicted`]; the driver closes the
+    /// link. Must exceed `neighbour_timeout`. Default 30 s.
+    pub silent_eviction: Duration,
+    /// Ed25519 verifications one neighbour may cost this node per
+    /// announcement interval (all trees together), on top of a one-off
+    /// burst as deep as the node's chain stores (see `node/verify.rs`).
+    /// Work beyond it is not done: the announcement is refused as
+    /// [`super::AnnounceError::OverBudget`] (counted) and asked for again
+    /// after the next interval, from where verification stopped. Raised to
+    /// [`MIN_VERIFY_BUDGET`] if smaller (a segment must fit). Default 300:
+    /// a hostile neighbour costs at most 300 verifications per second
+    /// (about 15 ms of one core) after its burst (367 with the default
+    /// 64-hop stores).
+    pub verify_budget: u16,
+    /// Most hops per announcement segment (1..=255, clamped). A datagram
+    /// driver bounds every announcement to its MTU with it:
+    /// [`super::announce::segment_buf_len`]`(segment_hops)` bytes (10 hops:
+    /// 1,301 bytes). Receivers accept any segment size. Default 255.
+    pub segment_hops: u8,
 }
+
+/// Smallest [`Config::verify_budget`]: a whole segment (255 hops, the root
+/// heartbeat, its credential and the grant).
+pub const MIN_VERIFY_BUDGET: u16 = 258;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             rank: 0,
+            authority: None,
+            rank_credential: None,
+            trees: 1,
+            root_spread: 3,
             announce_interval: Duration::from_secs(1),
             min_announce_gap: Duration::from_millis(100),
             neighbour_timeout: Duration::from_millis(3_500),
@@ -85,6 +144,9 @@ impl Default for Config {
             parent_switch_margin: 1,
             bfs_order_parent: true,
             root_seq_start: 0,
+            silent_eviction: Duration::from_secs(30),
+            verify_budget: 300,
+            segment_hops: 255,
         }
     }
 }

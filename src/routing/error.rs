@@ -35,6 +35,19 @@ pub enum AnnounceError {
     /// neighbour (a segment was lost, or the chain changed under it); a full
     /// announcement has been requested.
     OutOfOrder,
+    /// A grant in the chain is older than its lifetime
+    /// ([`super::announce::grant_age_limit`]): its parent stopped renewing it
+    /// (a revoked grant, or a replay of one).
+    Expired,
+    /// The root claims a rank above 0 without a valid credential from the
+    /// configured authority (or none is configured), or a rank-0 root
+    /// claims a tree that needs a credentialed one.
+    BadCredential,
+    /// Verifying this announcement would exceed the neighbour's
+    /// verification budget for this interval
+    /// ([`super::Config::verify_budget`]): nothing was changed; the rest is
+    /// asked for again after the next interval.
+    OverBudget,
 }
 
 impl fmt::Display for AnnounceError {
@@ -61,6 +74,15 @@ impl fmt::Display for AnnounceError {
             }
             AnnounceError::OutOfOrder => {
                 "announcement segment out of order; a full announcement was requested"
+            }
+            AnnounceError::Expired => {
+                "announcement carries a grant past its lifetime (revoked or replayed); dropped"
+            }
+            AnnounceError::BadCredential => {
+                "announcement root claims a rank without a valid authority credential; dropped"
+            }
+            AnnounceError::OverBudget => {
+                "neighbour's verification budget for this interval is spent; deferred, asked again later"
             }
         };
         f.write_str(s)

@@ -17,11 +17,9 @@
 //! delivers 100% on a connected graph; shortcuts over non-tree links only
 //! shorten the path.
 
-use core::fmt;
-
-use super::coords::{Coord, CoordError, MAX_COORD_WIRE_LEN};
-use crate::buf::{Reader, Writer};
-use crate::error::BufferTooSmall;
+use super::config::MAX_TREES;
+use super::coords::Coord;
+use super::header::{Header, PacketKind, RootId};
 
 /// A caller-chosen identifier of a link to a neighbour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,151 +106,136 @@ where
     }
 }
 
-/// Kind of routed packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PacketKind {
-    /// Ordinary traffic.
-    Data,
-    /// "Path broken" notice travelling back to the source of a packet that
-    /// dead-ended; `dest` is the original source, `src` the original
-    /// destination.
-    PathBroken,
+/// A position in each tree, as [`decide_multi`] sees it: per tree, the
+/// root id and the coordinate (`None` where the node has no position).
+pub type TreeView<'a> = [Option<(RootId, &'a Coord)>; MAX_TREES];
+
+/// A neighbour for [`decide_multi`]: its link and its position in each tree.
+#[derive(Clone, Copy, Debug)]
+pub struct NeighbourView<'a> {
+    /// The link to it.
+    pub link: LinkId,
+    /// Its coordinate in each tree, as far as we know it.
+    pub trees: TreeView<'a>,
 }
 
-/// Version byte of the header wire format.
-pub const HEADER_VERSION: u8 = 2;
-
-/// Largest encoded header: version, kind, watermark, root key, two coordinates.
-pub const MAX_HEADER_LEN: usize = 1 + 1 + 2 + 32 + 2 * MAX_COORD_WIRE_LEN;
-
-/// Why a header was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HeaderError {
-    /// Input ended early: drop the packet.
-    Truncated,
-    /// Unknown version byte: drop the packet (a newer peer?).
-    Version(u8),
-    /// Unknown packet kind: drop the packet.
-    Kind(u8),
-    /// A coordinate was invalid: drop the packet.
-    Coord(CoordError),
-}
-
-impl fmt::Display for HeaderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeaderError::Truncated => write!(f, "routing header truncated; drop the packet"),
-            HeaderError::Version(v) => {
-                write!(f, "unknown routing header version {v}; drop the packet")
-            }
-            HeaderError::Kind(k) => write!(f, "unknown routing packet kind {k}; drop the packet"),
-            HeaderError::Coord(e) => write!(f, "invalid coordinate in routing header: {e}"),
+/// Distance of `pos` to the header's destination over the trees in `mask`
+/// whose root matches: the smallest one, and the depth of `pos` in (the
+/// shallowest of) the trees that attain it.
+fn best_over(pos: &TreeView<'_>, dest: &super::header::Locator, mask: u8) -> Option<(u16, usize)> {
+    let mut best: Option<(u16, usize)> = None;
+    for (t, p) in pos.iter().enumerate() {
+        if mask & (1u8 << t) == 0 {
+            continue;
         }
-    }
-}
-
-impl core::error::Error for HeaderError {}
-
-/// The routing header of a packet.
-///
-/// Wire (big-endian): `version u8 | kind u8 | watermark u16 | root key [32] |
-/// dest coord | src coord`, a coordinate being `runs u8 | runs × (slot u16,
-/// count u16)` ([`Coord::encode`]). At most [`MAX_HEADER_LEN`] = 2,078 bytes
-/// whatever the depth.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Data or path-broken notice.
-    pub kind: PacketKind,
-    /// Smallest tree distance to `dest` reached so far (`u16::MAX` at the source).
-    pub watermark: u16,
-    /// Public key of the root the coordinates refer to.
-    pub root: [u8; 32],
-    /// Destination coordinate.
-    pub dest: Coord,
-    /// Source coordinate (where a path-broken notice goes).
-    pub src: Coord,
-}
-
-impl Header {
-    /// A fresh data header (watermark `u16::MAX`).
-    pub fn new(root: [u8; 32], dest: Coord, src: Coord) -> Self {
-        Header {
-            kind: PacketKind::Data,
-            watermark: u16::MAX,
-            root,
-            dest,
-            src,
-        }
-    }
-
-    /// The notice to route back to the source when this packet dead-ends.
-    pub fn path_broken(&self) -> Header {
-        Header {
-            kind: PacketKind::PathBroken,
-            watermark: u16::MAX,
-            root: self.root,
-            dest: self.src.clone(),
-            src: self.dest.clone(),
-        }
-    }
-
-    /// Encoded length.
-    pub fn wire_len(&self) -> usize {
-        36usize
-            .saturating_add(self.dest.wire_len())
-            .saturating_add(self.src.wire_len())
-    }
-
-    /// Writes the header, returning the number of bytes written.
-    ///
-    /// # Errors
-    /// [`BufferTooSmall`]; nothing is written.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-        let mut w = Writer::new(buf);
-        w.ensure(self.wire_len())?;
-        w.u8(HEADER_VERSION)?;
-        w.u8(match self.kind {
-            PacketKind::Data => 0,
-            PacketKind::PathBroken => 1,
-        })?;
-        w.u16(self.watermark)?;
-        w.put(&self.root)?;
-        self.dest.encode(&mut w)?;
-        self.src.encode(&mut w)?;
-        Ok(w.position())
-    }
-
-    /// Parses and validates a header, returning it and the bytes consumed
-    /// (the payload follows).
-    ///
-    /// # Errors
-    /// [`HeaderError`]; never panics on any input.
-    pub fn decode(bytes: &[u8]) -> Result<(Header, usize), HeaderError> {
-        let mut r = Reader::new(bytes);
-        let v = r.u8().map_err(|_| HeaderError::Truncated)?;
-        if v != HEADER_VERSION {
-            return Err(HeaderError::Version(v));
-        }
-        let kind = match r.u8().map_err(|_| HeaderError::Truncated)? {
-            0 => PacketKind::Data,
-            1 => PacketKind::PathBroken,
-            k => return Err(HeaderError::Kind(k)),
+        let (Some((root, coord)), Some(d)) = (p, dest.get(t)) else {
+            continue;
         };
-        let watermark = r.u16().map_err(|_| HeaderError::Truncated)?;
-        let root = r.array::<32>().map_err(|_| HeaderError::Truncated)?;
-        let dest = Coord::decode(&mut r).map_err(HeaderError::Coord)?;
-        let src = Coord::decode(&mut r).map_err(HeaderError::Coord)?;
-        Ok((
-            Header {
-                kind,
-                watermark,
-                root,
-                dest,
-                src,
-            },
-            r.position(),
-        ))
+        if *root != d.root {
+            continue;
+        }
+        let key = (coord.distance(&d.coord), coord.depth());
+        best = match best {
+            Some(b) if b <= key => Some(b),
+            _ => Some(key),
+        };
+    }
+    best
+}
+
+/// The greedy step over several trees.
+///
+/// The usable trees are those the header still allows (`header.trees`) in
+/// which both this node and the destination have a coordinate under the
+/// same root. With `m(x)` the smallest tree distance from `x` to the
+/// destination over the usable trees:
+///
+/// 1. if `own` equals the destination's coordinate in a usable tree:
+///    [`Decision::Deliver`];
+/// 2. if `m(own)` is below the watermark and some neighbour `n` has `m(n) <
+///    m(own)` (its coordinates as we know them, same trees, same roots):
+///    forward to the one with the smallest `m(n)`, then the smallest depth
+///    in the tree attaining it, then the first listed; the watermark becomes
+///    `m(own)`;
+/// 3. otherwise this node is a dead end for the trees attaining `m(own)`:
+///    they are removed from `header.trees`, the watermark is reset, and the
+///    step is tried again with the trees left (a switch of tree at a dead
+///    end); with none left: [`Decision::PathBroken`].
+///
+/// Loop freedom: while `header.trees` is unchanged, every hop strictly
+/// lowers the watermark, which is at least 0; `header.trees` only loses
+/// bits, at most [`MAX_TREES`] − 1 times before it is empty. So a packet
+/// takes at most [`MAX_TREES`] × (2 × [`super::MAX_DEPTH`] + 1) hops,
+/// whatever the coordinates do meanwhile. With one tree this is exactly
+/// [`decide`].
+///
+/// `neighbours` is iterated once per tree switch (at most [`MAX_TREES`]
+/// times). The same input always gives the same choice.
+pub fn decide_multi<'a, I>(own: &TreeView<'_>, header: &mut Header, neighbours: I) -> Decision
+where
+    I: IntoIterator<Item = NeighbourView<'a>>,
+    I::IntoIter: Clone,
+{
+    let neighbours = neighbours.into_iter();
+    for _ in 0..=MAX_TREES {
+        let mask = header.trees;
+        // Delivery in any usable tree.
+        for (t, p) in own.iter().enumerate() {
+            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t)) {
+                if mask & (1u8 << t) != 0 && *root == d.root && **coord == d.coord {
+                    header.watermark = 0;
+                    return Decision::Deliver;
+                }
+            }
+        }
+        let Some((own_d, _)) = best_over(own, &header.dest, mask) else {
+            return Decision::PathBroken;
+        };
+        if own_d < header.watermark {
+            let mut best: Option<(u16, usize, usize, LinkId)> = None;
+            for (i, n) in neighbours.clone().enumerate() {
+                let Some((d, depth)) = best_over(&n.trees, &header.dest, mask) else {
+                    continue;
+                };
+                if d >= own_d {
+                    continue;
+                }
+                let key = (d, depth, i, n.link);
+                best = match best {
+                    Some(b) if b <= key => Some(b),
+                    _ => Some(key),
+                };
+            }
+            if let Some((_, _, _, link)) = best {
+                header.watermark = own_d;
+                return Decision::Forward(link);
+            }
+        }
+        // Dead end for the trees that give m(own): drop them, start afresh.
+        let mut drop = 0u8;
+        for (t, p) in own.iter().enumerate() {
+            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t)) {
+                if mask & (1u8 << t) != 0 && *root == d.root && coord.distance(&d.coord) == own_d {
+                    drop |= 1u8 << t;
+                }
+            }
+        }
+        header.trees = mask & !drop;
+        header.watermark = u16::MAX;
+        if header.trees == 0 {
+            return Decision::PathBroken;
+        }
+    }
+    Decision::PathBroken
+}
+
+/// The kind of a packet decides what a dead end means: a data packet's
+/// dead end is reported ([`Decision::PathBroken`]), a notice's is dropped
+/// ([`Decision::Drop`]).
+pub fn settle(d: Decision, kind: PacketKind) -> Decision {
+    match (d, kind) {
+        (Decision::PathBroken, PacketKind::PathBroken) => Decision::Drop,
+        (d, _) => d,
     }
 }
 
@@ -260,7 +243,6 @@ impl Header {
 mod tests {
     extern crate std;
     use super::*;
-    use std::vec::Vec;
 
     fn c(s: &[u16]) -> Coord {
         Coord::from_slots(s).unwrap()
@@ -356,31 +338,5 @@ mod tests {
             ),
             Decision::Forward(LinkId(4))
         );
-    }
-
-    #[test]
-    fn header_roundtrip_and_garbage() {
-        let h = Header::new([7; 32], c(&[1, 2]), c(&[3]));
-        let mut buf = [0u8; MAX_HEADER_LEN];
-        let n = h.encode(&mut buf).unwrap();
-        assert_eq!(n, 1 + 1 + 2 + 32 + 9 + 5);
-        assert_eq!(MAX_HEADER_LEN, 2_078);
-        assert_eq!(&buf[..4], &[2, 0, 0xff, 0xff]);
-        let (back, used) = Header::decode(&buf[..n + 4]).unwrap();
-        assert_eq!((back.clone(), used), (h.clone(), n));
-        let pb = back.path_broken();
-        assert_eq!(
-            (pb.dest, pb.src, pb.kind),
-            (c(&[3]), c(&[1, 2]), PacketKind::PathBroken)
-        );
-        for cut in 0..n {
-            assert!(Header::decode(&buf[..cut]).is_err());
-        }
-        let mut bad = buf;
-        bad[0] = 1;
-        assert_eq!(Header::decode(&bad[..n]), Err(HeaderError::Version(1)));
-        let mut small: Vec<u8> = std::vec![0; n - 1];
-        assert!(h.encode(&mut small).is_err());
-        assert!(small.iter().all(|b| *b == 0));
     }
 }

@@ -1,17 +1,43 @@
-//! Spanning-tree coordinates, greedy forwarding with a watermark, and the
-//! sans-IO protocol that builds the tree.
+//! Spanning-tree coordinates in several trees at once, greedy forwarding
+//! with a watermark, and the sans-IO protocol that builds the trees.
 //!
-//! * [`coords`]: exact coordinates (slot paths from the root) and the exact
+//! # Where each piece lives
+//!
+//! * [`coords`]: exact coordinates (slot paths from a root) and the exact
 //!   integer tree distance every forwarding decision uses; why this is the
 //!   hyperbolic embedding's distance up to a monotone map.
-//! * [`greedy`]: the forwarding decision (greedy over all links, watermark,
-//!   "path broken") and the packet header codec.
+//! * [`header`]: a node's [`Locator`] (its coordinate in each tree) and the
+//!   packet [`Header`] carrying the destination's and the source's.
+//! * [`greedy`]: the forwarding decision ([`decide`] in one tree,
+//!   [`decide_multi`] over all of them: greedy over all links, watermark,
+//!   switch of tree at a dead end, "path broken").
 //! * [`announce`]: the announcement wire format (a chain in segments), the
 //!   signed path from the root (Ed25519 per hop, each grant bound to the
-//!   parent's prefix tag) that authenticates every coordinate.
-//! * [`node`]: the protocol machine (root election with hysteresis, parent
-//!   selection, timeouts, re-convergence, forwarding).
+//!   parent's prefix tag and to a root heartbeat, renewed) that
+//!   authenticates every coordinate.
+//! * [`credential`]: rank credentials, how a deployment controls who may be
+//!   a root.
+//! * [`node`]: the protocol machine, itself in pieces (`node/table.rs`
+//!   neighbours, `node/receive.rs` and `node/parent.rs` chains and parent
+//!   choice, `node/election.rs` roots, `node/transmit.rs` announcements,
+//!   `node/forward.rs` forwarding, `node/timers.rs` timeouts,
+//!   `node/verify.rs` signatures and the verification budget; the table in
+//!   [`node`] says more).
 //! * [`config`] and [`error`].
+//!
+//! # Several trees
+//!
+//! A node runs [`Config::trees`] spanning trees (at most [`MAX_TREES`]).
+//! Tree 0 is rooted at the best credentialed rank; tree `t` ≥ 1 at the
+//! best-ranked credentialed node at least [`Config::root_spread`] hops from
+//! the earlier roots (a rule every node evaluates the same way from the
+//! signed heartbeats; no node roots two trees). A packet carries the
+//! destination's coordinate in every tree; each hop goes to the neighbour
+//! with the smallest tree distance over all usable trees, only if that
+//! strictly lowers the watermark; a dead end in some trees drops them and
+//! goes on in the others ([`decide_multi`]). Stretch falls with every tree
+//! (measured in `BENCHMARKS.md`), and when one tree is re-forming after a
+//! failure the others carry the traffic.
 //!
 //! # Sizes on the wire
 //!
@@ -19,16 +45,19 @@
 //! |---|---|
 //! | run of equal slots | 4 ([`coords::RUN_WIRE_LEN`]) |
 //! | coordinate | 1 + 4 × runs ≤ [`MAX_COORD_WIRE_LEN`] = 1,021, any depth ≤ [`MAX_DEPTH`] = 32,767 |
-//! | packet header | 36 + two coordinates ≤ [`MAX_HEADER_LEN`] = 2,078 |
-//! | keepalive | [`announce::KEEPALIVE_LEN`] = 128 |
-//! | announcement segment | 116 + 98 × (hops + 1) ≤ [`announce::MAX_SEGMENT_LEN`] = 25,204 |
-//! | full announcement | ⌈depth / 255⌉ segments (one for the root), 116 bytes each plus 98 per hop and the grant |
+//! | locator | 1 + Σ over its trees (8 + coordinate) ≤ [`MAX_LOCATOR_LEN`] = 4,117 |
+//! | packet header | 5 + two locators ≤ [`MAX_HEADER_LEN`] = 8,239 (one tree at depth 5: 65; three trees: 185) |
+//! | keepalive | [`announce::KEEPALIVE_LEN`] = 133 |
+//! | announcement segment | 201 + 106 × (hops + 1) ≤ [`announce::MAX_SEGMENT_LEN`] = 27,337 |
+//! | full announcement | ⌈depth / s⌉ segments (one for the root), `s` = [`Config::segment_hops`] ≤ 255 |
 //!
 //! No floating-point value is ever on the wire or in a decision, so there is
 //! no `|z| >= 1`, NaN or infinity to validate; what is validated on receipt
-//! is the depth (≤ [`MAX_DEPTH`]), the run count (≤ [`MAX_RUNS`]), non-zero
-//! slots, exact lengths, that segments continue each other, every signature
-//! of the chain, that the chain ends at the link's peer key, that the offered
+//! is the tree index, the depth (≤ [`MAX_DEPTH`]), the run count (≤
+//! [`MAX_RUNS`]), non-zero slots, exact lengths, that segments continue each
+//! other, every signature of the chain, the root's rank credential, that
+//! the sender's own grant and the grant offered to us are within their
+//! lifetime, that the chain ends at the link's peer key, that the offered
 //! grant names us, that our own key is not in the chain, and that no key
 //! repeats within a segment (a looping ancestry). Each refusal is an
 //! [`AnnounceError`] and a counter in [`Stats`].
@@ -40,10 +69,11 @@
 //! are run-length ([`coords`]), grants sign a fixed-size prefix tag, a chain
 //! travels in segments of at most 255 hops that the receiver verifies one by
 //! one in a fixed-size state per neighbour, and the only place a whole chain
-//! is held is the node's own [`ChainStore`]s (its chain and the staging area
-//! a candidate parent's chain is verified into). Their capacity is the
-//! deepest position the node takes: 255 hops inline by default, up to
-//! [`MAX_DEPTH`] with `Vec<Hop>` stores ([`Node::with_chain_stores`]).
+//! is held is the node's own [`ChainStore`]s (one per tree, and the staging
+//! area a candidate parent's chain of several segments is verified into).
+//! Their capacity is the deepest position the node takes: 64 hops inline by
+//! default ([`INLINE_CHAIN_HOPS`]), up to [`MAX_DEPTH`] with `Vec<Hop>`
+//! stores ([`Node::with_chain_stores`], [`Node::with_table`]).
 //!
 //! # Cost
 //!
@@ -51,26 +81,39 @@
 //! whose prefix tag is in its [`VERIFY_CACHE_ENTRIES`]-entry cache are not
 //! re-verified, chains under a root worse than its own are not verified at
 //! all (they are neither joined nor used for forwarding), and an unchanged
-//! chain is refreshed by a 128-byte keepalive. Adopting a new chain at depth
-//! `d` costs at most `d + 2` Ed25519 verifications and `2d` BLAKE2s
-//! hashes of under 200 bytes, spread over its segments (at most
-//! 257 verifications per segment).
+//! chain is refreshed by a 133-byte keepalive. Adopting a new chain at depth
+//! `d` costs at most `d + 3` Ed25519 verifications and `2d` BLAKE2s hashes
+//! of under 200 bytes, spread over its segments. A renewed grant (every
+//! [`announce::GRANT_RENEW_AGE`] heartbeats) travels as a one-hop segment and
+//! costs one verification. Whatever a neighbour sends, it costs at most its
+//! budget ([`Config::verify_budget`] per interval, see `node/verify.rs`).
 //!
 //! # Run loop
 //!
-//! Two nodes with small inline chain stores, announcements carried by hand
-//! (a driver moves them over its transport), then one packet routed:
+//! Two nodes with small inline chain stores, ranks credentialed by one
+//! authority, announcements carried by hand (a driver moves them over its
+//! transport), then one packet routed:
 //!
 //! ```
 //! use hyperport::routing::{
 //!     ChainOf, Config, Decision, Ed25519, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN,
+//!     credential,
 //! };
 //! use hyperport::time::Instant;
 //!
 //! let now = Instant::from_secs(1);
+//! // The deployment's authority signs each node's rank once, offline.
+//! let authority_secret = [0xa5; 32];
+//! let authority = credential::public_key(&authority_secret);
 //! let (mut ta, mut tb) = ([NeighbourEntry::EMPTY; 4], [NeighbourEntry::EMPTY; 4]);
 //! let node = |rank, seed, table| {
-//!     let config = Config { rank, ..Config::default() };
+//!     let me = credential::public_key(&[seed; 32]);
+//!     let config = Config {
+//!         rank,
+//!         authority: Some(authority),
+//!         rank_credential: Some(credential::sign_rank(&authority_secret, &me, rank)),
+//!         ..Config::default()
+//!     };
 //!     // 8-hop stores: this node joins trees at most 8 deep.
 //!     Node::with_chain_stores(config, &[seed; 32], table, now, Ed25519,
 //!                             ChainOf::<8>::new(), ChainOf::<8>::new())
@@ -94,67 +137,81 @@
 //! // a has the higher rank: it is the root, b its child in slot 1.
 //! assert!(a.is_root());
 //! assert_eq!(b.parent(), Some(LinkId(9)));
-//! // A packet from a to b: a forwards on link 7, b delivers.
-//! let mut header = a.header_to(b.coord().clone());
+//! // A packet from a to b, addressed by b's locator: a forwards on link 7,
+//! // b delivers.
+//! let mut header = a.header_to(b.locator());
 //! assert_eq!(a.route(&mut header), Decision::Forward(LinkId(7)));
 //! assert_eq!(b.route(&mut header), Decision::Deliver);
 //! ```
 //!
 //! Timers go through [`crate::time::Timed`] (`poll_timeout` /
-//! `handle_timeout`), as for every machine of the crate.
+//! `handle_timeout`), as for every machine of the crate; events
+//! ([`Event`]) include evicted neighbours the driver should disconnect.
 //!
 //! # Evaluation
 //!
 //! `cargo run --release --features sim --example routing_eval -- vectors/topologies/*.txt`
 //! runs the protocol in the deterministic simulator (`hyperport::sim`, 10 ms
 //! links) from a cold start and routes 2,000 seeded pairs per graph hop by
-//! hop through it: 100% delivery on every topology (Kdl, depth 37,
-//! included). The same run routes the same pairs with the reference notes'
-//! tree-metric greedy anchor (`examples/support/routing_anchor.rs`). Seed 1,
-//! ours / anchor: as-733 1.033 / 1.035, Gnutella08 1.341 / 1.361, Topology
-//! Zoo mean 1.1171 / 1.1284 (the table is in `BENCHMARKS.md`; over seeds
-//! 1-10 as-733 averages 1.0310 and Gnutella08 1.3322). The
-//! synthetic stress graphs (`--synthetic`) deliver 100% too: a 5,000-leaf
-//! hub, a 100 × 100 grid, and a 10,000-node path whose deepest node is
-//! 5,568 hops from the root.
+//! hop through it, side by side with the reference notes' tree-metric
+//! greedy anchor (`examples/support/routing_anchor.rs`); `--trees K` sets
+//! the number of trees, `--churn` removes links and nodes and measures
+//! delivery while the trees re-form, `--hostile-root` adds a node that
+//! claims the best rank it can without a credential and drops what it
+//! should forward. The figures (stretch, delivery, cost at one tree and at
+//! the default) are in `BENCHMARKS.md`.
 //!
 //! # Known limits
 //!
-//! * The root is the highest self-declared rank: any node can claim a higher
-//!   rank and become root (the "arms race" of key-based roots); the rank is
-//!   meant to come from operator configuration.
+//! * Without an authority ([`Config::authority`]) every rank is 0: the root
+//!   of tree 0 is the smallest key (the "arms race" of key-based roots) and
+//!   trees 1.. do not form. A credential cannot be revoked by the protocol
+//!   (change the authority key). A credentialed node is trusted for the
+//!   spread it claims.
 //! * A parent can grant the same slot to two children (it is trusted for its
-//!   subtree); a former child can replay an old grant while the parent keeps
-//!   its position.
+//!   subtree); a former child can replay an old grant until it expires
+//!   ([`announce::grant_age_limit`]: 60 s plus an allowance for depth at the
+//!   default refresh).
 //! * A node cannot take a position deeper than its chain stores hold
-//!   (255 hops by default, [`MAX_DEPTH`] at most) or whose coordinate needs
-//!   more than [`MAX_RUNS`] runs (only possible deeper than 255): it joins
-//!   through another neighbour if one offers a position it can hold, else it
-//!   stays in its own tree, unreachable from the main one.
+//!   ([`INLINE_CHAIN_HOPS`] by default, [`MAX_DEPTH`] at most) or whose
+//!   coordinate needs more than [`MAX_RUNS`] runs (only possible deeper than
+//!   255): it joins through another neighbour if one offers a position it
+//!   can hold, else it stays in its own tree 0, unreachable from the main
+//!   one, and unjoined in the others.
 //! * A neighbour may ask for our full announcement once per announcement
-//!   interval; at depth `d` that is `⌈d / 255⌉` segments of up to 25 KB
-//!   (a 5,000-deep node answers a 128-byte request with about 490 KB).
+//!   interval and tree; at depth `d` that is `⌈d / 255⌉` segments of up to
+//!   27 KB (a 5,000-deep node answers a 133-byte request with about 530 KB).
 //! * Segments must arrive in order (a stream transport, or a datagram one
 //!   without reordering); a lost or reordered segment costs a request for
-//!   the whole announcement ([`AnnounceError::OutOfOrder`]). Repeated keys
-//!   across segments of one chain are not detected (only a hostile ancestor
-//!   can write one, inside the subtree it controls anyway); our own key is
-//!   checked along the whole chain.
+//!   the chain from where it stopped ([`AnnounceError::OutOfOrder`]).
+//!   Repeated keys across segments of one chain are not detected (only a
+//!   hostile ancestor can write one, inside the subtree it controls
+//!   anyway); our own key is checked along the whole chain.
+//! * A full table whose neighbours all announce valid positions refuses a
+//!   newcomer ([`LinkError::TableFull`]): many keys announcing valid
+//!   positions can hold every entry (one entry per key bounds it to one
+//!   entry per identity).
 
 pub mod announce;
 pub mod config;
 pub mod coords;
+pub mod credential;
 pub mod error;
 pub mod greedy;
+pub mod header;
 pub mod node;
 
 pub use announce::{Hop, MAX_ANNOUNCE_LEN, MAX_SEGMENT_LEN, RootInfo, SEGMENT_HOPS};
-pub use config::Config;
+pub use config::{Config, DEFAULT_TREES, MAX_TREES, MIN_VERIFY_BUDGET};
 pub use coords::{Coord, CoordError, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_RUNS, Run};
 pub use error::{AnnounceError, LinkError};
-pub use greedy::{Decision, Header, HeaderError, LinkId, MAX_HEADER_LEN, PacketKind, decide};
+pub use greedy::{Decision, LinkId, NeighbourView, TreeView, decide, decide_multi};
+pub use header::{
+    ALL_TREES, Header, HeaderError, Locator, MAX_HEADER_LEN, MAX_LOCATOR_LEN, PacketKind, RootId,
+    TreeCoord,
+};
 pub use node::{
-    ChainOf, ChainStore, DEAD_ROOTS, Ed25519, Event, FEASIBLE_ROOTS, INLINE_CHAIN_HOPS,
-    InlineChain, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN, Transmit,
-    VERIFY_CACHE_ENTRIES, Verifier,
+    ChainOf, ChainStore, DEAD_ROOTS, Destination, Ed25519, Event, Eviction, FEASIBLE_ROOTS,
+    INLINE_CHAIN_HOPS, InlineChain, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN,
+    Table, Transmit, VERIFY_CACHE_ENTRIES, Verifier,
 };

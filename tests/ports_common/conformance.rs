@@ -161,14 +161,14 @@ fn lost_connection_to_node_with_secondary_proxy() {
     net.idle();
     // Node 1 loses node 2 while F's proxy on node 1 waits for its ack.
     net.cut_link(1, 2);
-    net.with(1, |n| n.lost_connection_to_node(Net::name(2)));
+    net.lose(1, 2);
     if DIRECT {
         // The held direct request still reaches E before the dead-proxy
         // broadcast (same link), so E re-points to F's new home on node 2,
         // whose previous peer is F's proxy on node 1. The cut link is
         // symmetric: node 2 learns it too, and (hardening) tears that port
         // down, which closes E's route as the scenario expects.
-        net.with(2, |n| n.lost_connection_to_node(Net::name(1)));
+        net.lose(2, 1);
     }
     net.block(holder, None);
     net.idle();
@@ -193,7 +193,7 @@ fn lost_connection_to_node_after_sending_observe_proxy() {
     net.send(1, c, b".", &[f1]);
     net.idle();
     net.cut_link(1, 2);
-    net.with(1, |n| n.lost_connection_to_node(Net::name(2)));
+    net.lose(1, 2);
     net.block(0, None);
     net.idle();
     assert_eq!(net.node(1).port_state(f1), None, "closed proxy is erased");

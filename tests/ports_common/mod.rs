@@ -55,7 +55,8 @@
 use std::collections::VecDeque;
 
 use hyperport::ports::{
-    Config, Event, EventKind, Message, Node, NodeName, PortEvent, PortName, ProtocolError,
+    Config, Event, EventKind, Incarnation, Message, Node, NodeName, PortEvent, PortName,
+    ProtocolError,
 };
 use hyperport::rng::SeededRng;
 use hyperport::sim::{
@@ -64,7 +65,11 @@ use hyperport::sim::{
 use hyperport::time::{Duration, Instant};
 
 pub type Pl = heapless::Vec<u8, 32>;
-pub type TNode = Node<Pl, SeededRng, 64, 192, 4, 96, 192>;
+/// The harness node's held-event pool (`HELD`): large enough for the
+/// Chromium-compatible randomized runs, whose hold bounds must exceed what
+/// an honest sender can have in flight (no send window in that mode).
+pub const HELD: usize = 256;
+pub type TNode = Node<Pl, SeededRng, 64, 192, 4, HELD, 192, 128>;
 pub type Ev = Event<Pl, 4>;
 
 pub fn pl(s: &[u8]) -> Pl {
@@ -84,6 +89,7 @@ pub const MERGE_PORT: u32 = 5;
 pub const OBSERVE_PROXY_DIRECT: u32 = 9;
 pub const UPDATE_PREVIOUS_PEER: u32 = 8;
 pub const PEER_CONFIRMED: u32 = 10;
+pub const PORT_ARRIVED: u32 = 11;
 
 /// Harness defaults: the crate's default limits, and Chromium's bypass
 /// unless a test opts in.
@@ -106,6 +112,8 @@ pub enum Cmd {
     /// Hold arriving events of this type (and everything behind them from
     /// the same sender); `None` lifts the hold and processes the backlog.
     Block(Option<u32>),
+    /// Hold arriving events of any of these types (replaces the hold).
+    BlockTypes(Vec<u32>),
     /// Drop (`true`) or send (`false`) this node's outputs from now on.
     SetDrop(bool),
     /// Read every readable message on a status change and keep it.
@@ -123,16 +131,19 @@ pub struct PortsNode {
     index: usize,
     count: usize,
     out: VecDeque<Transmit>,
-    blocked: Option<u32>,
+    blocked: Vec<u32>,
     /// Held arrivals `(sender, event)`, in arrival order.
     backlog: VecDeque<(usize, Ev)>,
     drop_outgoing: bool,
     /// Removed from the network: outputs go nowhere.
     removed: bool,
+    /// Nodes this node was told are lost (it answers
+    /// [`PortEvent::NodeInUse`] for them with a loss, as a driver must).
+    lost: Vec<bool>,
     save: bool,
     pub saved: Vec<(PortName, Message<Pl, 4>)>,
     /// Cross-node events processed by this node, by type.
-    pub delivered: [u64; 11],
+    pub delivered: [u64; 12],
     /// Broadcasts this node sent.
     pub broadcasts: u64,
     /// Protocol errors this node reported.
@@ -142,18 +153,25 @@ pub struct PortsNode {
 impl PortsNode {
     pub fn new(index: usize, count: usize, seed: u64, cfg: Config) -> Self {
         let rng = SeededRng::from_seed(node_seed(seed, NodeId::from_index(index)));
+        let mut node = Box::new(TNode::new(name(index), cfg, rng));
+        // Every other node is admitted with its first incarnation.
+        for j in (0..count).filter(|&j| j != index) {
+            node.admit_node(name(j), Incarnation::FIRST)
+                .expect("room to admit every node");
+        }
         PortsNode {
-            node: Box::new(TNode::new(name(index), cfg, rng)),
+            node,
             index,
             count,
             out: VecDeque::new(),
-            blocked: None,
+            blocked: Vec::new(),
             backlog: VecDeque::new(),
             drop_outgoing: false,
             removed: false,
+            lost: vec![false; count],
             save: false,
             saved: Vec::new(),
-            delivered: [0; 11],
+            delivered: [0; 12],
             broadcasts: 0,
             errors: Vec::new(),
         }
@@ -174,9 +192,21 @@ impl PortsNode {
         }
         if let Err(e) = self.node.handle_event(name(from), ev) {
             if std::env::var("PORTS_TRACE").is_ok() {
-                eprintln!("  -> error {e:?}");
+                eprintln!(
+                    "  -> error {e:?} (queued here: {})",
+                    self.node.queued_count()
+                );
+                for (p, st) in self.node.ports().collect::<Vec<_>>() {
+                    let i = self.node.inspect(p).unwrap();
+                    if i.queued > 0 {
+                        eprintln!("     {p} {st:?} queued {} peer {:?}", i.queued, i.peer);
+                    }
+                }
             }
-            self.errors.push(e);
+            self.errors.push(
+                e.protocol()
+                    .expect("the harness never names the node itself"),
+            );
         }
     }
 
@@ -186,7 +216,7 @@ impl PortsNode {
         let mut stalled: Vec<usize> = Vec::new();
         let mut keep = VecDeque::new();
         while let Some((f, ev)) = self.backlog.pop_front() {
-            if stalled.contains(&f) || self.blocked == Some(type_of(&ev)) {
+            if stalled.contains(&f) || self.blocked.contains(&type_of(&ev)) {
                 stalled.push(f);
                 keep.push_back((f, ev));
             } else {
@@ -197,17 +227,39 @@ impl PortsNode {
     }
 
     /// Drains the node's outputs, encodes them and queues the transmits.
+    /// A [`PortEvent::NodeInUse`] naming a node this node was told is lost
+    /// is answered with `lost_connection_to_node` (the driver's duty: the
+    /// ports node remembers no lost node).
     fn collect(&mut self) {
         let mut evs: Vec<(Option<NodeName>, Ev)> = Vec::new();
-        while let Some((to, ev)) = self.node.poll_transmit() {
-            evs.push((Some(to), ev));
-        }
-        while let Some(ev) = self.node.poll_broadcast() {
-            evs.push((None, ev));
-        }
         let mut status = Vec::new();
-        while let Some(PortEvent::StatusChanged(p)) = self.node.poll_event() {
-            status.push(p);
+        loop {
+            while let Some((to, ev)) = self.node.poll_transmit() {
+                evs.push((Some(to), ev));
+            }
+            while let Some(ev) = self.node.poll_broadcast() {
+                evs.push((None, ev));
+            }
+            let mut gone = Vec::new();
+            while let Some(e) = self.node.poll_event() {
+                match e {
+                    PortEvent::StatusChanged(p) => status.push(p),
+                    PortEvent::NodeInUse(n) => {
+                        if self.index_of(n).is_some_and(|j| self.lost[j]) {
+                            gone.push(n);
+                        }
+                    }
+                    other => panic!("unexpected port event {other:?}"),
+                }
+            }
+            if gone.is_empty() {
+                break;
+            }
+            for n in gone {
+                self.node
+                    .lost_connection_to_node(n, Incarnation::FIRST)
+                    .expect("a lost node is lost again");
+            }
         }
         if self.save {
             let mut work = status;
@@ -257,13 +309,18 @@ impl PortsNode {
 impl SimNode for PortsNode {
     type Command = Cmd;
 
-    fn handle_message(&mut self, _now: Instant, from: NodeId, msg: &[u8]) {
+    fn handle_message(&mut self, now: Instant, from: NodeId, msg: &[u8]) {
+        // The node stamps what it holds with the latest time it was given
+        // (the held-event age bound). The harness does not hand the node's
+        // `poll_timeout` to the simulator: a test that holds events back on
+        // purpose must not see them expire while the network idles.
+        self.node.handle_timeout(now);
         let ev = Ev::decode(msg).expect("every emitted event decodes");
         let mut again = vec![0u8; msg.len()];
         ev.encode(&mut again).expect("re-encode");
         assert_eq!(again, msg, "decode->encode is the identity");
         let f = from.index();
-        if self.blocked == Some(type_of(&ev)) || self.backlog.iter().any(|(g, _)| *g == f) {
+        if self.blocked.contains(&type_of(&ev)) || self.backlog.iter().any(|(g, _)| *g == f) {
             self.backlog.push_back((f, ev));
         } else {
             self.process(f, ev);
@@ -273,7 +330,11 @@ impl SimNode for PortsNode {
     fn handle_command(&mut self, _now: Instant, cmd: Cmd) {
         match cmd {
             Cmd::Block(ty) => {
-                self.blocked = ty;
+                self.blocked = ty.into_iter().collect();
+                self.release();
+            }
+            Cmd::BlockTypes(tys) => {
+                self.blocked = tys;
                 self.release();
             }
             Cmd::SetDrop(on) => self.drop_outgoing = on,
@@ -281,7 +342,10 @@ impl SimNode for PortsNode {
             Cmd::Purge(j) => self.backlog.retain(|(f, _)| *f != j),
             Cmd::LoseNode(j) => {
                 self.backlog.retain(|(f, _)| *f != j);
-                self.node.lost_connection_to_node(name(j));
+                self.lost[j] = true;
+                self.node
+                    .lost_connection_to_node(name(j), Incarnation::FIRST)
+                    .expect("another node");
             }
         }
     }
@@ -420,6 +484,13 @@ impl Net {
         self.command(i, Cmd::Block(ty));
     }
 
+    /// Node `i` holds arriving events of any type in `tys` (an empty list
+    /// processes what it held).
+    pub fn block_types(&mut self, i: usize, tys: &[u32]) {
+        self.pump_all();
+        self.command(i, Cmd::BlockTypes(tys.to_vec()));
+    }
+
     pub fn set_drop(&mut self, i: usize, on: bool) {
         self.pump_all();
         self.command(i, Cmd::SetDrop(on));
@@ -450,8 +521,8 @@ impl Net {
     }
 
     /// Cross-node events processed, by type, over all nodes.
-    pub fn delivered(&self) -> [u64; 11] {
-        let mut d = [0; 11];
+    pub fn delivered(&self) -> [u64; 12] {
+        let mut d = [0; 12];
         for n in self.sim.nodes() {
             for (t, x) in d.iter_mut().zip(n.delivered) {
                 *t += x;
@@ -526,6 +597,24 @@ impl Net {
         self.command(j, Cmd::Purge(i));
     }
 
+    /// Tells node `i` that node `j` is lost (and keeps telling it: node `i`
+    /// answers later [`PortEvent::NodeInUse`] notices for `j` with a loss).
+    pub fn lose(&mut self, i: usize, j: usize) {
+        self.pump_all();
+        self.command(i, Cmd::LoseNode(j));
+    }
+
+    /// Sets the latency range of the link between `i` and `j` (both
+    /// directions; FIFO kept): e.g. one link far slower than the rest.
+    pub fn set_latency(&mut self, i: usize, j: usize, min: Duration, max: Duration) {
+        let cfg = LinkConfig::default()
+            .with_latency(min, max)
+            .with_reorder_ppm(reorder_ppm());
+        self.sim
+            .connect(NodeId::from_index(i), NodeId::from_index(j), cfg)
+            .unwrap();
+    }
+
     pub fn is_dead(&self, i: usize) -> bool {
         self.dead[i]
     }
@@ -557,6 +646,32 @@ impl Net {
 
     pub fn alive(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len()).filter(|&i| !self.dead[i])
+    }
+}
+
+/// Drains `v` like a driver that knows the nodes in `lost` are gone: a
+/// [`PortEvent::NodeInUse`] naming one of them is answered with
+/// `lost_connection_to_node`. Returns the events transmitted.
+pub fn settle(v: &mut TNode, lost: &[NodeName]) -> Vec<(NodeName, Ev)> {
+    let mut out = Vec::new();
+    loop {
+        while let Some(x) = v.poll_transmit() {
+            out.push(x);
+        }
+        let mut gone = Vec::new();
+        while let Some(e) = v.poll_event() {
+            if let PortEvent::NodeInUse(n) = e
+                && lost.contains(&n)
+            {
+                gone.push(n);
+            }
+        }
+        if gone.is_empty() {
+            return out;
+        }
+        for n in gone {
+            v.lost_connection_to_node(n, Incarnation::FIRST).unwrap();
+        }
     }
 }
 

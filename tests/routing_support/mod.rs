@@ -57,10 +57,89 @@ pub fn seed_of(i: usize) -> [u8; 32] {
     k
 }
 
-/// Short timers so root loss resolves in a few rounds.
-pub fn test_config(rank: u32) -> Config {
+/// The test deployment's authority (secret seed).
+pub const AUTHORITY: [u8; 32] = [0xa5; 32];
+
+/// The test authority's public key.
+pub fn authority() -> [u8; 32] {
+    hyperport::routing::credential::public_key(&AUTHORITY)
+}
+
+/// The test authority's credential for `key` at `rank` (zero for rank 0).
+pub fn credential(key: &[u8; 32], rank: u32) -> [u8; 64] {
+    if rank == 0 {
+        [0; 64]
+    } else {
+        hyperport::routing::credential::sign_rank(&AUTHORITY, key, rank)
+    }
+}
+
+/// `Config::default()` in the test deployment, at rank 0.
+pub fn member_config() -> Config {
+    Config {
+        authority: Some(authority()),
+        ..Config::default()
+    }
+}
+
+/// A root heartbeat of tree `tree` signed by `signer`, credentialed.
+pub fn signed_root(
+    signer: &ed25519_dalek::SigningKey,
+    tree: u8,
+    rank: u32,
+    seq: u64,
+    spread: u16,
+) -> hyperport::routing::RootInfo {
+    use ed25519_dalek::Signer;
+    let key = signer.verifying_key().to_bytes();
+    hyperport::routing::RootInfo {
+        key,
+        rank,
+        seq,
+        spread,
+        sig: signer
+            .sign(&hyperport::routing::announce::root_message(
+                tree, &key, rank, seq, spread,
+            ))
+            .to_bytes(),
+        credential: credential(&key, rank),
+    }
+}
+
+/// `signer`'s grant of `slot` to `child` under the parent prefix `tag`,
+/// signed under the root heartbeat `epoch`.
+pub fn signed_grant(
+    signer: &ed25519_dalek::SigningKey,
+    tag: &[u8; 32],
+    slot: u16,
+    child: [u8; 32],
+    epoch: u64,
+) -> Hop {
+    use ed25519_dalek::Signer;
+    Hop {
+        key: child,
+        slot,
+        epoch,
+        sig: signer
+            .sign(&hyperport::routing::announce::grant_message(
+                tag, slot, &child, epoch,
+            ))
+            .to_bytes(),
+    }
+}
+
+/// Short timers so root loss resolves in a few rounds; `rank` credentialed
+/// by [`AUTHORITY`] for the node with secret seed `seed`.
+pub fn test_config(rank: u32, seed: &[u8; 32]) -> Config {
+    let key = ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes();
     Config {
         rank,
+        authority: Some(hyperport::routing::credential::public_key(&AUTHORITY)),
+        rank_credential: Some(hyperport::routing::credential::sign_rank(
+            &AUTHORITY, &key, rank,
+        )),
         announce_interval: Duration::from_secs(1),
         neighbour_timeout: Duration::from_millis(3_500),
         root_refresh: Duration::from_secs(2),
@@ -116,6 +195,9 @@ impl ChainStore for HeapChain {
     fn capacity(&self) -> usize {
         MAX_DEPTH
     }
+    fn last_mut(&mut self) -> Option<&mut Hop> {
+        self.0.last_mut()
+    }
 }
 
 pub struct Net {
@@ -132,6 +214,11 @@ pub struct Net {
 
 impl Net {
     pub fn new(adj: Vec<Vec<usize>>) -> Net {
+        Net::with_trees(adj, 1)
+    }
+
+    /// A network whose nodes run `trees` trees.
+    pub fn with_trees(adj: Vec<Vec<usize>>, trees: u8) -> Net {
         let n = adj.len();
         let memo = Memo::default();
         let mut nodes: Vec<Node<'static, Memo, HeapChain>> = (0..n)
@@ -139,7 +226,10 @@ impl Net {
                 let table: &'static mut [NeighbourEntry] =
                     Box::leak(vec![NeighbourEntry::EMPTY; adj[i].len().max(1)].into_boxed_slice());
                 Node::with_chain_stores(
-                    test_config(adj[i].len() as u32),
+                    Config {
+                        trees,
+                        ..test_config(adj[i].len() as u32, &seed_of(i))
+                    },
                     &seed_of(i),
                     table,
                     Instant::ZERO,
@@ -261,20 +351,22 @@ impl Net {
 
     /// Walks one header from `at`; returns the final decision, node and hops.
     fn walk(&mut self, mut at: usize, h: &mut Header) -> (Decision, usize, u32) {
-        let mut seen = vec![false; self.nodes.len()];
+        // A node may forward a packet again only after the packet switched
+        // trees (a smaller tree mask): (node, mask) never repeats.
+        let mut seen = std::collections::HashSet::new();
         let mut hops = 0;
         let mut trail = Vec::new();
         loop {
-            trail.push((at, self.nodes[at].coord().clone(), h.watermark));
+            trail.push((at, self.nodes[at].coord().clone(), h.watermark, h.trees));
+            let mask = h.trees;
             let d = self.nodes[at].route(h);
-            if seen[at] {
+            if matches!(d, Decision::Forward(_)) {
                 assert!(
-                    !matches!(d, Decision::Forward(_)),
+                    seen.insert((at, mask)),
                     "routing loop at node {at}: {trail:?} dest {:?}",
                     h.dest
                 );
             }
-            seen[at] = true;
             match d {
                 Decision::Forward(LinkId(v)) => {
                     let v = v as usize;
@@ -293,7 +385,7 @@ impl Net {
     /// Routes s -> t; on a dead end, routes the path-broken notice from the
     /// dead end back towards s's coordinate (also loop-checked).
     pub fn route_with_notice(&mut self, s: usize, t: usize) -> Outcome {
-        let dest = self.nodes[t].coord().clone();
+        let dest = self.nodes[t].locator();
         let mut h = self.nodes[s].header_to(dest);
         match self.walk(s, &mut h) {
             (Decision::Deliver, at, hops) if at == t => Outcome::Delivered(hops),

@@ -56,17 +56,18 @@ add('update_previous_peer', 8, P, F, 6, name(0xeeee, 1) + name(0xffff, 2),
 add('observe_proxy_direct_ext', 9, P, F, MAX, name(0x9999, 1) + name(0x8888, 2),
     {'target_node': [0x9999, 1], 'target_port': [0x8888, 2]})
 add('peer_confirmed_ext', 10, P, F, MAX, b'', {})
+add('port_arrived_ext', 11, P, F, MAX, b'', {})
 
 # Expected sizes from the reference notes (section 1.3 / 5.8), typed by hand.
 sizes = {'port_accepted': 48, 'observe_proxy_targeted': 112, 'observe_proxy_ack_retry': 56,
          'observe_closure': 56, 'merge_port': 160, 'read_ack_request': 56, 'read_ack': 56,
-         'update_previous_peer': 80, 'observe_proxy_direct_ext': 80, 'peer_confirmed_ext': 48, 'user_message_no_ports': 64 + 3,
+         'update_previous_peer': 80, 'observe_proxy_direct_ext': 80, 'peer_confirmed_ext': 48, 'port_arrived_ext': 48, 'user_message_no_ports': 64 + 3,
          'user_message_one_port': 64 + 112 + 2}
 for v in vectors:
     if v['name'] in sizes:
         assert v['len'] == sizes[v['name']], v['name']
 
 print(json.dumps({
-    'description': 'hyperport ports wire layout version 0 (Chromium prev-peer layout), one vector per event type (types 9 and 10 are the hyperport ObserveProxyDirect and PeerConfirmed extensions). Bytes built by gen_events.py from the documented byte table, not by the Rust codec.',
+    'description': 'hyperport ports wire layout version 0 (Chromium prev-peer layout), one vector per event type (types 9, 10 and 11 are the hyperport ObserveProxyDirect, PeerConfirmed and PortArrived extensions). Bytes built by gen_events.py from the documented byte table, not by the Rust codec.',
     'licence': 'CC0-1.0 (generated data)',
     'vectors': vectors}, indent=1))

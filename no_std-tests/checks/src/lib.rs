@@ -25,6 +25,7 @@ mod framing;
 pub mod hybrid;
 mod link;
 mod noise;
+mod overlay;
 mod ports;
 mod routing;
 
@@ -120,7 +121,18 @@ pub const CHECKS: &[Check] = &[
     NOISE_CHECKS[0],
     NOISE_CHECKS[1],
     NOISE_CHECKS[2],
+    OVERLAY_CHECKS[0],
 ];
+
+/// The overlay group: two `overlay::Node`s with small inline storage
+/// (handshake, hellos, routing, an end-to-end session, one ports message).
+/// Part of [`CHECKS`]; the `hyperport-nostd-overlay` image runs only this
+/// group, so that its flash, RAM and stack are those of a small overlay
+/// firmware.
+pub const OVERLAY_CHECKS: &[Check] = &[(
+    "overlay: 2 nodes, hop + e2e Noise, routing root B, ports message A->B",
+    overlay::two_nodes,
+)];
 
 /// The Noise group: two upstream vectors and the Cortex-M4 requirement (an
 /// `XX` handshake with seeded keys and [`MESSAGES_EACH_WAY`] transport

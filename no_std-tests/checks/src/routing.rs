@@ -1,23 +1,26 @@
 //! Routing checks: exact coordinates and their distance, the greedy decision
-//! over a hand-built neighbour table, the packet header codec, and three
-//! `Node` machines exchanging signed announcements by hand.
+//! over a hand-built neighbour table (one tree and two), the packet header
+//! codec, and three `Node` machines exchanging signed announcements by
+//! hand.
 //!
 //! Every expected value is worked out by hand from the formulas documented
 //! in `src/routing/`: the tree distance `|a| + |b| - 2 * lcp(a, b)`; the
 //! coordinate wire `runs u8 | runs × (slot u16, count u16)` (big-endian,
-//! adjacent slots different); the header wire `version u8 = 2 | kind u8
-//! (0 data, 1 path broken) | watermark u16 | root [32] | dest coord | src
-//! coord`; the announcement segment wire `2 | kind | flags | n | root (108) |
-//! total u16 | start u16 | n × hop (98) | grant hop (98)`; and slot `i + 1`
-//! for the neighbour in table entry `i`. None of them is produced by the
-//! code under test.
+//! adjacent slots different); the header wire `version u8 = 3 | kind u8
+//! (0 data, 1 path broken) | trees u8 | watermark u16 | dest locator | src
+//! locator`, a locator being `present u8 | per present tree: root id [8] |
+//! coord`; the announcement segment wire `3 | kind | tree | flags | n |
+//! want_from u16 | root (174) | total u16 | start u16 | digest [16] | n ×
+//! hop (106) | grant hop (106)`; and slot `i + 1` for the neighbour in table
+//! entry `i`. None of them is produced by the code under test.
 
 use hyperport::BufferTooSmall;
 use hyperport::buf::{Reader, Writer};
 use hyperport::routing::{
     AnnounceError, ChainOf, Config, Coord, CoordError, Decision, Ed25519, Header, HeaderError,
-    LinkId, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_HEADER_LEN, MAX_RUNS, NeighbourEntry,
-    Node, PacketKind, decide,
+    LinkId, Locator, MAX_COORD_WIRE_LEN, MAX_DEPTH, MAX_DISTANCE, MAX_HEADER_LEN, MAX_RUNS,
+    MAX_TREES, NeighbourEntry, NeighbourView, Node, PacketKind, RootId, TreeCoord, TreeView,
+    credential, decide, decide_multi,
 };
 use hyperport::time::{Instant, Timed};
 
@@ -180,30 +183,99 @@ fn greedy_inner() -> Option<bool> {
     // At the destination: deliver, watermark 0.
     let mut wm = 1;
     let deliver_ok = decide(&dest, &dest, &mut wm, nb()) == Decision::Deliver && wm == 0;
-    Some(fwd_ok && closer_ok && fwd12_ok && loop_ok && below_ok && dead_ok && same_ok && deliver_ok)
+    Some(
+        fwd_ok
+            && closer_ok
+            && fwd12_ok
+            && loop_ok
+            && below_ok
+            && dead_ok
+            && same_ok
+            && deliver_ok
+            && two_trees()?,
+    )
 }
 
-/// Header length for dest [1, 300] (two runs) and src = root: 36 + 9 + 1.
-const HDR_LEN: usize = 46;
+/// `decide_multi` over two trees, by hand. Tree 0 under root id R0, tree 1
+/// under R1. We are [2] in tree 0 and [1, 1] in tree 1; the destination is
+/// [3] in tree 0 and [1, 2] in tree 1: distances 2 (tree 0) and 2 (tree 1),
+/// m(us) = 2. Neighbour X (link 5) is [2, 1] in tree 0 (distance 3) and [1]
+/// in tree 1 (distance 1): m = 1, closer. Neighbour Y (link 6) is [3, 4] in
+/// tree 0 only: distance 1, depth 2; X wins the tie on m = 1 by its depth in
+/// the tree attaining it (tree 1: depth 1 < 2). Without X, Y. Restricted to
+/// tree 0 only, a dead end for tree 0 there (X at 3, nobody else) empties
+/// the mask: path broken.
+fn two_trees() -> Option<bool> {
+    let (r0, r1) = (RootId([0x10; 8]), RootId([0x11; 8]));
+    let (own0, own1) = (c(&[2])?, c(&[1, 1])?);
+    let (x0, x1, y0) = (c(&[2, 1])?, c(&[1])?, c(&[3, 4])?);
+    let mut dest = Locator::tree0(r0, c(&[3])?);
+    dest.set(
+        1,
+        Some(TreeCoord {
+            root: r1,
+            coord: c(&[1, 2])?,
+        }),
+    );
+    let mut own: TreeView<'_> = [None; MAX_TREES];
+    *own.get_mut(0)? = Some((r0, &own0));
+    *own.get_mut(1)? = Some((r1, &own1));
+    let mut xv: TreeView<'_> = [None; MAX_TREES];
+    *xv.get_mut(0)? = Some((r0, &x0));
+    *xv.get_mut(1)? = Some((r1, &x1));
+    let mut yv: TreeView<'_> = [None; MAX_TREES];
+    *yv.get_mut(0)? = Some((r0, &y0));
+    let x = NeighbourView {
+        link: LinkId(5),
+        trees: xv,
+    };
+    let y = NeighbourView {
+        link: LinkId(6),
+        trees: yv,
+    };
+    let mut h = Header::new(dest.clone(), Locator::new());
+    let both_ok = decide_multi(&own, &mut h, [x, y]) == Decision::Forward(LinkId(5))
+        && h.watermark == 2
+        && h.trees == 0x0f;
+    let mut h = Header::new(dest.clone(), Locator::new());
+    let y_ok = decide_multi(&own, &mut h, [y]) == Decision::Forward(LinkId(6)) && h.watermark == 2;
+    let mut h = Header::new(dest, Locator::new()).only_tree(0);
+    let dead_ok = decide_multi(&own, &mut h, [x]) == Decision::PathBroken && h.trees == 0;
+    Some(both_ok && y_ok && dead_ok)
+}
+
+/// Header length: 5 fixed bytes; dest in trees 0 ([1, 300], two runs) and
+/// 2 (the root): 1 + (8 + 9) + (8 + 1); src in tree 0 (the root): 1 + 8 + 1.
+const HDR_LEN: usize = 42;
 
 /// The header of [`header`], typed by hand.
 const HDR: [u8; HDR_LEN] = {
     let mut h = [0xabu8; HDR_LEN];
-    h[0] = 2; // version
+    h[0] = 3; // version
     h[1] = 1; // kind: path broken
-    h[2] = 0x12; // watermark 0x1234
-    h[3] = 0x34;
-    // h[4..36]: root key, 32 × 0xab
-    h[36] = 2; // dest: 2 runs
-    h[37] = 0x00; // slot 1
-    h[38] = 0x01;
-    h[39] = 0x00; // once
-    h[40] = 0x01;
-    h[41] = 0x01; // slot 300 = 0x012c
-    h[42] = 0x2c;
-    h[43] = 0x00; // once
-    h[44] = 0x01;
-    h[45] = 0; // src: the root (no runs)
+    h[2] = 0x05; // trees 0 and 2 allowed
+    h[3] = 0x12; // watermark 0x1234
+    h[4] = 0x34;
+    h[5] = 0b101; // dest present in trees 0 and 2
+    // h[6..14]: tree 0 root id, 8 × 0xab
+    h[14] = 2; // 2 runs
+    h[15] = 0x00; // slot 1
+    h[16] = 0x01;
+    h[17] = 0x00; // once
+    h[18] = 0x01;
+    h[19] = 0x01; // slot 300 = 0x012c
+    h[20] = 0x2c;
+    h[21] = 0x00; // once
+    h[22] = 0x01;
+    let mut i = 23;
+    while i < 31 {
+        h[i] = 0xcd; // tree 2 root id
+        i += 1;
+    }
+    h[31] = 0; // tree 2: the root (no runs)
+    h[32] = 0b001; // src present in tree 0
+    // h[33..41]: root id 8 × 0xab
+    h[41] = 0; // src: the root
     h
 };
 
@@ -214,12 +286,22 @@ pub fn header() -> bool {
 }
 
 fn header_inner() -> Option<bool> {
+    let (ra, rc) = (RootId([0xab; 8]), RootId([0xcd; 8]));
+    let mut dest = Locator::tree0(ra, c(&[1, 300])?);
+    dest.set(
+        2,
+        Some(TreeCoord {
+            root: rc,
+            coord: Coord::root(),
+        }),
+    );
+    let src = Locator::tree0(ra, Coord::root());
     let h = Header {
         kind: PacketKind::PathBroken,
+        trees: 0x05,
         watermark: 0x1234,
-        root: [0xab; 32],
-        dest: c(&[1, 300])?,
-        src: Coord::root(),
+        dest: dest.clone(),
+        src: src.clone(),
     };
     let mut buf = [0u8; HDR_LEN + 3];
     let n = h.encode(&mut buf).ok()?;
@@ -232,61 +314,87 @@ fn header_inner() -> Option<bool> {
             available: HDR_LEN - 1,
         })
         && small == [0; HDR_LEN - 1];
-    // A fresh data header starts at watermark 0xffff, kind 0.
-    let fresh = Header::new([0xab; 32], c(&[1, 300])?, Coord::root());
+    // A fresh data header: kind 0, every tree (0x0f), watermark 0xffff.
+    let fresh = Header::new(dest, src);
     let mut fb = [0u8; HDR_LEN];
     let fresh_ok = fresh.encode(&mut fb).ok()? == HDR_LEN
-        && fb.get(..4)? == [2, 0, 0xff, 0xff]
-        && fb.get(4..)? == HDR.get(4..)?;
+        && fb.get(..5)? == [3, 0, 0x0f, 0xff, 0xff]
+        && fb.get(5..)? == HDR.get(5..)?;
 
-    // Parse: the header then a 3-byte payload; 46 bytes consumed.
+    // Parse: the header then a 3-byte payload; 42 bytes consumed.
     let mut wire = [0u8; HDR_LEN + 3];
     wire.get_mut(..HDR_LEN)?.copy_from_slice(&HDR);
     wire.get_mut(HDR_LEN..)?.copy_from_slice(b"pay");
     let (p, used) = Header::decode(&wire).ok()?;
     let parse_ok = used == HDR_LEN
         && p.kind == PacketKind::PathBroken
+        && p.trees == 0x05
         && p.watermark == 0x1234
-        && p.root == [0xab; 32]
-        && p.dest.slots().eq([1, 300])
-        && p.src.depth() == 0
+        && p.dest.get(0)?.root == ra
+        && p.dest.get(0)?.coord.slots().eq([1, 300])
+        && p.dest.get(1).is_none()
+        && p.dest.get(2)?.coord.depth() == 0
+        && p.src.get(0)?.coord.depth() == 0
         && wire.get(used..)? == b"pay";
 
     // Truncated anywhere: a typed error at every cut; which one by hand.
     let mut cuts_ok = true;
     for cut in 0..HDR_LEN {
         let want = match cut {
-            0..=35 => HeaderError::Truncated,               // fixed part
-            _ => HeaderError::Coord(CoordError::Truncated), // inside a coordinate
+            // fixed part, dest present byte, root ids, src present byte
+            0..=13 | 23..=30 | 32..=40 => HeaderError::Truncated,
+            // inside a coordinate
+            _ => HeaderError::Coord(CoordError::Truncated),
         };
         cuts_ok &= Header::decode(HDR.get(..cut)?) == Err(want);
     }
-    // Over-long: dest claims 255 runs, the input holds 10 more bytes.
+    // Over-long: dest tree 0 claims 255 runs; after its two real runs the
+    // next bytes (tree 2's root id, 0xcd...) read as a run of 0xcdcd slots
+    // 0xcdcd = 52,685 times: deeper than MAX_DEPTH before the input ends.
     let mut long = HDR;
-    *long.get_mut(36)? = 255;
-    let long_ok = Header::decode(&long) == Err(HeaderError::Coord(CoordError::Truncated));
+    *long.get_mut(14)? = 255;
+    let long_ok = Header::decode(&long) == Err(HeaderError::Coord(CoordError::TooDeep));
+    // Over-long and short: 3 runs claimed where the src locator begins.
+    let mut short = HDR;
+    *short.get_mut(41)? = 3;
+    let short_ok = Header::decode(&short) == Err(HeaderError::Coord(CoordError::Truncated));
     let mut bad = HDR;
-    *bad.get_mut(0)? = 1;
-    let version_ok = Header::decode(&bad) == Err(HeaderError::Version(1));
+    *bad.get_mut(0)? = 2;
+    let version_ok = Header::decode(&bad) == Err(HeaderError::Version(2));
     let mut bad = HDR;
     *bad.get_mut(1)? = 2;
     let kind_ok = Header::decode(&bad) == Err(HeaderError::Kind(2));
     let mut bad = HDR;
-    *bad.get_mut(38)? = 0; // dest slot 1 -> 0
+    *bad.get_mut(2)? = 0x15; // tree 4 does not exist
+    let trees_ok = Header::decode(&bad) == Err(HeaderError::Trees(0x15));
+    let mut bad = HDR;
+    *bad.get_mut(16)? = 0; // dest slot 1 -> 0
     let zero_ok = Header::decode(&bad) == Err(HeaderError::Coord(CoordError::ZeroSlot));
 
-    // The largest header: two 255-run coordinates, 36 + 2 × 1,021 = 2,078.
+    // The largest header: four 255-run coordinates in each locator,
+    // 5 + 2 × (1 + 4 × (8 + 1,021)) = 8,239 bytes.
     let mut deep = Coord::root();
     for i in 0..255u16 {
         deep.push(if i % 2 == 0 { 0x0102 } else { 0x0304 }).ok()?;
     }
-    let big = Header::new([0; 32], deep.clone(), deep);
-    let mut bb = [0u8; 2078];
-    let max_ok = MAX_HEADER_LEN == 2078
-        && big.encode(&mut bb).ok()? == 2078
-        && bb.get(36..41)? == [255, 0x01, 0x02, 0, 1]
-        && bb.get(36 + 1021..36 + 1026)? == [255, 0x01, 0x02, 0, 1]
-        && Header::decode(&bb).ok()?.1 == 2078;
+    let mut full = Locator::new();
+    for t in 0..MAX_TREES {
+        full.set(
+            t,
+            Some(TreeCoord {
+                root: RootId([t as u8; 8]),
+                coord: deep.clone(),
+            }),
+        );
+    }
+    let big = Header::new(full.clone(), full);
+    let mut bb = [0u8; 8239];
+    let max_ok = MAX_TREES == 4
+        && MAX_HEADER_LEN == 8239
+        && big.encode(&mut bb).ok()? == 8239
+        && bb.get(5..15)? == [0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 255]
+        && bb.get(15..19)? == [0x01, 0x02, 0, 1]
+        && Header::decode(&bb).ok()?.1 == 8239;
     Some(
         emit_ok
             && small_ok
@@ -294,32 +402,39 @@ fn header_inner() -> Option<bool> {
             && parse_ok
             && cuts_ok
             && long_ok
+            && short_ok
             && version_ok
             && kind_ok
+            && trees_ok
             && zero_ok
             && max_ok,
     )
 }
 
-/// Announcement buffer: depth ≤ 2 here, so at most 116 + 3 × 98 = 410 bytes.
-const ANN_BUF: usize = 512;
+/// Announcement buffer: depth ≤ 2 here, so at most 201 + 3 × 106 = 519 bytes.
+const ANN_BUF: usize = 600;
+
+/// The check's authority (secret seed): it credentials the three ranks.
+const AUTHORITY: [u8; 32] = [0x5a; 32];
 
 /// Three `Node`s on a line `A -1- B -2- C` (link ids 1 and 2, the same at both
-/// ends), ranks 1, 2, 3: announcements carried by hand, Ed25519 verified.
+/// ends), ranks 1, 2, 3 credentialed by one authority: announcements carried
+/// by hand, Ed25519 verified.
 ///
 /// By hand: C has the highest rank, so it is the root (coordinate `[]`).
 /// C's table holds B in entry 0 -> B gets slot 1: `[1]`. B's table holds A
 /// (linked first) in entry 0 -> A gets slot 1 under B: `[1, 1]`. C's first
-/// announcement to B is `4 + 108 + 4 + 0 hops + grant 98 = 214` bytes; B's
-/// to A once B is at depth 1 is `4 + 108 + 4 + 98 + 98 = 312` (the longest
-/// B ever sends A: as a root it sent 214, keepalives are 128). A root signature
-/// byte flipped in C's first announcement gives `BadSignature`. A packet
+/// announcement to B is `7 + 174 + 20 + 0 hops + grant 106 = 307` bytes;
+/// B's to A once B is at depth 1 is `7 + 174 + 20 + 106 + 106 = 413` (the
+/// longest B ever sends A: as a root it sent 307, keepalives are 133). A
+/// root signature byte flipped in C's first announcement (the signature is
+/// at bytes 7 + 32 + 4 + 8 + 2 = 53 .. 117) gives `BadSignature`. A packet
 /// from C to A: C forwards on link 2 (watermark d(C, A) = 2), B on link 1
 /// (watermark 1), A delivers (0).
 ///
 /// The nodes use 4-hop inline chain stores (`ChainOf<4>`, what a firmware
-/// on a shallow network would pick) instead of the default 255-hop ones:
-/// about 11 KiB per node instead of 60, so all three fit a Cortex-M image.
+/// on a shallow network would pick) instead of the default 64-hop ones, so
+/// all three fit a Cortex-M image with room to spare.
 pub fn three_nodes() -> bool {
     three_nodes_inner().unwrap_or(false)
 }
@@ -329,13 +444,20 @@ fn three_nodes_inner() -> Option<bool> {
     let mut ta = [NeighbourEntry::EMPTY; 2];
     let mut tb = [NeighbourEntry::EMPTY; 2];
     let mut tc = [NeighbourEntry::EMPTY; 2];
-    let cfg = |rank| Config {
+    let authority = credential::public_key(&AUTHORITY);
+    let cfg = |rank, seed: u8| Config {
         rank,
+        authority: Some(authority),
+        rank_credential: Some(credential::sign_rank(
+            &AUTHORITY,
+            &credential::public_key(&[seed; 32]),
+            rank,
+        )),
         ..Config::default()
     };
     let node = |rank, seed: u8, table| {
         Node::with_chain_stores(
-            cfg(rank),
+            cfg(rank, seed),
             &[seed; 32],
             table,
             t0,
@@ -391,7 +513,7 @@ fn three_nodes_inner() -> Option<bool> {
                 let msg = buf.get(..tx.len)?;
                 if from == 2 && first_c_len == 0 {
                     first_c_len = tx.len;
-                    // Root signature: bytes 4 + 32 + 4 + 8 = 48 .. 112.
+                    // Root signature: bytes 7 + 32 + 4 + 8 + 2 = 53 .. 117.
                     let mut forged = [0u8; ANN_BUF];
                     forged.get_mut(..tx.len)?.copy_from_slice(msg);
                     *forged.get_mut(60)? ^= 0x01;
@@ -430,7 +552,7 @@ fn three_nodes_inner() -> Option<bool> {
         && na.stats().signatures_verified > 0
         && nb.stats().signatures_verified > 0;
     // Route C -> A.
-    let mut h = nc.header_to(na.coord().clone());
+    let mut h = nc.header_to(na.locator());
     let hops_ok = nc.route(&mut h) == Decision::Forward(LinkId(2))
         && h.watermark == 2
         && nb.route(&mut h) == Decision::Forward(LinkId(1))
@@ -439,8 +561,8 @@ fn three_nodes_inner() -> Option<bool> {
         && h.watermark == 0;
     Some(
         tamper_ok
-            && first_c_len == 214
-            && b_to_a_len == 312
+            && first_c_len == 307
+            && b_to_a_len == 413
             && errors == 0
             && roots_ok
             && coords_ok

@@ -143,8 +143,9 @@ fn clock_cs() -> u32 {
 }
 
 const PAINT: u32 = 0xa5a5_a5a5;
-/// How much free stack to paint (the RAM of mps2-an386 is 4 MiB).
-const PAINT_BYTES: u32 = 256 * 1024;
+/// How much free stack to paint (the RAM of mps2-an386 is 4 MiB; the
+/// overlay check needs more than 256 KiB).
+const PAINT_BYTES: u32 = 1024 * 1024;
 
 unsafe extern "C" {
     /// End of .bss/.uninit: nothing below the stack may be painted past it

@@ -1,5 +1,6 @@
 //! Read acknowledgements: the requested interval, ReadAckRequest and
-//! ReadAck handling, and re-sending both after a proxy is bypassed.
+//! ReadAck handling, re-sending both after a proxy is bypassed, and the
+//! flow control built on them ([`crate::ports::Config::flow_control`]).
 
 use rand_core::{CryptoRng, RngCore};
 
@@ -17,7 +18,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -46,11 +48,59 @@ where
     }
 
     pub(super) fn maybe_resend_ack_request(&mut self, port: PortName) {
-        let Some(p) = self.port(port) else { return };
+        let Some(p) = self.port_mut(port) else { return };
         if p.state == PortState::Receiving && p.ack_interval > 0 {
             let seq = p.last_seq_ack.saturating_add(p.ack_interval);
             self.forward_ctl(port, EventKind::ReadAckRequest { seq });
         }
+        // The flow-control request may have gone to the proxy just
+        // bypassed: ask again.
+        if let Some(p) = self.port_mut(port) {
+            p.fc_requested = 0;
+        }
+        self.request_flow_ack(port);
+    }
+
+    /// Messages `port` sent that its conjugate has not acknowledged reading.
+    pub(super) fn unacked(&self, port: PortName) -> u64 {
+        self.port(port).map_or(0, |p| {
+            p.next_seq_send
+                .saturating_sub(p.last_seq_ack)
+                .saturating_sub(1)
+        })
+    }
+
+    /// Flow control: whether `port` must not send now because
+    /// `max_queued_per_port` of its messages are unacknowledged.
+    pub(super) fn flow_blocked(&self, port: PortName) -> bool {
+        self.config.flow_control && self.unacked(port) >= self.flow_window()
+    }
+
+    fn flow_window(&self) -> u64 {
+        u64::try_from(self.config.max_queued_per_port.max(1)).unwrap_or(u64::MAX)
+    }
+
+    /// Flow control: once half the window is unacknowledged and no request
+    /// is outstanding, ask the conjugate to acknowledge reading up to half
+    /// a window past the last acknowledgement (it answers at once with what
+    /// it has read if that is further).
+    pub(super) fn request_flow_ack(&mut self, port: PortName) {
+        if !self.config.flow_control {
+            return;
+        }
+        let half = (self.flow_window() / 2).max(1);
+        let unacked = self.unacked(port);
+        let Some(p) = self.port_mut(port) else { return };
+        if p.state != PortState::Receiving
+            || p.peer_closed
+            || p.fc_requested > p.last_seq_ack
+            || unacked < half
+        {
+            return;
+        }
+        let seq = p.last_seq_ack.saturating_add(half);
+        p.fc_requested = seq;
+        self.forward_ctl(port, EventKind::ReadAckRequest { seq });
     }
 
     pub(super) fn maybe_resend_ack(&mut self, port: PortName) {
@@ -81,6 +131,12 @@ where
         let Some(p) = self.port_mut(target) else {
             return;
         };
+        if matches!(p.state, PortState::Proxying | PortState::Buffering) {
+            // The acknowledgement is for the sending end this proxy stands
+            // for (its conjugate still points here): pass it on.
+            self.forward_ctl(target, EventKind::ReadAck { seq });
+            return;
+        }
         if seq >= p.next_seq_send || seq <= p.last_seq_ack {
             self.stats.dropped_stale = self.stats.dropped_stale.saturating_add(1);
             return;
@@ -91,6 +147,7 @@ where
             let next = seq.saturating_add(p.ack_interval);
             self.forward_ctl(target, EventKind::ReadAckRequest { seq: next });
         }
+        self.request_flow_ack(target);
         if receiving {
             self.status_changed(target);
         }

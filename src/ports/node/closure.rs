@@ -16,7 +16,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -58,5 +59,6 @@ where
         if let Some((to, ev)) = stamped {
             self.send(to, ev);
         }
+        self.release_if_ended(target);
     }
 }

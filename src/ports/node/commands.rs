@@ -57,7 +57,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -104,6 +105,8 @@ where
         p.prev_node = prev_node;
         p.prev_port = prev_port;
         self.status_changed(port);
+        self.node_in_use(peer_node);
+        self.node_in_use(prev_node);
         Ok(())
     }
 
@@ -149,6 +152,9 @@ where
             .is_some_and(|p| p.state == PortState::Receiving)
             && self.would_block(port)
         {
+            // Make sure an acknowledgement that ends the wait is coming.
+            self.request_flow_ack(port);
+            self.finish();
             return Err(SendError::from(Failure::WouldBlock));
         }
         let mut ports = Vec::new();
@@ -171,6 +177,7 @@ where
                         if let Some((to, ev)) = self.gate(port, to, ev) {
                             self.send(to, ev);
                         }
+                        self.request_flow_ack(port);
                         Ok(())
                     }
                     Err((e, _)) => Err(e),
@@ -300,9 +307,12 @@ where
                 let last = p.next_seq_send.saturating_sub(1);
                 let lost = p.peer_lost;
                 let stamped = self.stamp(name, EventKind::ObserveClosure { last_seq: last });
+                let cause = stamped.as_ref().map_or(NodeName::INVALID, |(to, ev)| {
+                    self.cause_of(name, *to, ev.port)
+                });
                 self.erase_port(name);
                 if let Some((to, ev)) = stamped {
-                    self.send(to, ev);
+                    self.send_caused(to, ev, cause);
                 }
                 if lost {
                     // The route is broken by a node loss, so the closure

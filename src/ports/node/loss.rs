@@ -1,13 +1,14 @@
-//! Node loss: [`Node::lost_connection_to_node`], the memory of lost nodes,
-//! and tearing down ports whose peer or previous peer is gone (including
+//! Node incarnations and loss: [`Node::admit_node`],
+//! [`Node::lost_connection_to_node`], and tearing down ports whose peer or previous peer is gone (including
 //! dead proxies announced by broadcast).
 
 use heapless::{Deque, Vec};
 use rand_core::{CryptoRng, RngCore};
 
 use super::Node;
+use crate::ports::error::{Failure, NodeError};
 use crate::ports::event::Payload;
-use crate::ports::name::{NodeName, PortName};
+use crate::ports::name::{Incarnation, NodeName, PortName};
 use crate::ports::port::PortState;
 
 impl<
@@ -18,27 +19,135 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
 {
-    /// The transport to `node` is gone: ports whose peer or previous peer
-    /// was there see their peer closed; proxies toward it die and are
-    /// announced by broadcast.
-    pub fn lost_connection_to_node(&mut self, node: NodeName) {
-        if !self.lost.iter().any(|n| *n == node) {
-            if self.lost.is_full() {
-                let _ = self.lost.pop_front();
+    /// Admits incarnation `incarnation` of remote node `node`: the node
+    /// (re)appeared, for instance a peer that reconnected under the same
+    /// name. Admitting is optional (a node never admitted is usable, its
+    /// incarnation unknown); what it adds is that a *later* incarnation
+    /// ends the earlier one, and that a late loss report for an earlier
+    /// incarnation is refused instead of ending the routes of this one.
+    ///
+    /// * `node` not admitted: it is admitted; ports that already refer to
+    ///   it are kept (they were made for this incarnation).
+    /// * admitted with an earlier incarnation: that incarnation is lost
+    ///   first (exactly as [`Node::lost_connection_to_node`]: every route
+    ///   through it ends), then this one is admitted. Nothing made for the
+    ///   earlier life can reach the new one.
+    /// * admitted with the same incarnation: nothing changes.
+    ///
+    /// Admit a new incarnation before handing this node anything from it
+    /// or creating routes to it.
+    ///
+    /// # Errors
+    /// [`NodeError::Stale`] if a later incarnation is admitted;
+    /// [`NodeError::CapacityExceeded`] if the table of admitted nodes
+    /// (`NODES`) is full; [`NodeError::OwnName`], [`NodeError::InvalidName`].
+    /// Nothing changed.
+    pub fn admit_node(
+        &mut self,
+        node: NodeName,
+        incarnation: Incarnation,
+    ) -> Result<(), NodeError> {
+        self.check_remote(node)?;
+        match self.admitted.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, cur)) if *cur > incarnation => return Err(Failure::Stale.into()),
+            Some((_, cur)) if *cur == incarnation => return Ok(()),
+            Some((_, cur)) => {
+                *cur = incarnation;
+                self.lose(node);
             }
-            let _ = self.lost.push_back(node);
+            None => {
+                self.admitted
+                    .push((node, incarnation))
+                    .map_err(|_| NodeError::CapacityExceeded)?;
+            }
         }
+        self.finish();
+        Ok(())
+    }
+
+    /// The incarnation of `node` admitted by [`Node::admit_node`], if any.
+    pub fn node_incarnation(&self, node: NodeName) -> Option<Incarnation> {
+        self.admitted
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, i)| *i)
+    }
+
+    /// Incarnation `incarnation` of remote node `node` is gone (its
+    /// transport died, or it is not reachable): ports whose peer or
+    /// previous peer was there see their peer closed; proxies toward it die
+    /// and are announced by broadcast; events held from it, or waiting to
+    /// be sent to it, are dropped. If `node` was admitted (with this or an
+    /// earlier incarnation) it is no longer.
+    ///
+    /// Nothing is remembered about lost nodes: a later route to a node of
+    /// the same name works (it is a new incarnation, which
+    /// [`Node::admit_node`] can make explicit). News from other nodes that
+    /// names a node (a port's new peer or previous peer) produces
+    /// [`PortEvent::NodeInUse`](super::PortEvent::NodeInUse); answer it with
+    /// this call while the node is gone. That keeps the memory of lost
+    /// nodes in one place, the embedder's own table of peers, and makes the
+    /// answer the same whether a node was lost a second or a year ago.
+    /// Calling this again for a node already lost is harmless.
+    ///
+    /// # Errors
+    /// [`NodeError::Stale`] if a later incarnation of `node` is admitted
+    /// (a late report: nothing changed, the routes through the current
+    /// incarnation stay); [`NodeError::OwnName`], [`NodeError::InvalidName`].
+    pub fn lost_connection_to_node(
+        &mut self,
+        node: NodeName,
+        incarnation: Incarnation,
+    ) -> Result<(), NodeError> {
+        self.check_remote(node)?;
+        if let Some(k) = self.admitted.iter().position(|(n, _)| *n == node) {
+            if self.admitted.get(k).is_some_and(|(_, i)| *i > incarnation) {
+                return Err(Failure::Stale.into());
+            }
+            self.admitted.swap_remove(k);
+        }
+        self.lose(node);
+        self.finish();
+        Ok(())
+    }
+
+    fn check_remote(&self, node: NodeName) -> Result<(), NodeError> {
+        if node == self.name {
+            return Err(Failure::OwnName.into());
+        }
+        if !node.is_valid() {
+            return Err(Failure::InvalidName.into());
+        }
+        Ok(())
+    }
+
+    /// Ends everything that depends on `node` (one incarnation of it).
+    fn lose(&mut self, node: NodeName) {
+        // Events held from the lost node will never be released by it
+        // (what they wait for would come from it or after it): drop them.
+        self.drop_held(|h| h.view().1 == node, None, false);
+        // So will events of local ports that node sent here, held at the
+        // port they were sent to while that node's proxy had yet to name
+        // them there (only it could).
+        let me = self.name;
+        self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);
+        // Nothing will be confirmed by the lost node: its windows are free.
+        let before = self.windows.len();
+        self.windows.retain(|w| w.to != node);
+        if self.windows.len() != before {
+            self.window_freed = true;
+        }
         for p in self.ports.iter_mut().filter(|p| p.peer_node == node) {
             p.unconfirmed = false;
-            p.window_used = 0;
         }
         self.destroy_all_ports_with_peer(node, None);
         // Hardening: ports whose *previous* peer was on the lost node would
@@ -68,11 +177,6 @@ where
         for name in orphans {
             let _ = self.close_internal(name);
         }
-        self.finish();
-    }
-
-    pub(super) fn is_lost(&self, node: NodeName) -> bool {
-        self.lost.iter().any(|n| *n == node)
     }
 
     /// The previous peer of `name` is on a lost node: nothing more will come
@@ -106,13 +210,6 @@ where
         last
     }
 
-    /// The peer of `name` is on a lost node.
-    pub(super) fn peer_lost(&mut self, name: PortName) {
-        let Some(p) = self.port(name) else { return };
-        let (node, port) = (p.peer_node, p.peer_port);
-        self.destroy_all_ports_with_peer(node, Some(port));
-    }
-
     pub(super) fn destroy_all_ports_with_peer(&mut self, node: NodeName, port: Option<PortName>) {
         let mut work: Deque<(NodeName, Option<PortName>), PORTS> = Deque::new();
         let _ = work.push_back((node, port));
@@ -138,7 +235,10 @@ where
                     p.last_seq_to_receive = have;
                 }
                 match p.state {
-                    PortState::Receiving => self.status_changed(name),
+                    PortState::Receiving => {
+                        self.status_changed(name);
+                        self.release_if_ended(name);
+                    }
                     PortState::Buffering | PortState::Proxying => {
                         self.erase_port(name);
                         self.broadcast_dead(name);

@@ -19,7 +19,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -36,6 +37,9 @@ where
         }
         p.pending_merge = true;
         p.pending_merge_node = from.unwrap_or(NodeName::INVALID);
+        if let Some(n) = from {
+            self.node_in_use(n);
+        }
         Ok(())
     }
 
@@ -141,12 +145,14 @@ where
                 // other proxy's UpdatePreviousPeer names this one: forward
                 // within a send window until it confirms.
                 p.unconfirmed = window;
-                p.window_used = 0;
                 p.state = PortState::Proxying;
                 if p.peer_closed {
                     p.remove_on_last = true;
                 }
             }
+            // A new dependency for this port (the other port's peer may be
+            // on a node lost meanwhile: the driver answers with the loss).
+            self.node_in_use(node);
         }
         self.forward_from_proxy(a);
         self.forward_from_proxy(b);

@@ -38,9 +38,10 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::config::Config;
 use super::error::{ProtocolError, Violation};
-use super::event::{Event, EventKind, INITIAL_SEQ, INVALID_SEQ, Payload, UserMessage};
-use super::name::{NodeName, PortName};
+use super::event::{Event, EventKind, INVALID_SEQ, Payload, UserMessage};
+use super::name::{Incarnation, NodeName, PortName};
 use super::port::{Port, PortState};
+use crate::time::Instant;
 
 pub use commands::{Message, PortStatus, ShutdownPolicy};
 use ingress::Held;
@@ -52,6 +53,67 @@ pub enum PortEvent {
     /// The port's status may have changed (spurious notices are allowed):
     /// query [`Node::get_status`] / [`Node::get_message`].
     StatusChanged(PortName),
+    /// A port here now depends on this remote node (its peer or previous
+    /// peer is there, or it waits for a merge from there), learned from
+    /// the embedder or from another node's event. If that node is not
+    /// reachable — it was lost, and no later incarnation is up — call
+    /// [`Node::lost_connection_to_node`] for it; otherwise ignore this.
+    /// The node keeps no memory of lost nodes (see
+    /// [`Node::lost_connection_to_node`]), so this answer is what ends a
+    /// route that late news ties to a lost node. Spurious notices are
+    /// allowed; one is queued per name at a time.
+    NodeInUse(NodeName),
+}
+
+/// A snapshot of one port ([`Node::inspect`]), for tests and debugging.
+///
+/// Names are [`NodeName::INVALID`] / [`PortName::INVALID`] where unset
+/// (an uninitialized port's peer; the previous peer of a port whose route
+/// a node loss tore down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PortInfo {
+    /// Lifecycle state.
+    pub state: PortState,
+    /// Where this port sends: `(node, port)`.
+    pub peer: (NodeName, PortName),
+    /// The previous peer: the only sender whose sender-verified events this
+    /// port processes, in control-number order.
+    pub prev: (NodeName, PortName),
+    /// The node whose UpdatePreviousPeer named `prev`, until `prev` is
+    /// heard from (invalid otherwise).
+    pub prev_announcer: NodeName,
+    /// The far end is closed (or lost).
+    pub peer_closed: bool,
+    /// The route was broken by a node loss.
+    pub peer_lost: bool,
+    /// A proxy that will go once it has forwarded `last_seq_to_receive`.
+    pub remove_on_last: bool,
+    /// Sending within a send window after a peer change (see
+    /// [`Config::send_window`]).
+    pub unconfirmed: bool,
+    /// Events sent on the current edge that its peer may still hold (the
+    /// edge's window use; 0 once confirmed).
+    pub window_used: usize,
+    /// Events held for this port out of turn (from its next previous peer,
+    /// or forged).
+    pub held: usize,
+    /// Events of this port waiting for a send window.
+    pub waiting: usize,
+    /// User messages queued at this port (in order or not).
+    pub queued: usize,
+    /// Next user sequence number it sends.
+    pub next_seq_to_send: u64,
+    /// Next user sequence number it hands out (receiving) or forwards
+    /// (proxy).
+    pub next_seq_to_receive: u64,
+    /// Last user sequence number it will get (meaningful once
+    /// `peer_closed` or `remove_on_last`).
+    pub last_seq_to_receive: u64,
+    /// Next control number on the edge to `peer`.
+    pub next_ctl_to_send: u64,
+    /// Next control number expected from `prev`.
+    pub next_ctl_to_receive: u64,
 }
 
 /// Counters of events the node dropped without an error.
@@ -78,6 +140,13 @@ pub struct Stats {
     /// common: every UpdatePreviousPeer is confirmed; forged ones change
     /// nothing).
     pub dropped_confirmations: u64,
+    /// Held events dropped because they were held longer than
+    /// [`Config::max_held_age`].
+    pub held_expired: u64,
+    /// Held events dropped to make room in a full pool for a node holding
+    /// fewer (each reported as [`Violation::HeldPoolFull`] naming its
+    /// sender).
+    pub held_evicted: u64,
 }
 
 /// A Mojo-style ports node.
@@ -92,9 +161,14 @@ pub struct Stats {
 /// * `HELD` (default 64): out-of-order control events held over all ports,
 ///   and separately, control events buffered by ports being transferred.
 /// * `OUT` (default 256): each output queue (events to nodes, self-addressed
-///   events, broadcasts, status notices).
+///   events, broadcasts, status notices, node notices).
+/// * `NODES` (default 32): remote nodes admitted with an incarnation
+///   ([`Node::admit_node`]); 24 bytes each.
 ///
-/// Memory is roughly `PORTS·size_of(Port) + (2·MSGS + 2·HELD + 3·OUT)·size_of(Event)`;
+/// Memory is roughly `PORTS·(size_of(Port) + 56) + (2·MSGS + 2·HELD +
+/// 3·OUT)·size_of(Event) + 24·NODES` (the 56 bytes per port are the
+/// send-window table, the 24 per node the incarnation table; a held event
+/// also carries its 8-byte time stamp);
 /// [`Node::port_record_size`] gives the first factor. Drain the outputs after
 /// every call; `OUT` must exceed the outputs of one call (at most about
 /// `2·PORTS + A·MSGS` for a node loss or a close that discards messages).
@@ -109,6 +183,7 @@ pub struct Node<
     const A: usize = 4,
     const HELD: usize = 64,
     const OUT: usize = 256,
+    const NODES: usize = 32,
 > {
     name: NodeName,
     config: Config,
@@ -117,26 +192,45 @@ pub struct Node<
     msgs: Vec<(PortName, UserMessage<P, A>), MSGS>,
     held: Vec<Held<P, A>, HELD>,
     deferred: Vec<(PortName, NodeName, Event<P, A>), HELD>,
-    /// Events of unconfirmed ports past their send window, in send order.
+    /// Events of unconfirmed edges past their send window, in send order.
     waiting: Vec<(PortName, NodeName, Event<P, A>), MSGS>,
+    /// Send-window use per unconfirmed edge (sending port, destination
+    /// node and port): events sent on it that the receiver may still hold.
+    /// An entry outlives its port's record (a port moved or closed while
+    /// its events wait at the receiver) and goes when the receiver confirms
+    /// the edge (PeerConfirmed) or its node is lost.
+    windows: Vec<Window, PORTS>,
     /// A send window shrank its use (a confirmation, an unconfirmed port
     /// erased): waiting events of *other* ports may fit now.
     window_freed: bool,
-    local: Deque<Event<P, A>, OUT>,
+    /// Self-addressed events, each with the remote node it depends on (see
+    /// `Held::cause`).
+    local: Deque<(Event<P, A>, NodeName), OUT>,
     outbox: Deque<(NodeName, Event<P, A>), OUT>,
     broadcasts: Deque<Event<P, A>, OUT>,
     status: Deque<PortName, OUT>,
+    /// Remote nodes a port started to depend on ([`PortEvent::NodeInUse`]).
+    in_use: Deque<NodeName, OUT>,
     to_close: Deque<PortName, PORTS>,
-    lost: Deque<NodeName, LOST_NODES_REMEMBERED>,
+    /// Admitted remote nodes and their current incarnation.
+    admitted: Vec<(NodeName, Incarnation), NODES>,
     stats: Stats,
     error: Option<ProtocolError>,
+    /// The latest time given to [`Node::handle_timeout`] (stamps held
+    /// events).
+    now: Instant,
 }
 
 type Msg<P, const A: usize> = UserMessage<P, A>;
 
-/// How many lost nodes a node remembers, so that late news naming a lost
-/// node (a new previous peer or peer there) is treated as a loss at once.
-pub const LOST_NODES_REMEMBERED: usize = 16;
+/// Send-window use of one unconfirmed edge `from → (to, at)`.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    from: PortName,
+    to: NodeName,
+    at: PortName,
+    used: usize,
+}
 
 impl<
     P,
@@ -146,7 +240,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -162,15 +257,18 @@ where
             held: Vec::new(),
             deferred: Vec::new(),
             waiting: Vec::new(),
+            windows: Vec::new(),
             window_freed: false,
             local: Deque::new(),
             outbox: Deque::new(),
             broadcasts: Deque::new(),
             status: Deque::new(),
+            in_use: Deque::new(),
             to_close: Deque::new(),
-            lost: Deque::new(),
+            admitted: Vec::new(),
             stats: Stats::default(),
             error: None,
+            now: Instant::ZERO,
         }
     }
 
@@ -221,6 +319,81 @@ where
         self.msgs.len()
     }
 
+    /// A snapshot of one port's protocol state, for tests and debugging
+    /// (`None` if no such port). See [`PortInfo`].
+    pub fn inspect(&self, port: PortName) -> Option<PortInfo> {
+        let p = self.port(port)?;
+        Some(PortInfo {
+            state: p.state,
+            peer: (p.peer_node, p.peer_port),
+            prev: (p.prev_node, p.prev_port),
+            prev_announcer: p.prev_announcer,
+            peer_closed: p.peer_closed,
+            peer_lost: p.peer_lost,
+            remove_on_last: p.remove_on_last,
+            unconfirmed: p.unconfirmed,
+            window_used: self.edge_window(port, p.peer_node, p.peer_port),
+            held: self.held.iter().filter(|h| h.view().0 == port).count(),
+            waiting: self.waiting.iter().filter(|w| w.0 == port).count(),
+            queued: self.msgs.iter().filter(|(o, _)| *o == port).count(),
+            next_seq_to_send: p.next_seq_send,
+            next_seq_to_receive: p.queue_next_seq,
+            last_seq_to_receive: p.last_seq_to_receive,
+            next_ctl_to_send: p.ctl_send,
+            next_ctl_to_receive: p.ctl_recv,
+        })
+    }
+
+    /// Every event held out of turn, as `(target port, sending node,
+    /// event)`, oldest first (for tests and debugging).
+    pub fn held_events(&self) -> impl Iterator<Item = (PortName, NodeName, &Event<P, A>)> + '_ {
+        self.held.iter().map(|h| h.view())
+    }
+
+    /// Every event waiting for a send window, as `(sending port, destination
+    /// node, event)` in send order (for tests and debugging). The sending
+    /// port may be gone (its first event still waits, see the module docs).
+    pub fn waiting_events(&self) -> impl Iterator<Item = (PortName, NodeName, &Event<P, A>)> + '_ {
+        self.waiting.iter().map(|(p, n, e)| (*p, *n, e))
+    }
+
+    // ----- time -----
+
+    /// Gives the node the time: held events older than
+    /// [`Config::max_held_age`] are dropped (counted in
+    /// [`Stats::held_expired`]; their senders are released as if the port
+    /// had discarded them), and later held events are stamped with `now`.
+    /// Call it at [`Node::poll_timeout`] (calling it earlier, e.g. before
+    /// every [`Node::handle_event`], only keeps the stamps fresher). A
+    /// `now` earlier than the last one is ignored (the clock never goes
+    /// back).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let age = self.config.max_held_age;
+        // Held at or before `now - age`: their age bound has passed.
+        if self.now >= Instant::ZERO.saturating_add(age) {
+            let cut = self.now.saturating_sub(age);
+            let n = self.drop_held(|_| true, Some(cut), true);
+            self.stats.held_expired = self
+                .stats
+                .held_expired
+                .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+        self.finish();
+    }
+
+    /// When the node next needs [`Node::handle_timeout`]: the moment the
+    /// oldest held event reaches its age bound (`None` while nothing is
+    /// held). Calling `handle_timeout` at that instant moves it strictly
+    /// later or to `None`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.held
+            .iter()
+            .map(|h| h.since())
+            .min()
+            .map(|t| t.saturating_add(self.config.max_held_age))
+    }
+
     // ----- outputs -----
 
     /// Next event to deliver to another node, as `(node, event)`.
@@ -236,6 +409,9 @@ where
 
     /// Next notice for the embedder.
     pub fn poll_event(&mut self) -> Option<PortEvent> {
+        if let Some(n) = self.in_use.pop_front() {
+            return Some(PortEvent::NodeInUse(n));
+        }
         self.status.pop_front().map(PortEvent::StatusChanged)
     }
 
@@ -266,25 +442,44 @@ where
     }
 
     fn send(&mut self, to: NodeName, ev: Event<P, A>) {
-        if to != self.name && self.is_lost(to) {
-            // Nothing reaches a lost node. A user message's carried ports
-            // are buffering proxies towards it that will never be accepted:
-            // end them like proxies towards a lost node (a proxy whose peer
-            // was there, e.g. one just created by a merge, forwards here).
-            self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
-            if let EventKind::UserMessage(m) = ev.kind {
-                for (n, _) in &m.ports {
-                    self.destroy_all_ports_with_peer(to, Some(*n));
-                }
-            }
-            return;
+        let cause = self.cause_of(ev.from_port, to, ev.port);
+        self.send_caused(to, ev, cause);
+    }
+
+    /// The remote node a self-addressed event of port `from` to `(to, at)`
+    /// depends on if it is held: for a port created here from a descriptor
+    /// naming a local peer, sending on that first edge, the node that sent
+    /// it (only that node's proxy names it there). Invalid otherwise.
+    fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
+        if to != self.name {
+            return NodeName::INVALID;
         }
+        self.port(from)
+            .filter(|p| p.origin_peer == at)
+            .map_or(NodeName::INVALID, |p| p.origin)
+    }
+
+    /// [`Self::send`] with the remote node a self-addressed event depends
+    /// on given (its sending port may be gone already).
+    fn send_caused(&mut self, to: NodeName, ev: Event<P, A>, cause: NodeName) {
         let r = if to == self.name {
-            self.local.push_back(ev).map_err(|_| ())
+            self.local.push_back((ev, cause)).map_err(|_| ())
         } else {
             self.outbox.push_back((to, ev)).map_err(|_| ())
         };
         if r.is_err() {
+            self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
+        }
+    }
+
+    /// A port now depends on remote node `node`: tell the embedder
+    /// ([`PortEvent::NodeInUse`]), which answers with a loss if that node
+    /// is gone.
+    fn node_in_use(&mut self, node: NodeName) {
+        if node == self.name || !node.is_valid() || self.in_use.iter().any(|n| *n == node) {
+            return;
+        }
+        if self.in_use.push_back(node).is_err() {
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
         }
     }
@@ -338,29 +533,25 @@ where
 
     /// The send window: passes a sender-verified event from `port` to `to`
     /// through (`Some`), or keeps it waiting behind earlier ones (`None`).
-    /// An event waits if an earlier event of `port` to `to` waits, or if the
-    /// port is unconfirmed towards `to` and its window (or the node-wide
-    /// window towards `to`) is used up.
+    /// An event waits if an earlier event of the same *edge* waits (from
+    /// `port` to the same port on `to`: one control-number stream), or if
+    /// its edge is windowed (the port's current, unconfirmed edge, or an
+    /// earlier edge the receiver has not confirmed yet) and the windows
+    /// towards its receiver are used up. Events of an earlier edge never
+    /// hold up a later edge's: they go to another port, with its own
+    /// numbering.
     fn gate(
         &mut self,
         port: PortName,
         to: NodeName,
         ev: Event<P, A>,
     ) -> Option<(NodeName, Event<P, A>)> {
-        if self.is_lost(to) {
-            // Nothing waits for a lost node (what is sent is dropped).
-            return Some((to, ev));
-        }
-        let behind = self.waiting.iter().any(|w| w.0 == port && w.1 == to);
-        let full = self.window_full(to, ev.port);
-        let Some(p) = self.port_mut(port) else {
-            return Some((to, ev));
-        };
-        let limited = p.unconfirmed && p.peer_node == to;
-        if !behind && (!limited || !full) {
-            if limited {
-                p.window_used = p.window_used.saturating_add(1);
-            }
+        let dest = ev.port;
+        let behind = self
+            .waiting
+            .iter()
+            .any(|w| w.0 == port && w.1 == to && w.2.port == dest);
+        if !behind && (!self.windowed(port, to, dest) || self.charge(port, to, dest)) {
             return Some((to, ev));
         }
         match self.waiting.push((port, to, ev)) {
@@ -369,6 +560,40 @@ where
             // finding the pool full goes out of order rather than being lost.
             Err(w) => Some((w.1, w.2)),
         }
+    }
+
+    /// Whether the edge `port → (to, dest)` sends within a window: it is
+    /// the port's current edge and unconfirmed, or the receiver may still
+    /// hold events sent on it.
+    fn windowed(&self, port: PortName, to: NodeName, dest: PortName) -> bool {
+        self.port(port)
+            .is_some_and(|p| p.unconfirmed && p.peer_node == to && p.peer_port == dest)
+            || self.edge_window(port, to, dest) > 0
+    }
+
+    /// Counts one more event in the window of the edge `port → (to, dest)`
+    /// if the windows towards that receiver have room (and the window table
+    /// has a slot): `false` if the event must wait.
+    fn charge(&mut self, port: PortName, to: NodeName, dest: PortName) -> bool {
+        if self.window_full(to, dest) {
+            return false;
+        }
+        if let Some(w) = self
+            .windows
+            .iter_mut()
+            .find(|w| w.from == port && w.to == to && w.at == dest)
+        {
+            w.used = w.used.saturating_add(1);
+            return true;
+        }
+        self.windows
+            .push(Window {
+                from: port,
+                to,
+                at: dest,
+                used: 1,
+            })
+            .is_ok()
     }
 
     /// The effective send window (clamped to this node's hold bounds).
@@ -380,20 +605,29 @@ where
             .max(1)
     }
 
-    /// Window used by every unconfirmed port of this node sending to `to`
-    /// (only those sending to `port` there, if given).
-    fn window_used(&self, to: NodeName, port: Option<PortName>) -> usize {
-        self.ports
+    /// Window use of one edge.
+    fn edge_window(&self, port: PortName, to: NodeName, dest: PortName) -> usize {
+        self.windows
             .iter()
-            .filter(|p| p.unconfirmed && p.peer_node == to)
-            .filter(|p| port.is_none_or(|x| x == p.peer_port))
-            .fold(0usize, |n, p| n.saturating_add(p.window_used))
+            .filter(|w| w.from == port && w.to == to && w.at == dest)
+            .fold(0usize, |n, w| n.saturating_add(w.used))
+    }
+
+    /// Window use of every unconfirmed edge of this node towards `to`
+    /// (only those towards `port` there, if given).
+    fn window_used(&self, to: NodeName, port: Option<PortName>) -> usize {
+        self.windows
+            .iter()
+            .filter(|w| w.to == to && port.is_none_or(|x| x == w.at))
+            .fold(0usize, |n, w| n.saturating_add(w.used))
     }
 
     /// Whether the window towards `port` on `to` is used up: the per-port
-    /// window, summed over this node's ports (several successive previous
-    /// peers of one port may live here, and the receiver's hold bound is
-    /// per port), or the node-wide one (the receiver's per-node bound).
+    /// window, summed over every edge of this node towards that port
+    /// (successive previous peers of one port may live here, and moved or
+    /// closed ones still count until confirmed: the receiver's hold bound
+    /// is per port and sending node), or the node-wide one (the receiver's
+    /// per-node bound), or the window table is full.
     fn window_full(&self, to: NodeName, port: PortName) -> bool {
         self.window_used(to, Some(port)) >= self.window()
             || self.window_used(to, None) >= self.config.max_held_per_node.max(1)
@@ -420,12 +654,19 @@ where
         if to == self.name && !self.local_room(p.peer_port) {
             return true;
         }
+        // Flow control: the conjugate has a full queue's worth unread.
+        if p.state == PortState::Receiving && !p.peer_closed && self.flow_blocked(port) {
+            return true;
+        }
         let queued = self
             .waiting
             .iter()
-            .filter(|w| w.0 == port && w.1 == to)
+            .filter(|w| w.0 == port && w.1 == to && w.2.port == p.peer_port)
             .count();
-        let must_wait = queued > 0 || (p.unconfirmed && self.window_full(to, p.peer_port));
+        let table_full = self.windows.is_full() && self.edge_window(port, to, p.peer_port) == 0;
+        let must_wait = queued > 0
+            || (self.windowed(port, to, p.peer_port)
+                && (self.window_full(to, p.peer_port) || table_full));
         must_wait && (queued >= self.config.max_queued_per_port || self.waiting.is_full())
     }
 
@@ -435,7 +676,7 @@ where
     fn local_room(&self, target: PortName) -> bool {
         let mut pending = 0usize;
         let mut pending_target = 0usize;
-        for ev in &self.local {
+        for (ev, _) in &self.local {
             if matches!(ev.kind, EventKind::UserMessage(_)) {
                 pending = pending.saturating_add(1);
                 if ev.port == target {
@@ -448,14 +689,13 @@ where
             && self.msgs.len().saturating_add(pending) < MSGS
     }
 
-    /// Sends every waiting event of `port` addressed to `to` (and `port_at`
-    /// there, if given), in order.
-    fn flush_waiting(&mut self, port: PortName, to: NodeName, port_at: Option<PortName>) -> bool {
+    /// Sends every waiting event of the edge `port → (to, at)`, in order.
+    fn flush_waiting(&mut self, port: PortName, to: NodeName, at: PortName) -> bool {
         let mut any = false;
         while let Some(k) = self
             .waiting
             .iter()
-            .position(|w| w.0 == port && w.1 == to && port_at.is_none_or(|x| x == w.2.port))
+            .position(|w| w.0 == port && w.1 == to && w.2.port == at)
         {
             let (_, to, ev) = self.waiting.remove(k);
             self.send(to, ev);
@@ -465,16 +705,17 @@ where
     }
 
     /// Re-offers waiting events to the windows after window use shrank
-    /// somewhere (`window_freed`): the first waiting event of each (port,
-    /// destination) goes out, in order, while the windows towards that
-    /// destination have room (counted against the port's window if it is
-    /// still unconfirmed towards it). An event that waits only because
-    /// *other* ports had used the shared budget (several previous peers of
-    /// one port, or the node-wide bound) would otherwise wait for a
-    /// confirmation that may never come: the receiver confirms on its
-    /// UpdatePreviousPeer, which a port still being moved can miss, and on
-    /// the port's first event, which is this one. Bounded: one pass over the
-    /// pool (`MSGS`) per freed window.
+    /// somewhere (`window_freed`: a confirmation, a lost node): the first
+    /// waiting event of each edge goes out, in order, while the windows
+    /// towards its receiver have room, and is counted in its edge's window.
+    /// An event that waits only because *other* edges had used the shared
+    /// budget (several previous peers of one port, or the node-wide bound)
+    /// would otherwise wait for a confirmation that may never come: the
+    /// receiver confirms an edge on its UpdatePreviousPeer, which a port
+    /// still being moved can miss, on the port's PortArrived, and on the
+    /// edge's first event, which may be this one. The edge may belong to a
+    /// port that has gone since (closed or moved on). Bounded: one pass
+    /// over the pool (`MSGS`) per freed window.
     pub(super) fn pump_waiting(&mut self) {
         if !core::mem::take(&mut self.window_freed) {
             return;
@@ -486,26 +727,11 @@ where
                 .iter()
                 .take(k)
                 .any(|w| w.0 == port && w.1 == to && w.2.port == dest);
-            let limited = self
-                .port(port)
-                .is_some_and(|p| p.unconfirmed && p.peer_node == to && p.peer_port == dest);
-            // An edge whose port has gone (closed, moved on) while its very
-            // first event still waited has nothing in flight and no window
-            // left to count in: that one event goes when there is room, and
-            // the receiver's confirmation of it flushes the rest.
-            let orphan_first = !limited
-                && self
-                    .waiting
-                    .get(k)
-                    .is_some_and(|w| w.2.control_seq == INITIAL_SEQ);
-            if !first || !(limited || orphan_first) || self.window_full(to, dest) {
+            if !first || !self.charge(port, to, dest) {
                 k = k.saturating_add(1);
                 continue;
             }
             let (_, to, ev) = self.waiting.remove(k);
-            if limited && let Some(p) = self.port_mut(port) {
-                p.window_used = p.window_used.saturating_add(1);
-            }
             self.send(to, ev);
         }
     }
@@ -527,26 +753,32 @@ where
         }
     }
 
-    /// PeerConfirmed from `(from, from_port)` for `target`: the waiting
-    /// events addressed to the sender go out in order, and if the sender is
-    /// the target's current peer the target leaves its send window.
-    /// Anything else changes nothing and is counted in
-    /// [`Stats::dropped_confirmations`]: every UpdatePreviousPeer is
-    /// confirmed, also when the named port never had a window (a new port,
-    /// a proxy removed after a closure) or has moved on, so an unmatched
-    /// confirmation is not evidence of a hostile sender.
+    /// PeerConfirmed from `(from, from_port)` for `target`: the edge
+    /// `target → (from, from_port)` is confirmed. Its window is released
+    /// (also if `target` has gone or moved on since: its events were held
+    /// there), its waiting events go out in order, and if it is `target`'s
+    /// current edge, `target` leaves its send window. Anything else changes
+    /// nothing and is counted in [`Stats::dropped_confirmations`]: every
+    /// UpdatePreviousPeer is confirmed, also when the named port never had
+    /// a window (a new port, a proxy removed after a closure), so an
+    /// unmatched confirmation is not evidence of a hostile sender.
     fn on_peer_confirmed(&mut self, from: NodeName, target: PortName, from_port: PortName) {
-        let flushed = self.flush_waiting(target, from, Some(from_port));
+        let before = self.windows.len();
+        self.windows
+            .retain(|w| !(w.from == target && w.to == from && w.at == from_port));
+        let released = self.windows.len() != before;
+        if released {
+            self.window_freed = true;
+        }
         let confirmed = match self.port_mut(target) {
             Some(p) if p.unconfirmed && p.peer_node == from && p.peer_port == from_port => {
                 p.unconfirmed = false;
-                p.window_used = 0;
-                self.window_freed = true;
                 true
             }
             _ => false,
         };
-        if !flushed && !confirmed {
+        let flushed = self.flush_waiting(target, from, from_port);
+        if !released && !flushed && !confirmed {
             self.stats.dropped_confirmations = self.stats.dropped_confirmations.saturating_add(1);
         }
     }
@@ -559,10 +791,9 @@ where
 
     fn erase_port(&mut self, name: PortName) {
         if let Some(i) = self.ports.iter().position(|p| p.name == name) {
-            let p = self.ports.swap_remove(i);
-            if p.unconfirmed && p.window_used > 0 {
-                self.window_freed = true;
-            }
+            // Its edges' windows stay until confirmed: the receivers may
+            // still hold what it sent.
+            self.ports.swap_remove(i);
         }
         // Held user messages are discarded like messages to a closed port:
         // their carried ports are accepted and closed, so the proxies that

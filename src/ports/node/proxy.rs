@@ -19,7 +19,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -54,8 +55,15 @@ where
         let ack = p.seq_to_ack;
         p.seq_to_ack = 0;
         let remove = p.remove_on_last;
+        let acked = p.last_seq_ack;
         if ack != 0 {
             self.forward_ctl(name, EventKind::ReadAckRequest { seq: ack });
+        }
+        if self.config.flow_control && acked > 0 {
+            // The moved port does not know how much of what it sent was
+            // read (its descriptor does not say): tell it what this port
+            // knew.
+            self.forward_ctl(name, EventKind::ReadAck { seq: acked });
         }
         if remove {
             self.try_remove_proxy(name);
@@ -175,7 +183,7 @@ where
             if p.state == PortState::Receiving {
                 // Whatever still waits for an earlier window goes to the
                 // proxy first (it is counted in `last`).
-                self.flush_waiting(target, proxy.0, None);
+                self.flush_waiting(target, proxy.0, proxy.1);
                 let window = self.config.direct_bypass;
                 let Some(p) = self.port_mut(target) else {
                     return;
@@ -187,7 +195,6 @@ where
                 // UpdatePreviousPeer arrives: send within a window until it
                 // confirms (Config::send_window).
                 p.unconfirmed = window;
-                p.window_used = 0;
                 self.send(
                     proxy.0,
                     Event {
@@ -200,9 +207,7 @@ where
                 self.maybe_resend_ack_request(target);
                 self.maybe_resend_ack(target);
                 self.status_changed(target);
-                if self.is_lost(dest.0) {
-                    self.peer_lost(target);
-                }
+                self.node_in_use(dest.0);
             } else {
                 p.deferred_ack = Some(proxy);
             }

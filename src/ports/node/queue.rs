@@ -16,7 +16,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,

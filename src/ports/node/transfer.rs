@@ -18,7 +18,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -135,8 +136,9 @@ where
         };
         p.set_peer(to, new);
         // The new port's previous peer is this proxy: no window towards it.
+        // (What the old edge has in flight stays counted in its window
+        // until the old peer confirms it.)
         p.unconfirmed = false;
-        p.window_used = 0;
         if let Some((t, e)) = upp {
             self.send(t, e);
         }
@@ -152,8 +154,22 @@ where
         p.set_peer(d.peer_node, d.peer_port);
         p.prev_node = d.referring_node;
         p.prev_port = d.referring_port;
+        if d.peer_node == self.name {
+            p.origin = d.referring_node;
+            p.origin_peer = d.peer_port;
+        }
         p.next_seq_send = d.next_seq_to_send;
         p.last_seq_ack = d.next_seq_to_send.saturating_sub(1);
+        if self.config.flow_control {
+            // The descriptor does not say how much of what this end sent is
+            // still unread: assume up to a full window, until the proxy it
+            // replaces passes on what it knew (a ReadAck when it starts
+            // proxying) or the conjugate answers a request.
+            let unknown = p
+                .last_seq_ack
+                .min(u64::try_from(self.config.max_queued_per_port).unwrap_or(u64::MAX));
+            p.last_seq_ack = p.last_seq_ack.saturating_sub(unknown);
+        }
         p.queue_next_seq = d.next_seq_to_receive;
         p.last_seq_to_receive = d.last_seq_to_receive;
         p.peer_closed = d.peer_closed;
@@ -167,12 +183,9 @@ where
             self.stats.dropped_outputs = self.stats.dropped_outputs.saturating_add(1);
             return;
         }
-        if self.is_lost(d.referring_node) {
-            self.prev_lost(name);
-        }
-        if self.is_lost(d.peer_node) {
-            self.peer_lost(name);
-        }
+        // The referring node is the sender (checked by the callers); the
+        // peer's node is news: the embedder answers with a loss if it is gone.
+        self.node_in_use(d.peer_node);
         self.send(
             d.referring_node,
             Event {
@@ -182,6 +195,21 @@ where
                 kind: EventKind::PortAccepted,
             },
         );
+        if self.config.direct_bypass {
+            // The peer may already have sent this port, before it existed
+            // here, a confirmation or a bypass request that was dropped
+            // (the UpdatePreviousPeer naming it travels ahead of the
+            // message that creates it): tell the peer it exists now.
+            self.send(
+                d.peer_node,
+                Event {
+                    port: d.peer_port,
+                    from_port: name,
+                    control_seq: INVALID_SEQ,
+                    kind: EventKind::PortArrived,
+                },
+            );
+        }
     }
 
     pub(super) fn descriptor_ok(d: &PortDescriptor) -> bool {

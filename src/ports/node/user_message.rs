@@ -16,7 +16,8 @@ impl<
     const A: usize,
     const HELD: usize,
     const OUT: usize,
-> Node<P, R, PORTS, MSGS, A, HELD, OUT>
+    const NODES: usize,
+> Node<P, R, PORTS, MSGS, A, HELD, OUT, NODES>
 where
     P: Payload,
     R: RngCore + CryptoRng,
@@ -55,6 +56,7 @@ where
                 if signal && self.head(target).is_some() {
                     self.status_changed(target);
                 }
+                self.release_if_ended(target);
             }
             PortState::Proxying => {
                 self.forward_from_proxy(target);

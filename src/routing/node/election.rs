@@ -1,0 +1,587 @@
+//! Root election and root liveness, per tree: our own heartbeat, who may
+//! be a root of which tree, becoming root or leaving a tree, the
+//! feasibility records, dead roots and the root timeout.
+//!
+//! # Who roots which tree
+//!
+//! * Tree 0: every node is a candidate; the best `(rank, smallest key)`
+//!   wins ([`RootInfo::beats`]).
+//! * Tree `t` ≥ 1: a node is a candidate only if its rank is credentialed
+//!   (above 0) and it holds a position, not as root, in every tree `0..t`.
+//!   Its heartbeat carries its *spread*: its smallest depth in trees `0..t`,
+//!   i.e. its distance in hops to the nearest earlier root once the trees
+//!   are breadth-first. Candidates compare `min(spread,
+//!   Config::root_spread)`, then rank, then the smaller key
+//!   ([`RootInfo::beats_in`]). Every node computes the same order from the
+//!   same heartbeats, so the root of tree `t` is the best-ranked
+//!   credentialed node at least `root_spread` hops from the earlier roots
+//!   (or the farthest one if none is that far). The root of an earlier tree
+//!   is never a candidate, so no node roots two trees; an unauthorised
+//!   node (rank 0) roots at most tree 0.
+//! * A node that is not a candidate for tree `t` and has no parent there is
+//!   *unjoined* in `t`: no coordinate, nothing announced, until a
+//!   neighbour offers it a position. Every node recomputes its candidacy
+//!   after any change of position (`settle`), in tree order, so the trees
+//!   form one after the other.
+
+use ed25519_dalek::Signer;
+
+use super::super::announce::{RootInfo, grant_age_limit, root_message};
+use super::super::coords::Coord;
+use super::{ChainStore, Node, Table, Verifier};
+use crate::time::{Duration, Instant};
+
+/// Dead roots remembered at once per tree (the oldest is forgotten first).
+pub const DEAD_ROOTS: usize = 8;
+/// Roots whose feasibility record a node keeps per tree (the oldest is
+/// forgotten).
+pub const FEASIBLE_ROOTS: usize = 4;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DeadRoot {
+    pub(super) key: [u8; 32],
+    pub(super) seq: u64,
+    pub(super) at: Instant,
+}
+
+/// The smallest depth this node has held under one root heartbeat
+/// (key, rank, seq): the feasibility condition (as in DSDV/Babel) that stops
+/// stale chains from circulating with growing depth after a failure.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Feasible {
+    pub(super) key: [u8; 32],
+    pub(super) rank: u32,
+    pub(super) seq: u64,
+    pub(super) depth: usize,
+    /// When this heartbeat was first heard: re-adopting the same heartbeat
+    /// later does not make the root look fresh again.
+    pub(super) heard: Instant,
+}
+
+/// Our state in one tree.
+pub(super) struct Tree<S> {
+    /// Whether we hold a position (as root or member).
+    pub(super) joined: bool,
+    /// The root's heartbeat (ours when we are the root).
+    pub(super) root: RootInfo,
+    /// Our chain from the root.
+    pub(super) chain: S,
+    pub(super) coord: Coord,
+    pub(super) parent: Option<usize>,
+    /// Our heartbeat sequence number as root of this tree.
+    pub(super) own_seq: u64,
+    pub(super) root_heard: Instant,
+    pub(super) next_root_refresh: Instant,
+    pub(super) dead: heapless::Vec<DeadRoot, DEAD_ROOTS>,
+    pub(super) feasible: heapless::Vec<Feasible, FEASIBLE_ROOTS>,
+    /// Prefix tag of our chain, for one version.
+    pub(super) tag_cache: Option<(u64, [u8; 32])>,
+    /// Bumps on every change of what we announce in this tree (position,
+    /// renewed grants, our own grant renewed).
+    pub(super) version: u64,
+    /// Bumps on every change of position (grants are signed per position
+    /// and epoch).
+    pub(super) position: u64,
+    /// The epoch our grants in this tree are signed with.
+    pub(super) grant_epoch: u64,
+}
+
+impl<S: ChainStore> Tree<S> {
+    pub(super) fn new(chain: S, public: [u8; 32], seq: u64, now: Instant) -> Self {
+        Tree {
+            joined: false,
+            root: RootInfo {
+                key: public,
+                rank: 0,
+                seq,
+                spread: 0,
+                sig: [0; 64],
+                credential: [0; 64],
+            },
+            chain,
+            coord: Coord::root(),
+            parent: None,
+            own_seq: seq,
+            root_heard: now,
+            next_root_refresh: now,
+            dead: heapless::Vec::new(),
+            feasible: heapless::Vec::new(),
+            tag_cache: None,
+            version: 0,
+            position: 0,
+            grant_epoch: seq,
+        }
+    }
+
+    pub(super) fn is_own_root(&self, public: &[u8; 32]) -> bool {
+        self.joined && self.root.key == *public
+    }
+
+    pub(super) fn depth(&self) -> usize {
+        self.chain.hops().len()
+    }
+}
+
+impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, T> {
+    /// Trees in use (`Config::trees`, clamped to `1..=K`).
+    pub(super) fn ntrees(&self) -> usize {
+        usize::from(self.config.trees).clamp(1, K.max(1))
+    }
+
+    pub(super) fn tree_index(t: usize) -> u8 {
+        u8::try_from(t).unwrap_or(u8::MAX)
+    }
+
+    /// Whether we may be the root of tree `t` (module docs).
+    pub(super) fn candidate(&self, t: usize) -> bool {
+        t == 0
+            || (self.rank > 0
+                && self
+                    .trees
+                    .iter()
+                    .take(t)
+                    .all(|s| s.joined && !s.is_own_root(&self.public)))
+    }
+
+    /// Our smallest depth in the trees before `t`.
+    pub(super) fn own_spread(&self, t: usize) -> u16 {
+        self.trees
+            .iter()
+            .take(t)
+            .map(|s| u16::try_from(s.depth()).unwrap_or(u16::MAX))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Our own (unsigned) heartbeat for tree `t`.
+    pub(super) fn self_root(&self, t: usize) -> RootInfo {
+        RootInfo {
+            key: self.public,
+            rank: self.rank,
+            seq: self.trees.get(t).map_or(0, |tr| tr.own_seq),
+            spread: self.own_spread(t),
+            sig: [0; 64],
+            credential: self.credential,
+        }
+    }
+
+    fn sign_heartbeat(&mut self, t: usize) {
+        let mut r = self.self_root(t);
+        let m = root_message(Self::tree_index(t), &r.key, r.rank, r.seq, r.spread);
+        r.sig = self.secret.sign(&m).to_bytes();
+        if let Some(tr) = self.trees.get_mut(t) {
+            tr.root = r;
+        }
+    }
+
+    /// Whether `root` beats our current root in tree `t` (anything valid
+    /// beats nothing).
+    pub(super) fn beats_ours(&self, t: usize, root: &RootInfo) -> bool {
+        match self.trees.get(t) {
+            Some(tr) if tr.joined => {
+                root.beats_in(Self::tree_index(t), self.config.root_spread, &tr.root)
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether we may join tree `t` under `root`: a candidate only under a
+    /// root that beats its own candidacy.
+    pub(super) fn acceptable_root(&self, t: usize, root: &RootInfo) -> bool {
+        !self.candidate(t)
+            || root.beats_in(
+                Self::tree_index(t),
+                self.config.root_spread,
+                &self.self_root(t),
+            )
+    }
+
+    /// Whether joining `root` at `depth` in tree `t` satisfies the
+    /// feasibility condition: under the same heartbeat (or an older one) we
+    /// never move deeper than the smallest depth we held under it. A newer
+    /// sequence number from the root lifts the condition.
+    pub(super) fn feasible(&self, t: usize, root: &RootInfo, depth: usize) -> bool {
+        match self.record(t, root) {
+            Some(f) if root.seq <= f.seq => depth <= f.depth,
+            _ => true,
+        }
+    }
+
+    pub(super) fn record(&self, t: usize, root: &RootInfo) -> Option<&Feasible> {
+        self.trees
+            .get(t)?
+            .feasible
+            .iter()
+            .find(|f| f.key == root.key && f.rank == root.rank)
+    }
+
+    /// The newest heartbeat sequence number we know of `root` in tree `t`.
+    pub(super) fn known_seq(&self, t: usize, root: &RootInfo) -> u64 {
+        let mut seq = root.seq;
+        if let Some(tr) = self.trees.get(t) {
+            if tr.joined && tr.root.same_tree(root) {
+                seq = seq.max(tr.root.seq);
+            }
+        }
+        if let Some(f) = self.record(t, root) {
+            seq = seq.max(f.seq);
+        }
+        seq
+    }
+
+    /// Root refreshes per heartbeat-lifetime unit of depth
+    /// ([`grant_age_limit`]).
+    pub(super) fn hops_per_heartbeat(&self) -> u64 {
+        let per_hop = self
+            .config
+            .root_timeout_per_hop
+            .as_micros()
+            .saturating_mul(2)
+            .max(1);
+        self.config
+            .root_refresh
+            .as_micros()
+            .checked_div(per_hop)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Whether a grant of `epoch` at `depth` is past its lifetime when the
+    /// root's newest heartbeat is `seq`.
+    pub(super) fn expired(&self, seq: u64, epoch: u64, depth: usize) -> bool {
+        seq.saturating_sub(epoch) > grant_age_limit(depth, self.hops_per_heartbeat())
+    }
+
+    /// Records the current position of tree `t` in its feasibility state
+    /// (not while we are its root).
+    pub(super) fn note_feasible(&mut self, t: usize) {
+        let public = self.public;
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        if !tr.joined || tr.is_own_root(&public) {
+            return;
+        }
+        let depth = tr.depth();
+        let r = tr.root;
+        let heard = tr.root_heard;
+        if let Some(f) = tr
+            .feasible
+            .iter_mut()
+            .find(|f| f.key == r.key && f.rank == r.rank)
+        {
+            if r.seq == f.seq {
+                f.depth = f.depth.min(depth);
+            } else if r.seq > f.seq {
+                *f = Feasible {
+                    key: r.key,
+                    rank: r.rank,
+                    seq: r.seq,
+                    depth,
+                    heard,
+                };
+            }
+            return;
+        }
+        if tr.feasible.is_full() && !tr.feasible.is_empty() {
+            tr.feasible.remove(0);
+        }
+        let _ = tr.feasible.push(Feasible {
+            key: r.key,
+            rank: r.rank,
+            seq: r.seq,
+            depth,
+            heard,
+        });
+    }
+
+    /// Our position in tree `t` changed: a new version to announce to
+    /// everyone (grants signed afresh under the current heartbeat), an
+    /// event, and the later trees re-check their candidacy.
+    pub(super) fn position_changed(&mut self, t: usize) {
+        self.note_feasible(t);
+        self.generation = self.generation.wrapping_add(1);
+        self.event = true;
+        if let Some(tr) = self.trees.get_mut(t) {
+            tr.position = tr.position.wrapping_add(1);
+            tr.grant_epoch = tr.root.seq;
+        }
+        self.new_version(t);
+        self.recheck_from(t.saturating_add(1));
+    }
+
+    /// What we announce in tree `t` changed: everyone gets the full
+    /// announcement.
+    pub(super) fn new_version(&mut self, t: usize) {
+        if let Some(tr) = self.trees.get_mut(t) {
+            tr.version = tr.version.wrapping_add(1);
+        }
+        self.mark_all_due(t);
+    }
+
+    /// Re-signs our grants in tree `t` once they are
+    /// [`super::super::announce::GRANT_RENEW_AGE`] heartbeats old.
+    fn maybe_renew(&mut self, t: usize) {
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        if tr.joined
+            && tr.root.seq.saturating_sub(tr.grant_epoch) >= super::super::announce::GRANT_RENEW_AGE
+        {
+            tr.grant_epoch = tr.root.seq;
+            self.stats.renewals = self.stats.renewals.saturating_add(1);
+            self.new_version(t);
+        }
+    }
+
+    pub(super) fn recheck_from(&mut self, t: usize) {
+        self.recheck = Some(self.recheck.map_or(t, |r| r.min(t)));
+    }
+
+    /// Every neighbour is owed an announcement of tree `t` (paced as usual).
+    pub(super) fn mark_all_due(&mut self, t: usize) {
+        for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
+            if let Some(p) = n.peer_mut(t) {
+                p.due = true;
+            }
+        }
+    }
+
+    /// Asks every neighbour for its whole chain of tree `t`.
+    fn ask_all(&mut self, t: usize) {
+        for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
+            if let Some(p) = n.peer_mut(t) {
+                p.we_want = Some(0);
+            }
+        }
+    }
+
+    /// Makes us the root of tree `t` (our own tree).
+    pub(super) fn become_root(&mut self, now: Instant, t: usize) {
+        let public = self.public;
+        let refresh = self.config.root_refresh;
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        let was_root = tr.is_own_root(&public);
+        tr.own_seq = tr.own_seq.saturating_add(1);
+        tr.joined = true;
+        tr.chain.clear();
+        tr.coord = Coord::root();
+        let had_parent = tr.parent.take().is_some();
+        tr.root_heard = now;
+        tr.next_root_refresh = now.saturating_add(refresh);
+        if self.stage_owner.is_some_and(|(st, _)| st == t) {
+            self.stage_owner = None;
+            self.stage.clear();
+        }
+        if had_parent {
+            self.stats.parent_changes = self.stats.parent_changes.saturating_add(1);
+        }
+        if !was_root {
+            self.stats.root_changes = self.stats.root_changes.saturating_add(1);
+        }
+        self.sign_heartbeat(t);
+        self.ask_all(t);
+        self.position_changed(t);
+    }
+
+    /// Leaves tree `t` (not a candidate, no parent): no coordinate there.
+    fn unjoin(&mut self, t: usize) {
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        if !tr.joined {
+            return;
+        }
+        tr.joined = false;
+        tr.chain.clear();
+        tr.coord = Coord::root();
+        let had_parent = tr.parent.take().is_some();
+        tr.version = tr.version.wrapping_add(1);
+        if self.stage_owner.is_some_and(|(st, _)| st == t) {
+            self.stage_owner = None;
+            self.stage.clear();
+        }
+        if had_parent {
+            self.stats.parent_changes = self.stats.parent_changes.saturating_add(1);
+        }
+        self.stats.root_changes = self.stats.root_changes.saturating_add(1);
+        self.generation = self.generation.wrapping_add(1);
+        self.event = true;
+        self.ask_all(t);
+        self.recheck_from(t.saturating_add(1));
+    }
+
+    /// Our parent in tree `t` is gone or unusable: our own root if we are a
+    /// candidate, else unjoined; either way we re-join from the offers.
+    pub(super) fn parent_lost(&mut self, now: Instant, t: usize) {
+        if self.candidate(t) {
+            self.become_root(now, t);
+        } else {
+            self.unjoin(t);
+        }
+    }
+
+    /// Re-checks candidacy in the trees marked since the last call, in tree
+    /// order (a change in tree `t` only affects trees after it).
+    pub(super) fn settle(&mut self, now: Instant) {
+        let Some(from) = self.recheck.take() else {
+            return;
+        };
+        let cap = self.config.root_spread;
+        for t in from..self.ntrees() {
+            let cand = self.candidate(t);
+            let public = self.public;
+            let Some(tr) = self.trees.get(t) else {
+                break;
+            };
+            let own = tr.is_own_root(&public);
+            let joined = tr.joined;
+            let root = tr.root;
+            if own {
+                if !cand {
+                    self.unjoin(t);
+                } else if root.spread != self.own_spread(t) {
+                    // Our distance to the earlier roots changed: a new
+                    // heartbeat says so (keepalives carry it).
+                    if let Some(tr) = self.trees.get_mut(t) {
+                        tr.own_seq = tr.own_seq.saturating_add(1);
+                    }
+                    self.sign_heartbeat(t);
+                    self.mark_all_due(t);
+                }
+            } else if !joined {
+                if cand {
+                    self.become_root(now, t);
+                }
+            } else if cand && self.self_root(t).beats_in(Self::tree_index(t), cap, &root) {
+                self.become_root(now, t);
+            }
+        }
+        self.recheck = None;
+    }
+
+    pub(super) fn is_stale(&self, t: usize, root: &RootInfo) -> bool {
+        self.trees.get(t).is_some_and(|tr| {
+            tr.dead
+                .iter()
+                .any(|d| d.key == root.key && root.seq <= d.seq)
+        })
+    }
+
+    /// A newer heartbeat of our root in tree `t`, heard from our parent.
+    pub(super) fn refresh_root(&mut self, now: Instant, t: usize, root: &RootInfo) {
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        if !(tr.joined && root.same_tree(&tr.root) && root.seq > tr.root.seq) {
+            return;
+        }
+        let credential = tr.root.credential;
+        tr.root = RootInfo {
+            credential,
+            ..*root
+        };
+        tr.root_heard = now;
+        // Pass the new heartbeat on at once (a keepalive, paced like
+        // everything else): it then comes down the tree as fast as a new
+        // position does.
+        self.mark_all_due(t);
+        self.note_feasible(t);
+        // The root's spread may have changed (candidacy), our grants may be
+        // due for renewal, and our own grant may now be past its lifetime.
+        self.recheck_from(t);
+        self.maybe_renew(t);
+        if self.own_grant_expired(t) {
+            self.parent_lost(now, t);
+        }
+    }
+
+    /// Whether our own grant in tree `t` (the last hop of our chain) is past
+    /// its lifetime under the newest heartbeat we hold.
+    pub(super) fn own_grant_expired(&self, t: usize) -> bool {
+        let Some(tr) = self.trees.get(t) else {
+            return false;
+        };
+        tr.chain
+            .hops()
+            .last()
+            .is_some_and(|h| self.expired(tr.root.seq, h.epoch, tr.depth()))
+    }
+
+    /// Whether an announcement under `root` in tree `t` from entry `idx`
+    /// can be ignored: not our parent, not our root, and a root ours beats.
+    pub(super) fn irrelevant(&self, t: usize, idx: usize, root: &RootInfo) -> bool {
+        let Some(tr) = self.trees.get(t) else {
+            return true;
+        };
+        tr.parent != Some(idx)
+            && !(tr.joined && root.same_tree(&tr.root))
+            && !self.beats_ours(t, root)
+    }
+
+    pub(super) fn root_deadline(&self, t: usize) -> Option<Instant> {
+        let tr = self.trees.get(t)?;
+        if !tr.joined {
+            None
+        } else if tr.is_own_root(&self.public) {
+            Some(tr.next_root_refresh)
+        } else {
+            Some(tr.root_heard.saturating_add(self.root_timeout(t)))
+        }
+    }
+
+    /// How long our root in tree `t` may stay silent:
+    /// `Config::root_timeout` plus `Config::root_timeout_per_hop` per hop of
+    /// our depth.
+    pub(super) fn root_timeout(&self, t: usize) -> Duration {
+        let depth = self.trees.get(t).map_or(0, Tree::depth);
+        let hops = u64::try_from(depth).unwrap_or(u64::MAX);
+        self.config
+            .root_timeout
+            .saturating_add(self.config.root_timeout_per_hop.saturating_mul(hops))
+    }
+
+    /// Our heartbeat in tree `t` (we are its root): a new sequence number,
+    /// and our grants renewed when due.
+    pub(super) fn heartbeat(&mut self, now: Instant, t: usize) {
+        let refresh = self.config.root_refresh.max(Duration::from_micros(1));
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        tr.own_seq = tr.own_seq.saturating_add(1);
+        tr.next_root_refresh = now.saturating_add(refresh);
+        self.sign_heartbeat(t);
+        self.mark_all_due(t);
+        self.maybe_renew(t);
+    }
+
+    /// The root of tree `t` fell silent: remember it as dead and let go.
+    pub(super) fn root_died(&mut self, now: Instant, t: usize) {
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        let dead = DeadRoot {
+            key: tr.root.key,
+            seq: tr.root.seq,
+            at: now,
+        };
+        if tr.dead.is_full() && !tr.dead.is_empty() {
+            tr.dead.remove(0);
+        }
+        let _ = tr.dead.push(dead);
+        self.stats.roots_expired = self.stats.roots_expired.saturating_add(1);
+        // Neighbours still on the dead root are unusable in this tree.
+        for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
+            if let Some(p) = n.peer_mut(t) {
+                if p.info()
+                    .is_some_and(|i| i.root.key == dead.key && i.root.seq <= dead.seq)
+                {
+                    p.view = super::table::View::None;
+                }
+            }
+        }
+        self.parent_lost(now, t);
+    }
+}

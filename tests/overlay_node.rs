@@ -1,0 +1,168 @@
+//! `overlay::Node` driven by hand: a line of three nodes over a perfect,
+//! instant "network", checked step by step.
+
+use std::collections::VecDeque;
+
+use hyperport::crypto::DefaultProvider as P;
+use hyperport::overlay::{
+    Config, CorrSlot, Event, Identity, Node, PeerSlot, RecordSlot, Storage, TxSlot, node_name,
+};
+use hyperport::ports::{self, Bytes, PortName};
+use hyperport::rng::SeededRng;
+use hyperport::routing::{ChainOf, Ed25519, NeighbourEntry};
+use hyperport::time::{Duration, Instant};
+
+type Ports = ports::Node<Bytes<16>, SeededRng, 16, 64, 2, 32, 128, 16>;
+const MTU: usize = 1_400;
+const REC: usize = 400;
+type Chain = ChainOf<8>;
+type N<'s> = Node<'s, u32, P, Ports, Ed25519, Chain, MTU, REC>;
+
+struct Mem {
+    routing: Vec<NeighbourEntry>,
+    peers: Vec<PeerSlot<u32, P>>,
+    corr: Vec<CorrSlot<P>>,
+    records: Vec<RecordSlot<REC>>,
+    tx: Vec<TxSlot<u32, MTU>>,
+}
+
+impl Mem {
+    fn new() -> Self {
+        Mem {
+            routing: vec![NeighbourEntry::EMPTY; 4],
+            peers: (0..4).map(|_| PeerSlot::new()).collect(),
+            corr: (0..4).map(|_| CorrSlot::new()).collect(),
+            records: vec![RecordSlot::EMPTY; 64],
+            tx: (0..8).map(|_| TxSlot::new()).collect(),
+        }
+    }
+}
+
+fn node<'s>(i: u32, mem: &'s mut Mem, now: Instant) -> N<'s> {
+    let id = Identity::from_seed(&[i as u8 + 1; 32]);
+    let mut config = Config::default();
+    config.routing.rank = i;
+    let ports = Ports::new(
+        id.node_name(),
+        config.ports,
+        SeededRng::from_u64(100 + u64::from(i)),
+    );
+    Node::new(
+        config,
+        id,
+        ports,
+        Ed25519,
+        Chain::new(),
+        Chain::new(),
+        Storage {
+            routing: &mut mem.routing,
+            peers: &mut mem.peers,
+            correspondents: &mut mem.corr,
+            records: &mut mem.records,
+            transmit: &mut mem.tx,
+        },
+        [i as u8 + 50; 32],
+        now,
+    )
+    .unwrap()
+}
+
+/// Delivers every datagram (1 ms per hop) and fires timers until `until`.
+fn run(
+    nodes: &mut [N<'_>],
+    now: &mut Instant,
+    until: Instant,
+    events: &mut Vec<(usize, Event<u32>)>,
+) {
+    let mut buf = vec![0u8; MTU];
+    let mut wire: VecDeque<(Instant, u32, u32, Vec<u8>)> = VecDeque::new();
+    loop {
+        for (i, n) in nodes.iter_mut().enumerate() {
+            while let Some(t) = n.poll_transmit(*now, &mut buf).unwrap() {
+                wire.push_back((
+                    *now + Duration::from_millis(1),
+                    i as u32,
+                    t.to,
+                    buf[..t.len].to_vec(),
+                ));
+            }
+            while let Some(e) = n.poll_event() {
+                events.push((i, e));
+            }
+        }
+        let next_wire = wire.iter().map(|w| w.0).min();
+        let next_timer = nodes.iter().filter_map(|n| n.poll_timeout()).min();
+        let Some(t) = [next_wire, next_timer].into_iter().flatten().min() else {
+            break;
+        };
+        if t > until {
+            *now = until;
+            break;
+        }
+        *now = (*now).max(t);
+        if let Some(pos) = wire.iter().position(|w| w.0 <= *now) {
+            let (_, from, to, bytes) = wire.remove(pos).unwrap();
+            nodes[to as usize].handle_datagram(*now, from, &bytes);
+        } else {
+            for n in nodes.iter_mut() {
+                if n.poll_timeout().is_some_and(|t| t <= *now) {
+                    n.handle_timeout(*now);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn three_nodes_in_a_line_route_ports_messages() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut now = Instant::ZERO;
+    let mut nodes: Vec<N<'_>> = mems
+        .iter_mut()
+        .enumerate()
+        .map(|(i, m)| node(i as u32, m, now))
+        .collect();
+    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
+    // 0 - 1 - 2
+    nodes[0].connect(now, keys[1], 1).unwrap();
+    nodes[2].connect(now, keys[1], 1).unwrap();
+    let mut events = Vec::new();
+    run(&mut nodes, &mut now, Instant::from_secs(5), &mut events);
+    let ups = events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::PeerUp { .. }))
+        .count();
+    assert_eq!(ups, 4, "{events:?}");
+    // Node 2 has the highest rank: the root.
+    assert!(nodes[2].routing().is_root());
+    assert_eq!(nodes[0].routing().coord().depth(), 2);
+    // A pipe between 0 and 2: node 0 knows where 2 is (directory).
+    let loc2 = nodes[2].location();
+    nodes[0].set_location(now, keys[2], loc2.clone()).unwrap();
+    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
+    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
+    let n0 = nodes[2].remember(now, keys[0]).unwrap();
+    let n2 = node_name(&keys[2]);
+    nodes[0]
+        .ports_mut()
+        .initialize_port(p0, n2, p2, n2, p2)
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .initialize_port(p2, n0, p0, n0, p0)
+        .unwrap();
+    for k in 0..5u8 {
+        nodes[0]
+            .ports_mut()
+            .send_user_message(p0, Bytes::from_slice(&[k]).unwrap(), &[])
+            .unwrap();
+    }
+    run(&mut nodes, &mut now, Instant::from_secs(10), &mut events);
+    let mut got = Vec::new();
+    while let Some(m) = nodes[2].ports_mut().get_message(p2).unwrap() {
+        got.push(m.payload[0]);
+    }
+    assert_eq!(got, [0, 1, 2, 3, 4], "{events:?}");
+    assert!(nodes.iter().all(|n| n.is_idle()));
+    let _: PortName = p0;
+}
