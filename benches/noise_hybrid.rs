@@ -14,8 +14,8 @@
 //! randomness come from each implementation's RNG inside the timed loop.
 //!
 //! ```sh
-//! cargo bench --bench noise_hybrid                       # default features
-//! cargo bench --bench noise_hybrid --features aws-lc     # + the AWS-LC column
+//! cargo bench --bench noise_hybrid --features mlkem          # default features + mlkem
+//! cargo bench --bench noise_hybrid --features mlkem,aws-lc   # + the AWS-LC column
 //! ```
 
 use std::hint::black_box;

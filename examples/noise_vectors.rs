@@ -1,7 +1,7 @@
 //! Runs Noise test vector files against `hyperport::noise`.
 //!
 //! ```sh
-//! cargo run --release --example noise_vectors -- vectors/noise/cacophony.txt \
+//! cargo run --release --features mlkem --example noise_vectors -- vectors/noise/cacophony.txt \
 //!     vectors/noise/snow.txt vectors/noise/noise-c-fallback.txt \
 //!     vectors/noise/clatter-pq.txt vectors/noise/go-clatter/*.txt [--verbose]
 //! ```
