@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 /// host build parses the same command line, checked here.)
 const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
+    ("node", Some("tokio")),
     ("noise_vectors", None),
     ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
