@@ -18,6 +18,7 @@ const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("noise_vectors", None),
     ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
+    ("routing_eval", Some("sim")),
     ("uart_echo_client", Some("embedded-io")),
     ("wasi_leg", Some("wasi")),
     ("noise_echo", Some("tokio")),
