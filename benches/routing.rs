@@ -10,9 +10,15 @@
 //! not the depth). `route/<degree>`: `Node::route` at a hub of that
 //! degree after a real protocol exchange (hub is the root, leaves at depth
 //! 1, destination a leaf), including the table scan and a header clone.
+//! `decide_multi_k<K>/<degree>`: the multi-tree step with `K` trees (each
+//! neighbour and the destination at depth 12 in every tree); `k1` is run
+//! twice, first and last, around the others.
 //! Plain `std::time` harness (no extra dependencies): median of 15 batches.
 
-use hyperport::routing::{Config, Coord, LinkId, NeighbourEntry, Node, TRANSMIT_BUF_LEN, decide};
+use hyperport::routing::{
+    Config, Coord, Header, LinkId, Locator, MAX_TREES, NeighbourEntry, NeighbourView, Node, RootId,
+    TRANSMIT_BUF_LEN, TreeCoord, TreeView, credential, decide, decide_multi,
+};
 use hyperport::time::Instant;
 use std::hint::black_box;
 
@@ -67,6 +73,57 @@ fn time_decide(name: &str, own: &Coord, dest: &Coord, nb: &[(LinkId, Coord)]) {
     println!("{name}/{degree}: {ns:.0} ns per packet");
 }
 
+/// `decide_multi` with `k` trees: every neighbour and the destination have
+/// a depth-12 coordinate in each tree (the header's watermark and tree mask
+/// are reset every iteration, nothing is cloned).
+fn bench_decide_multi(degree: usize, k: usize) {
+    let root = |t: usize| RootId([t as u8 + 1; 8]);
+    let own_c: Vec<Coord> = (0..k).map(|t| coord(1 + 100 * t as u64, 12)).collect();
+    let mut own: TreeView<'_> = [None; MAX_TREES];
+    for t in 0..k {
+        own[t] = Some((root(t), &own_c[t]));
+    }
+    let mut dest = Locator::new();
+    for t in 0..k {
+        dest.set(
+            t,
+            Some(TreeCoord {
+                root: root(t),
+                coord: coord(2 + 100 * t as u64, 12),
+            }),
+        );
+    }
+    let nb_c: Vec<Vec<Coord>> = (0..degree)
+        .map(|i| {
+            (0..k)
+                .map(|t| coord(10 + i as u64 + 100_000 * t as u64, 12))
+                .collect()
+        })
+        .collect();
+    let nb: Vec<NeighbourView<'_>> = nb_c
+        .iter()
+        .enumerate()
+        .map(|(i, cs)| {
+            let mut trees: TreeView<'_> = [None; MAX_TREES];
+            for t in 0..k {
+                trees[t] = Some((root(t), &cs[t]));
+            }
+            NeighbourView {
+                link: LinkId(i as u32),
+                trees,
+            }
+        })
+        .collect();
+    let mut h = Header::new(dest, Locator::new());
+    let mask = h.trees;
+    let ns = median_ns_per_iter(2_000_000 / degree as u32 + 10, || {
+        h.watermark = u16::MAX;
+        h.trees = mask;
+        black_box(decide_multi(black_box(&own), &mut h, nb.iter().copied()));
+    });
+    println!("decide_multi_k{k}/{degree}: {ns:.0} ns per packet");
+}
+
 /// A depth-`depth` coordinate: slot `first`, then `depth - 2` times slot 1,
 /// then slot `last`.
 fn deep(first: u16, depth: usize, last: u16) -> Coord {
@@ -98,9 +155,20 @@ fn bench_route(degree: usize) {
     let mut leaf_tables: Vec<[NeighbourEntry; 1]> =
         (0..degree).map(|_| [NeighbourEntry::EMPTY]).collect();
     let seed = [0xffu8; 32];
+    // The hub is the root: a rank credentialed by the deployment's authority.
+    let authority = [0xa5u8; 32];
+    let member = Config {
+        authority: Some(credential::public_key(&authority)),
+        ..Config::default()
+    };
     let hub_cfg = Config {
         rank: 1_000,
-        ..Config::default()
+        rank_credential: Some(credential::sign_rank(
+            &authority,
+            &credential::public_key(&seed),
+            1_000,
+        )),
+        ..member
     };
     let mut hub = Node::new(hub_cfg, &seed, &mut hub_table, t0);
     let mut leaves: Vec<Node<'_>> = leaf_tables
@@ -109,7 +177,7 @@ fn bench_route(degree: usize) {
         .map(|(i, t)| {
             let mut s = [0u8; 32];
             s[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            Node::new(Config::default(), &s, t, t0)
+            Node::new(member, &s, t, t0)
         })
         .collect();
     for (i, leaf) in leaves.iter_mut().enumerate() {
@@ -152,12 +220,19 @@ fn main() {
     for d in [4, 64, 1024] {
         bench_decide_deep(d);
     }
+    // Alternated, so k = 1 and the others see the same machine load.
+    for d in [4, 64, 1024] {
+        for k in [1, 3, 4, 1] {
+            bench_decide_multi(d, k);
+        }
+    }
     for d in [4, 64, 1024] {
         bench_route(d);
     }
     println!(
-        "memory: NeighbourEntry {} bytes per neighbour; Node {} bytes (fixed, any table size)",
+        "memory: NeighbourEntry {} bytes per neighbour (K = {MAX_TREES}), {} bytes (K = 1); Node {} bytes (fixed, any table size)",
         std::mem::size_of::<NeighbourEntry>(),
+        std::mem::size_of::<NeighbourEntry<1>>(),
         std::mem::size_of::<Node<'static>>()
     );
 }

@@ -8,21 +8,12 @@
 //! cargo run --release --features sim --example routing_eval -- --synthetic
 //! ```
 //!
-//! Options: `--pairs N` (default 2000), `--probe-pairs N` (pairs routed in
-//! every round while re-converging, default 500), `--seed S` (default 1), `--synthetic`
-//! (adds a 5,000-leaf hub, a 10,000-node path and a 100×100 grid),
-//! `--path N` and `--grid S` (one synthetic graph of that size), `--churn`
-//! (after convergence remove 5% of links, re-converge and measure, then 5%
-//! of nodes starting with the root, re-converge and measure; rows
-//! `name+links-5%` and `name+nodes-5%`), `--latency MS` (link latency,
-//! default 10), `--jitter MS` (latency drawn per message from
-//! `[latency, latency + jitter]`), `--loss PPM` (per-message loss on every
-//! link, default 0), `--pace MS` (driver-side batching on top of the
-//! protocol's own pacing, `routing::Config::min_announce_gap` = 100 ms per
-//! neighbour: a node flushes its announcements at most once per MS; default
-//! 0 = as the node produces them), `--verbose` (per-round
-//! progress on stderr), `--positions N` (print N nodes' Poincaré-disk
-//! positions, for display only).
+//! Every option is listed by `--help`. The main ones: `--trees K` (trees
+//! per node, default `routing::Config`'s), `--authority` (the evaluation
+//! credentials every node's rank, its degree; without it every rank is 0
+//! and roots are chosen by key), `--seed S`, `--pairs N`, `--churn`,
+//! `--hostile-root`, `--synthetic`, `--path N`, `--grid S`, link latency,
+//! jitter and loss, `--no-hop-ack`.
 //!
 //! # The driver
 //!
@@ -83,14 +74,36 @@
 //! greedy over all links) routed on the same pairs, averaged over the pairs
 //! both routers delivered, and `delta`: ours minus the anchor on those pairs
 //! (after churn the anchor is rebuilt on the surviving graph, one tree per
-//! component).
+//! component), `trees`, `header_bytes` (mean encoded header of the packets
+//! routed), and with `--hostile-root` `per_tree_pct` (delivery when the
+//! source, after a failed first try, may try each tree alone) and
+//! `hostile_roots` (trees the hostile node roots at the end). The table is
+//! aligned and preceded by a `#` legend.
+//!
+//! # Hop acknowledgements
+//!
+//! By default the driver models what a link layer does: the next hop
+//! acknowledges a forwarded data packet; without an acknowledgement within
+//! twice the slowest link latency (+5 ms) the sender reports the neighbour
+//! with `Node::handle_link_suspect` and decides the packet again without
+//! it (a retry is not counted as a second visit). `--no-hop-ack` turns it
+//! off.
+//!
+//! # Hostile root
+//!
+//! `--hostile-root`: a seeded node gets the smallest key the run can grind
+//! (below every honest key: it wins any key-based election it may enter)
+//! and no credential, and drops every data packet it should forward. Pairs
+//! are drawn among the other nodes.
 
 #[path = "support/routing_anchor.rs"]
 mod anchor;
+#[path = "support/cli.rs"]
+mod cli;
 
 use hyperport::routing::{
     Config, Decision, Ed25519, Event, Header, Hop, LinkId, Locator, MAX_DEPTH, MAX_HEADER_LEN,
-    MAX_TREES, NeighbourEntry, Node, TRANSMIT_BUF_LEN, Verifier, credential,
+    NeighbourEntry, Node, PacketKind, TRANSMIT_BUF_LEN, Verifier, credential,
 };
 use hyperport::sim::{LinkConfig, NodeId, Partition, Sim, SimConfig, SimNode, Transmit};
 use hyperport::time::{Duration, Instant, Timed};
@@ -433,6 +446,15 @@ pub struct Outcome {
     pub anchor_stretch: f64,
     /// Ours minus the anchor on those pairs.
     pub delta: f64,
+    /// Trees per node.
+    pub trees: u8,
+    /// Mean encoded header bytes of the packets sent in this stage.
+    pub header_bytes: f64,
+    /// With a hostile node: delivery % when the source may try each tree
+    /// alone after a failed first try.
+    pub per_tree_pct: Option<f64>,
+    /// With a hostile node: the trees it ended up rooting.
+    pub hostile_roots: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -442,12 +464,19 @@ pub struct Outcome {
 /// Message tags on the simulated links.
 const TAG_ANNOUNCE: u8 = 0;
 const TAG_PACKET: u8 = 1;
+/// A hop acknowledgement (`--hop-ack`): the packet id arrived.
+const TAG_ACK: u8 = 2;
 
 /// Scenario inputs to a node (recorded in the sim trace digest).
 #[derive(Clone, Debug, Hash)]
 enum Cmd {
-    /// Originate packet `id` towards locator `dest`.
-    Send { id: u64, dest: Box<Locator> },
+    /// Originate packet `id` towards locator `dest`, in tree `only` alone
+    /// if set (a source trying one tree at a time).
+    Send {
+        id: u64,
+        dest: Box<Locator>,
+        only: Option<u8>,
+    },
     /// The link to this neighbour lost carrier.
     LinkDown(u32),
 }
@@ -465,6 +494,8 @@ pub enum Fate {
     Looped,
     /// Forwarded to a node that is not a live neighbour.
     BadLink,
+    /// Dropped by the hostile node (`--hostile-root`).
+    Dropped,
 }
 
 pub struct Packet {
@@ -527,6 +558,8 @@ struct Ledger {
     /// earlier visit (see the module docs): not loops, counted.
     revisits: u64,
     bad_links: u64,
+    /// Encoded header bytes of every packet sent (for the mean).
+    header_bytes: u64,
 }
 
 /// State shared by all adapters of one simulation.
@@ -537,9 +570,19 @@ struct Ctx {
     buf: RefCell<Vec<u8>>,
 }
 
+/// A forwarded packet awaiting its hop acknowledgement: id, next hop, the
+/// header as it arrived, deadline.
+type Pending = (u64, u32, Box<Header>, Instant);
+
 /// `SimNode` adapter around `routing::Node`.
 struct RNode<'a> {
     id: u32,
+    /// Hop acknowledgements: forwarded packets not acknowledged yet, with
+    /// the header as it arrived here (to decide again) and the deadline;
+    /// `None` when the link layer is not modelled.
+    acks: Option<(Duration, Vec<Pending>)>,
+    /// Drops every data packet it should forward (`--hostile-root`).
+    hostile: bool,
     node: Node<'a, Memo, Vec<Hop>>,
     /// Live links (neighbour indices), for the forwarding check.
     links: Vec<u32>,
@@ -575,13 +618,21 @@ impl RNode<'_> {
 
     /// Packet `id` with header `h` is at this node: record the visit,
     /// decide, forward or settle its fate.
-    fn on_packet(&mut self, id: u64, mut h: Header) {
+    fn on_packet(&mut self, id: u64, h: Header) {
+        self.on_packet_again(id, h, false);
+    }
+
+    /// [`RNode::on_packet`]; `again`: a retransmission after a hop timeout
+    /// (the same visit, decided again without the suspect neighbour).
+    fn on_packet_again(&mut self, id: u64, mut h: Header, again: bool) {
+        let arrival = self.acks.as_ref().map(|_| Box::new(h.clone()));
         let mut l = self.ctx.ledger.borrow_mut();
         let Ledger {
             packets,
             loops,
             revisits,
             bad_links,
+            ..
         } = &mut *l;
         let Some(p) = packets.get_mut(&id) else {
             return;
@@ -590,11 +641,16 @@ impl RNode<'_> {
             return;
         }
         // The packet's state at this node: the node's position and the
-        // trees the packet may still use (a switch of tree at a dead end
-        // may legitimately bring it back through a node).
-        let state = (self.node.generation() << 8) | u64::from(h.trees);
+        // trees the packet may still use when it leaves (a switch of tree
+        // at a dead end may legitimately bring it back through a node).
         let decision = self.node.route(&mut h);
-        match p.visit(self.id, state, matches!(decision, Decision::Forward(_))) {
+        let state = (self.node.generation() << 8) | u64::from(h.trees);
+        let visit = if again {
+            Visit::Fine
+        } else {
+            p.visit(self.id, state, matches!(decision, Decision::Forward(_)))
+        };
+        match visit {
             Visit::Loop => {
                 *loops += 1;
                 return;
@@ -609,6 +665,9 @@ impl RNode<'_> {
                 } else {
                     Fate::Misdelivered
                 };
+            }
+            Decision::Forward(_) if self.hostile && h.kind == PacketKind::Data => {
+                p.fate = Fate::Dropped;
             }
             Decision::Forward(LinkId(v)) => {
                 if !self.links.contains(&v) {
@@ -629,6 +688,9 @@ impl RNode<'_> {
                     to: NodeId(v),
                     payload,
                 });
+                if let (Some((timeout, pending)), Some(a)) = (self.acks.as_mut(), arrival) {
+                    pending.push((id, v, a, self.now.saturating_add(*timeout)));
+                }
             }
             _ => p.fate = Fate::Broken,
         }
@@ -646,8 +708,22 @@ impl SimNode for RNode<'_> {
                 let _ = self.node.handle_announcement(now, LinkId(from.0), rest);
                 self.drain_events(now);
             }
+            Some((&TAG_ACK, rest)) if rest.len() == 8 => {
+                let id = u64::from_le_bytes(rest.try_into().expect("8 bytes"));
+                if let Some((_, pending)) = self.acks.as_mut() {
+                    pending.retain(|(p, to, _, _)| !(*p == id && *to == from.0));
+                }
+            }
             Some((&TAG_PACKET, rest)) if rest.len() >= 8 => {
                 let (id, hdr) = rest.split_at(8);
+                if self.acks.is_some() {
+                    let mut ack = vec![TAG_ACK];
+                    ack.extend_from_slice(id);
+                    self.out.push_back(Transmit {
+                        to: from,
+                        payload: ack,
+                    });
+                }
                 let id = u64::from_le_bytes(id.try_into().expect("8 bytes"));
                 match Header::decode(hdr) {
                     Ok((h, _)) => self.on_packet(id, h),
@@ -665,13 +741,33 @@ impl SimNode for RNode<'_> {
             self.node.handle_timeout(now);
             self.drain_events(now);
         }
+        // Hops not acknowledged in time: the neighbour is suspect (the
+        // routing node stops using it), and the packet is decided again
+        // here without it.
+        let expired: Vec<Pending> = match self.acks.as_mut() {
+            Some((_, pending)) => {
+                let (gone, keep) = pending.drain(..).partition(|(_, _, _, at)| *at <= now);
+                *pending = keep;
+                gone
+            }
+            None => Vec::new(),
+        };
+        for (id, v, h, _) in expired {
+            self.node.handle_link_suspect(now, LinkId(v));
+            self.drain_events(now);
+            self.on_packet_again(id, *h, true);
+        }
     }
 
     fn handle_command(&mut self, now: Instant, command: Cmd) {
         self.now = now;
         match command {
-            Cmd::Send { id, dest } => {
-                let h = self.node.header_to(*dest);
+            Cmd::Send { id, dest, only } => {
+                let mut h = self.node.header_to(*dest);
+                if let Some(t) = only {
+                    h = h.only_tree(usize::from(t));
+                }
+                self.ctx.ledger.borrow_mut().header_bytes += h.wire_len() as u64;
                 self.on_packet(id, h);
             }
             Cmd::LinkDown(v) => {
@@ -684,10 +780,18 @@ impl SimNode for RNode<'_> {
 
     fn poll_timeout(&self) -> Option<Instant> {
         let node = self.node.poll_timeout();
-        match (node, self.held.is_some()) {
+        let node = match (node, self.held.is_some()) {
             (Some(t), true) => Some(t.min(self.flush_at)),
             (None, true) => Some(self.flush_at),
             (t, false) => t,
+        };
+        let ack = self
+            .acks
+            .as_ref()
+            .and_then(|(_, p)| p.iter().map(|(_, _, _, at)| *at).min());
+        match (node, ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -744,9 +848,19 @@ struct Net<'a> {
     next_packet: u64,
     /// Print per-round progress on stderr (`--verbose`).
     verbose: bool,
+    /// The hostile node, if any (no pair starts or ends there).
+    hostile: Option<usize>,
+    trees: u8,
 }
 
 impl Net<'_> {
+    /// Live nodes that may be a pair's end (the hostile node is not).
+    fn honest(&self) -> Vec<bool> {
+        (0..self.alive.len())
+            .map(|i| self.alive[i] && self.hostile != Some(i))
+            .collect()
+    }
+
     fn sim_err(e: hyperport::sim::SimError) -> ! {
         panic!("simulator: {e}")
     }
@@ -813,6 +927,11 @@ impl Net<'_> {
 
     /// Injects one packet per pair; returns their ids.
     fn send(&mut self, pairs: &[(usize, usize)]) -> Vec<u64> {
+        self.send_in(pairs, None)
+    }
+
+    /// Injects one packet per pair, in tree `only` alone if set.
+    fn send_in(&mut self, pairs: &[(usize, usize)], only: Option<u8>) -> Vec<u64> {
         let mut ids = Vec::with_capacity(pairs.len());
         for &(s, t) in pairs {
             let id = self.next_packet;
@@ -824,7 +943,7 @@ impl Net<'_> {
                 .packets
                 .insert(id, Packet::new(t as u32));
             self.sim
-                .command(NodeId(s as u32), Cmd::Send { id, dest })
+                .command(NodeId(s as u32), Cmd::Send { id, dest, only })
                 .unwrap_or_else(|e| Self::sim_err(e));
             ids.push(id);
         }
@@ -868,7 +987,12 @@ impl Net<'_> {
     /// `2 × max depth + 1` hops, takes at the slowest link latency, and at
     /// least 10): hop counts of the delivered ones.
     fn route_pairs(&mut self, pairs: &[(usize, usize)]) -> Vec<Option<u32>> {
-        let ids = self.send(pairs);
+        self.route_pairs_in(pairs, None)
+    }
+
+    /// [`Net::route_pairs`] in tree `only` alone if set.
+    fn route_pairs_in(&mut self, pairs: &[(usize, usize)], only: Option<u8>) -> Vec<Option<u32>> {
+        let ids = self.send_in(pairs, only);
         let depth = self.max_depth();
         let walk = self.hop_latency.saturating_mul(2 * depth + 2);
         let rounds = (walk.as_micros() / self.interval.as_micros().max(1)) as usize + 2;
@@ -937,6 +1061,13 @@ pub struct Opts {
     pub pace: Duration,
     /// Spanning trees per node (`routing::Config::trees`).
     pub trees: u8,
+    /// The evaluation is the deployment's authority: it credentials every
+    /// node's rank (the degree). Without it every rank is 0.
+    pub authority: bool,
+    /// Add a hostile node (`--hostile-root`).
+    pub hostile: bool,
+    /// Model the link layer's hop acknowledgements (`--no-hop-ack` off).
+    pub hop_ack: bool,
 }
 
 /// Runs one graph; returns its rows and whether a loop or a forward over a
@@ -944,9 +1075,30 @@ pub struct Opts {
 pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     let n = g.adj.len();
     let config = Config {
-        authority: Some(credential::public_key(&AUTHORITY)),
+        authority: o.authority.then(|| credential::public_key(&AUTHORITY)),
         trees: o.trees,
         ..Config::default()
+    };
+    // The hostile node: a seeded pick, with the smallest key it can grind
+    // (below every honest key) and no credential.
+    let hostile =
+        (o.hostile && n > 2).then(|| (SplitMix(o.seed ^ 0x0605_711e).next() % n as u64) as usize);
+    let hostile_seed = hostile.map(|h| {
+        let best = (0..n)
+            .filter(|&i| i != h)
+            .map(|i| credential::public_key(&key_seed(i)))
+            .min()
+            .unwrap_or([0xff; 32]);
+        (0..(20 * n as u64).max(4_096))
+            .map(|j| key_seed(1 << 40 | j as usize))
+            .map(|s| (credential::public_key(&s), s))
+            .find(|(k, _)| *k < best)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| key_seed(h))
+    });
+    let seed_of = |i: usize| match (hostile, hostile_seed) {
+        (Some(h), Some(s)) if h == i => s,
+        _ => key_seed(i),
     };
     let mut tables: Vec<Vec<NeighbourEntry>> = g
         .adj
@@ -963,18 +1115,31 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         .iter_mut()
         .enumerate()
         .map(|(i, t)| {
+            // Ranks (degrees) count only with the authority's credential;
+            // the hostile node gets none, whatever it claims.
             let rank = rank_of(&g.adj, i);
-            let key = credential::public_key(&key_seed(i));
+            let key = credential::public_key(&seed_of(i));
             let c = Config {
                 rank,
-                rank_credential: Some(credential::sign_rank(&AUTHORITY, &key, rank)),
+                rank_credential: (o.authority && hostile != Some(i))
+                    .then(|| credential::sign_rank(&AUTHORITY, &key, rank)),
                 ..config
             };
             RNode {
                 id: i as u32,
+                acks: o.hop_ack.then(|| {
+                    // Twice the slowest link's latency, and a little.
+                    let t = o
+                        .link
+                        .latency_max
+                        .saturating_mul(2)
+                        .saturating_add(Duration::from_millis(5));
+                    (t, Vec::new())
+                }),
+                hostile: hostile == Some(i),
                 node: Node::with_chain_stores(
                     c,
-                    &key_seed(i),
+                    &seed_of(i),
                     t,
                     t0,
                     memo.clone(),
@@ -1028,6 +1193,8 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
         hop_latency: o.link.latency_max,
         next_packet: 0,
         verbose: o.verbose,
+        hostile,
+        trees: o.trees,
     };
     let mut out = Vec::new();
     let (took, _, _) = net.converge(3, 5_000, None);
@@ -1116,7 +1283,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
 /// re-converge and (min, mean) delivery % of the batches sent in rounds
 /// `1..=rounds` (at least round 1).
 fn reconverge(net: &mut Net<'_>, quiet: usize, o: Opts) -> ((Duration, usize), (f64, f64)) {
-    let pairs = sample_pairs(&net.adj, &net.alive, o.probe_pairs, o.seed);
+    let pairs = sample_pairs(&net.adj, &net.honest(), o.probe_pairs, o.seed);
     let (took, _, batches) = net.converge(quiet, 5_000, Some(&pairs));
     let rounds = rounds_of(took, net.interval);
     // Let the last batches land.
@@ -1164,8 +1331,36 @@ fn stage(
         .map(|&i| net.sim.nodes()[i].node.coord().depth())
         .max()
         .unwrap_or(0);
-    let pairs = sample_pairs(&net.adj, &net.alive, o.pairs, o.seed);
+    let pairs = sample_pairs(&net.adj, &net.honest(), o.pairs, o.seed);
+    let (bytes0, sent0) = {
+        let l = net.ctx.ledger.borrow();
+        (l.header_bytes, net.next_packet)
+    };
     let hops = net.route_pairs(&pairs);
+    let header_bytes = (net.ctx.ledger.borrow().header_bytes - bytes0) as f64
+        / (net.next_packet - sent0).max(1) as f64;
+    // With a hostile node: the source may try each tree alone after a
+    // failed first try.
+    let per_tree_pct = net.hostile.map(|_| {
+        let mut any: Vec<bool> = hops.iter().map(Option::is_some).collect();
+        for t in 0..net.trees {
+            let left: Vec<usize> = (0..pairs.len()).filter(|&i| !any[i]).collect();
+            if left.is_empty() {
+                break;
+            }
+            let retry: Vec<(usize, usize)> = left.iter().map(|&i| pairs[i]).collect();
+            for (i, h) in left.iter().zip(net.route_pairs_in(&retry, Some(t))) {
+                any[*i] |= h.is_some();
+            }
+        }
+        100.0 * any.iter().filter(|&&d| d).count() as f64 / any.len().max(1) as f64
+    });
+    let hostile_roots = net.hostile.map_or(0, |h| {
+        let n = &net.sim.nodes()[h].node;
+        (0..usize::from(net.trees))
+            .filter(|&t| n.is_root_of(t))
+            .count()
+    });
     let shortest = shortest_hops(&net.adj, &pairs);
     let (anchor_stretch, delta) = versus_anchor(&net.adj, &net.alive, &pairs, &shortest, &hops);
     Outcome {
@@ -1181,6 +1376,10 @@ fn stage(
         messages: net.sim.stats().delivered,
         anchor_stretch,
         delta,
+        trees: net.trees,
+        header_bytes,
+        per_tree_pct,
+        hostile_roots,
     }
 }
 
@@ -1219,149 +1418,215 @@ fn versus_anchor(
     (theirs / n, (ours - theirs) / n)
 }
 
-const USAGE: &str = "\
-usage: routing_eval [OPTIONS] [EDGELIST...]
+/// Runs hyperport::routing in the deterministic simulator on each graph
+/// and prints one row per stage (the columns are in the example's docs).
+#[derive(clap::Parser)]
+#[command(name = "routing_eval")]
+struct Args {
+    /// Pairs routed after convergence.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pairs: u64,
+    /// Pairs routed every round while re-converging.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    probe_pairs: u64,
+    /// Seed of the pair sample, the churn choices, the hostile node and the links.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Spanning trees per node [default: routing::Config's default].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    trees: Option<u8>,
+    /// The evaluation acts as the deployment's authority and credentials
+    /// every node's rank (its degree); without it every rank is 0.
+    #[arg(long)]
+    authority: bool,
+    /// Add a 5,000-leaf hub, a 10,000-node path and a 100x100 grid.
+    #[arg(long)]
+    synthetic: bool,
+    /// Add an N-node path.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
+    path: Vec<u64>,
+    /// Add an S x S grid.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(2..=1_000))]
+    grid: Vec<u64>,
+    /// After convergence remove 5% of links, re-converge and measure, then
+    /// 5% of nodes (the root of tree 0 first).
+    #[arg(long)]
+    churn: bool,
+    /// A seeded node without a credential takes the smallest key it can
+    /// grind and drops every data packet it should forward; pairs are
+    /// between the other nodes, and `per_tree_pct` is the delivery when the
+    /// source may also try each tree alone.
+    #[arg(long)]
+    hostile_root: bool,
+    /// Link latency in ms.
+    #[arg(long, default_value_t = 10, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    latency: u64,
+    /// Extra latency drawn per message from [0, MS].
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    jitter: u64,
+    /// Per-message loss on every link, parts per million.
+    #[arg(long, default_value_t = 0, value_name = "PPM", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    loss: u32,
+    /// Driver-side batching: a node flushes its announcements at most once per MS.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pace: u64,
+    /// Print N nodes' Poincare-disk positions (display only).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    positions: u64,
+    /// Per-round progress on stderr.
+    #[arg(long)]
+    verbose: bool,
+    /// Do not model hop acknowledgements (by default a forwarded data
+    /// packet is acknowledged by the next hop; without an acknowledgement
+    /// in twice the link latency the sender reports the neighbour to
+    /// routing as suspect and decides again without it).
+    #[arg(long)]
+    no_hop_ack: bool,
+    /// Edge lists (`# nodes N edges M` header, then `u v` lines).
+    edgelists: Vec<String>,
+}
 
-Runs hyperport::routing in the deterministic simulator on each graph and
-prints one row per stage (columns: see the example's docs).
+/// The output columns, in order (the header line).
+const COLUMNS: [&str; 20] = [
+    "name",
+    "nodes",
+    "delivery_pct",
+    "avg_stretch",
+    "max_stretch",
+    "rounds_to_converge",
+    "converge_ms",
+    "joined_pct",
+    "max_depth",
+    "signatures_verified",
+    "during_min_pct",
+    "during_mean_pct",
+    "messages",
+    "secs",
+    "anchor_stretch",
+    "delta",
+    "trees",
+    "header_bytes",
+    "per_tree_pct",
+    "hostile_roots",
+];
 
-options:
-  --pairs N         pairs routed after convergence (default 2000)
-  --probe-pairs N   pairs routed every round while re-converging (default 500)
-  --seed S          seed of pairs, churn choices and links (default 1)
-  --trees K         spanning trees per node, 1..=4 (default: routing::Config's)
-  --synthetic       add a 5,000-leaf hub, a 10,000-node path, a 100x100 grid
-  --path N          add an N-node path
-  --grid S          add an S x S grid
-  --churn           after convergence remove 5% of links, then 5% of nodes
-  --latency MS      link latency (default 10)
-  --jitter MS       extra latency drawn per message from [0, MS] (default 0)
-  --loss PPM        per-message loss on every link (default 0)
-  --pace MS         driver-side batching of announcements (default 0)
-  --positions N     print N nodes' Poincare-disk positions (display only)
-  --verbose         per-round progress on stderr
-  --help            this text";
+/// What the columns mean (printed as `#` lines before the table).
+const LEGEND: &[&str] = &[
+    "name: graph, +links-5% / +nodes-5% after churn; nodes: live nodes",
+    "delivery_pct: pairs delivered (first try); avg_stretch / max_stretch: hops / BFS hops",
+    "rounds_to_converge / converge_ms: virtual time to the last position change (1 s rounds)",
+    "joined_pct: nodes under the most common root of tree 0; max_depth: deepest node, tree 0",
+    "signatures_verified: distinct Ed25519 checks; messages: simulator messages so far",
+    "during_min_pct / during_mean_pct: delivery of the per-round probes while re-converging",
+    "secs: wall time; anchor_stretch / delta: the tree-distance anchor on the same pairs, ours minus it",
+    "trees: trees per node; header_bytes: mean encoded packet header",
+    "per_tree_pct / hostile_roots (--hostile-root): delivery with one try per tree; trees the hostile node roots",
+];
 
-/// What the command line asks for: the graphs, the link parameters
-/// (latency ms, jitter ms, loss ppm) and whether it asked for help.
-type Cli = (Vec<Graph>, (u64, u64, u32), bool);
-
-/// The command line, or the one line that says what is wrong with it.
-fn parse_args(args: &[String], o: &mut Opts) -> Result<Cli, String> {
-    let (mut latency, mut jitter, mut loss) = (10u64, 0u64, 0u32);
-    let mut graphs = Vec::new();
-    let mut it = args.iter();
-    let num = |it: &mut std::slice::Iter<'_, String>, what: &str| -> Result<u64, String> {
-        let v = it.next().ok_or_else(|| format!("{what} needs a number"))?;
-        v.parse()
-            .map_err(|_| format!("{what}: '{v}' is not a non-negative integer"))
-    };
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => return Ok((graphs, (latency, jitter, loss), true)),
-            "--pairs" => o.pairs = num(&mut it, "--pairs")? as usize,
-            "--probe-pairs" => o.probe_pairs = num(&mut it, "--probe-pairs")? as usize,
-            "--seed" => o.seed = num(&mut it, "--seed")?,
-            "--trees" => {
-                let k = num(&mut it, "--trees")?;
-                if k == 0 || k > MAX_TREES as u64 {
-                    return Err(format!("--trees: {k} is not in 1..={MAX_TREES}"));
-                }
-                o.trees = k as u8;
-            }
-            "--synthetic" => graphs.extend(synthetic()),
-            "--churn" => o.churn = true,
-            "--verbose" => o.verbose = true,
-            "--positions" => o.positions = num(&mut it, "--positions")? as usize,
-            "--latency" => latency = num(&mut it, "--latency")?,
-            "--jitter" => jitter = num(&mut it, "--jitter")?,
-            "--loss" => {
-                loss = u32::try_from(num(&mut it, "--loss")?)
-                    .ok()
-                    .filter(|&l| l <= 1_000_000)
-                    .ok_or("--loss: at most 1000000 (ppm)")?
-            }
-            "--pace" => o.pace = Duration::from_millis(num(&mut it, "--pace")?),
-            "--path" => match num(&mut it, "--path")? {
-                n @ 2..=1_000_000 => graphs.push(path(n as usize)),
-                n => return Err(format!("--path: {n} is not in 2..=1000000")),
-            },
-            "--grid" => match num(&mut it, "--grid")? {
-                n @ 2..=1_000 => graphs.push(grid(n as usize)),
-                n => return Err(format!("--grid: {n} is not in 2..=1000")),
-            },
-            p if p.starts_with("--") => return Err(format!("unknown option {p} (see --help)")),
-            p => graphs.extend(parse_edgelist(p)?),
+/// One line of the table: the name left-aligned, the rest right-aligned
+/// under their headers.
+fn print_row(name_width: usize, cells: Vec<String>) {
+    let mut line = String::new();
+    for (i, (cell, head)) in cells.iter().zip(COLUMNS).enumerate() {
+        if i == 0 {
+            line.push_str(&format!("{cell:<name_width$}"));
+        } else {
+            let w = head.len().max(7);
+            line.push_str(&format!(" {cell:>w$}"));
         }
     }
-    Ok((graphs, (latency, jitter, loss), false))
+    println!("{}", line.trim_end());
 }
 
 fn main() -> std::process::ExitCode {
+    let args: Args = cli::parse();
     let mut o = Opts {
-        pairs: 2_000,
-        probe_pairs: 500,
-        seed: 1,
-        churn: false,
-        positions: 0,
+        pairs: args.pairs as usize,
+        probe_pairs: args.probe_pairs as usize,
+        seed: args.seed,
+        churn: args.churn,
+        positions: args.positions as usize,
         link: LinkConfig::fixed(Duration::from_millis(10)),
-        verbose: false,
-        pace: Duration::ZERO,
-        trees: Config::default().trees,
+        verbose: args.verbose,
+        pace: Duration::from_millis(args.pace),
+        trees: args.trees.unwrap_or(Config::default().trees),
+        authority: args.authority,
+        hostile: args.hostile_root,
+        hop_ack: !args.no_hop_ack,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (graphs, (latency, jitter, loss), help) = match parse_args(&args, &mut o) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("routing_eval: {e}");
-            return std::process::ExitCode::from(2);
+    let mut graphs = Vec::new();
+    for p in &args.edgelists {
+        match parse_edgelist(p) {
+            Ok(g) => graphs.extend(g),
+            Err(e) => cli::fail(e),
         }
-    };
-    if help {
-        println!("{USAGE}");
-        return std::process::ExitCode::SUCCESS;
     }
+    if args.synthetic {
+        graphs.extend(synthetic());
+    }
+    graphs.extend(args.path.iter().map(|&n| path(n as usize)));
+    graphs.extend(args.grid.iter().map(|&s| grid(s as usize)));
     if graphs.is_empty() {
-        eprintln!("routing_eval: no graph given (see --help)");
-        return std::process::ExitCode::from(2);
+        cli::fail("no graph given (edge lists, --synthetic, --path or --grid; see --help)");
     }
+    let (latency, jitter, loss) = (args.latency, args.jitter, args.loss);
     o.link = LinkConfig::fixed(Duration::from_millis(latency))
         .with_latency(
             Duration::from_millis(latency),
             Duration::from_millis(latency + jitter),
         )
         .with_loss_ppm(loss);
-    println!(
-        "name nodes delivery_pct avg_stretch max_stretch rounds_to_converge converge_ms joined_pct max_depth signatures_verified during_min_pct during_mean_pct messages secs anchor_stretch delta"
-    );
+    let name_width = graphs
+        .iter()
+        .map(|g| g.name.len() + "+nodes-5%".len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    for line in LEGEND {
+        println!("# {line}");
+    }
+    print_row(name_width, COLUMNS.iter().map(|c| c.to_string()).collect());
     let mut failed = false;
     for g in &graphs {
         let start = std::time::Instant::now();
         let (rows, bad) = evaluate(g, o);
         failed |= bad;
         for r in rows {
-            let during = match r.during {
-                Some((min, mean)) => format!("{min:.2} {mean:.2}"),
-                None => "- -".to_string(),
+            let (min, mean) = match r.during {
+                Some((min, mean)) => (format!("{min:.2}"), format!("{mean:.2}")),
+                None => ("-".into(), "-".into()),
             };
-            println!(
-                "{}{} {} {:.2} {:.3} {:.2} {} {} {:.1} {} {} {} {} {:.1} {:.3} {:+.4}",
-                g.name,
-                r.tag,
-                r.nodes,
-                100.0 * r.tally.delivered as f64 / r.tally.pairs.max(1) as f64,
-                r.tally.avg_stretch,
-                r.tally.max_stretch,
-                r.rounds,
-                r.converge_ms,
-                r.joined_pct,
-                r.max_depth,
-                r.sigs,
-                during,
-                r.messages,
-                start.elapsed().as_secs_f64(),
-                r.anchor_stretch,
-                r.delta
+            let (per_tree, hostile_roots) = match r.per_tree_pct {
+                Some(p) => (format!("{p:.2}"), r.hostile_roots.to_string()),
+                None => ("-".into(), "-".into()),
+            };
+            print_row(
+                name_width,
+                vec![
+                    format!("{}{}", g.name, r.tag),
+                    r.nodes.to_string(),
+                    format!(
+                        "{:.2}",
+                        100.0 * r.tally.delivered as f64 / r.tally.pairs.max(1) as f64
+                    ),
+                    format!("{:.3}", r.tally.avg_stretch),
+                    format!("{:.2}", r.tally.max_stretch),
+                    r.rounds.to_string(),
+                    r.converge_ms.to_string(),
+                    format!("{:.1}", r.joined_pct),
+                    r.max_depth.to_string(),
+                    r.sigs.to_string(),
+                    min,
+                    mean,
+                    r.messages.to_string(),
+                    format!("{:.1}", start.elapsed().as_secs_f64()),
+                    format!("{:.3}", r.anchor_stretch),
+                    format!("{:+.4}", r.delta),
+                    r.trees.to_string(),
+                    format!("{:.1}", r.header_bytes),
+                    per_tree,
+                    hostile_roots,
+                ],
             );
         }
     }

@@ -1,6 +1,7 @@
 //! Every applicable upstream Noise vector passes: cacophony (472 core 25519
 //! vectors), snow (408) and noise-c's rev 34 `XXfallback` vectors (8), with
-//! every provider built in (ring, RustCrypto, AWS-LC).
+//! every provider built in (ring, RustCrypto, AWS-LC); and the post-quantum
+//! ones: our clatter-generated `clatter-pq.txt` (61) and go-clatter's four.
 //! Files and provenance: `vectors/noise/README.md`.
 
 mod support;
@@ -50,4 +51,27 @@ fn snow() {
 #[test]
 fn noise_c_fallback() {
     run("noise-c-fallback.txt", 8);
+}
+
+/// Post-quantum vectors generated with clatter 2.3 and a fixed ChaCha20
+/// source (`vectors/noise/generator/`): every hybrid and pq pattern.
+#[cfg(feature = "mlkem")]
+#[test]
+fn clatter_pq() {
+    run("clatter-pq.txt", 61);
+}
+
+/// go-clatter's interop vectors (made by Rust clatter 2.2 with its
+/// counter RNG): hybrid XX and IK, pq XX and IK.
+#[cfg(feature = "mlkem")]
+#[test]
+fn go_clatter() {
+    for f in [
+        "go-clatter/hybrid_xx_x25519_mlkem768_chacha_sha256.txt",
+        "go-clatter/hybrid_ik_x25519_mlkem768_aes_sha512.txt",
+        "go-clatter/pq_xx_mlkem768_chacha_sha256.txt",
+        "go-clatter/pq_ik_mlkem768_aes_sha512.txt",
+    ] {
+        run(f, 1);
+    }
 }

@@ -376,3 +376,84 @@ fn a_flapping_neighbour_cannot_make_us_announce_faster_than_the_gap() {
     assert_eq!(rank, 100);
     eprintln!("100 moves in 1 s: {paced} announcements paced, {unpaced} unpaced");
 }
+
+/// Without an authority (every rank 0) three trees still form, and the
+/// node that roots tree 0 (the smallest key) cannot also root trees 1 and
+/// 2: its own validly signed heartbeats for them, with the farthest spread
+/// it can claim and a grant to each neighbour, are refused
+/// (`DuplicateRoot`), and no node ends up under it in those trees.
+#[test]
+fn an_unauthorised_node_cannot_root_two_trees() {
+    use hyperport::routing::{Config, RootId, announce::root_tag};
+    use routing_support::test_config;
+    // A 6 x 6 grid.
+    let side = 6;
+    let mut adj = vec![Vec::new(); side * side];
+    for r in 0..side {
+        for c in 0..side {
+            let i = r * side + c;
+            if c + 1 < side {
+                adj[i].push(i + 1);
+                adj[i + 1].push(i);
+            }
+            if r + 1 < side {
+                adj[i].push(i + side);
+                adj[i + side].push(i);
+            }
+        }
+    }
+    let mut net = Net::with_configs(adj, |i, _| Config {
+        trees: 3,
+        authority: None,
+        rank: 0,
+        rank_credential: None,
+        ..test_config(0, &seed_of(i))
+    });
+    net.converge(5, 200);
+    let n = net.nodes.len();
+    // Every tree formed, each under one root, three distinct roots.
+    let mut roots = Vec::new();
+    for t in 0..3 {
+        let ids: std::collections::HashSet<RootId> = net
+            .nodes
+            .iter()
+            .map(|x| RootId::of(&x.root_in(t).expect("joined in every tree").key))
+            .collect();
+        assert_eq!(ids.len(), 1, "tree {t} has one root");
+        roots.push(*ids.iter().next().unwrap());
+    }
+    assert!(roots[0] != roots[1] && roots[1] != roots[2] && roots[0] != roots[2]);
+    let a = (0..n).find(|&i| net.nodes[i].is_root_of(0)).unwrap();
+    let (m, mk) = (sk(a), pk(a));
+    let mut refused = 0;
+    for round in 0..10u64 {
+        for tree in 1..3u8 {
+            let hb = signed_root(&m, tree, 0, 1_000 + round, u16::MAX);
+            for &v in &net.adj[a].clone() {
+                let g = grant(&m, &root_tag(tree, &mk, 0), 1, pk(v), hb.seq);
+                let mut b = vec![0u8; MAX_ANNOUNCE_LEN];
+                let len = encode_full(&mut b, tree, &hb, &[], Some(&g), None).unwrap();
+                let now = net.now();
+                let r = net.nodes[v].handle_announcement(now, LinkId(a as u32), &b[..len]);
+                assert_eq!(r, Err(AnnounceError::DuplicateRoot), "tree {tree} at {v}");
+                refused += 1;
+            }
+        }
+        net.step();
+        // While it claims them, and after: nobody is under it there.
+        let own = RootId::of(&mk);
+        for t in 1..3 {
+            for (i, x) in net.nodes.iter().enumerate() {
+                assert_ne!(
+                    x.root_in(t).map(|r| RootId::of(&r.key)),
+                    Some(own),
+                    "round {round}: node {i} is under the root of tree 0 in tree {t}"
+                );
+            }
+        }
+    }
+    assert!(refused > 0);
+    net.converge(5, 200);
+    assert!(net.nodes[a].is_root_of(0));
+    assert!(!net.nodes[a].is_root_of(1) && !net.nodes[a].is_root_of(2));
+}

@@ -24,6 +24,9 @@ fn opts(churn: bool) -> Opts {
         verbose: false,
         pace: Duration::ZERO,
         trees: 1,
+        authority: true,
+        hostile: false,
+        hop_ack: true,
     }
 }
 

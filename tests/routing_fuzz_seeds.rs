@@ -91,6 +91,7 @@ fn seeds_announce() -> Vec<(&'static str, Vec<u8>)> {
         start,
         digest: d,
         want: None,
+        detached: false,
     };
     let n = encode_segment(&mut b, &h(0), &hops[..1], Some(&g)).unwrap();
     out.push(("segment-first-of-3-signed", b[..n].to_vec()));

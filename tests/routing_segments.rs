@@ -125,6 +125,7 @@ fn segments_from(
             start: start as u16,
             digest,
             want: None,
+            detached: false,
         };
         let n = encode_segment(&mut b, &h, &hops[start..end], Some(&grant)).unwrap();
         b.truncate(n);

@@ -17,7 +17,7 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use hyperport::routing::announce::{
-    Announcement, SegmentHeader, chain_tag, encode_full, encode_keepalive, encode_segment,
+    Announcement, SegmentHeader, chain_tag, encode_full, encode_keepalive_flagged, encode_segment,
     grant_message, next_tag, root_message, root_tag,
 };
 use hyperport::routing::{
@@ -51,6 +51,7 @@ fn raw(data: &[u8]) {
                     start: f.start,
                     digest: f.digest,
                     want: f.want,
+                    detached: f.detached,
                 };
                 encode_segment(&mut buf, &h, &hops, f.grant.as_ref()).unwrap()
             }
@@ -59,7 +60,7 @@ fn raw(data: &[u8]) {
                     credential: [0; 64],
                     ..k.root
                 };
-                encode_keepalive(&mut buf, k.tree, &r, &k.digest, k.want).unwrap()
+                encode_keepalive_flagged(&mut buf, k.tree, &r, &k.digest, k.want, k.detached).unwrap()
             }
         };
         assert_eq!(&buf[..n], data, "re-encoding differs");

@@ -46,6 +46,8 @@ use core::fmt;
 
 mod blake;
 pub mod hmac;
+#[cfg(feature = "mlkem")]
+pub mod mlkem;
 pub mod x25519;
 
 #[cfg(feature = "ring")]
@@ -298,6 +300,38 @@ pub trait Provider {
     /// Default: the key pair unchanged.
     fn x25519_prepare(key: x25519::KeyPair) -> x25519::KeyPair {
         key
+    }
+
+    /// ML-KEM-768 key generation from `seed = d || z` (FIPS 203
+    /// `KeyGen_internal`, deterministic: the caller's RNG drew the seed).
+    ///
+    /// Default: libcrux-ml-kem ([`mlkem::KeyPair::from_seed`]); every
+    /// provider of this crate keeps it (see [`mlkem`] for why AWS-LC's is
+    /// not used).
+    #[cfg(feature = "mlkem")]
+    fn mlkem768_generate(seed: &[u8; mlkem::SEED_LEN]) -> mlkem::KeyPair {
+        mlkem::KeyPair::from_seed(seed)
+    }
+
+    /// ML-KEM-768 encapsulation to `peer` with randomness `m` (FIPS 203
+    /// `Encaps_internal`, deterministic).
+    ///
+    /// Default: libcrux-ml-kem ([`mlkem::PublicKey::encapsulate`]).
+    #[cfg(feature = "mlkem")]
+    fn mlkem768_encapsulate(
+        peer: &mlkem::PublicKey,
+        m: &[u8; mlkem::ENCAPSULATION_SEED_LEN],
+    ) -> (mlkem::Ciphertext, mlkem::SharedSecret) {
+        peer.encapsulate(m)
+    }
+
+    /// ML-KEM-768 decapsulation (implicit rejection: a forged ciphertext
+    /// gives an unrelated secret, not an error).
+    ///
+    /// Default: libcrux-ml-kem ([`mlkem::KeyPair::decapsulate`]).
+    #[cfg(feature = "mlkem")]
+    fn mlkem768_decapsulate(key: &mlkem::KeyPair, ct: &mlkem::Ciphertext) -> mlkem::SharedSecret {
+        key.decapsulate(ct)
     }
 
     /// Hashes the concatenation of `parts` in one call.

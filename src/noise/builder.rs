@@ -2,11 +2,15 @@
 
 use super::error::BuildError;
 use super::handshake::HandshakeState;
+#[cfg(feature = "mlkem")]
+use super::kem::KemKeys;
 use super::params::NoiseParams;
 use super::pattern::{MAX_PSKS, Token};
 use super::precomputed::StaticStatic;
 use super::symmetric::SymmetricState;
 use crate::crypto::Provider;
+#[cfg(feature = "mlkem")]
+use crate::crypto::mlkem;
 use crate::crypto::x25519::{KEY_LEN, KeyPair};
 use core::fmt;
 use rand_core::{CryptoRng, RngCore};
@@ -49,6 +53,12 @@ pub struct Builder<'a> {
     bad_psk: Option<u8>,
     ss: Option<StaticStatic>,
     reject_low_order: bool,
+    #[cfg(feature = "mlkem")]
+    s_kem: Option<&'a mlkem::KeyPair>,
+    #[cfg(feature = "mlkem")]
+    e_kem: Option<&'a mlkem::KeyPair>,
+    #[cfg(feature = "mlkem")]
+    rs_kem: Option<&'a mlkem::PublicKey>,
 }
 
 impl fmt::Debug for Builder<'_> {
@@ -81,6 +91,12 @@ impl<'a> Builder<'a> {
             bad_psk: None,
             ss: None,
             reject_low_order: true,
+            #[cfg(feature = "mlkem")]
+            s_kem: None,
+            #[cfg(feature = "mlkem")]
+            e_kem: None,
+            #[cfg(feature = "mlkem")]
+            rs_kem: None,
         }
     }
 
@@ -177,7 +193,47 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// The local static ML-KEM-768 key pair, for the `hybrid*` and `pq*`
+    /// patterns in which this side has a static key (feature `mlkem`).
+    ///
+    /// Borrowed like the prologue: `build_*` copies it into the handshake
+    /// (2,400 bytes), so one identity serves many handshakes without a
+    /// clone. In a hybrid pattern the X25519 static key
+    /// ([`local_static`](Self::local_static)) is needed too: `s` stands for
+    /// both.
+    #[cfg(feature = "mlkem")]
+    pub fn local_static_kem(mut self, s: &'a mlkem::KeyPair) -> Self {
+        self.s_kem = Some(s);
+        self
+    }
+
+    /// The peer's static ML-KEM-768 public key, known in advance (the
+    /// pre-message `s` of `hybridIK`, `pqNK`, ...; feature `mlkem`).
+    /// Borrowed and copied at build time like
+    /// [`local_static_kem`](Self::local_static_kem).
+    #[cfg(feature = "mlkem")]
+    pub fn remote_static_kem(mut self, rs: &'a mlkem::PublicKey) -> Self {
+        self.rs_kem = Some(rs);
+        self
+    }
+
+    /// Uses `e` as the local ephemeral ML-KEM-768 key pair instead of
+    /// generating one (test vectors only; feature `mlkem`). Never reuse an
+    /// ephemeral key otherwise.
+    #[cfg(feature = "mlkem")]
+    pub fn fixed_ephemeral_kem(mut self, e: &'a mlkem::KeyPair) -> Self {
+        self.e_kem = Some(e);
+        self
+    }
+
     /// Builds the initiator (the side that sends the first message).
+    ///
+    /// Randomness: everything this side will ever need is drawn from `rng`
+    /// here, in this order, so that writing needs no RNG: the ephemeral
+    /// X25519 private key (32 bytes), the ephemeral ML-KEM seed `d || z`
+    /// (64 bytes; post-quantum patterns), then the randomness `m` of each
+    /// encapsulation (`ekem`, `skem`) this side writes, 32 bytes each, in
+    /// message order. A key given with `fixed_ephemeral*` is not drawn.
     ///
     /// # Errors
     /// [`BuildError`] if a key or PSK the pattern needs is missing, or one it
@@ -213,8 +269,11 @@ impl<'a> Builder<'a> {
             (pattern.pre_bob(), pattern.pre_alice())
         };
         // Which keys this side uses.
+        let kind = pattern.kind();
         let mut sends_e = false;
         let mut uses_s = my_pre.has_s();
+        #[cfg(feature = "mlkem")]
+        let mut encapsulations = 0usize;
         for (i, m) in pattern.messages().iter().enumerate() {
             let mine = pattern.alice_sends(i) == alice;
             for t in m.tokens() {
@@ -224,16 +283,41 @@ impl<'a> Builder<'a> {
                     Token::SS => uses_s = true,
                     Token::ES if !alice => uses_s = true,
                     Token::SE if alice => uses_s = true,
+                    // The peer's `skem` encapsulates to our static key.
+                    #[cfg(feature = "mlkem")]
+                    Token::Skem if !mine => uses_s = true,
+                    #[cfg(feature = "mlkem")]
+                    Token::Ekem | Token::Skem if mine => {
+                        encapsulations = encapsulations.saturating_add(1);
+                    }
                     _ => {}
                 }
             }
         }
-        match (uses_s, self.s.is_some()) {
+        // In a KEM-only pattern `s` is an ML-KEM key only.
+        let uses_dh_s = uses_s && kind.has_dh();
+        #[cfg(feature = "mlkem")]
+        {
+            let uses_kem_s = uses_s && kind.has_kem();
+            match (uses_kem_s, self.s_kem.is_some()) {
+                (true, false) => return Err(BuildError::MissingLocalStaticKem),
+                (false, true) => return Err(BuildError::UnexpectedLocalStaticKem),
+                _ => {}
+            }
+            let peer_kem_s = peer_pre.has_s() && kind.has_kem();
+            match (peer_kem_s, self.rs_kem.is_some()) {
+                (true, false) => return Err(BuildError::MissingRemoteStaticKem),
+                (false, true) => return Err(BuildError::UnexpectedRemoteStaticKem),
+                _ => {}
+            }
+        }
+        let peer_dh_s = peer_pre.has_s() && kind.has_dh();
+        match (uses_dh_s, self.s.is_some()) {
             (true, false) => return Err(BuildError::MissingLocalStatic),
             (false, true) => return Err(BuildError::UnexpectedLocalStatic),
             _ => {}
         }
-        match (peer_pre.has_s(), self.rs.is_some()) {
+        match (peer_dh_s, self.rs.is_some()) {
             (true, false) => return Err(BuildError::MissingRemoteStatic),
             (false, true) => return Err(BuildError::UnexpectedRemoteStatic),
             _ => {}
@@ -269,12 +353,36 @@ impl<'a> Builder<'a> {
         }
         // Generate the ephemeral now, so that writing needs no RNG; keys
         // given in advance in the provider's form (a no-op for dalek).
-        if sends_e && self.e.is_none() {
+        if !kind.has_dh() {
+            self.e = None;
+        } else if sends_e && self.e.is_none() {
             self.e = Some(P::x25519_generate(rng));
         } else {
             self.e = self.e.take().map(P::x25519_prepare);
         }
         self.s = self.s.take().map(P::x25519_prepare);
+        #[cfg(feature = "mlkem")]
+        let kem = {
+            let mut kem = KemKeys::default();
+            if kind.has_kem() {
+                if sends_e {
+                    kem.e = Some(match self.e_kem {
+                        Some(e) => e.clone(),
+                        None => {
+                            let mut seed = [0u8; mlkem::SEED_LEN];
+                            rng.fill_bytes(&mut seed);
+                            let kp = P::mlkem768_generate(&seed);
+                            seed.zeroize();
+                            kp
+                        }
+                    });
+                }
+                kem.s = self.s_kem.cloned();
+                kem.rs = self.rs_kem.cloned();
+                kem.draw_seeds(rng, encapsulations);
+            }
+            kem
+        };
 
         let mut sym = SymmetricState::<P>::new(
             self.params.hash(),
@@ -298,13 +406,24 @@ impl<'a> Builder<'a> {
                     sym.mix_key(&e);
                 }
             }
-            if pre.has_s() {
+            if pre.has_s() && kind.has_dh() {
                 let s = if is_mine {
                     self.s.as_ref().map(|k| *k.public())
                 } else {
                     self.rs
                 };
                 sym.mix_hash(&s.ok_or(BuildError::MissingRemoteStatic)?);
+            }
+            // A hybrid `s` is both keys, X25519 first (as clatter).
+            #[cfg(feature = "mlkem")]
+            if pre.has_s() && kind.has_kem() {
+                if is_mine {
+                    let s = kem.s.as_ref().ok_or(BuildError::MissingLocalStaticKem)?;
+                    sym.mix_hash(s.public_bytes());
+                } else {
+                    let rs = kem.rs.as_ref().ok_or(BuildError::MissingRemoteStaticKem)?;
+                    sym.mix_hash(rs.as_bytes());
+                }
             }
         }
         let mut psks = [[0u8; PSK_LEN]; MAX_PSKS];
@@ -324,6 +443,8 @@ impl<'a> Builder<'a> {
             initiator,
             self.ss.take(),
             self.reject_low_order,
+            #[cfg(feature = "mlkem")]
+            kem,
         ))
     }
 }

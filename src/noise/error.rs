@@ -41,6 +41,19 @@ pub enum BuildError {
         /// The position given.
         position: u8,
     },
+    /// A post-quantum pattern needs the local static ML-KEM key pair
+    /// (`local_static_kem`).
+    MissingLocalStaticKem,
+    /// A local static ML-KEM key pair was given but the pattern does not use
+    /// one (a classical pattern, or this side has no static key).
+    UnexpectedLocalStaticKem,
+    /// A post-quantum pattern needs the peer's static ML-KEM public key up
+    /// front (`remote_static_kem`: the pre-message `s` of `hybridIK`,
+    /// `pqNK`, ...).
+    MissingRemoteStaticKem,
+    /// A remote static ML-KEM key was given but the pattern does not take
+    /// one in advance.
+    UnexpectedRemoteStaticKem,
 }
 
 impl fmt::Display for BuildError {
@@ -77,6 +90,18 @@ impl fmt::Display for BuildError {
                     "a pre-shared key was given for psk{position}, which the pattern does not have"
                 )
             }
+            BuildError::MissingLocalStaticKem => f.write_str(
+                "the post-quantum pattern needs a local static ML-KEM key pair: call local_static_kem",
+            ),
+            BuildError::UnexpectedLocalStaticKem => f.write_str(
+                "a local static ML-KEM key pair was given but the pattern does not use one",
+            ),
+            BuildError::MissingRemoteStaticKem => f.write_str(
+                "the post-quantum pattern needs the peer's static ML-KEM public key in advance: call remote_static_kem",
+            ),
+            BuildError::UnexpectedRemoteStaticKem => f.write_str(
+                "a remote static ML-KEM key was given but the pattern does not take it in advance",
+            ),
         }
     }
 }
@@ -130,6 +155,10 @@ pub enum HandshakeError {
     /// [`Builder::reject_low_order_keys`](super::Builder::reject_low_order_keys));
     /// drop the message, nothing changed.
     LowOrderKey,
+    /// An ML-KEM-768 public key in the message fails FIPS 203's input
+    /// check (a coefficient not below q): corrupted or forged, since no
+    /// honest peer produces one. Drop the message, nothing changed.
+    InvalidKemKey,
 }
 
 impl fmt::Display for HandshakeError {
@@ -159,6 +188,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::NonceExhausted => f.write_str("handshake nonce exhausted"),
             HandshakeError::LowOrderKey => f.write_str(
                 "the peer's X25519 public key has low order (all-zero shared secret); refused, nothing changed",
+            ),
+            HandshakeError::InvalidKemKey => f.write_str(
+                "the peer's ML-KEM public key fails the FIPS 203 modulus check (corrupted or forged); dropped, nothing changed",
             ),
         }
     }

@@ -4,10 +4,14 @@
 use super::builder::{Builder, PSK_LEN};
 use super::cipher::{MAX_MESSAGE_LEN, SplitKeys};
 use super::error::{FallbackError, HandshakeError};
+#[cfg(feature = "mlkem")]
+use super::kem::KemKeys;
 use super::params::NoiseParams;
-use super::pattern::{MAX_PSKS, MAX_TOKENS, PreMessage, Token};
+use super::pattern::{MAX_PSKS, MAX_TOKENS, PatternKind, PreMessage, Token};
 use super::precomputed::StaticStatic;
 use super::symmetric::{SymError, SymmetricState};
+#[cfg(feature = "mlkem")]
+use crate::crypto::mlkem;
 use crate::crypto::x25519::{KEY_LEN, KeyPair, SharedSecret};
 use crate::crypto::{AEAD_TAG_LEN, Provider};
 use crate::error::BufferTooSmall;
@@ -41,6 +45,8 @@ pub struct HandshakeState<P: Provider> {
     next: usize,
     ss: Option<StaticStatic>,
     reject_low_order: bool,
+    #[cfg(feature = "mlkem")]
+    kem: KemKeys,
 }
 
 impl<P: Provider> Drop for HandshakeState<P> {
@@ -99,6 +105,7 @@ impl<P: Provider> HandshakeState<P> {
         initiator: bool,
         ss: Option<StaticStatic>,
         reject_low_order: bool,
+        #[cfg(feature = "mlkem")] kem: KemKeys,
     ) -> Self {
         HandshakeState {
             params,
@@ -112,6 +119,8 @@ impl<P: Provider> HandshakeState<P> {
             next: 0,
             ss,
             reject_low_order,
+            #[cfg(feature = "mlkem")]
+            kem,
         }
     }
 
@@ -152,6 +161,13 @@ impl<P: Provider> HandshakeState<P> {
         self.rs.as_ref()
     }
 
+    /// The peer's static ML-KEM-768 public key, once known (post-quantum
+    /// patterns; given in advance or received and authenticated so far).
+    #[cfg(feature = "mlkem")]
+    pub fn remote_static_kem(&self) -> Option<&mlkem::PublicKey> {
+        self.kem.rs.as_ref()
+    }
+
     /// The local ephemeral public key, if this side has one.
     pub fn local_ephemeral_public(&self) -> Option<&[u8; KEY_LEN]> {
         self.e.as_ref().map(|e| e.public())
@@ -166,22 +182,37 @@ impl<P: Provider> HandshakeState<P> {
     /// Bytes of keys and tags the next message carries around a payload,
     /// with `has_key` the cipher state before it.
     fn overhead(&self, index: usize, mut has_key: bool) -> usize {
-        let psk = self.params.pattern().is_psk();
+        let pattern = self.params.pattern();
+        let psk = pattern.is_psk();
+        let kind = pattern.kind();
         let mut n = 0usize;
-        if let Some(m) = self.params.pattern().messages().get(index) {
+        if let Some(m) = pattern.messages().get(index) {
             for t in m.tokens() {
                 match t {
                     Token::E => {
-                        n = n.saturating_add(KEY_LEN);
+                        n = n.saturating_add(e_len(kind));
                         has_key |= psk;
                     }
                     Token::S => {
-                        n = n.saturating_add(KEY_LEN);
+                        n = n.saturating_add(s_len(kind));
                         if has_key {
-                            n = n.saturating_add(AEAD_TAG_LEN);
+                            n = n.saturating_add(AEAD_TAG_LEN.saturating_mul(s_parts(kind)));
                         }
                     }
                     Token::EE | Token::ES | Token::SE | Token::SS | Token::Psk => has_key = true,
+                    #[cfg(feature = "mlkem")]
+                    Token::Ekem => {
+                        n = n.saturating_add(mlkem::CIPHERTEXT_LEN);
+                        has_key = true;
+                    }
+                    #[cfg(feature = "mlkem")]
+                    Token::Skem => {
+                        n = n.saturating_add(mlkem::CIPHERTEXT_LEN);
+                        if has_key {
+                            n = n.saturating_add(AEAD_TAG_LEN);
+                        }
+                        has_key = true;
+                    }
                 }
             }
         }
@@ -283,8 +314,9 @@ impl<P: Provider> HandshakeState<P> {
             .into());
         }
         let mut sym = self.sym.clone();
-        let psk = self.params.pattern().is_psk();
         let pattern = *self.params.pattern();
+        let psk = pattern.is_psk();
+        let kind = pattern.kind();
         let tokens = pattern
             .messages()
             .get(index)
@@ -293,8 +325,11 @@ impl<P: Provider> HandshakeState<P> {
         // Every DH of the message first, so that a missing or low-order key
         // fails before a byte of `out` is written (the keys they use are all
         // known before the message: local ones, and the peer's from earlier
-        // messages or pre-messages).
+        // messages or pre-messages). Likewise the keys and randomness of the
+        // encapsulations are checked here.
         let mut dhs: [Option<SharedSecret>; MAX_TOKENS] = core::array::from_fn(|_| None);
+        #[cfg(feature = "mlkem")]
+        let mut encapsulations = 0usize;
         for (slot, t) in dhs.iter_mut().zip(tokens.iter()) {
             *slot = match t {
                 Token::EE => Some(self.dh(Dh::Ee, self.re.as_ref(), None)?),
@@ -302,33 +337,56 @@ impl<P: Provider> HandshakeState<P> {
                 Token::SE => Some(self.dh(Dh::Se, self.re.as_ref(), self.rs.as_ref())?),
                 Token::SS => Some(self.dh(Dh::Ss, None, self.rs.as_ref())?),
                 Token::E | Token::S | Token::Psk => None,
+                #[cfg(feature = "mlkem")]
+                Token::Ekem | Token::Skem => {
+                    let peer = if *t == Token::Ekem {
+                        self.kem.re.is_some()
+                    } else {
+                        self.kem.rs.is_some()
+                    };
+                    if !peer || self.kem.seed(encapsulations).is_none() {
+                        return Err(HandshakeError::MissingKey);
+                    }
+                    encapsulations = encapsulations.saturating_add(1);
+                    None
+                }
             };
         }
+        #[cfg(feature = "mlkem")]
+        let mut used = 0usize;
         let mut at = 0usize;
         for ((ti, t), dh) in tokens.iter().enumerate().zip(dhs.iter()) {
             match t {
                 Token::E => {
-                    let e = *self.e.as_ref().ok_or(HandshakeError::MissingKey)?.public();
-                    put(out, &mut at, &e)?;
-                    sym.mix_hash(&e);
-                    if psk {
-                        sym.mix_key(&e);
+                    if kind.has_dh() {
+                        let e = *self.e.as_ref().ok_or(HandshakeError::MissingKey)?.public();
+                        put(out, &mut at, &e)?;
+                        sym.mix_hash(&e);
+                        if psk {
+                            sym.mix_key(&e);
+                        }
+                    }
+                    #[cfg(feature = "mlkem")]
+                    if kind.has_kem() {
+                        let e = self.kem.e.as_ref().ok_or(HandshakeError::MissingKey)?;
+                        let e = e.public_bytes();
+                        put(out, &mut at, e)?;
+                        sym.mix_hash(e);
+                        if psk {
+                            sym.mix_key(e);
+                        }
                     }
                 }
                 Token::S => {
-                    let s = *self.s.as_ref().ok_or(HandshakeError::MissingKey)?.public();
-                    let n = if sym.has_key() {
-                        KEY_LEN.saturating_add(AEAD_TAG_LEN)
-                    } else {
-                        KEY_LEN
-                    };
-                    let end = at.saturating_add(n);
-                    let dst = out.get_mut(at..end).ok_or(HandshakeError::MissingKey)?;
-                    if let Some(d) = dst.get_mut(..KEY_LEN) {
-                        d.copy_from_slice(&s);
+                    if kind.has_dh() {
+                        let s = *self.s.as_ref().ok_or(HandshakeError::MissingKey)?.public();
+                        encrypt_put(&mut sym, out, &mut at, &s)?;
                     }
-                    sym.encrypt_and_hash(dst).map_err(sym_err)?;
-                    at = end;
+                    #[cfg(feature = "mlkem")]
+                    if kind.has_kem() {
+                        let s = self.kem.s.as_ref().ok_or(HandshakeError::MissingKey)?;
+                        encrypt_put(&mut sym, out, &mut at, s.public_bytes())?;
+                    }
                 }
                 Token::EE | Token::ES | Token::SE | Token::SS => {
                     sym.mix_key(dh.as_ref().ok_or(HandshakeError::MissingKey)?.as_bytes());
@@ -339,6 +397,28 @@ impl<P: Provider> HandshakeState<P> {
                         .get(Self::psk_position(index, ti))
                         .ok_or(HandshakeError::MissingKey)?;
                     sym.mix_key_and_hash(k);
+                }
+                #[cfg(feature = "mlkem")]
+                Token::Ekem => {
+                    // PQNoise `ekem`: the ciphertext in the clear, then
+                    // MixHash(ct), MixKey(ss).
+                    let re = self.kem.re.as_ref().ok_or(HandshakeError::MissingKey)?;
+                    let m = self.kem.seed(used).ok_or(HandshakeError::MissingKey)?;
+                    let (ct, ss) = P::mlkem768_encapsulate(re, m);
+                    used = used.saturating_add(1);
+                    put(out, &mut at, ct.as_bytes())?;
+                    sym.mix_hash(ct.as_bytes());
+                    sym.mix_key(ss.as_bytes());
+                }
+                #[cfg(feature = "mlkem")]
+                Token::Skem => {
+                    // PQNoise `skem`: EncryptAndHash(ct), MixKeyAndHash(ss).
+                    let rs = self.kem.rs.as_ref().ok_or(HandshakeError::MissingKey)?;
+                    let m = self.kem.seed(used).ok_or(HandshakeError::MissingKey)?;
+                    let (ct, ss) = P::mlkem768_encapsulate(rs, m);
+                    used = used.saturating_add(1);
+                    encrypt_put(&mut sym, out, &mut at, ct.as_bytes())?;
+                    sym.mix_key_and_hash(ss.as_bytes());
                 }
             }
         }
@@ -355,6 +435,14 @@ impl<P: Provider> HandshakeState<P> {
         sym.encrypt_and_hash(dst).map_err(sym_err)?;
         self.sym = sym;
         self.next = index.saturating_add(1);
+        #[cfg(feature = "mlkem")]
+        {
+            self.kem.consume(used);
+            // The peer's ephemeral KEM key served its one `ekem`.
+            if tokens.contains(&Token::Ekem) {
+                self.kem.re = None;
+            }
+        }
         Ok(end)
     }
 
@@ -366,8 +454,9 @@ impl<P: Provider> HandshakeState<P> {
     /// [`HandshakeError::MessageTooLong`], [`HandshakeError::MessageTooShort`],
     /// [`HandshakeError::BufferTooSmall`] (nothing written),
     /// [`HandshakeError::Decrypt`] (the payload part of `out` may have been
-    /// overwritten with zeros). The handshake state is unchanged on every
-    /// error: drop the message and keep reading.
+    /// overwritten with zeros), [`HandshakeError::LowOrderKey`],
+    /// [`HandshakeError::InvalidKemKey`]. The handshake state is unchanged
+    /// on every error: drop the message and keep reading.
     pub fn read_message(
         &mut self,
         message: &[u8],
@@ -397,8 +486,14 @@ impl<P: Provider> HandshakeState<P> {
         let mut sym = self.sym.clone();
         let mut re = self.re;
         let mut rs = self.rs;
-        let psk = self.params.pattern().is_psk();
         let pattern = *self.params.pattern();
+        let psk = pattern.is_psk();
+        let kind = pattern.kind();
+        // The peer's ML-KEM keys from this message, kept aside until the
+        // whole message is accepted.
+        #[cfg(feature = "mlkem")]
+        let (mut re_kem, mut rs_kem): (Option<mlkem::PublicKey>, Option<mlkem::PublicKey>) =
+            (None, None);
         let tokens = pattern
             .messages()
             .get(index)
@@ -408,25 +503,43 @@ impl<P: Provider> HandshakeState<P> {
         for (ti, t) in tokens.iter().enumerate() {
             match t {
                 Token::E => {
-                    let e: [u8; KEY_LEN] = take(&mut rest, KEY_LEN)?
-                        .try_into()
-                        .map_err(|_| HandshakeError::MissingKey)?;
-                    sym.mix_hash(&e);
-                    if psk {
-                        sym.mix_key(&e);
+                    if kind.has_dh() {
+                        let e: [u8; KEY_LEN] = take(&mut rest, KEY_LEN)?
+                            .try_into()
+                            .map_err(|_| HandshakeError::MissingKey)?;
+                        sym.mix_hash(&e);
+                        if psk {
+                            sym.mix_key(&e);
+                        }
+                        re = Some(e);
                     }
-                    re = Some(e);
+                    #[cfg(feature = "mlkem")]
+                    if kind.has_kem() {
+                        let e = take(&mut rest, mlkem::PUBLIC_KEY_LEN)?;
+                        let key =
+                            mlkem::PublicKey::from_slice(e).ok_or(HandshakeError::InvalidKemKey)?;
+                        sym.mix_hash(e);
+                        if psk {
+                            sym.mix_key(e);
+                        }
+                        re_kem = Some(key);
+                    }
                 }
                 Token::S => {
-                    let n = if sym.has_key() {
-                        KEY_LEN.saturating_add(AEAD_TAG_LEN)
-                    } else {
-                        KEY_LEN
-                    };
-                    let ct = take(&mut rest, n)?;
-                    let mut s = [0u8; KEY_LEN];
-                    sym.decrypt_and_hash(ct, &mut s).map_err(sym_err)?;
-                    rs = Some(s);
+                    if kind.has_dh() {
+                        let mut s = [0u8; KEY_LEN];
+                        take_decrypt(&mut sym, &mut rest, &mut s)?;
+                        rs = Some(s);
+                    }
+                    #[cfg(feature = "mlkem")]
+                    if kind.has_kem() {
+                        let mut s = [0u8; mlkem::PUBLIC_KEY_LEN];
+                        take_decrypt(&mut sym, &mut rest, &mut s)?;
+                        rs_kem = Some(
+                            mlkem::PublicKey::from_bytes(&s)
+                                .ok_or(HandshakeError::InvalidKemKey)?,
+                        );
+                    }
                 }
                 Token::EE => sym.mix_key(self.dh(Dh::Ee, re.as_ref(), None)?.as_bytes()),
                 Token::ES => sym.mix_key(self.dh(Dh::Es, re.as_ref(), rs.as_ref())?.as_bytes()),
@@ -439,6 +552,22 @@ impl<P: Provider> HandshakeState<P> {
                         .ok_or(HandshakeError::MissingKey)?;
                     sym.mix_key_and_hash(k);
                 }
+                #[cfg(feature = "mlkem")]
+                Token::Ekem => {
+                    let ct = take(&mut rest, mlkem::CIPHERTEXT_LEN)?;
+                    let e = self.kem.e.as_ref().ok_or(HandshakeError::MissingKey)?;
+                    sym.mix_hash(ct);
+                    let ct = mlkem::Ciphertext::from_slice(ct).ok_or(HandshakeError::Decrypt)?;
+                    sym.mix_key(P::mlkem768_decapsulate(e, &ct).as_bytes());
+                }
+                #[cfg(feature = "mlkem")]
+                Token::Skem => {
+                    let s = self.kem.s.as_ref().ok_or(HandshakeError::MissingKey)?;
+                    let mut ct = [0u8; mlkem::CIPHERTEXT_LEN];
+                    take_decrypt(&mut sym, &mut rest, &mut ct)?;
+                    let ct = mlkem::Ciphertext::from_bytes(&ct);
+                    sym.mix_key_and_hash(P::mlkem768_decapsulate(s, &ct).as_bytes());
+                }
             }
         }
         let dst = out
@@ -449,6 +578,19 @@ impl<P: Provider> HandshakeState<P> {
         self.re = re;
         self.rs = rs;
         self.next = index.saturating_add(1);
+        #[cfg(feature = "mlkem")]
+        {
+            if re_kem.is_some() {
+                self.kem.re = re_kem;
+            }
+            if rs_kem.is_some() {
+                self.kem.rs = rs_kem;
+            }
+            // Our ephemeral KEM key served its one `ekem`.
+            if tokens.contains(&Token::Ekem) {
+                self.kem.e = None;
+            }
+        }
         Ok(payload_len)
     }
 
@@ -583,6 +725,66 @@ fn sym_err(e: SymError) -> HandshakeError {
         SymError::Decrypt => HandshakeError::Decrypt,
         SymError::Nonce => HandshakeError::NonceExhausted,
     }
+}
+
+/// Bytes of `e` on the wire for a pattern kind.
+fn e_len(kind: PatternKind) -> usize {
+    let mut n = 0usize;
+    if kind.has_dh() {
+        n = n.saturating_add(KEY_LEN);
+    }
+    #[cfg(feature = "mlkem")]
+    if kind.has_kem() {
+        n = n.saturating_add(crate::crypto::mlkem::PUBLIC_KEY_LEN);
+    }
+    n
+}
+
+/// Bytes of `s` on the wire without tags (the same keys as `e`).
+fn s_len(kind: PatternKind) -> usize {
+    e_len(kind)
+}
+
+/// How many separately encrypted keys `s` is (each gets its own tag).
+fn s_parts(kind: PatternKind) -> usize {
+    usize::from(kind.has_dh()).saturating_add(usize::from(kind.has_kem()))
+}
+
+/// `EncryptAndHash(bytes)` into `out` at `at`.
+fn encrypt_put<P: Provider>(
+    sym: &mut SymmetricState<P>,
+    out: &mut [u8],
+    at: &mut usize,
+    bytes: &[u8],
+) -> Result<(), HandshakeError> {
+    let n = if sym.has_key() {
+        bytes.len().saturating_add(AEAD_TAG_LEN)
+    } else {
+        bytes.len()
+    };
+    let end = at.saturating_add(n);
+    let dst = out.get_mut(*at..end).ok_or(HandshakeError::MissingKey)?;
+    if let Some(d) = dst.get_mut(..bytes.len()) {
+        d.copy_from_slice(bytes);
+    }
+    sym.encrypt_and_hash(dst).map_err(sym_err)?;
+    *at = end;
+    Ok(())
+}
+
+/// `DecryptAndHash` of the next `plain.len()` (+ tag) bytes into `plain`.
+fn take_decrypt<P: Provider>(
+    sym: &mut SymmetricState<P>,
+    rest: &mut &[u8],
+    plain: &mut [u8],
+) -> Result<(), HandshakeError> {
+    let n = if sym.has_key() {
+        plain.len().saturating_add(AEAD_TAG_LEN)
+    } else {
+        plain.len()
+    };
+    let ct = take(rest, n)?;
+    sym.decrypt_and_hash(ct, plain).map_err(sym_err)
 }
 
 fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), HandshakeError> {

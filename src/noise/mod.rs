@@ -77,6 +77,8 @@ pub mod cipher;
 pub mod datagram;
 pub mod error;
 pub mod handshake;
+#[cfg(feature = "mlkem")]
+pub mod kem;
 pub mod params;
 pub mod pattern;
 pub mod precomputed;

@@ -2,7 +2,7 @@
 //! `Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s`, parsed into [`NoiseParams`]
 //! without allocation.
 
-use super::pattern::{HandshakePattern, MAX_PSKS, ModifierError};
+use super::pattern::{HandshakePattern, MAX_PSKS, ModifierError, PatternKind};
 use crate::crypto::{AeadAlgorithm, HashAlgorithm};
 use core::fmt;
 use core::str::FromStr;
@@ -28,8 +28,17 @@ pub enum ParamsError {
     UnknownModifier,
     /// A modifier that does not fit the pattern.
     Modifier(ModifierError),
-    /// A DH function other than `25519` (448 is not supported).
+    /// A DH function other than `25519` (448 is not supported), or a key
+    /// exchange other than `25519+MLKEM768` (hybrid) and `MLKEM768`
+    /// (KEM-only).
     UnsupportedDh,
+    /// The DH field does not fit the pattern: classical patterns take
+    /// `25519`, `hybrid*` patterns `25519+MLKEM768`, `pq*` patterns
+    /// `MLKEM768`.
+    KeyExchangeMismatch {
+        /// The DH field the pattern needs.
+        expected: &'static str,
+    },
     /// A cipher other than `ChaChaPoly` or `AESGCM`.
     UnsupportedCipher,
     /// A hash other than `SHA256`, `SHA512`, `BLAKE2s`, `BLAKE2b`.
@@ -37,9 +46,9 @@ pub enum ParamsError {
     /// [`NoiseParams::new`] was given a pattern with modifiers (`pskN`,
     /// `fallback`): name it with [`NoiseParams::parse`] instead.
     ModifiedPattern,
-    /// A cipher or hash this build leaves out: the crate feature named here
-    /// (`aesgcm`, `sha256`, `sha512` or `blake2b`) is off, as in a firmware
-    /// build with `rustcrypto-minimal`.
+    /// A cipher, hash or KEM this build leaves out: the crate feature named
+    /// here (`aesgcm`, `sha256`, `sha512`, `blake2b` or `mlkem`) is off, as
+    /// in a firmware build with `rustcrypto-minimal`.
     NotCompiledIn {
         /// The crate feature that adds the algorithm.
         feature: &'static str,
@@ -60,9 +69,13 @@ impl fmt::Display for ParamsError {
                 f.write_str("unknown pattern modifier: only pskN and fallback are supported")
             }
             ParamsError::Modifier(e) => write!(f, "invalid pattern modifier: {e}"),
-            ParamsError::UnsupportedDh => {
-                f.write_str("unsupported DH function: only 25519 is supported")
-            }
+            ParamsError::UnsupportedDh => f.write_str(
+                "unsupported DH function: use 25519 (classical), 25519+MLKEM768 (hybrid*) or MLKEM768 (pq*)",
+            ),
+            ParamsError::KeyExchangeMismatch { expected } => write!(
+                f,
+                "the DH field does not fit the pattern: this pattern takes {expected}"
+            ),
             ParamsError::UnsupportedCipher => {
                 f.write_str("unsupported cipher: use ChaChaPoly or AESGCM")
             }
@@ -88,9 +101,11 @@ impl From<ModifierError> for ParamsError {
     }
 }
 
-/// A parsed protocol name: pattern with modifiers, cipher and hash (DH is
-/// always 25519). Holds a copy of the name, which is hashed into the
-/// handshake (spec section 5.2 `InitializeSymmetric`).
+/// A parsed protocol name: pattern with modifiers, cipher and hash (the DH
+/// field follows from the pattern's [`PatternKind`]: `25519`, or
+/// `25519+MLKEM768` / `MLKEM768` for the post-quantum patterns). Holds a
+/// copy of the name, which is hashed into the handshake (spec section 5.2
+/// `InitializeSymmetric`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NoiseParams {
     name: [u8; MAX_NAME_LEN],
@@ -104,9 +119,11 @@ pub struct NoiseParams {
 
 impl NoiseParams {
     /// The protocol made of a base pattern (one of the constants of
-    /// [`pattern`](super::pattern), such as `pattern::XX`), a cipher and a
-    /// hash, with DH 25519; its name is built from the parts (for example
-    /// `Noise_XX_25519_ChaChaPoly_BLAKE2s`).
+    /// [`pattern`](super::pattern), such as `pattern::XX` or
+    /// `pattern::HYBRID_XX`), a cipher and a hash; its name is built from
+    /// the parts, the DH field from the pattern's kind (for example
+    /// `Noise_XX_25519_ChaChaPoly_BLAKE2s`,
+    /// `Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s`).
     ///
     /// Same result as [`parse`](Self::parse) of that name, without the
     /// name parser and the table of every pattern: firmware that names its
@@ -152,7 +169,9 @@ impl NoiseParams {
         for part in [
             "Noise_",
             pattern.base_name(),
-            "_25519_",
+            "_",
+            pattern.kind().dh_name(),
+            "_",
             cipher_name,
             "_",
             hash_name,
@@ -165,7 +184,7 @@ impl NoiseParams {
         }
         Ok(NoiseParams {
             name,
-            // At most 6 + 4 + 7 + 10 + 1 + 7 = 35 bytes.
+            // At most 6 + 10 + 1 + 14 + 1 + 10 + 1 + 7 = 50 bytes.
             name_len: u8::try_from(len).map_err(|_| ParamsError::Malformed)?,
             pattern,
             cipher,
@@ -198,9 +217,18 @@ impl NoiseParams {
         if prefix != "Noise" {
             return Err(ParamsError::UnsupportedPrefix);
         }
-        if dh != "25519" {
-            return Err(ParamsError::UnsupportedDh);
-        }
+        let kind = match dh {
+            "25519" => PatternKind::Classical,
+            #[cfg(feature = "mlkem")]
+            "25519+MLKEM768" => PatternKind::Hybrid,
+            #[cfg(feature = "mlkem")]
+            "MLKEM768" => PatternKind::Kem,
+            #[cfg(not(feature = "mlkem"))]
+            "25519+MLKEM768" | "MLKEM768" => {
+                return Err(ParamsError::NotCompiledIn { feature: "mlkem" });
+            }
+            _ => return Err(ParamsError::UnsupportedDh),
+        };
         // Algorithms behind a feature that is off are known but refused with
         // the feature's name (see `crypto`'s module docs).
         let cipher = match cipher {
@@ -235,6 +263,11 @@ impl NoiseParams {
             return Err(ParamsError::UnknownPattern);
         }
         let mut pattern = HandshakePattern::by_name(base).ok_or(ParamsError::UnknownPattern)?;
+        if pattern.kind() != kind {
+            return Err(ParamsError::KeyExchangeMismatch {
+                expected: pattern.kind().dh_name(),
+            });
+        }
         let mut psks = [0u8; MAX_PSKS];
         let mut psk_count = 0u8;
         if !mods.is_empty() {
@@ -324,13 +357,18 @@ impl fmt::Display for NoiseParams {
 /// Length of the base pattern name at the start of `s`: one of `NKXI`,
 /// an optional `1`, then optionally one of `NKX` and an optional `1`.
 fn base_pattern_len(s: &str) -> usize {
+    // The post-quantum patterns' lower-case prefix is part of the base name.
+    let prefix = ["hybrid", "pq"]
+        .iter()
+        .find(|p| s.starts_with(**p))
+        .map_or(0, |p| p.len());
     let b = s.as_bytes();
-    let mut i = 0usize;
+    let mut i = prefix;
     let at = |i: usize| b.get(i).copied();
     if matches!(at(i), Some(b'N' | b'K' | b'X' | b'I')) {
-        i = 1;
+        i = i.saturating_add(1);
         if at(i) == Some(b'1') {
-            i = 2;
+            i = i.saturating_add(1);
         }
         if matches!(at(i), Some(b'N' | b'K' | b'X')) {
             i = i.saturating_add(1);

@@ -1,6 +1,24 @@
 //! Handshake patterns (Noise spec rev 34, sections 7 and 18): tokens, the
 //! const tables of every one-way, fundamental and deferred pattern, and the
-//! `pskN` and `fallback` modifiers.
+//! `pskN` and `fallback` modifiers; with the feature `mlkem`, also the
+//! post-quantum patterns of PQNoise (Angel et al., CCS 2022) as clatter
+//! names them: the hybrid X25519 + ML-KEM patterns ([`HYBRID`],
+//! `hybridNN` ... `hybridIX`) and the KEM-only ones ([`PQ`], `pqNN` ...
+//! `pqIX`).
+//!
+//! ## KEM tokens and hybrid patterns
+//!
+//! Two tokens come from PQNoise. `ekem`: the sender encapsulates to the
+//! receiver's ephemeral KEM key and sends the ciphertext in the clear; both
+//! sides `MixHash(ct)`, then `MixKey(shared secret)`. `skem`: the sender
+//! encapsulates to the receiver's static KEM key and sends the ciphertext
+//! with `EncryptAndHash` (encrypted once a key exists); both sides then
+//! `MixKeyAndHash(shared secret)`. The meaning of `e` and `s` depends on the
+//! pattern's [`PatternKind`]: an X25519 key (classical), an ML-KEM key
+//! (KEM-only), or both, X25519 first (hybrid: `e` is the 32-byte X25519 key
+//! then the 1,184-byte ML-KEM key, each `MixHash`ed, and each `MixKey`ed in
+//! a PSK pattern; `s` is the two keys, each `EncryptAndHash`ed with its own
+//! tag). A pre-message `s` likewise stands for both static keys.
 //!
 //! A [`HandshakePattern`] is a small `Copy` value (no allocation): the base
 //! patterns are `const` items, and modifiers are applied by
@@ -25,8 +43,12 @@ pub const MAX_TOKENS: usize = 8;
 /// pattern has positions 0 to 4).
 pub const MAX_PSKS: usize = MAX_MESSAGES + 1;
 
-/// A token of a message pattern (spec section 7.1).
+/// A token of a message pattern (spec section 7.1; `ekem`, `skem` from
+/// PQNoise, feature `mlkem`).
+///
+/// `#[non_exhaustive]`: the KEM tokens exist only with the `mlkem` feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Token {
     /// `e`: the sender's ephemeral public key.
     E,
@@ -42,6 +64,67 @@ pub enum Token {
     SS,
     /// `psk`: mixes a pre-shared key (spec section 9).
     Psk,
+    /// `ekem`: encapsulation to the receiver's ephemeral KEM key, the
+    /// ciphertext sent in the clear (PQNoise). Feature `mlkem`.
+    #[cfg(feature = "mlkem")]
+    Ekem,
+    /// `skem`: encapsulation to the receiver's static KEM key, the
+    /// ciphertext encrypted once a key exists (PQNoise). Feature `mlkem`.
+    #[cfg(feature = "mlkem")]
+    Skem,
+}
+
+/// Which keys a pattern's `e` and `s` tokens stand for, and so which key
+/// exchange the protocol name gives (its DH field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PatternKind {
+    /// Noise rev 34: X25519 keys (`25519`).
+    Classical,
+    /// X25519 and ML-KEM-768 keys together (`25519+MLKEM768`): patterns
+    /// named `hybrid*`. Feature `mlkem`.
+    #[cfg(feature = "mlkem")]
+    Hybrid,
+    /// ML-KEM-768 keys only (`MLKEM768`): patterns named `pq*`. Feature
+    /// `mlkem`.
+    #[cfg(feature = "mlkem")]
+    Kem,
+}
+
+impl PatternKind {
+    /// The DH field of a protocol name of this kind (`25519`,
+    /// `25519+MLKEM768`, `MLKEM768`), as clatter writes it.
+    pub const fn dh_name(self) -> &'static str {
+        match self {
+            PatternKind::Classical => "25519",
+            #[cfg(feature = "mlkem")]
+            PatternKind::Hybrid => "25519+MLKEM768",
+            #[cfg(feature = "mlkem")]
+            PatternKind::Kem => "MLKEM768",
+        }
+    }
+
+    /// Whether `e` and `s` include X25519 keys.
+    pub const fn has_dh(self) -> bool {
+        match self {
+            PatternKind::Classical => true,
+            #[cfg(feature = "mlkem")]
+            PatternKind::Hybrid => true,
+            #[cfg(feature = "mlkem")]
+            PatternKind::Kem => false,
+        }
+    }
+
+    /// Whether `e` and `s` include ML-KEM keys.
+    pub const fn has_kem(self) -> bool {
+        match self {
+            PatternKind::Classical => false,
+            #[cfg(feature = "mlkem")]
+            PatternKind::Hybrid => true,
+            #[cfg(feature = "mlkem")]
+            PatternKind::Kem => true,
+        }
+    }
 }
 
 /// A pre-message pattern (spec section 7.1): which public keys a party is
@@ -143,6 +226,7 @@ pub struct HandshakePattern {
     len: u8,
     alice_first: bool,
     psk: bool,
+    kind: PatternKind,
 }
 
 /// Why a modifier cannot be applied to a pattern.
@@ -157,8 +241,13 @@ pub enum ModifierError {
     TooManyTokens,
     /// `fallback` needs a multi-message Alice-initiated pattern whose first
     /// message holds only `e` (or `e, s`) and no pre-message from Alice, and
-    /// must come before any `pskN`.
+    /// must come before any `pskN` (and a classical pattern).
     FallbackNotApplicable,
+    /// In a KEM pattern, the `pskN` would make a party encrypt (`s`,
+    /// `skem`) under a key derived from the PSK before it has added any
+    /// randomness of its own (`e`, `ekem`, or an `skem` before the `psk`):
+    /// clatter's form of the PSK validity rule (spec section 9.3).
+    PskValidity,
 }
 
 impl fmt::Display for ModifierError {
@@ -172,6 +261,9 @@ impl fmt::Display for ModifierError {
             ModifierError::FallbackNotApplicable => {
                 "fallback modifier: the pattern's first message is not a valid pre-message, or fallback is not the first modifier"
             }
+            ModifierError::PskValidity => {
+                "pskN modifier: a party would encrypt under the PSK before adding its own randomness (PSK validity rule)"
+            }
         })
     }
 }
@@ -183,6 +275,18 @@ impl HandshakePattern {
     // (loop condition), and `i <= MAX_MESSAGES` fits in u8.
     #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     const fn new(
+        base: &'static str,
+        pre_alice: PreMessage,
+        pre_bob: PreMessage,
+        msgs: &[&[Token]],
+    ) -> Self {
+        Self::of_kind(PatternKind::Classical, base, pre_alice, pre_bob, msgs)
+    }
+
+    // Bounds: as in `new`.
+    #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+    const fn of_kind(
+        kind: PatternKind,
         base: &'static str,
         pre_alice: PreMessage,
         pre_bob: PreMessage,
@@ -202,7 +306,13 @@ impl HandshakePattern {
             len: i as u8,
             alice_first: true,
             psk: false,
+            kind,
         }
+    }
+
+    /// What `e` and `s` stand for: X25519 keys, ML-KEM keys, or both.
+    pub fn kind(&self) -> PatternKind {
+        self.kind
     }
 
     /// The base pattern's name (`"XX"`, `"IK1"`, ...), without modifiers.
@@ -279,7 +389,45 @@ impl HandshakePattern {
             return Err(ModifierError::TooManyTokens);
         }
         self.psk = true;
+        #[cfg(feature = "mlkem")]
+        if self.kind != PatternKind::Classical && !self.psk_rule_holds() {
+            return Err(ModifierError::PskValidity);
+        }
         Ok(self)
+    }
+
+    /// clatter's PSK validity rule for KEM patterns, for each party over
+    /// its own messages in order: the first of `e` / `ekem` (randomness
+    /// before anything is encrypted), `skem` before any `psk` (its
+    /// encapsulation adds randomness), or `s` / `skem` after a `psk`
+    /// (encryption under a key from the PSK alone: refused) decides.
+    #[cfg(feature = "mlkem")]
+    fn psk_rule_holds(&self) -> bool {
+        for alice in [true, false] {
+            let mut psk_seen = false;
+            let mut decided = false;
+            for (i, m) in self.messages().iter().enumerate() {
+                if self.alice_sends(i) != alice || decided {
+                    continue;
+                }
+                for t in m.tokens() {
+                    match t {
+                        Token::Psk => psk_seen = true,
+                        Token::E | Token::Ekem => {
+                            decided = true;
+                            break;
+                        }
+                        Token::Skem | Token::S if psk_seen => return false,
+                        Token::Skem => {
+                            decided = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Applies `fallback` (spec section 10.2): Alice's first message becomes
@@ -290,7 +438,12 @@ impl HandshakePattern {
     /// Alice-initiated, has at least two messages, no `psk` yet, no Alice
     /// pre-message, and a first message of `e` or `e, s`.
     pub fn with_fallback(mut self) -> Result<Self, ModifierError> {
-        if !self.alice_first || self.psk || self.len < 2 || self.pre_alice != PreMessage::Empty {
+        if !self.alice_first
+            || self.psk
+            || self.len < 2
+            || self.pre_alice != PreMessage::Empty
+            || self.kind != PatternKind::Classical
+        {
             return Err(ModifierError::FallbackNotApplicable);
         }
         let first = self
@@ -311,8 +464,18 @@ impl HandshakePattern {
         Ok(self)
     }
 
-    /// The base pattern called `name` (`"XX"`, `"NK1"`, `"N"`, ...), if any.
+    /// The base pattern called `name` (`"XX"`, `"NK1"`, `"N"`, ...; with
+    /// the `mlkem` feature also `"hybridXX"`, `"pqIK"`, ...), if any.
     pub fn by_name(name: &str) -> Option<HandshakePattern> {
+        #[cfg(feature = "mlkem")]
+        {
+            if name.starts_with("hybrid") {
+                return HYBRID.iter().find(|p| p.base == name).copied();
+            }
+            if name.starts_with("pq") {
+                return PQ.iter().find(|p| p.base == name).copied();
+            }
+        }
         ALL.iter().find(|p| p.base == name).copied()
     }
 }
@@ -413,6 +576,86 @@ patterns! {
     I1X1 = ("I1X1", Empty, Empty, [[E, S], [E, EE, S], [SE, ES]]);
 }
 
+#[cfg(feature = "mlkem")]
+use Token::{Ekem, Skem};
+
+#[cfg(feature = "mlkem")]
+macro_rules! kem_patterns {
+    ($table:ident, $kind:ident, $doc_table:literal;
+     $( $(#[$doc:meta])* $id:ident = ($name:literal, $pa:ident, $pb:ident, [$([$($t:ident),*]),*]); )*) => {
+        $(
+            $(#[$doc])*
+            pub const $id: HandshakePattern = HandshakePattern::of_kind(
+                PatternKind::$kind, $name, Pm::$pa, Pm::$pb, &[$(&[$($t),*]),*]);
+        )*
+        #[doc = $doc_table]
+        pub const $table: [HandshakePattern; 12] = [$($id),*];
+    };
+}
+
+// The hybrid patterns of clatter 2.3 (`handshakepattern.rs`, `noise_hybrid_*`),
+// token for token; tests/noise_hybrid_clatter.rs compares them with clatter's.
+#[cfg(feature = "mlkem")]
+kem_patterns! {
+    HYBRID, Hybrid, "Every hybrid (X25519 + ML-KEM) pattern, as clatter defines them (feature `mlkem`).";
+    /// `hybridNN`: `-> e / <- ekem, e, ee`.
+    HYBRID_NN = ("hybridNN", Empty, Empty, [[E], [Ekem, E, EE]]);
+    /// `hybridNK`: `<- s ... -> skem, e, es / <- ekem, e, ee`.
+    HYBRID_NK = ("hybridNK", Empty, S, [[Skem, E, ES], [Ekem, E, EE]]);
+    /// `hybridNX`: `-> e / <- ekem, e, ee, s, es / -> skem`.
+    HYBRID_NX = ("hybridNX", Empty, Empty, [[E], [Ekem, E, EE, S, ES], [Skem]]);
+    /// `hybridKN`: `-> s ... -> e / <- ekem, skem, e, ee, se`.
+    HYBRID_KN = ("hybridKN", S, Empty, [[E], [Ekem, Skem, E, EE, SE]]);
+    /// `hybridKK`: `-> s, <- s ... -> skem, e, es, ss / <- ekem, skem, e, ee, se`.
+    HYBRID_KK = ("hybridKK", S, S, [[Skem, E, ES, SS], [Ekem, Skem, E, EE, SE]]);
+    /// `hybridKX`: `-> s ... -> e / <- ekem, skem, e, ee, se, s, es / -> skem`.
+    HYBRID_KX = ("hybridKX", S, Empty, [[E], [Ekem, Skem, E, EE, SE, S, ES], [Skem]]);
+    /// `hybridXN`: `-> e / <- ekem, e, ee / -> s, se / <- skem`.
+    HYBRID_XN = ("hybridXN", Empty, Empty, [[E], [Ekem, E, EE], [S, SE], [Skem]]);
+    /// `hybridXK`: `<- s ... -> skem, e, es / <- ekem, e, ee / -> s, se / <- skem`.
+    HYBRID_XK = ("hybridXK", Empty, S, [[Skem, E, ES], [Ekem, E, EE], [S, SE], [Skem]]);
+    /// `hybridXX`: `-> e / <- ekem, e, ee, s, es / -> skem, s, se / <- skem`.
+    HYBRID_XX = ("hybridXX", Empty, Empty, [[E], [Ekem, E, EE, S, ES], [Skem, S, SE], [Skem]]);
+    /// `hybridIN`: `-> e, s / <- ekem, skem, e, ee, se`.
+    HYBRID_IN = ("hybridIN", Empty, Empty, [[E, S], [Ekem, Skem, E, EE, SE]]);
+    /// `hybridIK`: `<- s ... -> skem, e, es, s, ss / <- ekem, skem, e, ee, se`.
+    HYBRID_IK = ("hybridIK", Empty, S, [[Skem, E, ES, S, SS], [Ekem, Skem, E, EE, SE]]);
+    /// `hybridIX`: `-> e, s / <- ekem, skem, e, ee, se, s, es / -> skem`.
+    HYBRID_IX = ("hybridIX", Empty, Empty, [[E, S], [Ekem, Skem, E, EE, SE, S, ES], [Skem]]);
+}
+
+// The KEM-only patterns of PQNoise as clatter 2.3 defines them (`noise_pq*`).
+// One difference: clatter's `noise_pqkn()` names itself "pqNK" (so its
+// protocol name collides with the real pqNK's); here it is "pqKN".
+#[cfg(feature = "mlkem")]
+kem_patterns! {
+    PQ, Kem, "Every KEM-only (ML-KEM) pattern of PQNoise, as clatter defines them (feature `mlkem`).";
+    /// `pqNN`: `-> e / <- ekem`.
+    PQ_NN = ("pqNN", Empty, Empty, [[E], [Ekem]]);
+    /// `pqNK`: `<- s ... -> skem, e / <- ekem`.
+    PQ_NK = ("pqNK", Empty, S, [[Skem, E], [Ekem]]);
+    /// `pqNX`: `-> e / <- ekem, s / -> skem`.
+    PQ_NX = ("pqNX", Empty, Empty, [[E], [Ekem, S], [Skem]]);
+    /// `pqKN`: `-> s ... -> e / <- ekem, skem`.
+    PQ_KN = ("pqKN", S, Empty, [[E], [Ekem, Skem]]);
+    /// `pqKK`: `-> s, <- s ... -> skem, e / <- ekem, skem`.
+    PQ_KK = ("pqKK", S, S, [[Skem, E], [Ekem, Skem]]);
+    /// `pqKX`: `-> s ... -> e / <- ekem, skem, s / -> skem`.
+    PQ_KX = ("pqKX", S, Empty, [[E], [Ekem, Skem, S], [Skem]]);
+    /// `pqXN`: `-> e / <- ekem / -> s / <- skem`.
+    PQ_XN = ("pqXN", Empty, Empty, [[E], [Ekem], [S], [Skem]]);
+    /// `pqXK`: `<- s ... -> skem, e / <- ekem / -> s / <- skem`.
+    PQ_XK = ("pqXK", Empty, S, [[Skem, E], [Ekem], [S], [Skem]]);
+    /// `pqXX`: `-> e / <- ekem, s / -> skem, s / <- skem`.
+    PQ_XX = ("pqXX", Empty, Empty, [[E], [Ekem, S], [Skem, S], [Skem]]);
+    /// `pqIN`: `-> e, s / <- ekem, skem`.
+    PQ_IN = ("pqIN", Empty, Empty, [[E, S], [Ekem, Skem]]);
+    /// `pqIK`: `<- s ... -> skem, e, s / <- ekem, skem`.
+    PQ_IK = ("pqIK", Empty, S, [[Skem, E, S], [Ekem, Skem]]);
+    /// `pqIX`: `-> e, s / <- ekem, skem, s / -> skem`.
+    PQ_IX = ("pqIX", Empty, Empty, [[E, S], [Ekem, Skem, S], [Skem]]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,11 +685,30 @@ mod tests {
         sent[0] = [p.pre_alice().has_e(), p.pre_alice().has_s()];
         sent[1] = [p.pre_bob().has_e(), p.pre_bob().has_s()];
         let mut done = [[false; 2]; 2]; // done[alice key][bob key], 0 = e, 1 = s
+        // KEM patterns: encapsulations [sender][0 = ekem, 1 = skem], and
+        // whether the sender has added randomness of its own.
+        #[cfg_attr(not(feature = "mlkem"), allow(unused_mut))]
+        let mut kem = [[false; 2]; 2];
+        let mut own_random = [sent[0][0], sent[1][0]];
         for (i, m) in p.messages().iter().enumerate() {
             let who = if p.alice_sends(i) { 0 } else { 1 };
             let mut psk_seen = false;
             for t in m.tokens() {
                 let dh = |a: usize, b: usize| (a, b);
+                #[cfg(feature = "mlkem")]
+                if matches!(t, Token::Ekem | Token::Skem) {
+                    let k = usize::from(*t == Token::Skem);
+                    assert_ne!(p.kind(), PatternKind::Classical, "{p:?}: KEM token");
+                    // The receiver's key must be known to the sender.
+                    assert!(sent[1 - who][k], "{p:?}: {t:?} before the peer's key");
+                    assert!(!kem[who][k], "{p:?}: {t:?} twice");
+                    kem[who][k] = true;
+                    own_random[who] = true;
+                    continue;
+                }
+                if *t == Token::E {
+                    own_random[who] = true;
+                }
                 let (a, b) = match t {
                     Token::E | Token::S => {
                         let k = usize::from(*t == Token::S);
@@ -462,7 +724,10 @@ mod tests {
                     Token::ES => dh(0, 1),
                     Token::SE => dh(1, 0),
                     Token::SS => dh(1, 1),
+                    #[allow(unreachable_patterns)]
+                    _ => continue,
                 };
+                assert!(p.kind().has_dh(), "{p:?}: DH token in a KEM-only pattern");
                 // Each side owns its own key; the other's must have been sent.
                 assert!(sent[0][a] && sent[1][b], "{p:?}: DH {t:?} before keys");
                 assert!(!done[a][b], "{p:?}: DH {t:?} twice");
@@ -479,12 +744,27 @@ mod tests {
             // PSK rule (9.3): with a psk, no sender encrypts its payload
             // before it has sent `e` (in this or an earlier message).
             if p.is_psk() {
-                assert!(sent[who][0], "{p:?}: message {i} encrypts before sending e");
+                assert!(
+                    own_random[who],
+                    "{p:?}: message {i} encrypts before adding randomness"
+                );
             }
             let _ = psk_seen;
         }
-        // Both ephemerals are used in `ee` unless the pattern is one-way.
-        assert!(p.is_one_way() || done[0][0], "{p:?}: no ee");
+        // Both ephemerals are used (in `ee`, or the responder's `ekem` to
+        // the initiator's ephemeral KEM key) unless the pattern is one-way.
+        if p.kind().has_dh() {
+            assert!(p.is_one_way() || done[0][0], "{p:?}: no ee");
+        }
+        if p.kind().has_kem() {
+            assert!(kem[1][0], "{p:?}: no ekem");
+            // Every static KEM key that is used is encapsulated to.
+            for who in 0..2 {
+                if sent[who][1] {
+                    assert!(kem[1 - who][1], "{p:?}: static KEM key never used");
+                }
+            }
+        }
     }
 
     #[test]
@@ -500,6 +780,74 @@ mod tests {
             }
         }
         assert!(XX.with_fallback().is_ok());
+    }
+
+    /// The hybrid and KEM-only tables follow the same rules (with the KEM
+    /// tokens' own: an encapsulation only to a key the sender knows, each
+    /// once per side, every static KEM key used), and PQNoise's token order:
+    /// within a message, `ekem` before `skem` before any key and the payload.
+    #[cfg(feature = "mlkem")]
+    #[test]
+    fn kem_patterns_follow_the_validity_rules() {
+        for p in HYBRID.iter().chain(PQ.iter()) {
+            assert_valid(p);
+            for m in p.messages() {
+                let pos = |x: Token| m.tokens().iter().position(|t| *t == x);
+                let first_key = m
+                    .tokens()
+                    .iter()
+                    .position(|t| matches!(t, Token::E | Token::S))
+                    .unwrap_or(usize::MAX);
+                if let (Some(a), Some(b)) = (pos(Token::Ekem), pos(Token::Skem)) {
+                    assert!(a < b, "{p:?}");
+                }
+                for k in [Token::Ekem, Token::Skem] {
+                    assert!(pos(k).is_none_or(|i| i < first_key), "{p:?}");
+                }
+            }
+            assert_eq!(p.with_fallback(), Err(ModifierError::FallbackNotApplicable));
+            assert_eq!(HandshakePattern::by_name(p.base_name()), Some(*p));
+        }
+        // clatter's pre-made PSK variants are accepted...
+        for (p, n) in [
+            (HYBRID_NN, 0),
+            (HYBRID_NN, 2),
+            (HYBRID_NK, 2),
+            (HYBRID_NX, 2),
+            (HYBRID_XN, 3),
+            (HYBRID_XK, 3),
+            (HYBRID_XX, 3),
+            (HYBRID_KN, 0),
+            (HYBRID_KN, 2),
+            (HYBRID_KK, 2),
+            (HYBRID_KX, 2),
+            (HYBRID_IN, 1),
+            (HYBRID_IN, 2),
+            (HYBRID_IK, 1),
+            (HYBRID_IK, 2),
+            (HYBRID_IX, 2),
+            (PQ_NN, 2),
+            (PQ_NK, 2),
+            (PQ_NX, 2),
+            (PQ_XN, 3),
+            (PQ_XK, 3),
+            (PQ_XX, 3),
+            (PQ_KN, 2),
+            (PQ_KK, 2),
+            (PQ_KX, 2),
+            (PQ_IN, 1),
+            (PQ_IN, 2),
+            (PQ_IK, 1),
+            (PQ_IK, 2),
+            (PQ_IX, 2),
+        ] {
+            assert_valid(&p.with_psk(n).unwrap());
+        }
+        // ...and one that would encrypt `skem` under the PSK alone is not
+        // (clatter refuses it too).
+        assert_eq!(HYBRID_NK.with_psk(0), Err(ModifierError::PskValidity));
+        assert_eq!(PQ_IK.with_psk(0), Err(ModifierError::PskValidity));
+        assert!(HYBRID_XX.with_psk(0).is_ok());
     }
 
     #[test]

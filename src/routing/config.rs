@@ -27,9 +27,9 @@ pub struct Config {
     /// The deployment's authority: the Ed25519 public key whose signatures
     /// make ranks above 0 count ([`super::credential`]). Every node of a
     /// deployment configures the same one. `None` (the default): no rank
-    /// above 0 is accepted, from us or from anyone, so every node ranks 0,
-    /// the root of tree 0 is the smallest key and trees 1.. (which need a
-    /// credentialed root) do not form.
+    /// above 0 is accepted, from us or from anyone, so every node ranks 0:
+    /// the root of tree 0 is the smallest key, the roots of trees 1.. the
+    /// smallest keys far enough from the earlier roots.
     pub authority: Option<[u8; 32]>,
     /// The authority's signature over this node's key and [`Config::rank`]
     /// ([`super::credential::sign_rank`]). Default `None`.
@@ -37,7 +37,7 @@ pub struct Config {
     /// How many spanning trees to build and route over (1..=[`MAX_TREES`],
     /// clamped, and at most the node's storage `K`). All nodes of a
     /// deployment use the same value. Tree 0 is rooted at the best rank;
-    /// tree `t` ≥ 1 at the best-ranked credentialed node at least
+    /// tree `t` ≥ 1 at the best candidate (credentialed first) at least
     /// [`Config::root_spread`] hops from the roots of trees `0..t` (see
     /// [`super::node`]). Default 1.
     pub trees: u8,

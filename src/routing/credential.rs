@@ -12,11 +12,17 @@
 //!
 //! What this bounds:
 //!
-//! * Tree 0's root is the best credentialed rank; an unauthorised node can
-//!   only be the root of tree 0, and only where no credentialed node is
-//!   reachable (then the smallest key wins).
-//! * Trees 1.. accept only credentialed roots, so an unauthorised node is
-//!   the root of at most one tree, whatever keys it makes up.
+//! * In every tree a credentialed candidate beats every uncredentialed one
+//!   (tree 0 by rank; trees 1.. compare "credentialed" before the distance
+//!   to the earlier roots), so where credentialed nodes are reachable an
+//!   unauthorised node roots no tree, whatever rank it claims or key it
+//!   grinds.
+//! * Without credentials (no authority configured, or none reachable) the
+//!   roots are chosen among ordinary nodes (tree 0: the smallest key; trees
+//!   1..: the smallest key far enough from the earlier roots), and one key
+//!   roots at most one tree (see `node/election.rs`): an unauthorised node
+//!   roots at most one tree under its own key. It can make up more keys
+//!   (pretend to be several nodes); nothing but a credential outranks that.
 //! * A credential is not revocable by the protocol: to withdraw one, the
 //!   deployment changes its authority key (and re-issues the credentials it
 //!   keeps).

@@ -40,9 +40,10 @@ pub enum AnnounceError {
     /// (a revoked grant, or a replay of one).
     Expired,
     /// The root claims a rank above 0 without a valid credential from the
-    /// configured authority (or none is configured), or a rank-0 root
-    /// claims a tree that needs a credentialed one.
+    /// configured authority (or none is configured).
     BadCredential,
+    /// The root already roots an earlier tree here: one key roots one tree.
+    DuplicateRoot,
     /// Verifying this announcement would exceed the neighbour's
     /// verification budget for this interval
     /// ([`super::Config::verify_budget`]): nothing was changed; the rest is
@@ -80,6 +81,9 @@ impl fmt::Display for AnnounceError {
             }
             AnnounceError::BadCredential => {
                 "announcement root claims a rank without a valid authority credential; dropped"
+            }
+            AnnounceError::DuplicateRoot => {
+                "announcement root already roots an earlier tree (one key, one tree); dropped"
             }
             AnnounceError::OverBudget => {
                 "neighbour's verification budget for this interval is spent; deferred, asked again later"

@@ -28,10 +28,11 @@
 //! # Several trees
 //!
 //! A node runs [`Config::trees`] spanning trees (at most [`MAX_TREES`]).
-//! Tree 0 is rooted at the best credentialed rank; tree `t` ≥ 1 at the
-//! best-ranked credentialed node at least [`Config::root_spread`] hops from
-//! the earlier roots (a rule every node evaluates the same way from the
-//! signed heartbeats; no node roots two trees). A packet carries the
+//! Tree 0 is rooted at the best rank (credentialed ranks above 0, else the
+//! smallest key); tree `t` ≥ 1 at the best candidate at least
+//! [`Config::root_spread`] hops from the earlier roots, credentialed first
+//! (a rule every node evaluates the same way from the signed heartbeats;
+//! one key roots at most one tree). A packet carries the
 //! destination's coordinate in every tree; each hop goes to the neighbour
 //! with the smallest tree distance over all usable trees, only if that
 //! strictly lowers the watermark; a dead end in some trees drops them and
@@ -163,11 +164,13 @@
 //!
 //! # Known limits
 //!
-//! * Without an authority ([`Config::authority`]) every rank is 0: the root
-//!   of tree 0 is the smallest key (the "arms race" of key-based roots) and
-//!   trees 1.. do not form. A credential cannot be revoked by the protocol
-//!   (change the authority key). A credentialed node is trusted for the
-//!   spread it claims.
+//! * Without an authority ([`Config::authority`]) every rank is 0: roots are
+//!   chosen by key (the "arms race" of key-based roots), bounded to one tree
+//!   per key; a node that makes up several keys can root several trees.
+//!   With an authority, credentialed nodes outrank every uncredentialed
+//!   one. A credential cannot be revoked by the protocol (change the
+//!   authority key). Roots are trusted for the spread they claim (a
+//!   credentialed one is the deployment's own node).
 //! * A parent can grant the same slot to two children (it is trusted for its
 //!   subtree); a former child can replay an old grant until it expires
 //!   ([`announce::grant_age_limit`]: 60 s plus an allowance for depth at the

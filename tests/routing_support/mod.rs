@@ -219,6 +219,14 @@ impl Net {
 
     /// A network whose nodes run `trees` trees.
     pub fn with_trees(adj: Vec<Vec<usize>>, trees: u8) -> Net {
+        Net::with_configs(adj, |i, degree| Config {
+            trees,
+            ..test_config(degree as u32, &seed_of(i))
+        })
+    }
+
+    /// A network whose node `i` (of degree `d`) runs `config(i, d)`.
+    pub fn with_configs(adj: Vec<Vec<usize>>, config: impl Fn(usize, usize) -> Config) -> Net {
         let n = adj.len();
         let memo = Memo::default();
         let mut nodes: Vec<Node<'static, Memo, HeapChain>> = (0..n)
@@ -226,10 +234,7 @@ impl Net {
                 let table: &'static mut [NeighbourEntry] =
                     Box::leak(vec![NeighbourEntry::EMPTY; adj[i].len().max(1)].into_boxed_slice());
                 Node::with_chain_stores(
-                    Config {
-                        trees,
-                        ..test_config(adj[i].len() as u32, &seed_of(i))
-                    },
+                    config(i, adj[i].len()),
                     &seed_of(i),
                     table,
                     Instant::ZERO,
@@ -358,11 +363,10 @@ impl Net {
         let mut trail = Vec::new();
         loop {
             trail.push((at, self.nodes[at].coord().clone(), h.watermark, h.trees));
-            let mask = h.trees;
             let d = self.nodes[at].route(h);
             if matches!(d, Decision::Forward(_)) {
                 assert!(
-                    seen.insert((at, mask)),
+                    seen.insert((at, h.trees)),
                     "routing loop at node {at}: {trail:?} dest {:?}",
                     h.dest
                 );

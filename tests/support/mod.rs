@@ -1,2 +1,3 @@
 //! Helpers shared by integration tests.
+pub mod go_clatter;
 pub mod noise_vectors;

@@ -1,6 +1,8 @@
-//! Runs Noise test vector files (cacophony / snow format, and noise-c format
-//! with `fallback`) against `hyperport::noise`. Shared by
-//! `tests/noise_vectors.rs` and `examples/noise_vectors.rs`.
+//! Runs Noise test vector files (cacophony / snow format, noise-c format
+//! with `fallback`, our post-quantum extension of the cacophony format in
+//! `vectors/noise/clatter-pq.txt`, and go-clatter's text format) against
+//! `hyperport::noise`. Shared by `tests/noise_vectors.rs` and
+//! `examples/noise_vectors.rs`. The formats: `vectors/noise/README.md`.
 
 #![allow(dead_code)]
 
@@ -8,7 +10,6 @@ use hyperport::crypto::Provider;
 use hyperport::crypto::x25519::KeyPair;
 use hyperport::noise::cipher::CipherState;
 use hyperport::noise::{Builder, HandshakeState, NoiseParams, ParamsError};
-use hyperport::rng::SeededRng;
 use serde_json::Value;
 
 /// Outcome of one vector.
@@ -31,8 +32,12 @@ pub struct Tally {
     pub skips: Vec<(String, String)>,
 }
 
-/// Runs every vector of a JSON vector file's text.
+/// Runs every vector of a vector file's text (JSON, or go-clatter's text
+/// format, which starts with `# Vector:`).
 pub fn run_file<P: Provider>(text: &str) -> Result<Tally, String> {
+    if text.trim_start().starts_with("# Vector:") {
+        return super::go_clatter::run_file::<P>(text);
+    }
     let json: Value = serde_json::from_str(text).map_err(|e| format!("bad JSON: {e}"))?;
     let vectors = json["vectors"].as_array().ok_or("no \"vectors\" array")?;
     let mut t = Tally::default();
@@ -92,6 +97,184 @@ fn psk_list(v: &Value, side: &str) -> Result<Vec<[u8; 32]>, String> {
     Ok(out)
 }
 
+/// One side's ML-KEM keys from a post-quantum vector (owned here, lent to
+/// the builder).
+#[derive(Default)]
+pub struct KemSide {
+    #[cfg(feature = "mlkem")]
+    s: Option<hyperport::crypto::mlkem::KeyPair>,
+    #[cfg(feature = "mlkem")]
+    e: Option<hyperport::crypto::mlkem::KeyPair>,
+    #[cfg(feature = "mlkem")]
+    rs: Option<hyperport::crypto::mlkem::PublicKey>,
+    /// The randomness of this side's encapsulations, in order (what the
+    /// builder draws from its RNG after the ephemeral keys).
+    pub encapsulations: Vec<u8>,
+}
+
+impl KemSide {
+    #[cfg_attr(not(feature = "mlkem"), allow(unused_variables))]
+    pub fn from_vector(v: &Value, side: &str) -> Result<Self, String> {
+        #[allow(unused_mut)]
+        let mut k = KemSide::default();
+        #[cfg(feature = "mlkem")]
+        {
+            use hyperport::crypto::mlkem::{KeyPair as KemPair, PublicKey};
+            let seed = |key: &str| -> Result<Option<KemPair>, String> {
+                match hex_field(v, key)? {
+                    None => Ok(None),
+                    Some(b) => {
+                        let s: [u8; 64] =
+                            b.try_into().map_err(|_| format!("{key}: not 64 bytes"))?;
+                        Ok(Some(KemPair::from_seed(&s)))
+                    }
+                }
+            };
+            k.s = seed(&format!("{side}_static_kem"))?;
+            k.e = seed(&format!("{side}_ephemeral_kem"))?;
+            let key = format!("{side}_remote_static_kem");
+            if let Some(b) = hex_field(v, &key)? {
+                k.rs = Some(PublicKey::from_slice(&b).ok_or(format!("{key}: not a valid key"))?);
+            }
+        }
+        if let Some(list) = v
+            .get(format!("{side}_encapsulations"))
+            .and_then(|l| l.as_array())
+        {
+            for m in list {
+                let b = hex::decode(m.as_str().ok_or("encapsulation not a string")?)
+                    .map_err(|e| format!("encapsulation hex: {e}"))?;
+                if b.len() != 32 {
+                    return Err("encapsulation randomness not 32 bytes".into());
+                }
+                k.encapsulations.extend_from_slice(&b);
+            }
+        }
+        Ok(k)
+    }
+
+    /// Lends the keys to `b`.
+    #[cfg_attr(not(feature = "mlkem"), allow(clippy::unused_self))]
+    pub fn apply<'a>(&'a self, b: Builder<'a>) -> Builder<'a> {
+        #[cfg(feature = "mlkem")]
+        {
+            let mut b = b;
+            if let Some(s) = &self.s {
+                b = b.local_static_kem(s);
+            }
+            if let Some(e) = &self.e {
+                b = b.fixed_ephemeral_kem(e);
+            }
+            if let Some(rs) = &self.rs {
+                b = b.remote_static_kem(rs);
+            }
+            b
+        }
+        #[cfg(not(feature = "mlkem"))]
+        b
+    }
+}
+
+/// An RNG that replays fixed bytes (the vector's encapsulation randomness)
+/// and counts what was asked beyond them.
+pub struct ReplayRng {
+    bytes: Vec<u8>,
+    at: usize,
+    pub overrun: usize,
+}
+
+impl ReplayRng {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        ReplayRng {
+            bytes,
+            at: 0,
+            overrun: 0,
+        }
+    }
+
+    /// Bytes never drawn.
+    pub fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+}
+
+impl rand_core::RngCore for ReplayRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for d in dest {
+            match self.bytes.get(self.at) {
+                Some(b) => {
+                    *d = *b;
+                    self.at += 1;
+                }
+                None => {
+                    *d = 0;
+                    self.overrun += 1;
+                }
+            }
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for ReplayRng {}
+
+/// Checks that each recorded random draw (`random_draws`, in the order the
+/// generator made them) is where its label says in the vector's fields.
+fn check_draws(v: &Value) -> Result<(), String> {
+    let Some(draws) = v.get("random_draws").and_then(|d| d.as_array()) else {
+        return Ok(());
+    };
+    let mut next_encaps = std::collections::HashMap::<String, usize>::new();
+    for d in draws {
+        let what = d["for"].as_str().ok_or("draw without \"for\"")?;
+        let bytes = hex::decode(d["bytes"].as_str().ok_or("draw without bytes")?)
+            .map_err(|e| format!("draw hex: {e}"))?;
+        let (field, part) = match what.split_once(' ') {
+            Some((f, p)) => (f, p),
+            None => (what, ""),
+        };
+        let expect: Vec<u8> = if field == "psk" {
+            let k: usize = part.parse().map_err(|_| format!("draw {what}"))?;
+            let list = v["init_psks"].as_array().ok_or("no init_psks")?;
+            hex::decode(list.get(k).and_then(|x| x.as_str()).ok_or("psk missing")?)
+                .map_err(|e| e.to_string())?
+        } else if field.ends_with("_encapsulations") {
+            let k = next_encaps.entry(field.to_string()).or_default();
+            let list = v[field].as_array().ok_or(format!("no {field}"))?;
+            let m = list
+                .get(*k)
+                .and_then(|x| x.as_str())
+                .ok_or(format!("{field}[{k}] missing"))?;
+            *k += 1;
+            hex::decode(m).map_err(|e| e.to_string())?
+        } else {
+            let full = hex_field(v, field)?.ok_or(format!("draw {what}: no field {field}"))?;
+            match part {
+                "(d)" => full[..32].to_vec(),
+                "(z)" => full[32..].to_vec(),
+                _ => full,
+            }
+        };
+        if expect != bytes {
+            return Err(format!("random draw {what:?} differs from its field"));
+        }
+    }
+    Ok(())
+}
+
 fn builder<'a>(
     params: NoiseParams,
     v: &Value,
@@ -123,9 +306,12 @@ fn builder<'a>(
     Ok(b)
 }
 
-struct Msg {
-    payload: Vec<u8>,
-    ciphertext: Vec<u8>,
+pub struct Msg {
+    pub payload: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    /// The handshake hash after this handshake message (post-quantum
+    /// vectors).
+    pub hash: Option<Vec<u8>>,
 }
 
 fn messages(v: &Value) -> Result<Vec<Msg>, String> {
@@ -135,6 +321,7 @@ fn messages(v: &Value) -> Result<Vec<Msg>, String> {
             Ok(Msg {
                 payload: hex_field(m, "payload")?.ok_or("no payload")?,
                 ciphertext: hex_field(m, "ciphertext")?.ok_or("no ciphertext")?,
+                hash: hex_field(m, "handshake_hash")?,
             })
         })
         .collect()
@@ -152,12 +339,13 @@ fn params_or_skip(name: &str) -> Result<NoiseParams, Outcome> {
         Err(e @ (ParamsError::UnsupportedCipher | ParamsError::UnsupportedHash)) => {
             Err(Outcome::Skip(format!("unsupported primitive: {e}")))
         }
+        Err(e @ ParamsError::NotCompiledIn { .. }) => Err(Outcome::Skip(format!("{e}"))),
         Err(e) => Err(Outcome::Fail(format!("name does not parse: {e}"))),
     }
 }
 
 /// One handshake message from `w` to `r`, checked against the vector.
-fn exchange<P: Provider>(
+pub fn exchange<P: Provider>(
     w: &mut HandshakeState<P>,
     r: &mut HandshakeState<P>,
     m: &Msg,
@@ -176,6 +364,11 @@ fn exchange<P: Provider>(
         .map_err(|e| format!("message {i}: read: {e}"))?;
     if out[..got] != m.payload[..] {
         return Err(format!("message {i}: payload differs"));
+    }
+    if let Some(h) = &m.hash {
+        if w.handshake_hash() != &h[..] || r.handshake_hash() != &h[..] {
+            return Err(format!("message {i}: handshake hash differs"));
+        }
     }
     Ok(())
 }
@@ -205,7 +398,7 @@ fn transport<P: Provider>(
 
 /// Finishes a vector after the handshake: hash, split, transport messages.
 /// `a` is the side that sends transport messages with even indices.
-fn finish<P: Provider>(
+pub fn finish<P: Provider>(
     v: &Value,
     a: HandshakeState<P>,
     b: HandshakeState<P>,
@@ -253,15 +446,37 @@ fn run_vector<P: Provider>(v: &Value, name: &str) -> Outcome {
 }
 
 fn run_plain<P: Provider>(v: &Value, params: NoiseParams) -> Result<(), String> {
-    let mut rng = SeededRng::from_u64(0);
+    check_draws(v)?;
     let ip = hex_field(v, "init_prologue")?.unwrap_or_default();
     let rp = hex_field(v, "resp_prologue")?.unwrap_or_default();
-    let mut init: HandshakeState<P> = builder(params, v, "init", &ip)?
-        .build_initiator(&mut rng)
+    // Post-quantum vectors fix the ML-KEM keys and the encapsulation
+    // randomness, which the builder draws from its RNG; classical ones
+    // need no randomness (fixed ephemerals).
+    let (ik, rk) = (
+        KemSide::from_vector(v, "init")?,
+        KemSide::from_vector(v, "resp")?,
+    );
+    let mut irng = ReplayRng::new(ik.encapsulations.clone());
+    let mut rrng = ReplayRng::new(rk.encapsulations.clone());
+    let mut init: HandshakeState<P> = ik
+        .apply(builder(params, v, "init", &ip)?)
+        .build_initiator(&mut irng)
         .map_err(|e| format!("initiator: {e}"))?;
-    let mut resp: HandshakeState<P> = builder(params, v, "resp", &rp)?
-        .build_responder(&mut rng)
+    let mut resp: HandshakeState<P> = rk
+        .apply(builder(params, v, "resp", &rp)?)
+        .build_responder(&mut rrng)
         .map_err(|e| format!("responder: {e}"))?;
+    if params.pattern().kind() != hyperport::noise::pattern::PatternKind::Classical {
+        for (who, r) in [("initiator", &irng), ("responder", &rrng)] {
+            if r.overrun > 0 || r.left() > 0 {
+                return Err(format!(
+                    "{who}: drew {} random bytes beyond the vector's, left {} unused",
+                    r.overrun,
+                    r.left()
+                ));
+            }
+        }
+    }
     let msgs = messages(v)?;
     let n_hs = params.pattern().messages().len();
     if msgs.len() < n_hs {
@@ -280,7 +495,7 @@ fn run_plain<P: Provider>(v: &Value, params: NoiseParams) -> Result<(), String> 
 /// noise-c fallback vectors: Alice tries `IK` with a stale key for Bob; Bob
 /// fails to read it and both fall back to the named `XXfallback` protocol.
 fn run_fallback<P: Provider>(v: &Value, params: NoiseParams) -> Result<(), String> {
-    let mut rng = SeededRng::from_u64(0);
+    let mut rng = hyperport::rng::SeededRng::from_u64(0);
     let first = v["pattern"].as_str().unwrap_or("IK");
     let name = params.name();
     let mut parts: Vec<&str> = name.split('_').collect();

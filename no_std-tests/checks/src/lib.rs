@@ -21,6 +21,8 @@ use hyperport::time::{Duration, Instant, Monotonic};
 use hyperport::{BufferTooSmall, Truncated};
 
 mod framing;
+#[cfg(feature = "mlkem")]
+pub mod hybrid;
 mod link;
 mod noise;
 mod overlay;
@@ -150,6 +152,14 @@ pub const NOISE_CHECKS: &[Check] = &[
         noise::xx_seeded_blake2s,
     ),
 ];
+
+/// The post-quantum group (feature `mlkem`): a hybrid XX handshake with
+/// the pure-Rust provider; the `hyperport-nostd-hybrid` image runs it.
+#[cfg(feature = "mlkem")]
+pub const HYBRID_CHECKS: &[Check] = &[(
+    "noise: hybridXX 25519+MLKEM768 seeded, KEM key/ciphertext tamper refused, 100 msgs each way",
+    hybrid::hybrid_xx,
+)];
 
 /// Runs every check in [`CHECKS`]; see [`run`].
 pub fn run_all(log: &mut dyn FnMut(&str)) -> u32 {

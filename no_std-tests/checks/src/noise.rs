@@ -213,7 +213,7 @@ fn payload(dir: u8, i: u32, out: &mut [u8; 64]) -> &[u8] {
 /// must fail with [`TransportError::Decrypt`] without changing the nonce,
 /// after which the stream transport is broken: the genuine message is
 /// refused with [`TransportError::Broken`].
-fn one_message(
+pub(crate) fn one_message(
     tx: &mut Transport<P>,
     rx: &mut Transport<P>,
     dir: u8,

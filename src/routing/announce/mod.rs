@@ -62,8 +62,10 @@
 //!
 //! `kind` 1 segment, 2 keepalive. `tree` < [`MAX_TREES`]. `flags` bit 0: a
 //! grant for the receiver follows (last segment only); bit 1: "send me your
-//! chain from hop `want_from` on" (`want_from` is 0 otherwise); other bits
-//! zero. `n ≤ SEGMENT_HOPS`, `start + n ≤ total ≤ MAX_DEPTH`; the segment
+//! chain from hop `want_from` on" (`want_from` is 0 otherwise); bit 2: the
+//! sender is *detached* (it lost its parent and keeps its old position, for
+//! forwarding only, while it re-joins: do not take it as a parent); other
+//! bits zero. `n ≤ SEGMENT_HOPS`, `start + n ≤ total ≤ MAX_DEPTH`; the segment
 //! with `start + n == total` is the last one. Slots are non-zero.
 
 pub mod sign;
@@ -89,6 +91,9 @@ pub const KIND_KEEPALIVE: u8 = 2;
 pub const FLAG_GRANT: u8 = 1;
 /// Flag: the sender asks for the receiver's chain from hop `want_from` on.
 pub const FLAG_WANT: u8 = 2;
+/// Flag: the sender lost its parent and keeps its old position while it
+/// looks for a new one (usable for forwarding, not as a parent).
+pub const FLAG_DETACHED: u8 = 4;
 
 /// Most hops in one segment.
 pub const SEGMENT_HOPS: usize = 255;
@@ -175,16 +180,18 @@ impl RootInfo {
 
     /// Whether `self` wins the election of tree `tree` against `other`
     /// when roots are wanted `spread_cap` hops apart: tree 0 as
-    /// [`RootInfo::beats`]; trees 1.. compare `min(spread, spread_cap)`
-    /// first, then rank, then the smaller key.
+    /// [`RootInfo::beats`]; trees 1.. compare, in order: a credentialed
+    /// rank (above 0) first, then `min(spread, spread_cap)`, then rank,
+    /// then the smaller key.
     pub fn beats_in(&self, tree: u8, spread_cap: u16, other: &RootInfo) -> bool {
+        use core::cmp::Reverse;
         let score = |r: &RootInfo| {
-            let s = if tree == 0 {
-                0
+            let (elevated, s) = if tree == 0 {
+                (false, 0)
             } else {
-                r.spread.min(spread_cap)
+                (r.rank > 0, r.spread.min(spread_cap))
             };
-            (core::cmp::Reverse(s), core::cmp::Reverse(r.rank), r.key)
+            (Reverse(elevated), Reverse(s), Reverse(r.rank), r.key)
         };
         score(self) < score(other)
     }
@@ -228,6 +235,8 @@ pub struct Full<'a> {
     pub root: RootInfo,
     /// The sender asks for our chain from this hop on.
     pub want: Option<u16>,
+    /// The sender is detached (not a parent to take).
+    pub detached: bool,
     /// Hops in the whole chain (the sender's depth).
     pub total: u16,
     /// Index of this segment's first hop in the chain.
@@ -249,6 +258,8 @@ pub struct Keepalive {
     pub root: RootInfo,
     /// The sender asks for our chain from this hop on.
     pub want: Option<u16>,
+    /// The sender is detached (not a parent to take).
+    pub detached: bool,
     /// Digest of the sender's current chain ([`chain_digest`]).
     pub digest: [u8; 16],
 }
@@ -316,7 +327,7 @@ fn header(r: &mut Reader<'_>) -> Result<(u8, u8, u8, u8, Option<u16>), AnnounceE
     let want_from = r.u16().map_err(|_| AnnounceError::Malformed)?;
     if version != ANNOUNCE_VERSION
         || usize::from(tree) >= MAX_TREES
-        || flags & !(FLAG_GRANT | FLAG_WANT) != 0
+        || flags & !(FLAG_GRANT | FLAG_WANT | FLAG_DETACHED) != 0
         || (flags & FLAG_WANT == 0 && want_from != 0)
     {
         return Err(AnnounceError::Malformed);
@@ -370,6 +381,7 @@ impl<'a> Announcement<'a> {
                     tree,
                     root,
                     want,
+                    detached: flags & FLAG_DETACHED != 0,
                     total,
                     start,
                     digest,
@@ -387,6 +399,7 @@ impl<'a> Announcement<'a> {
                     tree,
                     root,
                     want,
+                    detached: flags & FLAG_DETACHED != 0,
                     digest,
                 })
             }
@@ -478,6 +491,8 @@ pub struct SegmentHeader {
     pub digest: [u8; 16],
     /// Ask the receiver for its chain from this hop on.
     pub want: Option<u16>,
+    /// We are detached ([`FLAG_DETACHED`]).
+    pub detached: bool,
 }
 
 fn unrepresentable(buf: &[u8]) -> BufferTooSmall {
@@ -538,7 +553,8 @@ pub fn encode_segment(
     };
     let mut w = Writer::new(buf);
     w.ensure(segment_len(hops.len(), grant.is_some()))?;
-    let flags = if grant.is_some() { FLAG_GRANT } else { 0 };
+    let flags =
+        if grant.is_some() { FLAG_GRANT } else { 0 } | if h.detached { FLAG_DETACHED } else { 0 };
     write_header(&mut w, KIND_SEGMENT, h.tree, flags, n, h.want)?;
     write_root(&mut w, &h.root, true)?;
     w.u16(h.total)?;
@@ -574,6 +590,7 @@ pub fn encode_full(
         start: 0,
         digest: digest_of(tree, root, hops, grant),
         want,
+        detached: false,
     };
     encode_segment(buf, &h, hops, grant)
 }
@@ -589,12 +606,28 @@ pub fn encode_keepalive(
     digest: &[u8; 16],
     want: Option<u16>,
 ) -> Result<usize, BufferTooSmall> {
+    encode_keepalive_flagged(buf, tree, root, digest, want, false)
+}
+
+/// [`encode_keepalive`] with the detached flag ([`FLAG_DETACHED`]).
+///
+/// # Errors
+/// As [`encode_keepalive`].
+pub fn encode_keepalive_flagged(
+    buf: &mut [u8],
+    tree: u8,
+    root: &RootInfo,
+    digest: &[u8; 16],
+    want: Option<u16>,
+    detached: bool,
+) -> Result<usize, BufferTooSmall> {
     if usize::from(tree) >= MAX_TREES {
         return Err(unrepresentable(buf));
     }
     let mut w = Writer::new(buf);
     w.ensure(KEEPALIVE_LEN)?;
-    write_header(&mut w, KIND_KEEPALIVE, tree, 0, 0, want)?;
+    let flags = if detached { FLAG_DETACHED } else { 0 };
+    write_header(&mut w, KIND_KEEPALIVE, tree, flags, 0, want)?;
     write_root(&mut w, root, false)?;
     w.put(digest)?;
     Ok(w.position())

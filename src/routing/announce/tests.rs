@@ -130,6 +130,7 @@ fn segments_split_a_chain_and_only_the_last_carries_the_grant() {
         start,
         digest: [4; 16],
         want: None,
+        detached: false,
     };
     let mut buf = [0u8; 1024];
     let n = encode_segment(&mut buf, &h(0, 3), &hops[..2], Some(&grant)).unwrap();
@@ -232,7 +233,23 @@ fn root_order() {
     };
     assert!(near.beats_in(0, 3, &far), "tree 0 ignores the spread");
     assert!(far.beats_in(1, 3, &near));
-    // Both at or beyond the cap: rank decides.
+    // A credentialed rank comes before the spread...
     assert!(far.beats_in(1, 3, &farther));
-    assert!(farther.beats_in(1, 30, &far));
+    assert!(far.beats_in(1, 30, &farther));
+    // ... then, both at or beyond the cap, rank decides, then the key.
+    let farther_ranked = RootInfo {
+        spread: 20,
+        rank: 2,
+        ..root()
+    };
+    assert!(farther_ranked.beats_in(1, 30, &far));
+    assert!(far.beats_in(
+        1,
+        3,
+        &RootInfo {
+            rank: 1,
+            key: [9; 32],
+            ..far
+        }
+    ));
 }

@@ -6,18 +6,24 @@
 //!
 //! * Tree 0: every node is a candidate; the best `(rank, smallest key)`
 //!   wins ([`RootInfo::beats`]).
-//! * Tree `t` ≥ 1: a node is a candidate only if its rank is credentialed
-//!   (above 0) and it holds a position, not as root, in every tree `0..t`.
-//!   Its heartbeat carries its *spread*: its smallest depth in trees `0..t`,
-//!   i.e. its distance in hops to the nearest earlier root once the trees
-//!   are breadth-first. Candidates compare `min(spread,
+//! * Tree `t` ≥ 1: a node is a candidate only if it holds a position, not
+//!   as root, in every tree `0..t`. Its heartbeat carries its *spread*: its
+//!   smallest depth in trees `0..t`, i.e. its distance in hops to the
+//!   nearest earlier root once the trees are breadth-first. Candidates
+//!   compare a credentialed rank first, then `min(spread,
 //!   Config::root_spread)`, then rank, then the smaller key
 //!   ([`RootInfo::beats_in`]). Every node computes the same order from the
-//!   same heartbeats, so the root of tree `t` is the best-ranked
-//!   credentialed node at least `root_spread` hops from the earlier roots
-//!   (or the farthest one if none is that far). The root of an earlier tree
-//!   is never a candidate, so no node roots two trees; an unauthorised
-//!   node (rank 0) roots at most tree 0.
+//!   same heartbeats, so the root of tree `t` is the best credentialed node
+//!   at least `root_spread` hops from the earlier roots (without
+//!   credentials: the smallest key that far), or the farthest one if none
+//!   is that far.
+//! * One key roots at most one tree: the root of an earlier tree is never a
+//!   candidate, and a receiver refuses a tree-`t` heartbeat whose key roots
+//!   one of its trees `0..t` ([`AnnounceError::DuplicateRoot`]), and leaves
+//!   tree `t` if its root there becomes the root of an earlier tree. So an
+//!   unauthorised node roots at most one tree under its key, and none where
+//!   a credentialed candidate exists (it can make up other keys; only a
+//!   credential outranks them).
 //! * A node that is not a candidate for tree `t` and has no parent there is
 //!   *unjoined* in `t`: no coordinate, nothing announced, until a
 //!   neighbour offers it a position. Every node recomputes its candidacy
@@ -28,6 +34,8 @@ use ed25519_dalek::Signer;
 
 use super::super::announce::{RootInfo, grant_age_limit, root_message};
 use super::super::coords::Coord;
+#[cfg(doc)]
+use super::super::error::AnnounceError;
 use super::{ChainStore, Node, Table, Verifier};
 use crate::time::{Duration, Instant};
 
@@ -36,6 +44,9 @@ pub const DEAD_ROOTS: usize = 8;
 /// Roots whose feasibility record a node keeps per tree (the oldest is
 /// forgotten).
 pub const FEASIBLE_ROOTS: usize = 4;
+/// Announcement intervals a node must have kept the same root in every
+/// earlier tree before it stands for the root of a later one.
+pub const CANDIDACY_HOLD: u64 = 1;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct DeadRoot {
@@ -62,6 +73,10 @@ pub(super) struct Feasible {
 pub(super) struct Tree<S> {
     /// Whether we hold a position (as root or member).
     pub(super) joined: bool,
+    /// We lost our parent and keep the old position (for forwarding, and
+    /// so the coordinates others hold for us stay good) while we look for
+    /// a new one; announced as [`super::super::announce::FLAG_DETACHED`].
+    pub(super) detached: bool,
     /// The root's heartbeat (ours when we are the root).
     pub(super) root: RootInfo,
     /// Our chain from the root.
@@ -71,6 +86,8 @@ pub(super) struct Tree<S> {
     /// Our heartbeat sequence number as root of this tree.
     pub(super) own_seq: u64,
     pub(super) root_heard: Instant,
+    /// When our root here (its key) last changed, or we joined or left.
+    pub(super) root_since: Instant,
     pub(super) next_root_refresh: Instant,
     pub(super) dead: heapless::Vec<DeadRoot, DEAD_ROOTS>,
     pub(super) feasible: heapless::Vec<Feasible, FEASIBLE_ROOTS>,
@@ -90,6 +107,7 @@ impl<S: ChainStore> Tree<S> {
     pub(super) fn new(chain: S, public: [u8; 32], seq: u64, now: Instant) -> Self {
         Tree {
             joined: false,
+            detached: false,
             root: RootInfo {
                 key: public,
                 rank: 0,
@@ -103,6 +121,7 @@ impl<S: ChainStore> Tree<S> {
             parent: None,
             own_seq: seq,
             root_heard: now,
+            root_since: now,
             next_root_refresh: now,
             dead: heapless::Vec::new(),
             feasible: heapless::Vec::new(),
@@ -132,15 +151,57 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         u8::try_from(t).unwrap_or(u8::MAX)
     }
 
-    /// Whether we may be the root of tree `t` (module docs).
+    /// Whether we may be the root of tree `t` (module docs): a member, not
+    /// the root, of every earlier tree, under the same root there for at
+    /// least [`CANDIDACY_HOLD`] announcement intervals (so the later trees
+    /// do not start from positions that are still settling).
     pub(super) fn candidate(&self, t: usize) -> bool {
-        t == 0
-            || (self.rank > 0
-                && self
-                    .trees
-                    .iter()
-                    .take(t)
-                    .all(|s| s.joined && !s.is_own_root(&self.public)))
+        let now = self.clock.latest();
+        let hold = self.candidacy_hold();
+        self.trees.iter().take(t).all(|s| {
+            s.joined && !s.is_own_root(&self.public) && s.root_since.saturating_add(hold) <= now
+        })
+    }
+
+    pub(super) fn candidacy_hold(&self) -> Duration {
+        self.config.announce_interval.saturating_mul(CANDIDACY_HOLD)
+    }
+
+    /// When a tree before `t` completes its hold (so candidacy for `t`
+    /// must be looked at again), if one is pending.
+    pub(super) fn candidacy_deadline(&self, t: usize) -> Option<Instant> {
+        let now = self.clock.latest();
+        let hold = self.candidacy_hold();
+        self.trees
+            .iter()
+            .take(t)
+            .filter(|s| s.joined && !s.is_own_root(&self.public))
+            .map(|s| s.root_since.saturating_add(hold))
+            .filter(|&at| at > now)
+            .max()
+    }
+
+    /// Whether a neighbour has offered us a position in tree `t` under a
+    /// root that beats our own candidacy (then we join it rather than
+    /// start a tree of our own).
+    fn better_offer_known(&self, t: usize) -> Option<usize> {
+        let me = self.self_root(t);
+        let (tree, cap) = (Self::tree_index(t), self.config.root_spread);
+        self.table.as_ref().iter().position(|e| {
+            e.n.as_ref()
+                .and_then(|n| n.peer(t))
+                .and_then(super::table::Peer::info)
+                .is_some_and(|i| i.offer && i.root.beats_in(tree, cap, &me))
+        })
+    }
+
+    /// Whether `key` roots one of our trees before `t` (so it may not root
+    /// tree `t`).
+    pub(super) fn roots_earlier(&self, t: usize, key: &[u8; 32]) -> bool {
+        self.trees
+            .iter()
+            .take(t)
+            .any(|s| s.joined && s.root.key == *key)
     }
 
     /// Our smallest depth in the trees before `t`.
@@ -165,7 +226,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         }
     }
 
-    fn sign_heartbeat(&mut self, t: usize) {
+    pub(super) fn sign_heartbeat(&mut self, t: usize) {
         let mut r = self.self_root(t);
         let m = root_message(Self::tree_index(t), &r.key, r.rank, r.seq, r.spread);
         r.sig = self.secret.sign(&m).to_bytes();
@@ -321,7 +382,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
 
     /// Re-signs our grants in tree `t` once they are
     /// [`super::super::announce::GRANT_RENEW_AGE`] heartbeats old.
-    fn maybe_renew(&mut self, t: usize) {
+    pub(super) fn maybe_renew(&mut self, t: usize) {
         let Some(tr) = self.trees.get_mut(t) else {
             return;
         };
@@ -365,7 +426,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         };
         let was_root = tr.is_own_root(&public);
         tr.own_seq = tr.own_seq.saturating_add(1);
+        if !was_root {
+            tr.root_since = now;
+        }
         tr.joined = true;
+        tr.detached = false;
         tr.chain.clear();
         tr.coord = Coord::root();
         let had_parent = tr.parent.take().is_some();
@@ -395,6 +460,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             return;
         }
         tr.joined = false;
+        tr.detached = false;
         tr.chain.clear();
         tr.coord = Coord::root();
         let had_parent = tr.parent.take().is_some();
@@ -413,8 +479,42 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         self.recheck_from(t.saturating_add(1));
     }
 
-    /// Our parent in tree `t` is gone or unusable: our own root if we are a
-    /// candidate, else unjoined; either way we re-join from the offers.
+    /// Our parent in tree `t` is gone or its chain unusable (link down,
+    /// silence, a refused or moved chain): we *detach*, keeping our position
+    /// (the coordinates the rest of the network holds for us, and for our
+    /// subtree, stay good for forwarding) and announcing that we are not a
+    /// parent to take, while we re-join from the offers (a feasible one, or
+    /// any under a newer heartbeat). If our root dies meanwhile, the root
+    /// timeout lets go for good (`parent_lost`).
+    pub(super) fn parent_gone(&mut self, t: usize) {
+        let public = self.public;
+        let Some(tr) = self.trees.get_mut(t) else {
+            return;
+        };
+        if !tr.joined || tr.is_own_root(&public) {
+            return;
+        }
+        if tr.parent.take().is_some() {
+            self.stats.parent_changes = self.stats.parent_changes.saturating_add(1);
+        }
+        if tr.detached {
+            return;
+        }
+        tr.detached = true;
+        if self.stage_owner.is_some_and(|(st, _)| st == t) {
+            self.stage_owner = None;
+            self.stage.clear();
+        }
+        self.ask_all(t);
+        // Everyone learns we are detached (and our children detach too).
+        self.new_version(t);
+        self.reconsider(t);
+    }
+
+    /// Our position in tree `t` is lost for good (its root died, our own
+    /// grant expired, our root roots an earlier tree): our own root if we
+    /// are a candidate, else unjoined; either way we re-join from the
+    /// offers.
     pub(super) fn parent_lost(&mut self, now: Instant, t: usize) {
         if self.candidate(t) {
             self.become_root(now, t);
@@ -442,9 +542,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             if own {
                 if !cand {
                     self.unjoin(t);
-                } else if root.spread != self.own_spread(t) {
-                    // Our distance to the earlier roots changed: a new
-                    // heartbeat says so (keepalives carry it).
+                } else if root.spread.min(cap) != self.own_spread(t).min(cap) {
+                    // Our distance to the earlier roots changed where the
+                    // election looks (below the cap): a new heartbeat says
+                    // so (keepalives carry it).
                     if let Some(tr) = self.trees.get_mut(t) {
                         tr.own_seq = tr.own_seq.saturating_add(1);
                     }
@@ -453,135 +554,24 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 }
             } else if !joined {
                 if cand {
-                    self.become_root(now, t);
+                    match self.better_offer_known(t) {
+                        // Ask for it; joining happens when it arrives.
+                        Some(i) => {
+                            if let Some(x) = self.peer_mut(i, t) {
+                                x.we_want = Some(0);
+                                x.due = true;
+                            }
+                        }
+                        None => self.become_root(now, t),
+                    }
                 }
+            } else if self.roots_earlier(t, &root.key) {
+                // Our root here now roots an earlier tree: one key, one tree.
+                self.parent_lost(now, t);
             } else if cand && self.self_root(t).beats_in(Self::tree_index(t), cap, &root) {
                 self.become_root(now, t);
             }
         }
         self.recheck = None;
-    }
-
-    pub(super) fn is_stale(&self, t: usize, root: &RootInfo) -> bool {
-        self.trees.get(t).is_some_and(|tr| {
-            tr.dead
-                .iter()
-                .any(|d| d.key == root.key && root.seq <= d.seq)
-        })
-    }
-
-    /// A newer heartbeat of our root in tree `t`, heard from our parent.
-    pub(super) fn refresh_root(&mut self, now: Instant, t: usize, root: &RootInfo) {
-        let Some(tr) = self.trees.get_mut(t) else {
-            return;
-        };
-        if !(tr.joined && root.same_tree(&tr.root) && root.seq > tr.root.seq) {
-            return;
-        }
-        let credential = tr.root.credential;
-        tr.root = RootInfo {
-            credential,
-            ..*root
-        };
-        tr.root_heard = now;
-        // Pass the new heartbeat on at once (a keepalive, paced like
-        // everything else): it then comes down the tree as fast as a new
-        // position does.
-        self.mark_all_due(t);
-        self.note_feasible(t);
-        // The root's spread may have changed (candidacy), our grants may be
-        // due for renewal, and our own grant may now be past its lifetime.
-        self.recheck_from(t);
-        self.maybe_renew(t);
-        if self.own_grant_expired(t) {
-            self.parent_lost(now, t);
-        }
-    }
-
-    /// Whether our own grant in tree `t` (the last hop of our chain) is past
-    /// its lifetime under the newest heartbeat we hold.
-    pub(super) fn own_grant_expired(&self, t: usize) -> bool {
-        let Some(tr) = self.trees.get(t) else {
-            return false;
-        };
-        tr.chain
-            .hops()
-            .last()
-            .is_some_and(|h| self.expired(tr.root.seq, h.epoch, tr.depth()))
-    }
-
-    /// Whether an announcement under `root` in tree `t` from entry `idx`
-    /// can be ignored: not our parent, not our root, and a root ours beats.
-    pub(super) fn irrelevant(&self, t: usize, idx: usize, root: &RootInfo) -> bool {
-        let Some(tr) = self.trees.get(t) else {
-            return true;
-        };
-        tr.parent != Some(idx)
-            && !(tr.joined && root.same_tree(&tr.root))
-            && !self.beats_ours(t, root)
-    }
-
-    pub(super) fn root_deadline(&self, t: usize) -> Option<Instant> {
-        let tr = self.trees.get(t)?;
-        if !tr.joined {
-            None
-        } else if tr.is_own_root(&self.public) {
-            Some(tr.next_root_refresh)
-        } else {
-            Some(tr.root_heard.saturating_add(self.root_timeout(t)))
-        }
-    }
-
-    /// How long our root in tree `t` may stay silent:
-    /// `Config::root_timeout` plus `Config::root_timeout_per_hop` per hop of
-    /// our depth.
-    pub(super) fn root_timeout(&self, t: usize) -> Duration {
-        let depth = self.trees.get(t).map_or(0, Tree::depth);
-        let hops = u64::try_from(depth).unwrap_or(u64::MAX);
-        self.config
-            .root_timeout
-            .saturating_add(self.config.root_timeout_per_hop.saturating_mul(hops))
-    }
-
-    /// Our heartbeat in tree `t` (we are its root): a new sequence number,
-    /// and our grants renewed when due.
-    pub(super) fn heartbeat(&mut self, now: Instant, t: usize) {
-        let refresh = self.config.root_refresh.max(Duration::from_micros(1));
-        let Some(tr) = self.trees.get_mut(t) else {
-            return;
-        };
-        tr.own_seq = tr.own_seq.saturating_add(1);
-        tr.next_root_refresh = now.saturating_add(refresh);
-        self.sign_heartbeat(t);
-        self.mark_all_due(t);
-        self.maybe_renew(t);
-    }
-
-    /// The root of tree `t` fell silent: remember it as dead and let go.
-    pub(super) fn root_died(&mut self, now: Instant, t: usize) {
-        let Some(tr) = self.trees.get_mut(t) else {
-            return;
-        };
-        let dead = DeadRoot {
-            key: tr.root.key,
-            seq: tr.root.seq,
-            at: now,
-        };
-        if tr.dead.is_full() && !tr.dead.is_empty() {
-            tr.dead.remove(0);
-        }
-        let _ = tr.dead.push(dead);
-        self.stats.roots_expired = self.stats.roots_expired.saturating_add(1);
-        // Neighbours still on the dead root are unusable in this tree.
-        for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
-            if let Some(p) = n.peer_mut(t) {
-                if p.info()
-                    .is_some_and(|i| i.root.key == dead.key && i.root.seq <= dead.seq)
-                {
-                    p.view = super::table::View::None;
-                }
-            }
-        }
-        self.parent_lost(now, t);
     }
 }

@@ -21,11 +21,12 @@
 //!
 //! **Root election** (`node/election.rs`). Tree 0's root is the node with
 //! the highest `(rank, then smallest key)` ([`RootInfo::beats`]); a rank
-//! above 0 needs a credential ([`super::credential`]). Tree `t` ≥ 1 is
-//! rooted at the best-ranked credentialed node at least
-//! [`Config::root_spread`] hops from the roots of trees `0..t`
-//! ([`RootInfo::beats_in`]); the root of an earlier tree never roots a
-//! later one. A node adopts a neighbour's offer when it leads to a better
+//! above 0 needs a credential ([`super::credential`]), so without an
+//! authority every rank is 0 and the smallest key wins. Tree `t` ≥ 1 is
+//! rooted at the best candidate at least [`Config::root_spread`] hops from
+//! the roots of trees `0..t`, credentialed first, then the smaller key
+//! ([`RootInfo::beats_in`]); one key roots at most one tree
+//! ([`AnnounceError::DuplicateRoot`]). A node adopts a neighbour's offer when it leads to a better
 //! root, or to the same root at a depth at least
 //! [`Config::parent_switch_margin`] hops smaller than its current one, or
 //! (with [`Config::bfs_order_parent`]) at the same depth through a parent
@@ -45,11 +46,16 @@
 //!
 //! **Failures.** A neighbour silent for [`Config::neighbour_timeout`] is no
 //! longer used; after [`Config::silent_eviction`] it is removed from the
-//! table ([`Event::NeighbourEvicted`]). Losing the parent of a tree (link
-//! down, timeout, the parent's new chain is unusable) makes the node its
-//! own root there again (or unjoined, if it may not root that tree) and
-//! asks every neighbour for its chain, from which it re-joins the best
-//! tree. A root signs a fresh sequence number every [`Config::root_refresh`];
+//! table ([`Event::NeighbourEvicted`]); a driver that sees traffic to a
+//! neighbour fail reports it ([`Node::handle_link_suspect`]) and the node
+//! stops using it at once. Losing the parent of a tree (link down, timeout,
+//! suspicion, the parent's new chain is unusable or the parent detached)
+//! *detaches* the node: it keeps its position (the coordinates others hold
+//! for it and its subtree stay good for forwarding), tells its neighbours
+//! it is no parent to take, asks every neighbour for its chain and
+//! re-joins its own root through any attached neighbour, or a better tree.
+//! Only when the root itself is lost (`node/liveness.rs`) does it become
+//! its own root again (or unjoined, if it may not root that tree). A root signs a fresh sequence number every [`Config::root_refresh`];
 //! a root whose number has not advanced for [`Config::root_timeout`] (plus
 //! [`Config::root_timeout_per_hop`] per hop of our depth) is declared dead,
 //! its last number is remembered for [`Config::dead_root_hold`] (chains
@@ -103,7 +109,8 @@
 //! | `node/table.rs` | neighbour table: entries, views per tree, links up and down, eviction |
 //! | `node/receive.rs` | incoming announcements: requests, keepalives, segment verification |
 //! | `node/parent.rs` | parent choice: staging, following, renewal, hysteresis, adoption |
-//! | `node/election.rs` | per-tree state, root election and candidacy, heartbeats, feasibility, dead roots |
+//! | `node/election.rs` | per-tree state, root election and candidacy, feasibility, detaching, becoming root |
+//! | `node/liveness.rs` | root heartbeats: staleness, following them down, root timeout, dead roots |
 //! | `node/transmit.rs` | outgoing announcements: pacing, segments, keepalives, grants |
 //! | `node/forward.rs` | locators, headers and the forwarding decision at this node |
 //! | `node/timers.rs` | [`Timed`]: intervals, budget refill, timeouts, eviction |
@@ -129,6 +136,7 @@ use crate::time::{Instant, Monotonic};
 
 mod election;
 mod forward;
+mod liveness;
 mod parent;
 mod receive;
 mod stats;

@@ -124,10 +124,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let last = tr.chain.hops().last().copied();
         if tr.parent == Some(idx) {
             let Some(g) = grant.filter(|_| self.feasible(t, &root, depth)) else {
-                // The parent's chain is gone, or it moved deeper under the
-                // same heartbeat (possibly through our own stale subtree):
-                // let go and re-join from a feasible offer.
-                self.parent_lost(now, t);
+                // The parent's chain is gone (or it detached), or it moved
+                // deeper under the same heartbeat (possibly through our own
+                // stale subtree): let go and re-join from a feasible offer.
+                self.parent_gone(t);
                 return;
             };
             if same_tree
@@ -147,10 +147,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 self.adopt(now, t, idx, &root, parent, &p.tag, g, source);
             } else {
                 // The parent's new chain did not fit our store.
-                self.parent_lost(now, t);
+                self.parent_gone(t);
             }
         } else if let Some(g) = grant {
-            if self.better_parts(t, &root, parent) && self.feasible(t, &root, depth) {
+            if self.better_parts(t, &root, parent) && self.may_join(t, &root, depth) {
                 if self.available(t, idx, p, &source) {
                     self.adopt(now, t, idx, &root, parent, &p.tag, g, source);
                 } else if self.stage_fits(usize::from(p.total)) {
@@ -165,6 +165,22 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         }
     }
 
+    /// Whether we may take a position at `depth` under `root` in tree `t`
+    /// from a neighbour that offers it (so is not detached itself): the
+    /// feasibility condition, except that a detached node re-joins its own
+    /// root at any depth through an attached neighbour (whose chain does
+    /// not contain us: no loop), at once rather than after the next
+    /// heartbeat. Detachment travels down a cut-off subtree, so a detached
+    /// node never joins it; if the root itself is gone every node ends up
+    /// detached and nothing is offered until the root timeout.
+    pub(super) fn may_join(&self, t: usize, root: &RootInfo, depth: usize) -> bool {
+        self.feasible(t, root, depth)
+            || self
+                .trees
+                .get(t)
+                .is_some_and(|tr| tr.detached && tr.joined && root.same_tree(&tr.root))
+    }
+
     /// Whether an offer in tree `t` from a parent under `root` at
     /// coordinate `parent` beats our current position (hysteresis: under
     /// the same root a depth gain of at least `parent_switch_margin`).
@@ -172,7 +188,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let Some(tr) = self.trees.get(t) else {
             return false;
         };
-        if !tr.joined || self.beats_ours(t, root) {
+        if !tr.joined || tr.detached || self.beats_ours(t, root) {
             return true;
         }
         if !root.same_tree(&tr.root) || tr.is_own_root(&self.public) {
@@ -208,7 +224,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             if !info.offer
                 || parent == Some(i)
                 || !self.better_parts(t, &info.root, &info.coord)
-                || !self.feasible(t, &info.root, info.coord.depth().saturating_add(1))
+                || !self.may_join(t, &info.root, info.coord.depth().saturating_add(1))
             {
                 continue;
             }
@@ -299,6 +315,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let tag = next_tag(parent_tag, &g.key, g.slot);
         let root_changed = !(tr.joined && root.same_tree(&tr.root));
         tr.joined = true;
+        tr.detached = false;
         if root_changed {
             self.stats.root_changes = self.stats.root_changes.saturating_add(1);
             // A heartbeat we already held is not fresh again: keep the time
@@ -310,6 +327,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             };
             if let Some(tr) = self.trees.get_mut(t) {
                 tr.root_heard = heard;
+                tr.root_since = now;
                 tr.root = *root;
             }
             // Chains skipped under the old root may be under the new one.

@@ -153,7 +153,9 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             AnnounceError::UnknownDigest => &mut s.unknown_digest,
             AnnounceError::OutOfOrder => &mut s.out_of_order,
             AnnounceError::Expired => &mut s.rejected_expired,
-            AnnounceError::BadCredential => &mut s.rejected_credential,
+            AnnounceError::BadCredential | AnnounceError::DuplicateRoot => {
+                &mut s.rejected_credential
+            }
             AnnounceError::OverBudget => &mut s.over_budget,
         };
         *c = c.saturating_add(1);
@@ -196,7 +198,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 p.due = true;
             }
             if self.trees.get(t).is_some_and(|tr| tr.parent == Some(idx)) {
-                self.parent_lost(now, t);
+                self.parent_gone(t);
             }
         }
     }
@@ -249,6 +251,8 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             p.last_heard = now;
             p.info_mut()
         }) {
+            // A detached neighbour is no parent to take.
+            i.offer = i.offer && !k.detached;
             if k.root.seq > i.root.seq {
                 i.root = RootInfo {
                     credential,
@@ -257,7 +261,13 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             }
         }
         if self.trees.get(t).is_some_and(|tr| tr.parent == Some(idx)) {
-            self.refresh_root(now, t, &k.root);
+            if k.detached {
+                // Our parent lost its own: we keep our position too, and
+                // look for another parent.
+                self.parent_gone(t);
+            } else {
+                self.refresh_root(now, t, &k.root);
+            }
         }
         Ok(())
     }
@@ -318,9 +328,9 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 }
                 return Ok(());
             }
-            // Trees after the first need a credentialed root.
-            if t > 0 && f.root.rank == 0 {
-                return Err(AnnounceError::BadCredential);
+            // One key roots one tree.
+            if self.roots_earlier(t, &f.root.key) {
+                return Err(AnnounceError::DuplicateRoot);
             }
             check(
                 self.verify_root(idx, t, &f.root),
@@ -465,7 +475,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                     self.verify(idx, &peer, &m, &g.sig),
                     AnnounceError::BadSignature,
                 )?;
-                offer = self.acceptable_root(t, &f.root);
+                offer = !f.detached && self.acceptable_root(t, &f.root);
             }
         }
         if let Some(x) = self.peer_mut(idx, t) {

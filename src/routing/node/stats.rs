@@ -32,7 +32,8 @@ pub struct Stats {
     /// Refused: a grant past its lifetime ([`AnnounceError::Expired`]).
     pub rejected_expired: u64,
     /// Refused: a rank without a valid credential
-    /// ([`AnnounceError::BadCredential`]).
+    /// ([`AnnounceError::BadCredential`]), or a root of an earlier tree
+    /// ([`AnnounceError::DuplicateRoot`]).
     pub rejected_credential: u64,
     /// Keepalives that did not match the stored chain.
     pub unknown_digest: u64,
@@ -55,6 +56,9 @@ pub struct Stats {
     pub renewals: u64,
     /// Neighbour views timed out.
     pub neighbour_timeouts: u64,
+    /// Neighbours reported by the driver as not getting traffic through
+    /// ([`Node::handle_link_suspect`]).
+    pub suspected: u64,
     /// Neighbours removed from the table and reported
     /// ([`Event::NeighbourEvicted`]).
     pub evictions: u64,

@@ -374,9 +374,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         }
         for t in 0..K {
             if self.trees.get(t).is_some_and(|tr| tr.parent == Some(idx)) {
-                self.parent_lost(now, t);
+                self.parent_gone(t);
             }
         }
+        let _ = now;
     }
 
     /// Forgets a link (closed by the driver). Losing a parent link makes
@@ -387,6 +388,37 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         if let Some(i) = self.find_link(link) {
             self.remove_entry(now, i, None);
         }
+    }
+
+    /// The driver's report that traffic to `link`'s neighbour is not getting
+    /// through (no acknowledgement in time, a failed send): the node stops
+    /// using that neighbour, in every tree, until it hears a valid
+    /// announcement from it again, as after a neighbour timeout but at
+    /// once; where it was our parent we detach and look for another. The
+    /// link stays registered (it may recover). An unknown link is ignored.
+    pub fn handle_link_suspect(&mut self, now: Instant, link: LinkId) {
+        let _ = self.clock.observe(now);
+        let Some(idx) = self.find_link(link) else {
+            return;
+        };
+        self.stats.suspected = self.stats.suspected.saturating_add(1);
+        for t in 0..K {
+            if let Some(p) = self
+                .table
+                .as_mut()
+                .get_mut(idx)
+                .and_then(|e| e.n.as_mut())
+                .and_then(|n| n.peer_mut(t))
+            {
+                p.view = View::None;
+                p.we_want = Some(0);
+                p.due = true;
+            }
+            if self.trees.get(t).is_some_and(|tr| tr.parent == Some(idx)) {
+                self.parent_gone(t);
+            }
+        }
+        self.settle(self.clock.latest());
     }
 
     /// The first unreported eviction, cleared.

@@ -15,6 +15,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Timed for Node<'_,
             if let Some(r) = self.root_deadline(tree) {
                 t = t.min(r);
             }
+            // A hold before candidacy ends (a later tree may start).
+            if let Some(r) = self.candidacy_deadline(tree) {
+                t = t.min(r);
+            }
             if let Some(tr) = self.trees.get(tree) {
                 for d in &tr.dead {
                     t = t.min(d.at.saturating_add(self.config.dead_root_hold));
@@ -131,13 +135,15 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Timed for Node<'_,
                     .get(t)
                     .is_some_and(|tr| tr.parent.is_some() && Some(&tr.parent) == parents.get(t))
             {
-                self.parent_lost(now, t);
+                self.parent_gone(t);
             }
             let hold = self.config.dead_root_hold;
             if let Some(tr) = self.trees.get_mut(t) {
                 tr.dead.retain(|d| d.at.saturating_add(hold) > now);
             }
         }
+        // Candidacy depends on time (the hold): look again.
+        self.recheck_from(1);
         self.settle(now);
     }
 }

@@ -7,8 +7,8 @@ use ed25519_dalek::Signer;
 #[cfg(doc)]
 use super::super::announce::MAX_ANNOUNCE_LEN;
 use super::super::announce::{
-    Hop, KEEPALIVE_LEN, SegmentHeader, chain_digest, chain_tag, encode_keepalive, encode_segment,
-    grant_message, last_epoch, segment_len,
+    Hop, KEEPALIVE_LEN, SegmentHeader, chain_digest, chain_tag, encode_keepalive_flagged,
+    encode_segment, grant_message, last_epoch, segment_len,
 };
 use super::super::coords::MAX_DEPTH;
 #[cfg(doc)]
@@ -120,6 +120,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             let Some(tr) = self.trees.get(t) else {
                 continue;
             };
+            let detached = tr.detached;
             let written = if full {
                 let h = SegmentHeader {
                     tree,
@@ -129,12 +130,13 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                     start: u16::try_from(start).unwrap_or(u16::MAX),
                     digest,
                     want,
+                    detached,
                 };
                 let hops = tr.chain.hops().get(start..end).unwrap_or(&[]);
                 let g = if last { grant.as_ref() } else { None };
                 encode_segment(buf, &h, hops, g)?
             } else {
-                encode_keepalive(buf, tree, &tr.root, &digest, want)?
+                encode_keepalive_flagged(buf, tree, &tr.root, &digest, want, detached)?
             };
             let Some(p) = self.peer_mut(i, t) else {
                 continue;
