@@ -1432,3 +1432,99 @@ fn a_local_senders_held_events_are_not_refused_by_the_peer_bounds() {
         assert_eq!(&m.payload[..], &i.to_le_bytes());
     }
 }
+
+/// The same for a port re-pointed past a proxy on another node to a local
+/// port: only that proxy's final UpdatePreviousPeer names it there, so its
+/// events held there (here its ObserveClosure, sent when the node's loss
+/// tears it down) are released with the node (found by the `ports_hostile`
+/// fuzz target, corpus `regress-held-local-after-repoint`).
+#[test]
+fn events_of_a_port_repointed_by_a_lost_node_are_released_with_it() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let mut v = victim(cfg);
+    let (a, _b) = v.create_port_pair().unwrap();
+    let (x, y) = cross(&mut v);
+    let req = EventKind::ObserveProxyDirect {
+        target_node: V,
+        target_port: a,
+    };
+    v.handle_event(B, ev(x, y, u64::MAX, req)).unwrap();
+    assert_eq!(v.inspect(x).unwrap().peer, (V, a));
+    v.send_user_message(x, pl(b"to a"), &[]).unwrap();
+    drain(&mut v);
+    assert!(
+        v.inspect(a).unwrap().held > 0,
+        "held until B's proxy names x"
+    );
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    assert_eq!(v.held_count(), 0, "released with B");
+}
+
+/// No event may make a port its own peer or its own previous peer, or
+/// merge a route with itself: such a port would only ever send to itself,
+/// and its events would wait for ever (found by the `ports_hostile` fuzz
+/// target, corpus `regress-waiting-after-loss`: a MergePort whose port
+/// shared the target's peer left events waiting for a window for ever).
+#[test]
+fn a_port_is_never_its_own_peer_or_previous_peer() {
+    let cfg = Config {
+        direct_bypass: true,
+        ..Config::default()
+    };
+    let malformed = |r: Result<(), hyperport::ports::EventError>, from| {
+        assert_eq!(
+            r,
+            Err(ProtocolError {
+                node: from,
+                violation: Violation::Malformed
+            }
+            .into())
+        );
+    };
+    let mut v = victim(cfg);
+    let (x, y) = cross(&mut v);
+    // Re-pointed to itself (direct and targeted bypass requests).
+    let to_self = EventKind::ObserveProxyDirect {
+        target_node: V,
+        target_port: x,
+    };
+    malformed(v.handle_event(B, ev(x, y, u64::MAX, to_self)), B);
+    let to_self = EventKind::ObserveProxy {
+        proxy_node: B,
+        proxy_port: y,
+        target_node: V,
+        target_port: x,
+    };
+    malformed(v.handle_event(B, ev(x, y, 1, to_self)), B);
+    assert_eq!(v.inspect(x).unwrap().peer, (B, y));
+    // Named its own previous peer.
+    let upp = EventKind::UpdatePreviousPeer { node: V, port: x };
+    malformed(v.handle_event(B, ev(x, y, 2, upp)), B);
+    assert_eq!(v.inspect(x).unwrap().prev, (B, y));
+    // A carried port whose peer is itself.
+    let n = PortName::new(0x7e, 3);
+    let mut d = desc(B, 1, 1);
+    d.peer_node = V;
+    d.peer_port = n;
+    malformed(v.handle_event(B, ev(x, y, 3, carrying(1, &[(n, d)]))), B);
+    assert_eq!(v.port_state(n), None);
+    // A MergePort whose new port would be its own peer, or share the
+    // target's peer.
+    let (t, u) = v.create_port_pair().unwrap();
+    v.allow_merge(t, None).unwrap();
+    drain(&mut v);
+    for peer in [PortName::new(0x7e, 4), u] {
+        let mut e = merge_event(t, PortName::new(0x7e, 4));
+        if let EventKind::MergePort { descriptor, .. } = &mut e.kind {
+            descriptor.peer_node = V;
+            descriptor.peer_port = peer;
+        }
+        malformed(v.handle_event(C, e), C);
+        assert_eq!(v.port_state(t), Some(PortState::Receiving));
+        assert_eq!(v.port_state(PortName::new(0x7e, 4)), None);
+    }
+    assert_eq!(v.inspect(u).unwrap().peer, (V, t), "the route is intact");
+}

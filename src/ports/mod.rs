@@ -22,7 +22,10 @@
 //!   [`ProtocolError`] naming the node. Stale (already processed control
 //!   number) and duplicate events are dropped and counted ([`Stats`]).
 //! * The held pool drains (issue #16 item 6): events held from a node are
-//!   dropped when it is lost; every held event has an age bound
+//!   dropped when it is lost, and so are events of a local port held at a
+//!   local peer that only that node could name it to (a port it sent here
+//!   whose peer is local, or a port re-pointed past its proxy to a local
+//!   port); every held event has an age bound
 //!   ([`Config::max_held_age`], 60 s, driven by [`Node::handle_timeout`] /
 //!   [`Node::poll_timeout`]); no node may take more than half of the pool
 //!   (the per-node bound in force is `min(max_held_per_node, HELD / 2)`);
@@ -59,6 +62,10 @@
 //!   [`EventError::InvalidSender`], before anything is read. (Such input
 //!   used to be processed as a self-addressed event: past every per-peer
 //!   bound, with its violations swallowed.)
+//! * No event can make a port its own peer or its own previous peer, or
+//!   merge a route with itself (a MergePort whose port would share the
+//!   target's peer): such a port would only ever send to itself and its
+//!   events would wait for ever (found by the `ports_hostile` fuzz target).
 //! * Dead proxies are erased at once (no lingering closed proxies to leak).
 //!
 //! # Proxy-chain collapse: linear instead of quadratic
@@ -226,13 +233,41 @@
 //! not say how much of what it sent is unread, so the new port counts up
 //! to a full queue as unacknowledged until the proxy it replaces tells it
 //! what it knew (a UserMessageReadAck when it starts proxying) or the
-//! conjugate answers its request.
+//! conjugate answers its request. A UserMessageReadAckRequest that reaches
+//! a port while it is being sent (buffering) is passed on to the new port
+//! like one reaching a proxy: answered there, the answer would go the way
+//! a buffering port sends, to the new port, which would take it for an
+//! acknowledgement of what *it* sent (found by the 100,000-seed run).
 //!
 //! Flow control bounds each port, not a node: a node's message pool
 //! (`MSGS`) must hold what all its ports (and proxies) may have unread, up
 //! to `max_queued_per_port` each; a message that finds the pool full is
 //! dropped and reported as [`Violation::QueueFull`] against its sender.
 //! Size `MSGS` for the receiving ports a node serves at once.
+//!
+//! # Configuration and inspection
+//!
+//! [`Config`] holds every bound and switch, each documented with its
+//! default: the queue per port ([`Config::max_queued_per_port`], also the
+//! flow-control window), the hold bounds per port and sending node and per
+//! node ([`Config::max_held_per_port`], [`Config::max_held_per_node`]),
+//! the held-event age ([`Config::max_held_age`]), the send window after a
+//! peer change ([`Config::send_window`]), the bypass mode
+//! ([`Config::direct_bypass`]: `false` is the Chromium-compatible mode),
+//! flow control ([`Config::flow_control`]) and the local-event step bound
+//! ([`Config::max_local_steps`]). All nodes of a network should share
+//! them.
+//!
+//! For tests and debugging, [`Node::inspect`] returns a [`PortInfo`]: a
+//! port's state, its peer and previous peer (and the node that announced
+//! the previous peer), whether its peer is closed or lost, its send-window
+//! use, how many events are held for it, waiting to be sent from it and
+//! queued at it, and its sequence and control numbers.
+//! [`Node::held_events`] and [`Node::waiting_events`] list the held and
+//! waiting events themselves; [`Node::stats`] counts drops by cause. Once
+//! a network is idle, a receiving port with nothing held or waiting and no
+//! proxy left anywhere is the expected state (`tests/ports_random.rs`
+//! checks exactly that).
 //!
 //! # Node incarnations and loss
 //!

@@ -29,11 +29,12 @@ pub(crate) struct Port {
     /// Node whose UpdatePreviousPeer named the current prev, until the
     /// first event from that prev arrives (invalid once confirmed).
     pub prev_announcer: NodeName,
-    /// For a port created here from a descriptor whose peer is a port of
-    /// this node (`origin_peer`): the node that sent it, whose proxy
-    /// announces it to that peer. Invalid otherwise.
-    pub origin: NodeName,
-    pub origin_peer: PortName,
+    /// When this port's current peer is a port of this node that learns of
+    /// this port only from another node (a port created here from a
+    /// descriptor: the node that sent it; a port re-pointed past a proxy:
+    /// the proxy's node), that node: only its UpdatePreviousPeer names this
+    /// port there. Invalid otherwise; reset whenever the peer changes.
+    pub announcer: NodeName,
     pub pending_merge: bool,
     pub pending_merge_node: NodeName,
     /// Next control number on the edge to the current peer.
@@ -72,8 +73,7 @@ impl Port {
             prev_node: NodeName::INVALID,
             prev_port: PortName::INVALID,
             prev_announcer: NodeName::INVALID,
-            origin: NodeName::INVALID,
-            origin_peer: PortName::INVALID,
+            announcer: NodeName::INVALID,
             pending_merge: false,
             pending_merge_node: NodeName::INVALID,
             ctl_send: INITIAL_SEQ,
@@ -99,6 +99,7 @@ impl Port {
         self.peer_node = node;
         self.peer_port = port;
         self.ctl_send = INITIAL_SEQ;
+        self.announcer = NodeName::INVALID;
     }
 
     /// Takes the next control number on the edge to the current peer.

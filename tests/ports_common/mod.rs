@@ -86,6 +86,7 @@ pub const OBSERVE_PROXY: u32 = 2;
 pub const OBSERVE_PROXY_ACK: u32 = 3;
 pub const OBSERVE_CLOSURE: u32 = 4;
 pub const MERGE_PORT: u32 = 5;
+pub const READ_ACK_REQUEST: u32 = 6;
 pub const OBSERVE_PROXY_DIRECT: u32 = 9;
 pub const UPDATE_PREVIOUS_PEER: u32 = 8;
 pub const PEER_CONFIRMED: u32 = 10;

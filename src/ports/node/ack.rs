@@ -115,7 +115,12 @@ where
         let Some(p) = self.port_mut(target) else {
             return;
         };
-        if p.state == PortState::Proxying {
+        if matches!(p.state, PortState::Proxying | PortState::Buffering) {
+            // The request is for the receiving end this port stands for (a
+            // port being sent stands for its new port, where the reading
+            // goes on): pass it on. Answered here, the answer would go the
+            // way this port now sends, to the new port, which would take it
+            // for an acknowledgement of what *it* sent.
             self.forward_ctl(target, EventKind::ReadAckRequest { seq });
             return;
         }

@@ -138,7 +138,7 @@ where
                 return;
             }
         }
-        if self.route_ended(target) {
+        if self.route_ended(target) || self.ended_in_transit(target) {
             // Nothing this port can still use would come from anyone but
             // its previous peer (none, if a node loss tore its route
             // down): nothing is held for it any more.
@@ -232,6 +232,20 @@ where
     pub(super) fn route_ended(&self, port: PortName) -> bool {
         self.port(port).is_some_and(|p| {
             p.state == PortState::Receiving
+                && p.peer_closed
+                && self.received_through(port) >= p.last_seq_to_receive
+        })
+    }
+
+    /// Whether `port` is being sent (buffering) although its route has
+    /// ended: the new port will get what it holds and nothing past it, and
+    /// this port goes once the new one is accepted (dropping what is held
+    /// for it). Events of other senders can never be used; holding them
+    /// until then would blame an honest sender (the peer that keeps sending
+    /// until it hears of the end) for the hold bound.
+    pub(super) fn ended_in_transit(&self, port: PortName) -> bool {
+        self.port(port).is_some_and(|p| {
+            p.state == PortState::Buffering
                 && p.peer_closed
                 && self.received_through(port) >= p.last_seq_to_receive
         })
@@ -423,7 +437,8 @@ where
                 );
             }
             EventKind::UpdatePreviousPeer { node, port } => {
-                if !node.is_valid() || !port.is_valid() {
+                // A port is never its own previous peer.
+                if !node.is_valid() || !port.is_valid() || (node, port) == (self.name, target) {
                     self.violation(from, Violation::Malformed);
                     return;
                 }

@@ -60,6 +60,8 @@ where
             Some((_, cur)) => {
                 *cur = incarnation;
                 self.lose(node);
+                self.finish();
+                self.release_caused_by(node);
             }
             None => {
                 self.admitted
@@ -114,7 +116,19 @@ where
         }
         self.lose(node);
         self.finish();
+        self.release_caused_by(node);
+        self.finish();
         Ok(())
+    }
+
+    /// Drops events of local ports held at a local peer that only `node`
+    /// could name them to (see `Port::announcer`), once `node` is lost.
+    /// Run after the loss's own self-addressed events were processed: a
+    /// port torn down by the loss may just have sent its ObserveClosure
+    /// there.
+    fn release_caused_by(&mut self, node: NodeName) {
+        let me = self.name;
+        self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
     }
 
     fn check_remote(&self, node: NodeName) -> Result<(), NodeError> {
@@ -132,11 +146,9 @@ where
         // Events held from the lost node will never be released by it
         // (what they wait for would come from it or after it): drop them.
         self.drop_held(|h| h.view().1 == node, None, false);
-        // So will events of local ports that node sent here, held at the
-        // port they were sent to while that node's proxy had yet to name
-        // them there (only it could).
-        let me = self.name;
-        self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
+        // So will events of local ports that only that node could name
+        // to their local peers (`release_caused_by`, once the loss's own
+        // local events have been processed).
         // Events waiting for a send window towards the lost node die with
         // it, like those already in flight.
         self.drop_waiting(|w| w.1 == node);

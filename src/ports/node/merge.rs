@@ -185,7 +185,18 @@ where
             self.violation(from, Violation::PortExists(new_port));
             return;
         }
-        if !Self::descriptor_ok(&d) || d.referring_node != from {
+        // The merged port's peer is never the new port itself, nor the
+        // target's own peer: two routes never share a port, and a merge of
+        // a route with itself would leave a port that only ever sends to
+        // itself.
+        let shares_peer = self
+            .port(target)
+            .is_some_and(|p| (p.peer_node, p.peer_port) == (d.peer_node, d.peer_port));
+        if !Self::descriptor_ok(&d)
+            || d.referring_node != from
+            || (d.peer_node == self.name && d.peer_port == new_port)
+            || shares_peer
+        {
             self.violation(from, Violation::Malformed);
             return;
         }

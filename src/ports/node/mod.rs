@@ -447,16 +447,16 @@ where
     }
 
     /// The remote node a self-addressed event of port `from` to `(to, at)`
-    /// depends on if it is held: for a port created here from a descriptor
-    /// naming a local peer, sending on that first edge, the node that sent
-    /// it (only that node's proxy names it there). Invalid otherwise.
+    /// depends on if it is held: the node whose UpdatePreviousPeer alone
+    /// can name `from` to that local peer (`Port::announcer`). Invalid
+    /// otherwise.
     fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
         if to != self.name {
             return NodeName::INVALID;
         }
         self.port(from)
-            .filter(|p| p.origin_peer == at)
-            .map_or(NodeName::INVALID, |p| p.origin)
+            .filter(|p| p.peer_node == to && p.peer_port == at)
+            .map_or(NodeName::INVALID, |p| p.announcer)
     }
 
     /// [`Self::send`] with the remote node a self-addressed event depends

@@ -176,10 +176,19 @@ where
             self.violation(from, Violation::Malformed);
             return;
         }
+        let me = self.name;
         let Some(p) = self.port_mut(target) else {
             return;
         };
         if (p.peer_node, p.peer_port) == proxy {
+            if dest == (me, target) {
+                // Re-pointed to itself: a port is never its own peer (it
+                // would only ever send to itself). The request is forged
+                // (the walk of an honest one ends at the proxy's target's
+                // upstream port, never at the target).
+                self.violation(from, Violation::Malformed);
+                return;
+            }
             if p.state == PortState::Receiving {
                 // Whatever still waits for an earlier window goes to the
                 // proxy first (it is counted in `last`).
@@ -191,6 +200,11 @@ where
                 let ctl = p.take_ctl();
                 let last = p.next_seq_send.saturating_sub(1);
                 p.set_peer(dest.0, dest.1);
+                // A local new peer learns of this port only from the
+                // proxy's final UpdatePreviousPeer.
+                if dest.0 == me && proxy.0 != me {
+                    p.announcer = proxy.0;
+                }
                 // The new peer holds what this port sends until the proxy's
                 // UpdatePreviousPeer arrives: send within a window until it
                 // confirms (Config::send_window).

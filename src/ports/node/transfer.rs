@@ -155,8 +155,7 @@ where
         p.prev_node = d.referring_node;
         p.prev_port = d.referring_port;
         if d.peer_node == self.name {
-            p.origin = d.referring_node;
-            p.origin_peer = d.peer_port;
+            p.announcer = d.referring_node;
         }
         p.next_seq_send = d.next_seq_to_send;
         p.last_seq_ack = d.next_seq_to_send.saturating_sub(1);
@@ -241,7 +240,12 @@ where
             // The referring port is the sender's own (it became a proxy
             // there): anything else would make this node send PortAccepted
             // to a third party (reflection) or to itself.
-            if !Self::descriptor_ok(d) || d.referring_node != from {
+            // Nor may a port be its own peer (a route of one port, whose
+            // events could only ever wait for themselves).
+            if !Self::descriptor_ok(d)
+                || d.referring_node != from
+                || (d.peer_node == self.name && d.peer_port == *n)
+            {
                 self.violation(from, Violation::Malformed);
                 return false;
             }
