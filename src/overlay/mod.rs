@@ -198,6 +198,7 @@ mod config;
 mod e2e;
 mod egress;
 mod event;
+mod hop;
 mod host;
 pub mod identity;
 mod node;
