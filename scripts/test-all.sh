@@ -34,6 +34,12 @@ ARM_TARGET=thumbv7em-none-eabihf
 WASI_TARGET=wasm32-wasip2
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export DEBIAN_FRONTEND=noninteractive
+# Disk and time: CI machines may have little free disk. No incremental
+# caches, and line tables only in test binaries (backtraces keep file and
+# line); each can be overridden from the environment.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+export CARGO_PROFILE_TEST_DEBUG=${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}
 
 STEP_NAMES=()
 STEP_TIMES=()
@@ -225,6 +231,12 @@ step "no_std proof: freestanding x86_64 + Cortex-M4 under QEMU" bash no_std-test
 step "fuzz smoke (${FUZZ_SECONDS}s per target, stable, no sanitizer)" fuzz_smoke
 step "interop hooks (scripts/*_interop.sh)" interop_hooks
 step "ports hardening: every mutant killed (scripts/ports_mutations.sh)" bash scripts/ports_mutations.sh
+# The scratch builds of the steps above are not needed any more: on CI, free
+# their disk before the largest build of the run.
+if [[ ${CI:-} == true ]]; then
+    rm -rf target/ports-mutants fuzz/target no_std-tests/target
+    df -h . | tail -n 1
+fi
 step "cargo test --all-features (build)" cargo test --all-features --no-run
 print_times
 printf '(the test run follows; its output ends the log)\n'
