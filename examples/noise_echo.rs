@@ -486,7 +486,9 @@ async fn connect(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), Strin
     let span = (args.max_size - args.min_size) as u64 + 1;
     let mut total = 0u64;
     let mut msg = Vec::with_capacity(args.max_size);
+    let mut progress = cli::Progress::new();
     for i in 0..args.count {
+        progress.tick(|| format!("{i}/{} messages echoed ({total} bytes)", args.count));
         let len = args.min_size + (rng.next_u64() % span) as usize;
         msg.resize(len, 0);
         rng.fill_bytes(&mut msg);
@@ -506,6 +508,7 @@ async fn connect(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), Strin
             Err(e) => return Err(format!("echo of message {i} (seed {seed}): {e}")),
         }
     }
+    progress.finish();
     // Close our side; the server then closes too.
     stream.close().await.map_err(|e| format!("close: {e}"))?;
     match tokio::time::timeout(Duration::from_secs(5), stream.recv()).await {

@@ -189,7 +189,7 @@ fn nodes(t: &Topology) -> Vec<Flood> {
         .collect()
 }
 
-fn run(s: &Scenario, config: SimConfig) -> Result<Sim<Flood>, String> {
+fn run(s: &Scenario, config: SimConfig, label: &str) -> Result<Sim<Flood>, String> {
     let mut sim = Sim::with_topology(config, nodes(&s.topology), &s.topology, s.link)
         .map_err(|e| e.to_string())?;
     let cut = Partition::Cut(s.cut.clone());
@@ -206,7 +206,20 @@ fn run(s: &Scenario, config: SimConfig) -> Result<Sim<Flood>, String> {
             sim.command(o, Originate).map_err(|e| e.to_string())?;
         }
     }
-    sim.run_until_quiet(50_000_000).map_err(|e| e.to_string())?;
+    // Until quiet (the condition never holds), with progress on stderr.
+    let mut progress = cli::Progress::new();
+    sim.run_until_condition(50_000_000, |sim| {
+        progress.tick(|| {
+            let s = sim.stats();
+            format!(
+                "{label}: virtual time {}, {} steps, {} messages in flight",
+                s.now, s.steps, s.in_flight
+            )
+        });
+        false
+    })
+    .map_err(|e| e.to_string())?;
+    progress.finish();
     Ok(sim)
 }
 
@@ -311,7 +324,7 @@ fn main() -> ExitCode {
         ..SimConfig::with_seed(seed)
     };
     let wall = std::time::Instant::now();
-    let sim = match run(&scenario, config) {
+    let sim = match run(&scenario, config, "run") {
         Ok(sim) => sim,
         Err(e) => {
             eprintln!("run failed: {e}");
@@ -390,6 +403,7 @@ fn main() -> ExitCode {
             record_trace: false,
             ..config
         },
+        "rerun",
     ) {
         Ok(r) => r,
         Err(e) => {

@@ -164,6 +164,11 @@ fn message(i: usize, max: usize) -> Vec<u8> {
     (0..len).map(|_| next() as u8).collect()
 }
 
+/// The progress line: messages echoed so far.
+fn echoed(done: usize, of: usize, bytes: usize) -> String {
+    format!("{done}/{of} messages echoed ({bytes} payload bytes)")
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -198,7 +203,9 @@ fn run_hyperport(
     );
     let mut plain = vec![0u8; IMAGE_FRAME_CAP];
     let mut bytes = 0;
+    let mut progress = cli::Progress::new();
     for i in 0..=args.messages {
+        progress.tick(|| echoed(i, args.messages, bytes));
         // The last one is the empty end-of-session message.
         let msg = if i < args.messages {
             message(i, usize::from(args.max_payload))
@@ -243,7 +250,9 @@ fn run_snow(args: &Args, mut stream: TcpStream, expected: Option<[u8; 32]>) -> R
     print_session(hs.get_handshake_hash(), &server);
     let mut t = hs.into_transport_mode()?;
     let mut bytes = 0;
+    let mut progress = cli::Progress::new();
     for i in 0..=args.messages {
+        progress.tick(|| echoed(i, args.messages, bytes));
         let data = if i < args.messages {
             message(i, usize::from(args.max_payload))
         } else {

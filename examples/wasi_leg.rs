@@ -241,7 +241,14 @@ mod wasm {
         let mut plain = vec![0u8; leg.max_payload_len()];
         let mut bytes = 0u64;
         let echo_start = clock::now();
+        let mut progress = crate::cli::Progress::new();
         for i in 0..args.messages {
+            progress.tick(|| {
+                format!(
+                    "{i}/{} messages echoed ({bytes} payload bytes)",
+                    args.messages
+                )
+            });
             let len = match (args.size, usize::try_from(i)) {
                 (Some(n), _) => n as usize,
                 (None, Ok(i)) if i < FIRST_SIZES.len() => FIRST_SIZES[i],
@@ -266,6 +273,7 @@ mod wasm {
                 Err(e) => return Err(format!("message {i} ({len} bytes): {e}")),
             }
         }
+        progress.finish();
         let echo_ms = ms(echo_start);
         let mib_s = bytes as f64 / (1024.0 * 1024.0) / (echo_ms / 1000.0).max(1e-9);
         print_line(&format!(

@@ -14,11 +14,13 @@ use std::process::{Command, Output};
 /// host build parses the same command line, checked here.)
 const EXAMPLES: &[(&str, Option<&str>)] = &[
     ("frame_echo", None),
+    ("node", Some("tokio")),
     ("noise_vectors", None),
     ("overlay", Some("sim")),
     ("overlay_sim", Some("sim")),
     ("uart_echo_client", Some("embedded-io")),
     ("wasi_leg", Some("wasi")),
+    ("noise_echo", Some("tokio")),
 ];
 
 fn enabled(feature: Option<&str>) -> bool {
@@ -27,6 +29,7 @@ fn enabled(feature: Option<&str>) -> bool {
         Some("sim") => cfg!(feature = "sim"),
         Some("embedded-io") => cfg!(feature = "embedded-io"),
         Some("wasi") => cfg!(feature = "wasi"),
+        Some("tokio") => cfg!(feature = "tokio"),
         Some(other) => panic!("unknown feature {other}"),
     }
 }
@@ -161,5 +164,39 @@ fn bad_values_and_files_are_one_line_exit_2() {
         // Built for the host, a valid command line says where it runs.
         assert_one_line_exit_2("wasi_leg", &["--connect", "127.0.0.1:1"]);
     }
+    if cfg!(feature = "tokio") {
+        assert_one_line_exit_2("noise_echo", &[]);
+        assert_one_line_exit_2("noise_echo", &["--listen", "not-an-address"]);
+        assert_one_line_exit_2("noise_echo", &["--connect", "127.0.0.1:1", "--count", "x"]);
+        assert_one_line_exit_2(
+            "noise_echo",
+            &["--connect", "127.0.0.1:1", "--pattern", "N"],
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run longer than a second shows its progress on stderr (one line after
+/// the first second when stderr is not a terminal), and stdout keeps only
+/// the results. overlay_sim on a 6,474-node graph simulates for several
+/// seconds in a debug build.
+#[test]
+fn a_long_run_shows_progress_on_stderr() {
+    if !cfg!(feature = "sim") {
+        return;
+    }
+    let out = run("overlay_sim", &["vectors/topologies/as-733-20000102.txt"]);
+    assert_no_panic("overlay_sim", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("overlay_sim: run: virtual time ")),
+        "no progress line on stderr:\n{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains("virtual time 0."),
+        "progress on stdout"
+    );
 }

@@ -10,6 +10,9 @@
 //!   first), driving [`Channel`](crate::channel::Channel):
 //!   [`connect`], [`accept`], [`connect_tcp`], then a message API
 //!   ([`NoiseStream`]) or a byte-stream view ([`NoiseByteStream`]).
+//! * [`node`]: the overlay driver, an [`overlay::Node`](crate::overlay::Node)
+//!   on a UDP socket in one task ([`node::RunningNode`]), with pipes to
+//!   other nodes by key, events, counters and a graceful shutdown.
 //! * [`identity`]: load or generate a node's static key file (atomic
 //!   writes, permission and corruption checks, never a silent
 //!   replacement). Unix only.
@@ -34,6 +37,7 @@
 
 #[cfg(unix)]
 pub mod identity;
+pub mod node;
 pub mod stream;
 
 #[cfg(unix)]
