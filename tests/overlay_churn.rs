@@ -68,6 +68,9 @@ fn churn_keeps_delivery_exact_and_leaves_nothing_behind() {
                     runs += 1;
                     restarts += out.counters.restarts;
                     lost += out.counters.nodes_lost;
+                    // One line per run (seen with `--nocapture`): a long
+                    // run shows how far it got.
+                    eprintln!("run {runs}: {name} seed {seed} passed");
                 }
             }
             eprintln!("{runs} churn runs passed ({restarts} restarts, {lost} correspondents lost)");

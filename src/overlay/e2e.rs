@@ -338,9 +338,15 @@ where
                 return;
             };
             match ev {
-                link::Event::Established { .. } => {
+                link::Event::Established { sessions, .. } => {
                     // Say who we are (our incarnation) at once.
                     c.stream.want_ack();
+                    if sessions == 1 {
+                        // The link's first session: records could not leave
+                        // before, so the dead timer starts now (a rekey
+                        // does not stop data and restarts nothing).
+                        c.stream.session_up(now);
+                    }
                 }
                 link::Event::Expired => {
                     // The session is gone; the stream stays (a new session

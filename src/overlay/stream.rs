@@ -608,6 +608,15 @@ impl<const W: usize> Stream<W> {
     pub(crate) fn want_ack(&mut self) {
         self.ack_due = true;
     }
+
+    /// The session carrying this stream was just established: no record
+    /// could leave before, so the dead timer (no acknowledgement progress
+    /// for `dead_after`) counts from `now`, not from when the records were
+    /// queued (a handshake over a long lossy path may itself take longer
+    /// than `dead_after`; the handshake has its own deadline).
+    pub(crate) fn session_up(&mut self, now: Instant) {
+        self.progress = now;
+    }
 }
 
 #[cfg(test)]
