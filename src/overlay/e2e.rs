@@ -562,15 +562,13 @@ where
             },
             _ => None,
         };
-        if let Some(k) = self.corr_for(now, &key) {
-            if let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-                if c.loc.is_none() || c.loc_stale {
-                    if let Some(l) = loc {
-                        c.loc = Some(l);
-                        c.loc_stale = false;
-                    }
-                }
-            }
+        if let Some(k) = self.corr_for(now, &key)
+            && let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut())
+            && (c.loc.is_none() || c.loc_stale)
+            && let Some(l) = loc
+        {
+            c.loc = Some(l);
+            c.loc_stale = false;
         }
     }
 
@@ -639,10 +637,10 @@ where
             return;
         };
         c.last_active = now;
-        if let Some(slot) = slot {
-            if c.stream.queue(now, slot).is_none() {
-                self.pool.release(slot);
-            }
+        if let Some(slot) = slot
+            && c.stream.queue(now, slot).is_none()
+        {
+            self.pool.release(slot);
         }
     }
 
