@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use hyperport::overlay::Config;
 use hyperport::ports::Bytes;
 use hyperport::time::{Duration, Instant};
-use overlay_support::{Dgram, MTU, Mem, N, identity, node, node_name_of, run};
+use overlay_support::{Dgram, MTU, Mem, N, identity, node, open_pipe, run};
 
 const PACKETS: u8 = 100;
 
@@ -56,19 +56,7 @@ fn relay() {
         &mut events,
         &|_, _| false,
     );
-    let loc = nodes[2].location();
-    nodes[0].set_location(now, key(2), loc).unwrap();
-    let pa = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let pc = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let (na, nc) = (nodes[2].remember(now, key(0)).unwrap(), node_name_of(2));
-    nodes[0]
-        .ports_mut()
-        .initialize_port(pa, nc, pc, nc, pc)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(pc, na, pa, na, pa)
-        .unwrap();
+    let (pa, pc) = open_pipe(&mut nodes, now, 0, 2);
     nodes[0]
         .ports_mut()
         .send_user_message(pa, Bytes::from_slice(&[0]).unwrap(), &[])

@@ -18,7 +18,7 @@ use hyperport::overlay::{Config, DownReason, Event, HOP_PROLOGUE};
 use hyperport::ports::Bytes;
 use hyperport::rng::SeededRng;
 use hyperport::time::{Duration, Instant};
-use overlay_support::{Dgram, Mem, N, big_stack, identity, node, node_name_of, run};
+use overlay_support::{Dgram, Mem, N, big_stack, identity, node, open_pipe, run};
 
 const FLOOD: u32 = 10_000;
 
@@ -55,19 +55,7 @@ fn flood() {
     let at_v_a = nodes[1].peer(&key(0)).unwrap();
     let at_v_c = nodes[1].peer(&key(2)).unwrap();
     // A pipe A -> C through V.
-    let loc = nodes[2].location();
-    nodes[0].set_location(now, key(2), loc).unwrap();
-    let pa = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let pc = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let (na, nc) = (nodes[2].remember(now, key(0)).unwrap(), node_name_of(2));
-    nodes[0]
-        .ports_mut()
-        .initialize_port(pa, nc, pc, nc, pc)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(pc, na, pa, na, pa)
-        .unwrap();
+    let (pa, pc) = open_pipe(&mut nodes, now, 0, 2);
 
     // The flood: each initiation is a real IK initiation to V from a fresh
     // key, from a fresh address, 1 ms apart; A keeps sending meanwhile.

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use hyperport::overlay::{Config, Event, SendFailure};
 use hyperport::ports::Bytes;
 use hyperport::time::{Duration, Instant};
-use overlay_support::{Dgram, Mem, N, drain, identity, node, node_name_of, run};
+use overlay_support::{Dgram, Mem, N, drain, identity, node, open_pipe, run};
 
 #[test]
 fn a_datagram_queued_for_a_previous_session_is_refused() {
@@ -60,19 +60,7 @@ fn stale_scenario() {
     assert!(nodes[2].routing().is_root());
 
     // A pipe A -> C, established with one message.
-    let loc = nodes[2].location();
-    nodes[0].set_location(now, key(2), loc).unwrap();
-    let pa = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let pc = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let (na, nc) = (nodes[2].remember(now, key(0)).unwrap(), node_name_of(2));
-    nodes[0]
-        .ports_mut()
-        .initialize_port(pa, nc, pc, nc, pc)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(pc, na, pa, na, pa)
-        .unwrap();
+    let (pa, pc) = open_pipe(&mut nodes, now, 0, 2);
     let msg = |k: u8| Bytes::from_slice(&[k]).unwrap();
     nodes[0]
         .ports_mut()

@@ -154,6 +154,36 @@ pub fn run(
     }
 }
 
+/// Opens a ports pipe between test nodes `a` and `c` (`nodes[i]` is test
+/// node `i`): `a` is told where `c` is, `c` remembers `a`'s key, and one
+/// port on each side is initialized to the other. Returns the ports (at
+/// `a`, at `c`).
+pub fn open_pipe(
+    nodes: &mut [N<'_>],
+    now: Instant,
+    a: usize,
+    c: usize,
+) -> (hyperport::ports::PortName, hyperport::ports::PortName) {
+    let (ia, ic) = (a as u32, c as u32);
+    let loc = nodes[c].location();
+    nodes[a]
+        .set_location(now, identity(ic).public_key(), loc)
+        .unwrap();
+    let pa = nodes[a].ports_mut().create_uninitialized_port().unwrap();
+    let pc = nodes[c].ports_mut().create_uninitialized_port().unwrap();
+    let na = nodes[c].remember(now, identity(ia).public_key()).unwrap();
+    let nc = node_name_of(ic);
+    nodes[a]
+        .ports_mut()
+        .initialize_port(pa, nc, pc, nc, pc)
+        .unwrap();
+    nodes[c]
+        .ports_mut()
+        .initialize_port(pc, na, pa, na, pa)
+        .unwrap();
+    (pa, pc)
+}
+
 /// The ports name of test node `i`.
 pub fn node_name_of(i: u32) -> hyperport::ports::NodeName {
     identity(i).node_name()
