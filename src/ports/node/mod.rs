@@ -741,11 +741,11 @@ where
     fn drop_edges_waiting(&mut self, to: NodeName, edges: &[(PortName, PortName)]) {
         let before = self.windows.len();
         self.windows
-            .retain(|w| !(w.to == to && edges.iter().any(|e| *e == (w.from, w.at))));
+            .retain(|w| !(w.to == to && edges.contains(&(w.from, w.at))));
         if self.windows.len() != before {
             self.window_freed = true;
         }
-        self.drop_waiting(|w| w.1 == to && edges.iter().any(|e| *e == (w.0, w.2.port)));
+        self.drop_waiting(|w| w.1 == to && edges.contains(&(w.0, w.2.port)));
     }
 
     /// Discards waiting events matching `f` (their route ended): carried
