@@ -122,10 +122,10 @@ fn lookup(dir: &Path, key: &[u8; 32]) -> Option<Locator> {
 
 /// Gives the node `key`'s location from the directory, if there.
 async fn locate(handle: &NodeHandle, dir: Option<&Path>, key: [u8; 32]) {
-    if let Some(loc) = dir.and_then(|d| lookup(d, &key)) {
-        if let Err(e) = handle.set_location(key, loc).await {
-            eprintln!("location of {}: {e}", short(&key));
-        }
+    if let Some(loc) = dir.and_then(|d| lookup(d, &key))
+        && let Err(e) = handle.set_location(key, loc).await
+    {
+        eprintln!("location of {}: {e}", short(&key));
     }
 }
 
@@ -149,10 +149,10 @@ fn main() {
 async fn run(args: Args) -> i32 {
     let mut config = NodeConfig::new();
     config.shutdown_grace = Duration::from_secs_f64(args.grace);
-    if let Some(dir) = &args.directory {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            cli::fail(format_args!("cannot create {}: {e}", dir.display()));
-        }
+    if let Some(dir) = &args.directory
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        cli::fail(format_args!("cannot create {}: {e}", dir.display()));
     }
     let mut node = match RunningNode::bind(args.listen, &args.identity, config).await {
         Ok(n) => n,
@@ -201,14 +201,13 @@ async fn run(args: Args) -> i32 {
             tokio::select! {
                 _ = &mut ctrl_c => break,
                 _ = publish_tick.tick() => {
-                    if let (Some(d), Ok(info)) = (&dir, handle.info().await) {
-                        if published.as_ref() != Some(&info.location) {
+                    if let (Some(d), Ok(info)) = (&dir, handle.info().await)
+                        && published.as_ref() != Some(&info.location) {
                             match publish(d, &me, &info.location) {
                                 Ok(()) => published = Some(info.location),
                                 Err(e) => eprintln!("cannot publish the location: {e}"),
                             }
                         }
-                    }
                     None
                 }
                 e = events.recv() => {

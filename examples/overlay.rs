@@ -438,27 +438,25 @@ impl<'s> OverlayNode<'s> {
         }
         let mut read = false;
         while let Some(e) = self.node.poll_event() {
-            if let Some(v) = std::env::var_os("OVERLAY_TRACE") {
-                if v.to_string_lossy()
+            if let Some(v) = std::env::var_os("OVERLAY_TRACE")
+                && v.to_string_lossy()
                     .split(',')
                     .any(|x| x == self.id.0.to_string())
-                {
-                    let text = format!("{e:?}");
-                    // Keys shown by their first two bytes.
-                    let short = text
-                        .split("key: [")
-                        .map(|part| match part.split_once(']') {
-                            Some((k, rest)) if k.len() > 60 => {
-                                let b: Vec<u8> =
-                                    k.split(", ").filter_map(|x| x.parse().ok()).collect();
-                                format!("key: {:02x}{:02x}{rest}", b[0], b[1])
-                            }
-                            _ => part.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join("");
-                    eprintln!("{now} {}: {short}", self.id);
-                }
+            {
+                let text = format!("{e:?}");
+                // Keys shown by their first two bytes.
+                let short = text
+                    .split("key: [")
+                    .map(|part| match part.split_once(']') {
+                        Some((k, rest)) if k.len() > 60 => {
+                            let b: Vec<u8> = k.split(", ").filter_map(|x| x.parse().ok()).collect();
+                            format!("key: {:02x}{:02x}{rest}", b[0], b[1])
+                        }
+                        _ => part.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("");
+                eprintln!("{now} {}: {short}", self.id);
             }
             match e {
                 OEvent::PeerUp { .. } => self.counters.peer_up += 1,
@@ -987,7 +985,7 @@ impl<'s> Driver<'_, 's> {
             }
             self.answer()?;
             n += 1;
-            if n % 4096 == 0 {
+            if n.is_multiple_of(4096) {
                 self.tick();
             }
             if n > STEPS {

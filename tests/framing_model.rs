@@ -79,17 +79,15 @@ fn run_decoder_with(
     let mut sizes = chunk_sizes.iter().cycle();
     while offset < stream.len() {
         let size = (*sizes.next().unwrap()).min(stream.len() - offset);
-        if direct {
-            if let Some(dst) = decoder.body_remaining_mut() {
-                assert!(!dst.is_empty());
-                let n = size.min(dst.len());
-                dst[..n].copy_from_slice(&stream[offset..offset + n]);
-                offset += n;
-                if let Some(frame) = decoder.handle_filled(n).unwrap() {
-                    frames.push(frame.to_vec());
-                }
-                continue;
+        if direct && let Some(dst) = decoder.body_remaining_mut() {
+            assert!(!dst.is_empty());
+            let n = size.min(dst.len());
+            dst[..n].copy_from_slice(&stream[offset..offset + n]);
+            offset += n;
+            if let Some(frame) = decoder.handle_filled(n).unwrap() {
+                frames.push(frame.to_vec());
             }
+            continue;
         }
         let chunk = &stream[offset..offset + size];
         let mut input = chunk;

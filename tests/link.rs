@@ -707,19 +707,19 @@ fn poll_timeout_contract() {
         fired += 1;
         p.flush();
         // Some data now and then; lose 10% of everything.
-        if rng.next_u32() % 4 == 0
+        if rng.next_u32().is_multiple_of(4)
             && let Ok(d) = p.a_send(b"data")
         {
             p.to_bob.push(d);
         }
         let silent = p.now >= silent_from;
         for d in std::mem::take(&mut p.to_bob) {
-            if !silent && rng.next_u32() % 10 != 0 {
+            if !silent && !rng.next_u32().is_multiple_of(10) {
                 let _ = p.deliver_bob(d);
             }
         }
         for d in std::mem::take(&mut p.to_alice) {
-            if !silent && rng.next_u32() % 10 != 0 {
+            if !silent && !rng.next_u32().is_multiple_of(10) {
                 let _ = p.deliver_alice(d);
             }
         }

@@ -627,12 +627,12 @@ impl SimNode for Eve {
                 if m.len() <= HEADER_LEN {
                     return;
                 }
-                if self.rng.next_u32() % 2 == 0 {
+                if self.rng.next_u32().is_multiple_of(2) {
                     self.rng.fill_bytes(&mut m[HEADER_LEN..]);
                 } else {
                     let c = u64::from_be_bytes(m[12..20].try_into().expect("8 bytes"));
                     let d = 1 + self.below(40) as u64;
-                    let c2 = if self.rng.next_u32() % 2 == 0 {
+                    let c2 = if self.rng.next_u32().is_multiple_of(2) {
                         c.wrapping_add(d)
                     } else {
                         c.wrapping_sub(d)

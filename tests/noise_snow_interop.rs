@@ -207,7 +207,7 @@ fn run<P: Provider>(name: &str, ours_initiates: bool, rng: &mut SeededRng) {
     if needs_static(&pat, false) && !pat.is_one_way() {
         assert_eq!(init.remote_static().as_deref(), Some(&bob_s.public()[..]));
     }
-    let stream = rng.next_u32() % 2 == 0;
+    let stream = rng.next_u32().is_multiple_of(2);
     let mut ti = into_transport(init, stream);
     let mut tr = into_transport(resp, stream);
     for i in 0..6 {

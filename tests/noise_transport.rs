@@ -214,10 +214,10 @@ fn datagram_lossy_link_with_rekeys() {
             let mut wire = vec![0u8; 4 + 16];
             let (nonce, n) = a.write_message(&i.to_be_bytes(), &mut wire).unwrap();
             wire.truncate(n);
-            if rng.next() % 10 != 0 {
+            if !rng.next().is_multiple_of(10) {
                 in_flight.push((nonce, wire.clone(), i));
             }
-            if rng.next() % 20 == 0 {
+            if rng.next().is_multiple_of(20) {
                 in_flight.push((nonce, wire, i)); // duplicate
             }
             // Deliver a random in-flight datagram (reordering), sometimes two.

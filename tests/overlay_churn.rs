@@ -11,6 +11,8 @@
 //! affords); the full count was run once in release and is recorded in
 //! BENCHMARKS.md (`OVERLAY_CHURN_SEEDS=250 cargo test --release
 //! --features sim --test overlay_churn`: 4 topologies x 250 = 1,000 runs).
+//! `OVERLAY_CHURN_FIRST_SEED=S` starts at seed S (default 1) and
+//! `OVERLAY_CHURN_ONLY=FILE` keeps one topology, to resume a long run.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/overlay.rs"]
@@ -25,6 +27,13 @@ const TOPOLOGIES: [&str; 4] = [
     "zoo-Internet2.txt",
     "zoo-Sunet.txt",
 ];
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn seeds() -> u64 {
     std::env::var("OVERLAY_CHURN_SEEDS")
@@ -41,10 +50,15 @@ fn churn_keeps_delivery_exact_and_leaves_nothing_behind() {
             let mut runs = 0;
             let mut restarts = 0;
             let mut lost = 0;
-            for name in TOPOLOGIES {
+            let only: String = env_or("OVERLAY_CHURN_ONLY", String::new());
+            let first: u64 = env_or("OVERLAY_CHURN_FIRST_SEED", 1);
+            for name in TOPOLOGIES
+                .into_iter()
+                .filter(|n| only.is_empty() || *n == only)
+            {
                 let path = format!("{}/vectors/topologies/{name}", env!("CARGO_MANIFEST_DIR"));
                 let t = Topology::from_file(&path).unwrap();
-                for seed in 1..=seeds() {
+                for seed in first..first.saturating_add(seeds()) {
                     let o = Options {
                         pipes: 6,
                         messages: 8,
@@ -68,6 +82,9 @@ fn churn_keeps_delivery_exact_and_leaves_nothing_behind() {
                     runs += 1;
                     restarts += out.counters.restarts;
                     lost += out.counters.nodes_lost;
+                    // One line per run (seen with `--nocapture`): a long
+                    // run shows how far it got.
+                    eprintln!("run {runs}: {name} seed {seed} passed");
                 }
             }
             eprintln!("{runs} churn runs passed ({restarts} restarts, {lost} correspondents lost)");

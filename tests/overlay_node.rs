@@ -113,8 +113,23 @@ fn run(
     }
 }
 
+/// Nodes are large values (a debug build keeps several copies of one on
+/// the stack): each test runs on a thread with a big stack.
+fn big_stack(f: fn()) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 #[test]
 fn three_nodes_in_a_line_route_ports_messages() {
+    big_stack(three_nodes_in_a_line);
+}
+
+fn three_nodes_in_a_line() {
     let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
     let mut now = Instant::ZERO;
     let mut nodes: Vec<N<'_>> = mems
@@ -133,9 +148,11 @@ fn three_nodes_in_a_line_route_ports_messages() {
         .filter(|(_, e)| matches!(e, Event::PeerUp { .. }))
         .count();
     assert_eq!(ups, 4, "{events:?}");
-    // Node 2 has the highest rank: the root.
-    assert!(nodes[2].routing().is_root());
-    assert_eq!(nodes[0].routing().coord().depth(), 2);
+    // No rank authority is configured: every node ranks 0 and the root is
+    // the smallest key; all three agree on it, and exactly one is root.
+    let root = nodes[0].routing().root().key;
+    assert!(nodes.iter().all(|n| n.routing().root().key == root));
+    assert_eq!(nodes.iter().filter(|n| n.routing().is_root()).count(), 1);
     // A pipe between 0 and 2: node 0 knows where 2 is (directory).
     let loc2 = nodes[2].location();
     nodes[0].set_location(now, keys[2], loc2.clone()).unwrap();
@@ -165,4 +182,75 @@ fn three_nodes_in_a_line_route_ports_messages() {
     assert_eq!(got, [0, 1, 2, 3, 4], "{events:?}");
     assert!(nodes.iter().all(|n| n.is_idle()));
     let _: PortName = p0;
+}
+
+/// Records queued while the first end-to-end handshake cannot even start
+/// (no location yet) for longer than `dead_after`: once the session is up
+/// they are delivered, and the correspondent is not declared lost (the dead
+/// timer counts from the session's establishment, not from queueing; a
+/// first handshake over a long lossy path can take longer than
+/// `dead_after`). Fails without `Stream::session_up` in `e2e.rs`.
+#[test]
+fn a_slow_first_handshake_does_not_count_against_dead_after() {
+    big_stack(slow_first_handshake);
+}
+
+fn slow_first_handshake() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut now = Instant::ZERO;
+    let mut nodes: Vec<N<'_>> = mems
+        .iter_mut()
+        .enumerate()
+        .map(|(i, m)| node(i as u32, m, now))
+        .collect();
+    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
+    nodes[0].connect(now, keys[1], 1).unwrap();
+    nodes[2].connect(now, keys[1], 1).unwrap();
+    let mut events = Vec::new();
+    run(&mut nodes, &mut now, Instant::from_secs(5), &mut events);
+    // Node 0 knows node 2's key, not yet where it is.
+    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
+    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
+    let n2 = nodes[0].remember(now, keys[2]).unwrap();
+    let n0 = nodes[2].remember(now, keys[0]).unwrap();
+    nodes[0]
+        .ports_mut()
+        .initialize_port(p0, n2, p2, n2, p2)
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .initialize_port(p2, n0, p0, n0, p0)
+        .unwrap();
+    for k in 0..3u8 {
+        nodes[0]
+            .ports_mut()
+            .send_user_message(p0, Bytes::from_slice(&[k]).unwrap(), &[])
+            .unwrap();
+    }
+    let dead_after = Config::default().dead_after;
+    let late = now + dead_after + Duration::from_secs(10);
+    run(&mut nodes, &mut now, late, &mut events);
+    assert!(
+        events
+            .iter()
+            .any(|(i, e)| *i == 0 && matches!(e, Event::LocationNeeded { key } if *key == keys[2])),
+        "{events:?}"
+    );
+    // The directory answers late.
+    let loc2 = nodes[2].location();
+    nodes[0].set_location(now, keys[2], loc2).unwrap();
+    let until = now + Duration::from_secs(5);
+    run(&mut nodes, &mut now, until, &mut events);
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::NodeLost { .. })),
+        "{events:?}"
+    );
+    let mut got = Vec::new();
+    while let Some(m) = nodes[2].ports_mut().get_message(p2).unwrap() {
+        got.push(m.payload[0]);
+    }
+    assert_eq!(got, [0, 1, 2]);
+    assert!(nodes.iter().all(|n| n.is_idle()));
 }

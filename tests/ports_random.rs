@@ -241,7 +241,7 @@ fn run(seed: u64, ops: usize) -> [u8; 32] {
     // Odd seeds run Chromium's bypass (ObserveProxy around the route), even
     // seeds the direct bypass extension.
     let cfg = hyperport::ports::Config {
-        direct_bypass: seed % 2 == 0,
+        direct_bypass: seed.is_multiple_of(2),
         // Exploration only: PORTS_WINDOW overrides the send window
         // (default: the crate default, 16).
         send_window: std::env::var("PORTS_WINDOW")

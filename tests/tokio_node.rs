@@ -146,10 +146,10 @@ fn directory(
         while let Some(e) = events.recv().await {
             match e {
                 NodeEvent::LocationNeeded { key } => {
-                    if let Some(i) = keys.iter().position(|k| *k == key) {
-                        if let Ok(info) = all[i].info().await {
-                            let _ = handle.set_location(key, info.location).await;
-                        }
+                    if let Some(i) = keys.iter().position(|k| *k == key)
+                        && let Ok(info) = all[i].info().await
+                    {
+                        let _ = handle.set_location(key, info.location).await;
                     }
                 }
                 NodeEvent::NodeLost { .. } => eprintln!("{e:?}"),

@@ -147,7 +147,7 @@ pub fn run(data: &[u8]) {
         let size = 1 + usize::from(data.get(k % data.len().max(1)).copied().unwrap_or(0)) * 13;
         k += 1;
         let end = (at + size).min(stream.len());
-        let direct = k % 3 == 0;
+        let direct = k.is_multiple_of(3);
         let result = if direct && let Some(buf) = b.read_buffer() {
             let n = buf.len().min(end - at);
             buf[..n].copy_from_slice(&stream[at..at + n]);

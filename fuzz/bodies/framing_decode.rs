@@ -77,18 +77,16 @@ pub fn run(data: &[u8]) {
     let mut sizes = sizes.iter().cycle();
     while offset < stream.len() {
         let size = (*sizes.next().expect("non-empty")).min(stream.len() - offset);
-        if direct {
-            if let Some(dst) = decoder.body_remaining_mut() {
-                assert!(!dst.is_empty(), "empty body slice offered");
-                let n = size.min(dst.len());
-                dst[..n].copy_from_slice(&stream[offset..offset + n]);
-                offset += n;
-                if let Some(frame) = decoder.handle_filled(n).expect("n fits") {
-                    assert_eq!(Some(&frame), want_frames.get(got), "frame {got} differs");
-                    got += 1;
-                }
-                continue;
+        if direct && let Some(dst) = decoder.body_remaining_mut() {
+            assert!(!dst.is_empty(), "empty body slice offered");
+            let n = size.min(dst.len());
+            dst[..n].copy_from_slice(&stream[offset..offset + n]);
+            offset += n;
+            if let Some(frame) = decoder.handle_filled(n).expect("n fits") {
+                assert_eq!(Some(&frame), want_frames.get(got), "frame {got} differs");
+                got += 1;
             }
+            continue;
         }
         let chunk = &stream[offset..offset + size];
         let mut input = chunk;

@@ -212,7 +212,7 @@ pub fn run(data: &[u8]) {
                 let p = mine[usize::from(s.byte()) % mine.len()];
                 let _ = v.get_message(p);
             }
-            2 if !mine.is_empty() && s.byte() % 4 == 0 => {
+            2 if !mine.is_empty() && s.byte().is_multiple_of(4) => {
                 let p = mine[usize::from(s.byte()) % mine.len()];
                 let _ = v.close_port(p);
             }

@@ -118,7 +118,7 @@ fn structured(data: &[u8]) {
     let rank = if tree == 1 || rank_sel & 1 == 1 { u32::from(rank_sel) + 1 } else { 0 };
     let seq = u64::from(r.byte()) + 20;
     let spread = u16::from(r.byte() % 4);
-    let want = (r.byte() % 3 == 0).then(|| u16::from(r.byte() % 4));
+    let want = r.byte().is_multiple_of(3).then(|| u16::from(r.byte() % 4));
     // The root and its heartbeat (credentialed by the authority).
     let root_sk = key(0);
     let root_key = root_sk.verifying_key().to_bytes();

@@ -100,8 +100,8 @@ fn positions(bytes: &mut impl Iterator<Item = u8>, n: usize) -> Vec<[Option<(Roo
         .map(|_| {
             core::array::from_fn(|t| {
                 let b = bytes.next().unwrap_or(0);
-                (b % 5 != 0).then(|| {
-                    let root = if b % 7 == 0 { RootId([9; 8]) } else { RootId([t as u8; 8]) };
+                (!b.is_multiple_of(5)).then(|| {
+                    let root = if b.is_multiple_of(7) { RootId([9; 8]) } else { RootId([t as u8; 8]) };
                     (root, coord(bytes))
                 })
             })
@@ -138,19 +138,19 @@ pub fn run_multi(data: &[u8]) {
         h.trees = b & hyperport::routing::ALL_TREES;
     }
     // One tree only: the same decision as `decide`.
-    if pos.iter().all(|p| p[1..].iter().all(Option::is_none)) {
-        if let (Some((r0, own)), Some(d0)) = (&pos[0][0], h.dest.get(0)) {
-            if *r0 == d0.root && adj[0].iter().all(|&v| pos[v][0].as_ref().is_some_and(|(r, _)| *r == d0.root)) {
-                let mut a = h.clone();
-                a.trees = 1;
-                let mut wm = a.watermark;
-                let single = decide(own, &d0.coord, &mut wm, adj[0].iter().map(|&v| (LinkId(v as u32), &pos[v][0].as_ref().unwrap().1)));
-                let multi = decide_multi(&view(&pos[0]), &mut a, adj[0].iter().map(|&v| NeighbourView { link: LinkId(v as u32), trees: view(&pos[v]) }));
-                assert_eq!(single, multi);
-                if single != Decision::PathBroken {
-                    assert_eq!(wm, a.watermark);
-                }
-            }
+    if pos.iter().all(|p| p[1..].iter().all(Option::is_none))
+        && let (Some((r0, own)), Some(d0)) = (&pos[0][0], h.dest.get(0))
+        && *r0 == d0.root
+        && adj[0].iter().all(|&v| pos[v][0].as_ref().is_some_and(|(r, _)| *r == d0.root))
+    {
+        let mut a = h.clone();
+        a.trees = 1;
+        let mut wm = a.watermark;
+        let single = decide(own, &d0.coord, &mut wm, adj[0].iter().map(|&v| (LinkId(v as u32), &pos[v][0].as_ref().unwrap().1)));
+        let multi = decide_multi(&view(&pos[0]), &mut a, adj[0].iter().map(|&v| NeighbourView { link: LinkId(v as u32), trees: view(&pos[v]) }));
+        assert_eq!(single, multi);
+        if single != Decision::PathBroken {
+            assert_eq!(wm, a.watermark);
         }
     }
     let mut at = 0;

@@ -354,7 +354,7 @@ impl HandshakePattern {
 
     /// Whether message `index` is sent by Alice.
     pub fn alice_sends(&self, index: usize) -> bool {
-        (index % 2 == 0) == self.alice_first
+        index.is_multiple_of(2) == self.alice_first
     }
 
     /// Applies `pskN` (spec section 9.2): `psk0` puts a `psk` token at the

@@ -203,10 +203,11 @@ mod tests {
             if n == u64::MAX {
                 return Err(ReplayError::Reserved);
             }
-            if let Some(h) = self.highest {
-                if n <= h && h - n >= REPLAY_WINDOW {
-                    return Err(ReplayError::TooOld);
-                }
+            if let Some(h) = self.highest
+                && n <= h
+                && h - n >= REPLAY_WINDOW
+            {
+                return Err(ReplayError::TooOld);
             }
             if self.seen.contains(&n) {
                 return Err(ReplayError::Duplicate);

@@ -68,7 +68,9 @@ pub struct Config {
     pub rto_max: Duration,
     /// A correspondent whose oldest unacknowledged record saw no
     /// acknowledgement progress for this long is declared lost (ports are
-    /// told, its records dropped). Default 60 s (about 30 retransmissions
+    /// told, its records dropped). Counted from the establishment of the
+    /// end-to-end session at the earliest (before it, the handshake
+    /// deadline of `e2e` decides). Default 60 s (about 30 retransmissions
     /// at the ceiling).
     pub dead_after: Duration,
     /// Records a stream keeps unacknowledged (its window), at most

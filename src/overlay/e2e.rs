@@ -338,9 +338,15 @@ where
                 return;
             };
             match ev {
-                link::Event::Established { .. } => {
+                link::Event::Established { sessions, .. } => {
                     // Say who we are (our incarnation) at once.
                     c.stream.want_ack();
+                    if sessions == 1 {
+                        // The link's first session: records could not leave
+                        // before, so the dead timer starts now (a rekey
+                        // does not stop data and restarts nothing).
+                        c.stream.session_up(now);
+                    }
                 }
                 link::Event::Expired => {
                     // The session is gone; the stream stays (a new session
@@ -556,15 +562,13 @@ where
             },
             _ => None,
         };
-        if let Some(k) = self.corr_for(now, &key) {
-            if let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-                if c.loc.is_none() || c.loc_stale {
-                    if let Some(l) = loc {
-                        c.loc = Some(l);
-                        c.loc_stale = false;
-                    }
-                }
-            }
+        if let Some(k) = self.corr_for(now, &key)
+            && let Some(c) = self.corr.get_mut(k).and_then(|s| s.c.as_mut())
+            && (c.loc.is_none() || c.loc_stale)
+            && let Some(l) = loc
+        {
+            c.loc = Some(l);
+            c.loc_stale = false;
         }
     }
 
@@ -633,10 +637,10 @@ where
             return;
         };
         c.last_active = now;
-        if let Some(slot) = slot {
-            if c.stream.queue(now, slot).is_none() {
-                self.pool.release(slot);
-            }
+        if let Some(slot) = slot
+            && c.stream.queue(now, slot).is_none()
+        {
+            self.pool.release(slot);
         }
     }
 

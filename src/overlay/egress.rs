@@ -305,10 +305,11 @@ where
         let me = self.core.ports.name();
         let mut intros: heapless::Vec<usize, { super::host::MAX_NAMES }> = heapless::Vec::new();
         for n in &self.stall_names {
-            if *n != to && *n != me {
-                if let Some(i) = self.core.find_corr_by_name(*n) {
-                    let _ = intros.push(i);
-                }
+            if *n != to
+                && *n != me
+                && let Some(i) = self.core.find_corr_by_name(*n)
+            {
+                let _ = intros.push(i);
             }
         }
         let needed = u32::try_from(intros.len())
@@ -339,12 +340,11 @@ where
             if n > REC {
                 continue;
             }
-            if let Some(slot) = self.core.pool.put(buf.get(..n).unwrap_or(&[])) {
-                if let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-                    if c.stream.queue(now, slot).is_none() {
-                        self.core.pool.release(slot);
-                    }
-                }
+            if let Some(slot) = self.core.pool.put(buf.get(..n).unwrap_or(&[]))
+                && let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut())
+                && c.stream.queue(now, slot).is_none()
+            {
+                self.core.pool.release(slot);
             }
         }
         let Some(slot) = self.core.pool.put(self.stall_buf.get(..len).unwrap_or(&[])) else {
@@ -505,10 +505,10 @@ where
             // No way there from here under our current root: the location
             // is stale (or the destination sits at our own coordinate).
             self.core.stats.no_route = self.core.stats.no_route.saturating_add(1);
-            if let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) {
-                if c.loc.as_ref() == Some(loc) {
-                    c.loc_stale = true;
-                }
+            if let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut())
+                && c.loc.as_ref() == Some(loc)
+            {
+                c.loc_stale = true;
             }
             self.core.need_location(now, k);
             return None;

@@ -153,6 +153,12 @@
 //!   Noise `IK` (forward secret), hop sessions too; nothing more.
 //! * **Ports events are records of at most `REC - 1` bytes**; a larger one
 //!   cannot travel (counted in [`Stats::ports_errors`]).
+//! * **A remembered node is forgotten when unused.** A correspondent that
+//!   never carried a session (only [`Node::remember`]ed or located) is
+//!   freed after [`Config::correspondent_ttl`] even when a port still
+//!   names it; a later ports event for it raises [`Event::UnknownNode`] and
+//!   ports is told the node is lost. Call `remember` again before using a
+//!   node left idle that long.
 //! * **Restart needs fresh storage**: the routing machine does not give its
 //!   neighbour table back, so a node cannot be rebuilt in place.
 //!
@@ -198,6 +204,7 @@ mod config;
 mod e2e;
 mod egress;
 mod event;
+mod hop;
 mod host;
 pub mod identity;
 mod node;

@@ -115,11 +115,11 @@ impl<'s, const REC: usize> Pool<'s, REC> {
 
     /// Returns slot `id` to the pool.
     pub(crate) fn release(&mut self, id: u16) {
-        if let Some(s) = self.slots.get_mut(usize::from(id)) {
-            if s.used {
-                s.used = false;
-                self.used = self.used.saturating_sub(1);
-            }
+        if let Some(s) = self.slots.get_mut(usize::from(id))
+            && s.used
+        {
+            s.used = false;
+            self.used = self.used.saturating_sub(1);
         }
     }
 
@@ -307,11 +307,12 @@ impl<const W: usize> Stream<W> {
         let mut pick = None;
         for i in 0..self.in_flight() {
             let seq = self.una.wrapping_add(i);
-            if let Some(Some(r)) = self.tx.get(Self::idx(seq)) {
-                if !r.sacked && (r.ready || r.due <= now) {
-                    pick = Some(seq);
-                    break;
-                }
+            if let Some(Some(r)) = self.tx.get(Self::idx(seq))
+                && !r.sacked
+                && (r.ready || r.due <= now)
+            {
+                pick = Some(seq);
+                break;
             }
         }
         let ack = self.rcv_next;
@@ -391,16 +392,16 @@ impl<const W: usize> Stream<W> {
         let mut sample = None;
         for _ in 0..newly {
             let i = Self::idx(self.una);
-            if let Some(e) = self.tx.get_mut(i) {
-                if let Some(r) = e.take() {
-                    if !r.sacked {
-                        release(r.slot);
-                    }
-                    if r.tries == 1 {
-                        sample = r.first_sent.map(|t| now.saturating_duration_since(t));
-                    }
-                    self.acked = self.acked.saturating_add(1);
+            if let Some(e) = self.tx.get_mut(i)
+                && let Some(r) = e.take()
+            {
+                if !r.sacked {
+                    release(r.slot);
                 }
+                if r.tries == 1 {
+                    sample = r.first_sent.map(|t| now.saturating_duration_since(t));
+                }
+                self.acked = self.acked.saturating_add(1);
             }
             self.una = self.una.wrapping_add(1);
         }
@@ -412,13 +413,14 @@ impl<const W: usize> Stream<W> {
             if seq.wrapping_sub(self.una) >= self.in_flight() {
                 continue;
             }
-            if let Some(Some(r)) = self.tx.get_mut(Self::idx(seq)) {
-                if !r.sacked && r.first_sent.is_some() {
-                    r.sacked = true;
-                    release(r.slot);
-                    if r.tries == 1 && sample.is_none() {
-                        sample = r.first_sent.map(|t| now.saturating_duration_since(t));
-                    }
+            if let Some(Some(r)) = self.tx.get_mut(Self::idx(seq))
+                && !r.sacked
+                && r.first_sent.is_some()
+            {
+                r.sacked = true;
+                release(r.slot);
+                if r.tries == 1 && sample.is_none() {
+                    sample = r.first_sent.map(|t| now.saturating_duration_since(t));
                 }
             }
         }
@@ -496,10 +498,12 @@ impl<const W: usize> Stream<W> {
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let mut t: Option<Instant> = None;
         for i in 0..self.in_flight() {
-            if let Some(Some(r)) = self.tx.get(Self::idx(self.una.wrapping_add(i))) {
-                if !r.sacked && !r.ready && r.first_sent.is_some() {
-                    t = Some(t.map_or(r.due, |t| t.min(r.due)));
-                }
+            if let Some(Some(r)) = self.tx.get(Self::idx(self.una.wrapping_add(i)))
+                && !r.sacked
+                && !r.ready
+                && r.first_sent.is_some()
+            {
+                t = Some(t.map_or(r.due, |t| t.min(r.due)));
             }
         }
         t
@@ -526,10 +530,10 @@ impl<const W: usize> Stream<W> {
     /// Releases every slot the stream holds (the stream is being dropped).
     pub(crate) fn release_all(&mut self, mut release: impl FnMut(u16)) {
         for e in self.tx.iter_mut() {
-            if let Some(r) = e.take() {
-                if !r.sacked {
-                    release(r.slot);
-                }
+            if let Some(r) = e.take()
+                && !r.sacked
+            {
+                release(r.slot);
             }
         }
         for e in self.rx.iter_mut() {
@@ -551,10 +555,12 @@ impl<const W: usize> Stream<W> {
     /// them, and [`Stream::next_timer`] no longer reports them).
     pub(crate) fn fire_timers(&mut self, now: Instant) {
         for i in 0..self.in_flight() {
-            if let Some(Some(r)) = self.tx.get_mut(Self::idx(self.una.wrapping_add(i))) {
-                if !r.sacked && r.first_sent.is_some() && r.due <= now {
-                    r.ready = true;
-                }
+            if let Some(Some(r)) = self.tx.get_mut(Self::idx(self.una.wrapping_add(i)))
+                && !r.sacked
+                && r.first_sent.is_some()
+                && r.due <= now
+            {
+                r.ready = true;
             }
         }
     }
@@ -579,10 +585,10 @@ impl<const W: usize> Stream<W> {
     pub(crate) fn reset_tx(&mut self, now: Instant, release: impl FnMut(u16)) {
         let mut release = release;
         for e in self.tx.iter_mut() {
-            if let Some(r) = e.take() {
-                if !r.sacked {
-                    release(r.slot);
-                }
+            if let Some(r) = e.take()
+                && !r.sacked
+            {
+                release(r.slot);
             }
         }
         self.next_seq = 0;
@@ -607,6 +613,15 @@ impl<const W: usize> Stream<W> {
     /// or our new location).
     pub(crate) fn want_ack(&mut self) {
         self.ack_due = true;
+    }
+
+    /// The session carrying this stream was just established: no record
+    /// could leave before, so the dead timer (no acknowledgement progress
+    /// for `dead_after`) counts from `now`, not from when the records were
+    /// queued (a handshake over a long lossy path may itself take longer
+    /// than `dead_after`; the handshake has its own deadline).
+    pub(crate) fn session_up(&mut self, now: Instant) {
+        self.progress = now;
     }
 }
 

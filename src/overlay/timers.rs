@@ -119,10 +119,10 @@ where
             let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
                 continue;
             };
-            if let Some(l) = c.link.as_mut() {
-                if l.poll_timeout().is_some_and(|t| t <= now) {
-                    l.handle_timeout(now);
-                }
+            if let Some(l) = c.link.as_mut()
+                && l.poll_timeout().is_some_and(|t| t <= now)
+            {
+                l.handle_timeout(now);
             }
             c.stream.fire_timers(now);
             // Dead: no acknowledgement progress for `dead_after` while the

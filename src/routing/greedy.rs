@@ -181,11 +181,13 @@ where
         let mask = header.trees;
         // Delivery in any usable tree.
         for (t, p) in own.iter().enumerate() {
-            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t)) {
-                if mask & (1u8 << t) != 0 && *root == d.root && **coord == d.coord {
-                    header.watermark = 0;
-                    return Decision::Deliver;
-                }
+            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t))
+                && mask & (1u8 << t) != 0
+                && *root == d.root
+                && **coord == d.coord
+            {
+                header.watermark = 0;
+                return Decision::Deliver;
             }
         }
         let Some((own_d, _)) = best_over(own, &header.dest, mask) else {
@@ -214,10 +216,12 @@ where
         // Dead end for the trees that give m(own): drop them, start afresh.
         let mut drop = 0u8;
         for (t, p) in own.iter().enumerate() {
-            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t)) {
-                if mask & (1u8 << t) != 0 && *root == d.root && coord.distance(&d.coord) == own_d {
-                    drop |= 1u8 << t;
-                }
+            if let (Some((root, coord)), Some(d)) = (p, header.dest.get(t))
+                && mask & (1u8 << t) != 0
+                && *root == d.root
+                && coord.distance(&d.coord) == own_d
+            {
+                drop |= 1u8 << t;
             }
         }
         header.trees = mask & !drop;

@@ -321,10 +321,10 @@ fn run<P: Provider>(v: &Vector, params: NoiseParams) -> Result<(), String> {
         }
         msgs.push(m);
     }
-    if let Some(h) = &v.hash {
-        if init.handshake_hash() != &h[..] {
-            return Err("handshake hash differs".into());
-        }
+    if let Some(h) = &v.hash
+        && init.handshake_hash() != &h[..]
+    {
+        return Err("handshake hash differs".into());
     }
     // Transport messages: `finish` sends even indices from its first side.
     for (k, (from_init, bytes)) in v.transports.iter().enumerate() {
@@ -341,7 +341,7 @@ fn run<P: Provider>(v: &Vector, params: NoiseParams) -> Result<(), String> {
         });
     }
     let n_hs = v.messages.len();
-    if n_hs % 2 != 0 {
+    if !n_hs.is_multiple_of(2) {
         return Err("odd handshake length: transport senders not defined".into());
     }
     let json = serde_json::json!({});

@@ -365,10 +365,10 @@ pub fn exchange<P: Provider>(
     if out[..got] != m.payload[..] {
         return Err(format!("message {i}: payload differs"));
     }
-    if let Some(h) = &m.hash {
-        if w.handshake_hash() != &h[..] || r.handshake_hash() != &h[..] {
-            return Err(format!("message {i}: handshake hash differs"));
-        }
+    if let Some(h) = &m.hash
+        && (w.handshake_hash() != &h[..] || r.handshake_hash() != &h[..])
+    {
+        return Err(format!("message {i}: handshake hash differs"));
     }
     Ok(())
 }
@@ -406,10 +406,10 @@ pub fn finish<P: Provider>(
     first_transport: usize,
     one_way: bool,
 ) -> Result<(), String> {
-    if let Some(h) = hex_field(v, "handshake_hash")? {
-        if a.handshake_hash() != &h[..] || b.handshake_hash() != &h[..] {
-            return Err("handshake hash differs".into());
-        }
+    if let Some(h) = hex_field(v, "handshake_hash")?
+        && (a.handshake_hash() != &h[..] || b.handshake_hash() != &h[..])
+    {
+        return Err("handshake hash differs".into());
     }
     let (mut a_send, mut a_recv) = a
         .split()

@@ -611,10 +611,10 @@ pub(crate) fn write_atomic(
     let result = write_temp_and_commit(path, dir, &tmp, content, commit, hook);
     if let Err(WriteFail::Failed(_)) = &result {
         // A real failure (not a simulated crash): do not leave the secret behind.
-        if let Err(e) = fs::remove_file(&tmp) {
-            if e.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(path = %tmp.display(), error = %e, "could not remove a temporary identity file");
-            }
+        if let Err(e) = fs::remove_file(&tmp)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %tmp.display(), error = %e, "could not remove a temporary identity file");
         }
     }
     result

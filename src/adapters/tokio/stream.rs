@@ -557,10 +557,10 @@ impl<P: Provider> SendState<P> {
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(self.io_failed(e))),
                 Poll::Pending => {
-                    if let Some(t) = &mut self.timer {
-                        if t.poll_expired(cx) {
-                            return Poll::Ready(Err(self.timed_out()));
-                        }
+                    if let Some(t) = &mut self.timer
+                        && t.poll_expired(cx)
+                    {
+                        return Poll::Ready(Err(self.timed_out()));
                     }
                     return Poll::Pending;
                 }
@@ -762,14 +762,14 @@ impl<P: Provider> RecvState<P> {
     }
 
     fn on_pending(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, StreamError>> {
-        if let Some(t) = &mut self.timer {
-            if t.poll_expired(cx) {
-                self.shared.close();
-                bump(&self.shared.recv_errors, 1);
-                let after = self.idle_timeout.unwrap_or_default();
-                tracing::debug!(?after, "noise stream: idle timeout; stream closed");
-                return Poll::Ready(Err(StreamError::IdleTimeout { after }));
-            }
+        if let Some(t) = &mut self.timer
+            && t.poll_expired(cx)
+        {
+            self.shared.close();
+            bump(&self.shared.recv_errors, 1);
+            let after = self.idle_timeout.unwrap_or_default();
+            tracing::debug!(?after, "noise stream: idle timeout; stream closed");
+            return Poll::Ready(Err(StreamError::IdleTimeout { after }));
         }
         Poll::Pending
     }

@@ -279,10 +279,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
     /// The newest heartbeat sequence number we know of `root` in tree `t`.
     pub(super) fn known_seq(&self, t: usize, root: &RootInfo) -> u64 {
         let mut seq = root.seq;
-        if let Some(tr) = self.trees.get(t) {
-            if tr.joined && tr.root.same_tree(root) {
-                seq = seq.max(tr.root.seq);
-            }
+        if let Some(tr) = self.trees.get(t)
+            && tr.joined
+            && tr.root.same_tree(root)
+        {
+            seq = seq.max(tr.root.seq);
         }
         if let Some(f) = self.record(t, root) {
             seq = seq.max(f.seq);

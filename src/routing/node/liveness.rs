@@ -124,12 +124,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         self.stats.roots_expired = self.stats.roots_expired.saturating_add(1);
         // Neighbours still on the dead root are unusable in this tree.
         for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
-            if let Some(p) = n.peer_mut(t) {
-                if p.info()
+            if let Some(p) = n.peer_mut(t)
+                && p.info()
                     .is_some_and(|i| i.root.key == dead.key && i.root.seq <= dead.seq)
-                {
-                    p.view = super::table::View::None;
-                }
+            {
+                p.view = super::table::View::None;
             }
         }
         self.parent_lost(now, t);

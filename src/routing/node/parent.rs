@@ -149,17 +149,18 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 // The parent's new chain did not fit our store.
                 self.parent_gone(t);
             }
-        } else if let Some(g) = grant {
-            if self.better_parts(t, &root, parent) && self.may_join(t, &root, depth) {
-                if self.available(t, idx, p, &source) {
-                    self.adopt(now, t, idx, &root, parent, &p.tag, g, source);
-                } else if self.stage_fits(usize::from(p.total)) {
-                    // The staging area was busy with another candidate's
-                    // chain: ask again.
-                    if let Some(x) = self.peer_mut(idx, t) {
-                        x.we_want = Some(0);
-                        x.due = true;
-                    }
+        } else if let Some(g) = grant
+            && self.better_parts(t, &root, parent)
+            && self.may_join(t, &root, depth)
+        {
+            if self.available(t, idx, p, &source) {
+                self.adopt(now, t, idx, &root, parent, &p.tag, g, source);
+            } else if self.stage_fits(usize::from(p.total)) {
+                // The staging area was busy with another candidate's
+                // chain: ask again.
+                if let Some(x) = self.peer_mut(idx, t) {
+                    x.we_want = Some(0);
+                    x.due = true;
                 }
             }
         }
@@ -332,11 +333,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             }
             // Chains skipped under the old root may be under the new one.
             for n in self.table.as_mut().iter_mut().filter_map(|e| e.n.as_mut()) {
-                if let Some(x) = n.peer_mut(t) {
-                    if x.info().is_none() {
-                        x.we_want = Some(0);
-                        x.due = true;
-                    }
+                if let Some(x) = n.peer_mut(t)
+                    && x.info().is_none()
+                {
+                    x.we_want = Some(0);
+                    x.due = true;
                 }
             }
         } else {

@@ -82,10 +82,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         // are served at once at most once per announcement interval (later
         // ones wait for the next interval), so a neighbour flooding small
         // requests cannot make us send our whole chain for each.
-        if let (Some(t), Ok(a)) = (tree, &parsed) {
-            if let Some(from) = a.want() {
-                self.requested(now, idx, t, from);
-            }
+        if let (Some(t), Ok(a)) = (tree, &parsed)
+            && let Some(from) = a.want()
+        {
+            self.requested(now, idx, t, from);
         }
         let res = match (&parsed, tree) {
             (Ok(Announcement::Full(f)), Some(t)) => self.handle_full(now, t, idx, f),
@@ -169,11 +169,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             // had been lost) until its whole chain, asked for now, arrives.
             AnnounceError::UnknownDigest | AnnounceError::OutOfOrder => {
                 self.alive(now, idx);
-                if let Some(t) = tree {
-                    if let Some(p) = self.peer_mut(idx, t) {
-                        p.we_want = Some(0);
-                        p.due = true;
-                    }
+                if let Some(t) = tree
+                    && let Some(p) = self.peer_mut(idx, t)
+                {
+                    p.we_want = Some(0);
+                    p.due = true;
                 }
                 return;
             }
@@ -307,10 +307,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         if self.is_stale(t, &f.root) {
             return Err(AnnounceError::StaleRoot);
         }
-        if let Some(g) = &f.grant {
-            if g.key != self.public {
-                return Err(AnnounceError::GrantNotForUs);
-            }
+        if let Some(g) = &f.grant
+            && g.key != self.public
+        {
+            return Err(AnnounceError::GrantNotForUs);
         }
         let tree = Self::tree_index(t);
         let mut p = if f.start == 0 {
@@ -464,19 +464,19 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let coord = p.coord.clone();
         // The grant offered to us.
         let mut offer = false;
-        if let Some(g) = &f.grant {
-            if !p.contains_me {
-                coord.child(g.slot).map_err(|_| AnnounceError::TooDeep)?;
-                if self.expired(seq, g.epoch, f.depth().saturating_add(1)) {
-                    return Err(AnnounceError::Expired);
-                }
-                let m = grant_message(&p.tag, g.slot, &self.public, g.epoch);
-                check(
-                    self.verify(idx, &peer, &m, &g.sig),
-                    AnnounceError::BadSignature,
-                )?;
-                offer = !f.detached && self.acceptable_root(t, &f.root);
+        if let Some(g) = &f.grant
+            && !p.contains_me
+        {
+            coord.child(g.slot).map_err(|_| AnnounceError::TooDeep)?;
+            if self.expired(seq, g.epoch, f.depth().saturating_add(1)) {
+                return Err(AnnounceError::Expired);
             }
+            let m = grant_message(&p.tag, g.slot, &self.public, g.epoch);
+            check(
+                self.verify(idx, &peer, &m, &g.sig),
+                AnnounceError::BadSignature,
+            )?;
+            offer = !f.detached && self.acceptable_root(t, &f.root);
         }
         if let Some(x) = self.peer_mut(idx, t) {
             x.last_heard = now;

@@ -100,10 +100,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Timed for Node<'_,
                     p.view = View::None;
                     p.we_want = Some(0);
                     self.stats.neighbour_timeouts = self.stats.neighbour_timeouts.saturating_add(1);
-                    if parents.get(t) == Some(&Some(i)) {
-                        if let Some(l) = lost.get_mut(t) {
-                            *l = true;
-                        }
+                    if parents.get(t) == Some(&Some(i))
+                        && let Some(l) = lost.get_mut(t)
+                    {
+                        *l = true;
                     }
                 }
             }

@@ -213,10 +213,11 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let (position, epoch) = self.trees.get(t).map(|tr| (tr.position, tr.grant_epoch))?;
         let p = self.table.as_ref().get(i)?.n.as_ref()?;
         let key = p.key;
-        if let Some((pos, e, g)) = p.peer(t)?.grant {
-            if pos == position && e == epoch {
-                return Some(g);
-            }
+        if let Some((pos, e, g)) = p.peer(t)?.grant
+            && pos == position
+            && e == epoch
+        {
+            return Some(g);
         }
         // A slot that would give the child an unrepresentable coordinate
         // (too deep, too many runs) is not offered.
