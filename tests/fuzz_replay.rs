@@ -212,20 +212,24 @@ fn every_fuzz_target_wraps_its_body_and_has_a_corpus() {
 /// defect is fixed, the input moves into `fuzz/corpus/<target>/` and its
 /// test loses its `#[ignore]`.
 fn finding(target: &str, file: &str, run: fn(&[u8])) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/findings")
-        .join(target)
-        .join(file);
+    // A fixed finding's input moves to the corpus; its test stays.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut path = root.join("fuzz/findings").join(target).join(file);
+    if !path.exists() {
+        path = root.join("fuzz/corpus").join(target).join(file);
+    }
     let data = std::fs::read(&path).expect("finding file readable");
     run(&data);
 }
 
-/// `ports_hostile`, 2026-12-07: one forged out-of-order `ObserveClosure`
-/// from a hostile node, for a port of the victim's local pair, is held under
-/// the victim's own node name, so losing every real peer does not release
-/// it (notes: ports-requests.md).
+/// `ports_hostile`, 2026-12-07 (found on main 7673032): one forged
+/// ObserveProxyDirect from a hostile node re-points the victim's port shared
+/// with it to a port of the victim's local pair; when the hostile node is
+/// lost, that port's ObserveClosure was held at the local port (sent by the
+/// victim itself) for ever. Fixed by the ports merge a3dec83 (a held local
+/// event is released with the node that alone could name its port there,
+/// `Port::announcer`); kept as a regression test, the input is in the corpus.
 #[test]
-#[ignore = "fuzz finding for src/ports (FUZZING.md): fails until ports refuses or re-keys the event"]
 fn finding_ports_hostile_held_event_keyed_on_own_node() {
     finding(
         "ports_hostile",
@@ -236,10 +240,14 @@ fn finding_ports_hostile_held_event_keyed_on_own_node() {
 
 /// `ports_hostile`, 2026-12-07 (five crashes of the same kind in ten minutes
 /// once the first finding was ignored): after every peer the victim depends
-/// on is declared lost, events are still waiting (`waiting_count() != 0`)
-/// (notes: ports-requests.md).
+/// on is declared lost, events are still waiting (`waiting_count() != 0`).
+/// A hostile node's ObserveProxyDirect re-points a port to a local port
+/// (whose only announcer is that node); the port's sends fill its window
+/// towards the local peer, which nothing but that node could confirm, and
+/// its ObserveClosure (its previous peer was on the node) waited for ever
+/// after the loss. Fixed: the loss ends such edges' windows and drops what
+/// waits on them (`release_caused_by`).
 #[test]
-#[ignore = "fuzz finding for src/ports (FUZZING.md): fails until losing every peer drains the waiting events"]
 fn finding_ports_hostile_waiting_events_outlive_lost_nodes() {
     finding(
         "ports_hostile",

@@ -126,9 +126,27 @@ where
     /// Run after the loss's own self-addressed events were processed: a
     /// port torn down by the loss may just have sent its ObserveClosure
     /// there.
+    ///
+    /// The send windows of those ports towards their local peers end too:
+    /// only `node`'s UpdatePreviousPeer would have named them there, so
+    /// nothing will confirm them, and what waits on them (an ObserveClosure
+    /// of a port whose previous peer was on `node`, say) would wait for
+    /// ever (found by the `ports_hostile` fuzz target). It is dropped like
+    /// the events of those edges already held.
     fn release_caused_by(&mut self, node: NodeName) {
         let me = self.name;
         self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
+        let mut edges: Vec<(PortName, PortName), PORTS> = Vec::new();
+        for p in self.ports.iter_mut() {
+            if p.peer_node == me && p.announcer == node {
+                p.unconfirmed = false;
+                let _ = edges.push((p.name, p.peer_port));
+            }
+        }
+        if edges.is_empty() {
+            return;
+        }
+        self.drop_edges_waiting(me, &edges);
     }
 
     fn check_remote(&self, node: NodeName) -> Result<(), NodeError> {

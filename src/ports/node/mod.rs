@@ -736,6 +736,18 @@ where
         }
     }
 
+    /// Ends the send windows of the edges `(port, peer port)` towards
+    /// `to` and discards what waits on them (nothing will confirm them).
+    fn drop_edges_waiting(&mut self, to: NodeName, edges: &[(PortName, PortName)]) {
+        let before = self.windows.len();
+        self.windows
+            .retain(|w| !(w.to == to && edges.contains(&(w.from, w.at))));
+        if self.windows.len() != before {
+            self.window_freed = true;
+        }
+        self.drop_waiting(|w| w.1 == to && edges.contains(&(w.0, w.2.port)));
+    }
+
     /// Discards waiting events matching `f` (their route ended): carried
     /// ports are closed like those of any dropped message.
     fn drop_waiting(&mut self, f: impl Fn(&(PortName, NodeName, Event<P, A>)) -> bool) {
