@@ -2,9 +2,9 @@
 //! const tables of every one-way, fundamental and deferred pattern, and the
 //! `pskN` and `fallback` modifiers; with the feature `mlkem`, also the
 //! post-quantum patterns of PQNoise (Angel et al., CCS 2022) as clatter
-//! names them: the hybrid X25519 + ML-KEM patterns ([`HYBRID`],
-//! `hybridNN` ... `hybridIX`) and the KEM-only ones ([`PQ`], `pqNN` ...
-//! `pqIX`).
+//! names them: the hybrid X25519 + ML-KEM patterns (the table `HYBRID`,
+//! `hybridNN` ... `hybridIX`) and the KEM-only ones (the table `PQ`,
+//! `pqNN` ... `pqIX`); both tables exist only with `mlkem`.
 //!
 //! ## KEM tokens and hybrid patterns
 //!
