@@ -124,6 +124,26 @@ fn big_stack(f: fn()) {
         .unwrap();
 }
 
+/// Nodes 0 - 1 - 2 in a line (0 and 2 dial 1), run for five seconds from
+/// time zero; returns the nodes and their public keys.
+fn line_of_three<'m>(
+    mems: &'m mut [Mem],
+    now: &mut Instant,
+    events: &mut Vec<(usize, Event<u32>)>,
+) -> (Vec<N<'m>>, Vec<[u8; 32]>) {
+    let t0 = *now;
+    let mut nodes: Vec<N<'m>> = mems
+        .iter_mut()
+        .enumerate()
+        .map(|(i, m)| node(i as u32, m, t0))
+        .collect();
+    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
+    nodes[0].connect(t0, keys[1], 1).unwrap();
+    nodes[2].connect(t0, keys[1], 1).unwrap();
+    run(&mut nodes, now, t0 + Duration::from_secs(5), events);
+    (nodes, keys)
+}
+
 #[test]
 fn three_nodes_in_a_line_route_ports_messages() {
     big_stack(three_nodes_in_a_line);
@@ -132,17 +152,8 @@ fn three_nodes_in_a_line_route_ports_messages() {
 fn three_nodes_in_a_line() {
     let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
     let mut now = Instant::ZERO;
-    let mut nodes: Vec<N<'_>> = mems
-        .iter_mut()
-        .enumerate()
-        .map(|(i, m)| node(i as u32, m, now))
-        .collect();
-    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
-    // 0 - 1 - 2
-    nodes[0].connect(now, keys[1], 1).unwrap();
-    nodes[2].connect(now, keys[1], 1).unwrap();
     let mut events = Vec::new();
-    run(&mut nodes, &mut now, Instant::from_secs(5), &mut events);
+    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     let ups = events
         .iter()
         .filter(|(_, e)| matches!(e, Event::PeerUp { .. }))
@@ -198,16 +209,8 @@ fn a_slow_first_handshake_does_not_count_against_dead_after() {
 fn slow_first_handshake() {
     let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
     let mut now = Instant::ZERO;
-    let mut nodes: Vec<N<'_>> = mems
-        .iter_mut()
-        .enumerate()
-        .map(|(i, m)| node(i as u32, m, now))
-        .collect();
-    let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
-    nodes[0].connect(now, keys[1], 1).unwrap();
-    nodes[2].connect(now, keys[1], 1).unwrap();
     let mut events = Vec::new();
-    run(&mut nodes, &mut now, Instant::from_secs(5), &mut events);
+    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows node 2's key, not yet where it is.
     let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
     let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
