@@ -255,3 +255,19 @@ fn finding_ports_hostile_waiting_events_outlive_lost_nodes() {
         ports_hostile::run,
     );
 }
+
+/// `ports_hostile`, 2026-12-07 (failed the CI fuzz smoke of main 6161c03 in
+/// its ten seconds): the same kind as above, one step further. The port
+/// re-pointed at a local port filled its window there and then moved to
+/// another node; its final UpdatePreviousPeer waited on the edge it had
+/// left, which the loss no longer recognised (the port's announcer is reset
+/// with its peer). Fixed: each window records the node that was to confirm
+/// it, and that node's loss ends it and drops what waits on it.
+#[test]
+fn finding_ports_hostile_waiting_after_announcer_loss() {
+    finding(
+        "ports_hostile",
+        "regress-waiting-after-announcer-loss",
+        ports_hostile::run,
+    );
+}

@@ -1528,3 +1528,74 @@ fn a_port_is_never_its_own_peer_or_previous_peer() {
     }
     assert_eq!(v.inspect(u).unwrap().peer, (V, t), "the route is intact");
 }
+
+/// A port's send window towards a port of this node that only a remote
+/// node's UpdatePreviousPeer would confirm ends with that node, even once
+/// the port has moved on from that edge: what still waits on it is
+/// dropped (found by the `ports_hostile` fuzz target, corpus
+/// `regress-waiting-after-announcer-loss`: B re-created a just-closed port
+/// under its old name, re-pointed it at its old local pair, and the
+/// UpdatePreviousPeer of its move waited for that window for ever).
+#[test]
+fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
+    let cfg = Config {
+        max_held_per_port: 4,
+        max_held_per_node: 8,
+        send_window: 4,
+        direct_bypass: true,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (a, b) = v.create_port_pair().unwrap();
+    v.close_port(a).unwrap();
+    drain(&mut v);
+    // B delivers, to the closed a, a message carrying a port n (peer on C)
+    // and a port named a again (peer on B).
+    let n = PortName::new(0x7e, 1);
+    let d = |peer_node| PortDescriptor {
+        peer_node,
+        peer_port: a,
+        referring_node: B,
+        referring_port: a,
+        next_seq_to_send: 4,
+        next_seq_to_receive: 4,
+        last_seq_to_receive: 4,
+        peer_closed: false,
+    };
+    let _ = v.handle_event(B, ev(a, a, 0, carrying(4, &[(n, d(C)), (a, d(B))])));
+    drain(&mut v);
+    assert_eq!(v.inspect(a).unwrap().peer, (B, a));
+    // B says its port bypasses itself: a's new peer is b, here, which
+    // learns of a only from B.
+    let direct = EventKind::ObserveProxyDirect {
+        target_node: V,
+        target_port: b,
+    };
+    let _ = v.handle_event(B, ev(a, a, 0, direct));
+    drain(&mut v);
+    let info = v.inspect(a).unwrap();
+    assert_eq!(info.peer, (V, b));
+    assert!(info.unconfirmed);
+    // a uses its window towards b, then moves to C: its UpdatePreviousPeer
+    // to b waits for that window.
+    for _ in 0..4 {
+        v.send_user_message(a, pl(b"m"), &[]).unwrap();
+    }
+    assert_eq!(v.inspect(a).unwrap().window_used, 4, "the window is used up");
+    v.send_user_message(n, pl(b"carrier"), &[a]).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 1, "the move's UpdatePreviousPeer waits");
+    // B, which alone could confirm that window, is lost: it ends.
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0, "released with B");
+    v.lost_connection_to_node(C, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0);
+    assert_eq!(v.held_count(), 0);
+    let proxies: Vec<_> = v
+        .ports()
+        .filter(|(_, st)| *st != PortState::Receiving)
+        .collect();
+    assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+}

@@ -132,7 +132,11 @@ where
     /// nothing will confirm them, and what waits on them (an ObserveClosure
     /// of a port whose previous peer was on `node`, say) would wait for
     /// ever (found by the `ports_hostile` fuzz target). It is dropped like
-    /// the events of those edges already held.
+    /// the events of those edges already held, and the windows are freed.
+    /// That holds for an edge the port has left as well (it moved on while
+    /// the edge's last events still waited; found by the same target,
+    /// corpus `regress-waiting-after-announcer-loss`): each window records
+    /// the node that was to confirm it.
     fn release_caused_by(&mut self, node: NodeName) {
         let me = self.name;
         self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
@@ -143,10 +147,24 @@ where
                 let _ = edges.push((p.name, p.peer_port));
             }
         }
-        if edges.is_empty() {
+        // One window per edge, at most PORTS of them: this never overflows.
+        let mut moved_on: Vec<(PortName, PortName), PORTS> = Vec::new();
+        for w in &self.windows {
+            if w.to == me && w.cause == node {
+                let _ = moved_on.push((w.from, w.at));
+            }
+        }
+        if edges.is_empty() && moved_on.is_empty() {
             return;
         }
         self.drop_edges_waiting(me, &edges);
+        self.drop_edges_waiting(me, &moved_on);
+        let before = self.windows.len();
+        self.windows
+            .retain(|w| !(w.to == me && (w.cause == node || edges.contains(&(w.from, w.at)))));
+        if self.windows.len() != before {
+            self.window_freed = true;
+        }
     }
 
     fn check_remote(&self, node: NodeName) -> Result<(), NodeError> {

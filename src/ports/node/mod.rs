@@ -230,6 +230,11 @@ struct Window {
     to: NodeName,
     at: PortName,
     used: usize,
+    /// For an edge to a port of this node: the remote node whose
+    /// UpdatePreviousPeer alone names `from` there (`Port::announcer` when
+    /// the window opened). Only that node's message confirms the edge, so
+    /// its loss ends the window even after `from` has moved on.
+    cause: NodeName,
 }
 
 impl<
@@ -586,12 +591,14 @@ where
             w.used = w.used.saturating_add(1);
             return true;
         }
+        let cause = self.cause_of(port, to, dest);
         self.windows
             .push(Window {
                 from: port,
                 to,
                 at: dest,
                 used: 1,
+                cause,
             })
             .is_ok()
     }
