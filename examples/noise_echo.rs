@@ -16,7 +16,7 @@
 //! payloads.
 //!
 //! `--listen ADDR` runs the responder: a fresh static key per run (or
-//! `--static-key`), every connection handshaken under the deadline, then
+//! `--static-key`, or `--identity FILE`), every connection handshaken under the deadline, then
 //! every transport message echoed back as one message, until the peer
 //! closes. Ctrl-C stops accepting and closes every connection within a
 //! grace period. `--connect ADDR` runs the initiator: it sends `--count`
@@ -50,6 +50,15 @@
 //! covers both keys (pinning X25519 alone would not hold against the
 //! quantum attacker the hybrid handshake is for), so it takes both options.
 //! The peer's ML-KEM public key is the `static kem` line it prints.
+//!
+//! `--identity FILE` keeps this side's static key in an identity file of
+//! the tokio adapter (`hyperport::adapters::tokio::identity`: written
+//! atomically, mode 0600, never silently replaced): loaded, or generated
+//! on first use. With a classical pattern the file holds (or gets) an
+//! X25519 key; with a hybrid or pq pattern it must hold an ML-KEM-768 key
+//! too (a new file gets both). An X25519-only file given with a hybrid or
+//! pq pattern is refused in one line, exit 2, and left as it is; a hybrid
+//! file serves the classical patterns too (its X25519 key).
 //!
 //! Standard output, one fact per line (logs go to standard error):
 //!
@@ -128,6 +137,10 @@ struct Args {
     /// This side's static PRIVATE key (64 hex digits); default: a fresh random key.
     #[arg(long, value_name = "HEX", value_parser = parse_hex::<32>)]
     static_key: Option<[u8; 32]>,
+    /// This side's static key(s) in an identity file: loaded, or generated on
+    /// first use (X25519; with hybrid/pq patterns X25519 + ML-KEM-768).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["static_key", "static_kem_seed"])]
+    identity: Option<std::path::PathBuf>,
     /// Hybrid/pq patterns (feature `mlkem`): the peer's static ML-KEM-768
     /// public key (2368 hex digits, its `static kem` line): needed where the
     /// pattern knows it in advance; otherwise pins the peer (with
@@ -214,6 +227,8 @@ struct Plan {
     /// A static key includes an X25519 key pair (classical and hybrid
     /// patterns) / an ML-KEM-768 key pair (hybrid and pq patterns).
     dh: bool,
+    // Read only where ML-KEM keys exist (feature `mlkem`).
+    #[cfg_attr(not(feature = "mlkem"), allow(dead_code))]
     kem: bool,
     /// `--remote-static-kem`, checked.
     #[cfg(feature = "mlkem")]
@@ -308,7 +323,12 @@ struct Keys {
 }
 
 impl Keys {
-    fn new(plan: &Plan, args: &Args) -> Keys {
+    /// The keys of `--identity`, or of `--static-key` / `--static-kem-seed`
+    /// (fresh where not given). A bad identity file ends the program (exit 2).
+    async fn new(plan: &Plan, args: &Args) -> Keys {
+        if let Some(path) = &args.identity {
+            return Keys::from_file(plan, path).await;
+        }
         #[cfg(not(feature = "mlkem"))]
         let _ = plan;
         Keys {
@@ -322,6 +342,41 @@ impl Keys {
                 None => mlkem::KeyPair::generate(&mut OsRng),
             }),
         }
+    }
+
+    #[cfg(unix)]
+    async fn from_file(plan: &Plan, path: &std::path::Path) -> Keys {
+        use hyperport::adapters::tokio::identity;
+        let opts = identity::IdentityOptions::new();
+        #[cfg(feature = "mlkem")]
+        let loaded = if plan.kem {
+            identity::load_or_generate_hybrid(path, &opts).await
+        } else {
+            identity::load_or_generate(path, &opts).await
+        };
+        #[cfg(not(feature = "mlkem"))]
+        let loaded = {
+            let _ = plan;
+            identity::load_or_generate(path, &opts).await
+        };
+        let id = loaded.unwrap_or_else(|e| cli::fail(format_args!("--identity: {e}")));
+        if id.was_created() {
+            eprintln!("noise_echo: created identity file {}", path.display());
+        }
+        Keys {
+            dh: id.key_pair().clone(),
+            #[cfg(feature = "mlkem")]
+            kem: if plan.kem {
+                id.kem_key_pair().cloned()
+            } else {
+                None
+            },
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn from_file(_: &Plan, _: &std::path::Path) -> Keys {
+        cli::fail("--identity needs a Unix system (file modes)")
     }
 
     /// Prints `static <hex>` and, for hybrid and pq patterns, `static kem <hex>`.
@@ -343,14 +398,12 @@ fn handshake(
 ) -> Result<HandshakeState<P>, String> {
     let name = plan.params.name();
     let mut b = Builder::new(plan.params).prologue(args.prologue.as_bytes());
-    if let Some(k) = keys {
-        if plan.dh {
-            b = b.local_static(k.dh.clone());
-        }
-        #[cfg(feature = "mlkem")]
-        if let Some(kem) = &k.kem {
-            b = b.local_static_kem(kem);
-        }
+    if let Some(k) = keys.filter(|_| plan.dh) {
+        b = b.local_static(k.dh.clone());
+    }
+    #[cfg(feature = "mlkem")]
+    if let Some(kem) = keys.and_then(|k| k.kem.as_ref()) {
+        b = b.local_static_kem(kem);
     }
     let knows = if initiator {
         plan.alice_knows_bob
@@ -463,7 +516,7 @@ fn main() -> ExitCode {
 }
 
 async fn listen(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
-    let keys = Keys::new(plan, args);
+    let keys = Keys::new(plan, args).await;
     // Check the keys the pattern needs before accepting anyone.
     handshake(plan, args, false, plan.bob_s.then_some(&keys)).unwrap_or_else(|e| cli::fail(e));
     let listener = TcpListener::bind(addr)
@@ -602,7 +655,11 @@ async fn serve(
 }
 
 async fn connect(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
-    let keys = plan.alice_s.then(|| Keys::new(plan, args));
+    let keys = if plan.alice_s {
+        Some(Keys::new(plan, args).await)
+    } else {
+        None
+    };
     let hs = handshake(plan, args, true, keys.as_ref()).unwrap_or_else(|e| cli::fail(e));
     if let Some(k) = &keys {
         k.say();

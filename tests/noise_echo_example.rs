@@ -54,6 +54,7 @@ fn help_lists_every_option_and_exits_0() {
         "--static-key",
         "--remote-static-kem",
         "--static-kem-seed",
+        "--identity",
         "--psk",
         "--prologue",
         "--count",
@@ -99,6 +100,17 @@ fn mistakes_are_one_line_and_exit_2() {
         ],
         &["--listen", "127.0.0.1:0", "--max-connections", "0"],
         &["--connect", "127.0.0.1:1", "--static-key", &key[..10]],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--static-key",
+            &key,
+            "--identity",
+            "x",
+        ],
+        // Not a file, or a corrupt identity file.
+        &["--listen", "127.0.0.1:0", "--identity", "/"],
+        &["--listen", "127.0.0.1:0", "--identity", "/dev/null"],
         // ML-KEM options with a classical pattern (with or without `mlkem`).
         &[
             "--connect",
@@ -413,6 +425,7 @@ fn hybrid_xx_echoes_and_a_wrong_kem_pin_is_refused() {
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }
 
+#[cfg(feature = "mlkem")]
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -576,4 +589,112 @@ fn hybrid_mistakes_are_one_line_and_exit_2() {
             lines[0]
         );
     }
+}
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let p =
+            std::env::temp_dir().join(format!("hyperport-noise-echo-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The responder's first lines with `args` (it exits at once).
+fn first_lines(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(&[&["--listen", "127.0.0.1:0", "--exit-after", "0"][..], args].concat());
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `--identity`: generated on first use (mode 0600), the same key on the
+/// next run.
+#[cfg(unix)]
+#[test]
+fn identity_file_is_generated_then_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Scratch::new("id");
+    let path = dir.0.join("keys/echo.key");
+    let path = path.to_str().unwrap();
+    let (code, first, err) = first_lines(&["--identity", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("created identity file"), "{err}");
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let (code, again, err) = first_lines(&["--identity", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("created"), "{err}");
+    assert_eq!(first.lines().next(), again.lines().next());
+    assert!(first.starts_with("static "), "{first}");
+}
+
+/// `--identity` with hybrid names: a new file gets both keys (the same
+/// `static` and `static kem` lines on the next run, and a hybrid echo with
+/// both pinned); an X25519-only file is refused in one line, exit 2, left
+/// byte for byte; a hybrid file serves a classical name with its X25519 key.
+#[cfg(all(unix, feature = "mlkem"))]
+#[test]
+fn hybrid_identity_file_and_an_x25519_only_one() {
+    let dir = Scratch::new("hybrid-id");
+    let hybrid = dir.0.join("hybrid.key");
+    let hybrid = hybrid.to_str().unwrap();
+    let (code, first, err) = first_lines(&["--pattern", "hybridXX", "--identity", hybrid]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = first.lines().collect();
+    assert!(lines[0].starts_with("static ") && lines[1].starts_with("static kem "));
+    let (mut server, dh, kem, addr) = hybrid_server(&[
+        "--pattern",
+        "hybridXX",
+        "--identity",
+        hybrid,
+        "--exit-after",
+        "1",
+    ]);
+    assert_eq!(format!("static {dh}"), lines[0]);
+    assert_eq!(format!("static kem {kem}"), lines[1]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "hybridXX",
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    field(&server.line(), "handshake hash ");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    // The hybrid file with a classical name: its X25519 key.
+    let (code, classic, err) = first_lines(&["--identity", hybrid]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(classic.lines().next(), Some(lines[0]));
+
+    let old = dir.0.join("old.key");
+    let old = old.to_str().unwrap();
+    let (code, _, err) = first_lines(&["--identity", old]);
+    assert_eq!(code, Some(0), "{err}");
+    let before = std::fs::read(old).unwrap();
+    for pattern in ["hybridXX", "pqXX"] {
+        let (code, out, err) = first_lines(&["--pattern", pattern, "--identity", old]);
+        assert_eq!(code, Some(2), "{pattern}: {out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("noise_echo: --identity: ") && err.contains("X25519 key only"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{out}");
+    }
+    assert_eq!(std::fs::read(old).unwrap(), before);
 }

@@ -193,7 +193,7 @@ async fn hybrid_xx_with_a_wrong_kem_pin_is_refused() {
     let cfg = StreamConfig::new()
         .require_remote_static(their_dh)
         .require_remote_static_kem(mlkem::KeyPair::generate(&mut rng).public());
-    let err = connect_tcp(addr, hs, &cfg).await.err().expect("refused");
+    let err = connect_tcp(addr, hs, &cfg).await.expect_err("refused");
     assert!(
         matches!(err, StreamError::Recv(RecvError::UnexpectedPeer)),
         "{err}"
