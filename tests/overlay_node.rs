@@ -257,3 +257,100 @@ fn slow_first_handshake() {
     assert_eq!(got, [0, 1, 2]);
     assert!(nodes.iter().all(|n| n.is_idle()));
 }
+
+/// A pipe that carries nothing for longer than `correspondent_ttl` stays
+/// open: a correspondent a port names is not forgotten while the node knows
+/// where it is; it is probed, which brings a session up, and neither node
+/// is reported lost. Before, a correspondent that had never carried a
+/// session was forgotten after `correspondent_ttl` and ports was told the
+/// node was lost, closing an idle pipe between two live nodes.
+#[test]
+fn an_idle_pipe_outlives_the_correspondent_ttl() {
+    big_stack(idle_pipe);
+}
+
+fn idle_pipe() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut now = Instant::ZERO;
+    let mut events = Vec::new();
+    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
+    // Node 0 knows where 2 is; 2 only knows 0's key. Nothing is sent.
+    let loc2 = nodes[2].location();
+    nodes[0].set_location(now, keys[2], loc2).unwrap();
+    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
+    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
+    let n0 = nodes[2].remember(now, keys[0]).unwrap();
+    let n2 = node_name(&keys[2]);
+    nodes[0]
+        .ports_mut()
+        .initialize_port(p0, n2, p2, n2, p2)
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .initialize_port(p2, n0, p0, n0, p0)
+        .unwrap();
+    let ttl = Config::default().correspondent_ttl;
+    let until = now + ttl + ttl;
+    run(&mut nodes, &mut now, until, &mut events);
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::NodeLost { .. })),
+        "{events:?}"
+    );
+    for (i, p) in [(0, p0), (2, p2)] {
+        let info = nodes[i].ports().inspect(p).expect("the port is still open");
+        assert!(!info.peer_closed, "node {i}: {info:?}");
+    }
+    // The pipe still carries messages both ways.
+    nodes[0]
+        .ports_mut()
+        .send_user_message(p0, Bytes::from_slice(&[7]).unwrap(), &[])
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .send_user_message(p2, Bytes::from_slice(&[8]).unwrap(), &[])
+        .unwrap();
+    let until = now + Duration::from_secs(5);
+    run(&mut nodes, &mut now, until, &mut events);
+    let m = nodes[2].ports_mut().get_message(p2).unwrap().unwrap();
+    assert_eq!(m.payload[0], 7);
+    let m = nodes[0].ports_mut().get_message(p0).unwrap().unwrap();
+    assert_eq!(m.payload[0], 8);
+}
+
+/// The other side of the same rule: a correspondent a port names, that the
+/// node knows where to find but that is not there (here: a key no node
+/// holds, at node 2's location), is probed; the probe's handshake fails and
+/// the port sees its peer closed well before `correspondent_ttl`. Fails
+/// without the probe of correspondents that never carried a session (the
+/// port would stay open until the correspondent was forgotten).
+#[test]
+fn a_port_naming_an_absent_node_is_closed_by_the_probe() {
+    big_stack(absent_node);
+}
+
+fn absent_node() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut now = Instant::ZERO;
+    let mut events = Vec::new();
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
+    let ghost = Identity::from_seed(&[99; 32]).public_key();
+    let loc2 = nodes[2].location();
+    nodes[0].set_location(now, ghost, loc2).unwrap();
+    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
+    let ng = node_name(&ghost);
+    let far = PortName::new(1, 2);
+    nodes[0]
+        .ports_mut()
+        .initialize_port(p0, ng, far, ng, far)
+        .unwrap();
+    let ttl = Config::default().correspondent_ttl;
+    let until = (now + ttl).saturating_sub(Duration::from_secs(1));
+    run(&mut nodes, &mut now, until, &mut events);
+    let closed = nodes[0]
+        .ports()
+        .inspect(p0)
+        .is_none_or(|info| info.peer_closed);
+    assert!(closed, "{:?} {events:?}", nodes[0].ports().inspect(p0));
+}

@@ -1581,7 +1581,11 @@ fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
     for _ in 0..4 {
         v.send_user_message(a, pl(b"m"), &[]).unwrap();
     }
-    assert_eq!(v.inspect(a).unwrap().window_used, 4, "the window is used up");
+    assert_eq!(
+        v.inspect(a).unwrap().window_used,
+        4,
+        "the window is used up"
+    );
     v.send_user_message(n, pl(b"carrier"), &[a]).unwrap();
     drain(&mut v);
     assert_eq!(v.waiting_count(), 1, "the move's UpdatePreviousPeer waits");
