@@ -271,3 +271,19 @@ fn finding_ports_hostile_waiting_after_announcer_loss() {
         ports_hostile::run,
     );
 }
+
+/// `ports_hostile`, 2026-12-07 (eight minutes into a campaign run after the
+/// fix above): a hostile node's MergePorts create ports here whose peer is a
+/// local port, and each is closed at once. Their closures fill the window
+/// towards that port and one waits; when a confirmation freed the window,
+/// it left without the node it depended on (its port was gone) and was held
+/// for ever. Fixed: a waiting event records that node when it begins to
+/// wait, and the node's loss drops it.
+#[test]
+fn finding_ports_hostile_waiting_cause_of_a_closed_port() {
+    finding(
+        "ports_hostile",
+        "regress-waiting-cause-of-a-closed-port",
+        ports_hostile::run,
+    );
+}

@@ -1603,3 +1603,50 @@ fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
         .collect();
     assert!(proxies.is_empty(), "proxies left: {proxies:?}");
 }
+
+/// An event that waits for a send window keeps the node it depends on,
+/// even once its port is gone: here C merges five ports into targets that
+/// do not exist, each made here with its peer on the local port b and
+/// closed at once. Four closures are held at b (only C could name their
+/// ports there) and fill the window towards b; the fifth waits. When C is
+/// lost, all five go. Before, the fifth was sent once the window was freed,
+/// without its cause (its port was gone), and held at b for ever (found by
+/// the `ports_hostile` fuzz target, corpus
+/// `regress-waiting-cause-of-a-closed-port`).
+#[test]
+fn a_waiting_event_of_a_closed_port_goes_with_the_node_it_depends_on() {
+    let cfg = Config {
+        max_held_per_port: 4,
+        max_held_per_node: 8,
+        send_window: 4,
+        direct_bypass: true,
+        ..config()
+    };
+    let mut v = victim(cfg);
+    let (_a, b) = v.create_port_pair().unwrap();
+    for i in 0..5u64 {
+        let merge = EventKind::MergePort {
+            new_port: PortName::new(0x7e, i + 1),
+            descriptor: PortDescriptor {
+                peer_node: V,
+                peer_port: b,
+                referring_node: C,
+                referring_port: PortName::new(0xc, i + 1),
+                next_seq_to_send: 1,
+                next_seq_to_receive: 1,
+                last_seq_to_receive: 0,
+                peer_closed: false,
+            },
+        };
+        // No such target: the new port is closed at once.
+        let target = PortName::new(0x7e, 100 + i);
+        let _ = v.handle_event(C, ev(target, PortName::INVALID, u64::MAX, merge));
+        drain(&mut v);
+    }
+    assert_eq!(v.inspect(b).unwrap().held, 4, "four closures held at b");
+    assert_eq!(v.waiting_count(), 1, "the fifth waits for the window");
+    v.lost_connection_to_node(C, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0, "dropped with C");
+    assert_eq!(v.held_count(), 0, "released with C");
+}
