@@ -144,6 +144,35 @@ fn line_of_three<'m>(
     (nodes, keys)
 }
 
+/// Opens a ports pipe between nodes `a` and `c`: `c` learns `a`'s key,
+/// `a` learns `c`'s key and, if `locate`, where `c` is; one port on each
+/// side is initialized to the other. Returns the ports (at `a`, at `c`).
+fn pipe(
+    nodes: &mut [N<'_>],
+    now: Instant,
+    keys: &[[u8; 32]],
+    (a, c): (usize, usize),
+    locate: bool,
+) -> (PortName, PortName) {
+    if locate {
+        let loc = nodes[c].location();
+        nodes[a].set_location(now, keys[c], loc).unwrap();
+    }
+    let pa = nodes[a].ports_mut().create_uninitialized_port().unwrap();
+    let pc = nodes[c].ports_mut().create_uninitialized_port().unwrap();
+    let nc = nodes[a].remember(now, keys[c]).unwrap();
+    let na = nodes[c].remember(now, keys[a]).unwrap();
+    nodes[a]
+        .ports_mut()
+        .initialize_port(pa, nc, pc, nc, pc)
+        .unwrap();
+    nodes[c]
+        .ports_mut()
+        .initialize_port(pc, na, pa, na, pa)
+        .unwrap();
+    (pa, pc)
+}
+
 #[test]
 fn three_nodes_in_a_line_route_ports_messages() {
     big_stack(three_nodes_in_a_line);
@@ -165,20 +194,7 @@ fn three_nodes_in_a_line() {
     assert!(nodes.iter().all(|n| n.routing().root().key == root));
     assert_eq!(nodes.iter().filter(|n| n.routing().is_root()).count(), 1);
     // A pipe between 0 and 2: node 0 knows where 2 is (directory).
-    let loc2 = nodes[2].location();
-    nodes[0].set_location(now, keys[2], loc2.clone()).unwrap();
-    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let n0 = nodes[2].remember(now, keys[0]).unwrap();
-    let n2 = node_name(&keys[2]);
-    nodes[0]
-        .ports_mut()
-        .initialize_port(p0, n2, p2, n2, p2)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(p2, n0, p0, n0, p0)
-        .unwrap();
+    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), true);
     for k in 0..5u8 {
         nodes[0]
             .ports_mut()
@@ -212,18 +228,7 @@ fn slow_first_handshake() {
     let mut events = Vec::new();
     let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows node 2's key, not yet where it is.
-    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let n2 = nodes[0].remember(now, keys[2]).unwrap();
-    let n0 = nodes[2].remember(now, keys[0]).unwrap();
-    nodes[0]
-        .ports_mut()
-        .initialize_port(p0, n2, p2, n2, p2)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(p2, n0, p0, n0, p0)
-        .unwrap();
+    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), false);
     for k in 0..3u8 {
         nodes[0]
             .ports_mut()
@@ -275,20 +280,7 @@ fn idle_pipe() {
     let mut events = Vec::new();
     let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows where 2 is; 2 only knows 0's key. Nothing is sent.
-    let loc2 = nodes[2].location();
-    nodes[0].set_location(now, keys[2], loc2).unwrap();
-    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let n0 = nodes[2].remember(now, keys[0]).unwrap();
-    let n2 = node_name(&keys[2]);
-    nodes[0]
-        .ports_mut()
-        .initialize_port(p0, n2, p2, n2, p2)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(p2, n0, p0, n0, p0)
-        .unwrap();
+    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), true);
     let ttl = Config::default().correspondent_ttl;
     let until = now + ttl + ttl;
     run(&mut nodes, &mut now, until, &mut events);

@@ -1529,6 +1529,17 @@ fn a_port_is_never_its_own_peer_or_previous_peer() {
     assert_eq!(v.inspect(u).unwrap().peer, (V, t), "the route is intact");
 }
 
+/// Direct bypass with a send window of four (the per-port hold bound).
+fn window_of_four() -> Config {
+    Config {
+        max_held_per_port: 4,
+        max_held_per_node: 8,
+        send_window: 4,
+        direct_bypass: true,
+        ..config()
+    }
+}
+
 /// A port's send window towards a port of this node that only a remote
 /// node's UpdatePreviousPeer would confirm ends with that node, even once
 /// the port has moved on from that edge: what still waits on it is
@@ -1538,14 +1549,7 @@ fn a_port_is_never_its_own_peer_or_previous_peer() {
 /// UpdatePreviousPeer of its move waited for that window for ever).
 #[test]
 fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
-    let cfg = Config {
-        max_held_per_port: 4,
-        max_held_per_node: 8,
-        send_window: 4,
-        direct_bypass: true,
-        ..config()
-    };
-    let mut v = victim(cfg);
+    let mut v = victim(window_of_four());
     let (a, b) = v.create_port_pair().unwrap();
     v.close_port(a).unwrap();
     drain(&mut v);
@@ -1615,14 +1619,7 @@ fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
 /// `regress-waiting-cause-of-a-closed-port`).
 #[test]
 fn a_waiting_event_of_a_closed_port_goes_with_the_node_it_depends_on() {
-    let cfg = Config {
-        max_held_per_port: 4,
-        max_held_per_node: 8,
-        send_window: 4,
-        direct_bypass: true,
-        ..config()
-    };
-    let mut v = victim(cfg);
+    let mut v = victim(window_of_four());
     let (_a, b) = v.create_port_pair().unwrap();
     for i in 0..5u64 {
         let merge = EventKind::MergePort {
