@@ -1606,6 +1606,29 @@ fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
         .filter(|(_, st)| *st != PortState::Receiving)
         .collect();
     assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+    // The window a used towards b is free again: a port that D sends here
+    // with its peer on b sends its first message at once rather than
+    // waiting behind a used-up window.
+    let x = v.create_uninitialized_port().unwrap();
+    let y = PortName::new(0xd0d, 1);
+    v.initialize_port(x, D, y, D, y).unwrap();
+    let m = PortName::new(0x7e, 2);
+    let dm = PortDescriptor {
+        peer_node: V,
+        peer_port: b,
+        referring_node: D,
+        referring_port: PortName::new(0xd0d, 2),
+        next_seq_to_send: 1,
+        next_seq_to_receive: 1,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    };
+    v.handle_event(D, ev(x, y, 1, carrying(1, &[(m, dm)])))
+        .unwrap();
+    drain(&mut v);
+    v.send_user_message(m, pl(b"m"), &[]).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0, "no window left over from a");
 }
 
 /// An event that waits for a send window keeps the node it depends on,
