@@ -1,127 +1,25 @@
 //! `overlay::Node` driven by hand: a line of three nodes over a perfect,
 //! instant "network", checked step by step.
 
+mod overlay_support;
+
 use std::collections::VecDeque;
 
-use hyperport::crypto::DefaultProvider as P;
-use hyperport::overlay::{
-    Config, CorrSlot, Event, Identity, Node, PeerSlot, RecordSlot, Storage, TxSlot, node_name,
-};
-use hyperport::ports::{self, Bytes, PortName};
-use hyperport::rng::SeededRng;
-use hyperport::routing::{ChainOf, Ed25519, NeighbourEntry};
+use hyperport::overlay::{Config, Event, Identity, node_name};
+use hyperport::ports::{Bytes, PortName};
 use hyperport::time::{Duration, Instant};
-
-type Ports = ports::Node<Bytes<16>, SeededRng, 16, 64, 2, 32, 128, 16>;
-const MTU: usize = 1_400;
-const REC: usize = 400;
-type Chain = ChainOf<8>;
-type N<'s> = Node<'s, u32, P, Ports, Ed25519, Chain, MTU, REC>;
-
-struct Mem {
-    routing: Vec<NeighbourEntry>,
-    peers: Vec<PeerSlot<u32, P>>,
-    corr: Vec<CorrSlot<P>>,
-    records: Vec<RecordSlot<REC>>,
-    tx: Vec<TxSlot<u32, MTU>>,
-}
-
-impl Mem {
-    fn new() -> Self {
-        Mem {
-            routing: vec![NeighbourEntry::EMPTY; 4],
-            peers: (0..4).map(|_| PeerSlot::new()).collect(),
-            corr: (0..4).map(|_| CorrSlot::new()).collect(),
-            records: vec![RecordSlot::EMPTY; 64],
-            tx: (0..8).map(|_| TxSlot::new()).collect(),
-        }
-    }
-}
-
-fn node<'s>(i: u32, mem: &'s mut Mem, now: Instant) -> N<'s> {
-    let id = Identity::from_seed(&[i as u8 + 1; 32]);
-    let mut config = Config::default();
-    config.routing.rank = i;
-    let ports = Ports::new(
-        id.node_name(),
-        config.ports,
-        SeededRng::from_u64(100 + u64::from(i)),
-    );
-    Node::new(
-        config,
-        id,
-        ports,
-        Ed25519,
-        Chain::new(),
-        Chain::new(),
-        Storage {
-            routing: &mut mem.routing,
-            peers: &mut mem.peers,
-            correspondents: &mut mem.corr,
-            records: &mut mem.records,
-            transmit: &mut mem.tx,
-        },
-        [i as u8 + 50; 32],
-        now,
-    )
-    .unwrap()
-}
+use overlay_support::{Mem, N, big_stack, node, pipe};
 
 /// Delivers every datagram (1 ms per hop) and fires timers until `until`.
 fn run(
     nodes: &mut [N<'_>],
     now: &mut Instant,
     until: Instant,
-    events: &mut Vec<(usize, Event<u32>)>,
+    events: &mut Vec<(u32, Event<u32>)>,
 ) {
-    let mut buf = vec![0u8; MTU];
-    let mut wire: VecDeque<(Instant, u32, u32, Vec<u8>)> = VecDeque::new();
-    loop {
-        for (i, n) in nodes.iter_mut().enumerate() {
-            while let Some(t) = n.poll_transmit(*now, &mut buf).unwrap() {
-                wire.push_back((
-                    *now + Duration::from_millis(1),
-                    i as u32,
-                    t.to,
-                    buf[..t.len].to_vec(),
-                ));
-            }
-            while let Some(e) = n.poll_event() {
-                events.push((i, e));
-            }
-        }
-        let next_wire = wire.iter().map(|w| w.0).min();
-        let next_timer = nodes.iter().filter_map(|n| n.poll_timeout()).min();
-        let Some(t) = [next_wire, next_timer].into_iter().flatten().min() else {
-            break;
-        };
-        if t > until {
-            *now = until;
-            break;
-        }
-        *now = (*now).max(t);
-        if let Some(pos) = wire.iter().position(|w| w.0 <= *now) {
-            let (_, from, to, bytes) = wire.remove(pos).unwrap();
-            nodes[to as usize].handle_datagram(*now, from, &bytes);
-        } else {
-            for n in nodes.iter_mut() {
-                if n.poll_timeout().is_some_and(|t| t <= *now) {
-                    n.handle_timeout(*now);
-                }
-            }
-        }
-    }
-}
-
-/// Nodes are large values (a debug build keeps several copies of one on
-/// the stack): each test runs on a thread with a big stack.
-fn big_stack(f: fn()) {
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
+    let mut wire = VecDeque::new();
+    let lat = Duration::from_millis(1);
+    overlay_support::run(nodes, now, until, lat, &mut wire, events, &|_, _| false);
 }
 
 /// Nodes 0 - 1 - 2 in a line (0 and 2 dial 1), run for five seconds from
@@ -129,13 +27,13 @@ fn big_stack(f: fn()) {
 fn line_of_three<'m>(
     mems: &'m mut [Mem],
     now: &mut Instant,
-    events: &mut Vec<(usize, Event<u32>)>,
+    events: &mut Vec<(u32, Event<u32>)>,
 ) -> (Vec<N<'m>>, Vec<[u8; 32]>) {
     let t0 = *now;
     let mut nodes: Vec<N<'m>> = mems
         .iter_mut()
         .enumerate()
-        .map(|(i, m)| node(i as u32, m, t0))
+        .map(|(i, m)| node(i as u32, 1, Config::default(), m, t0))
         .collect();
     let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
     nodes[0].connect(t0, keys[1], 1).unwrap();
@@ -144,45 +42,16 @@ fn line_of_three<'m>(
     (nodes, keys)
 }
 
-/// Opens a ports pipe between nodes `a` and `c`: `c` learns `a`'s key,
-/// `a` learns `c`'s key and, if `locate`, where `c` is; one port on each
-/// side is initialized to the other. Returns the ports (at `a`, at `c`).
-fn pipe(
-    nodes: &mut [N<'_>],
-    now: Instant,
-    keys: &[[u8; 32]],
-    (a, c): (usize, usize),
-    locate: bool,
-) -> (PortName, PortName) {
-    if locate {
-        let loc = nodes[c].location();
-        nodes[a].set_location(now, keys[c], loc).unwrap();
-    }
-    let pa = nodes[a].ports_mut().create_uninitialized_port().unwrap();
-    let pc = nodes[c].ports_mut().create_uninitialized_port().unwrap();
-    let nc = nodes[a].remember(now, keys[c]).unwrap();
-    let na = nodes[c].remember(now, keys[a]).unwrap();
-    nodes[a]
-        .ports_mut()
-        .initialize_port(pa, nc, pc, nc, pc)
-        .unwrap();
-    nodes[c]
-        .ports_mut()
-        .initialize_port(pc, na, pa, na, pa)
-        .unwrap();
-    (pa, pc)
-}
-
 #[test]
 fn three_nodes_in_a_line_route_ports_messages() {
     big_stack(three_nodes_in_a_line);
 }
 
 fn three_nodes_in_a_line() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
-    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
     let ups = events
         .iter()
         .filter(|(_, e)| matches!(e, Event::PeerUp { .. }))
@@ -194,7 +63,7 @@ fn three_nodes_in_a_line() {
     assert!(nodes.iter().all(|n| n.routing().root().key == root));
     assert_eq!(nodes.iter().filter(|n| n.routing().is_root()).count(), 1);
     // A pipe between 0 and 2: node 0 knows where 2 is (directory).
-    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), true);
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, true);
     for k in 0..5u8 {
         nodes[0]
             .ports_mut()
@@ -223,12 +92,12 @@ fn a_slow_first_handshake_does_not_count_against_dead_after() {
 }
 
 fn slow_first_handshake() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
     let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows node 2's key, not yet where it is.
-    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), false);
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, false);
     for k in 0..3u8 {
         nodes[0]
             .ports_mut()
@@ -275,12 +144,12 @@ fn an_idle_pipe_outlives_the_correspondent_ttl() {
 }
 
 fn idle_pipe() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
-    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows where 2 is; 2 only knows 0's key. Nothing is sent.
-    let (p0, p2) = pipe(&mut nodes, now, &keys, (0, 2), true);
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, true);
     let ttl = Config::default().correspondent_ttl;
     let until = now + ttl + ttl;
     run(&mut nodes, &mut now, until, &mut events);
@@ -323,7 +192,7 @@ fn a_port_naming_an_absent_node_is_closed_by_the_probe() {
 }
 
 fn absent_node() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
     let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
