@@ -287,3 +287,19 @@ fn finding_ports_hostile_waiting_cause_of_a_closed_port() {
         ports_hostile::run,
     );
 }
+
+/// `ports_hostile`, 2026-12-07 (320,000 runs into the next campaign run): a
+/// hostile MergePort whose new port names a local port as its peer. The
+/// merged ports swap peers; the new port's UpdatePreviousPeer to that local
+/// port (sent on the edge it had just left) and the other port's events
+/// there kept no cause and were held for ever. Fixed: a port remembers the
+/// announcer of the edge it left (`Port::left`), and a merge hands the
+/// announcer of a local peer over with the peer.
+#[test]
+fn finding_ports_hostile_held_after_merge_to_a_local_peer() {
+    finding(
+        "ports_hostile",
+        "regress-held-after-merge-to-a-local-peer",
+        ports_hostile::run,
+    );
+}

@@ -1670,3 +1670,44 @@ fn a_waiting_event_of_a_closed_port_goes_with_the_node_it_depends_on() {
     assert_eq!(v.waiting_count(), 0, "dropped with C");
     assert_eq!(v.held_count(), 0, "released with C");
 }
+
+/// A merge whose new port names a local port as its peer: the merged ports
+/// swap peers, so x (which B shares) now sends to the local port b, which
+/// learns of x only from the new port's UpdatePreviousPeer, and the new
+/// port's own events to b depend on C, which sent it. Both wait at b for C;
+/// when B and C are lost nothing stays held. Before, the UpdatePreviousPeer
+/// (sent after the swap, on an edge the new port had left) and x's closure
+/// kept no cause and were held at b for ever (found by the `ports_hostile`
+/// fuzz target, corpus `regress-held-after-merge-to-a-local-peer`).
+#[test]
+fn a_merge_onto_a_local_peer_leaves_nothing_held_after_the_losses() {
+    let mut v = victim(window_of_four());
+    let (_a, b) = v.create_port_pair().unwrap();
+    let (x, _y) = cross(&mut v);
+    v.allow_merge(x, None).unwrap();
+    drain(&mut v);
+    let merge = EventKind::MergePort {
+        new_port: PortName::new(0x7e, 1),
+        descriptor: PortDescriptor {
+            peer_node: V,
+            peer_port: b,
+            referring_node: C,
+            referring_port: PortName::new(0xc, 1),
+            next_seq_to_send: 1,
+            next_seq_to_receive: 1,
+            last_seq_to_receive: 0,
+            peer_closed: false,
+        },
+    };
+    v.handle_event(C, ev(x, PortName::INVALID, u64::MAX, merge))
+        .unwrap();
+    drain(&mut v);
+    assert!(v.inspect(b).unwrap().held > 0, "waiting at b for C");
+    for n in [B, C] {
+        v.lost_connection_to_node(n, Incarnation::FIRST).unwrap();
+        drain(&mut v);
+    }
+    let held: Vec<_> = v.held_events().map(|(p, n, _)| (p, n)).collect();
+    assert!(held.is_empty(), "held after the losses: {held:?}");
+    assert_eq!(v.waiting_count(), 0);
+}

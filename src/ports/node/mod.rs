@@ -457,18 +457,24 @@ where
     /// The remote node a self-addressed event of port `from` to `(to, at)`
     /// depends on if it is held: the node whose UpdatePreviousPeer alone
     /// can name `from` to that local peer (`Port::announcer`), or, for an
-    /// edge `from` has left, the node recorded by the edge's send window
-    /// when it opened. Invalid otherwise.
+    /// edge `from` has left, the announcer it had then (`Port::left`) or
+    /// the node recorded by the edge's send window when it opened. Invalid
+    /// otherwise.
     fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
         if to != self.name {
             return NodeName::INVALID;
         }
-        let current = self
-            .port(from)
-            .filter(|p| p.peer_node == to && p.peer_port == at)
-            .map_or(NodeName::INVALID, |p| p.announcer);
-        if current.is_valid() {
-            return current;
+        let known = self.port(from).map_or(NodeName::INVALID, |p| {
+            if (p.peer_node, p.peer_port) == (to, at) {
+                p.announcer
+            } else if (p.left.0, p.left.1) == (to, at) {
+                p.left.2
+            } else {
+                NodeName::INVALID
+            }
+        });
+        if known.is_valid() {
+            return known;
         }
         self.windows
             .iter()
