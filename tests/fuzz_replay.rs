@@ -271,3 +271,35 @@ fn finding_ports_hostile_waiting_after_announcer_loss() {
         ports_hostile::run,
     );
 }
+
+/// `ports_hostile`, 2026-12-07 (eight minutes into a campaign run after the
+/// fix above): a hostile node's MergePorts create ports here whose peer is a
+/// local port, and each is closed at once. Their closures fill the window
+/// towards that port and one waits; when a confirmation freed the window,
+/// it left without the node it depended on (its port was gone) and was held
+/// for ever. Fixed: a waiting event records that node when it begins to
+/// wait, and the node's loss drops it.
+#[test]
+fn finding_ports_hostile_waiting_cause_of_a_closed_port() {
+    finding(
+        "ports_hostile",
+        "regress-waiting-cause-of-a-closed-port",
+        ports_hostile::run,
+    );
+}
+
+/// `ports_hostile`, 2026-12-07 (320,000 runs into the next campaign run): a
+/// hostile MergePort whose new port names a local port as its peer. The
+/// merged ports swap peers; the new port's UpdatePreviousPeer to that local
+/// port (sent on the edge it had just left) and the other port's events
+/// there kept no cause and were held for ever. Fixed: a port remembers the
+/// announcer of the edge it left (`Port::left`), and a merge hands the
+/// announcer of a local peer over with the peer.
+#[test]
+fn finding_ports_hostile_held_after_merge_to_a_local_peer() {
+    finding(
+        "ports_hostile",
+        "regress-held-after-merge-to-a-local-peer",
+        ports_hostile::run,
+    );
+}

@@ -1,127 +1,25 @@
 //! `overlay::Node` driven by hand: a line of three nodes over a perfect,
 //! instant "network", checked step by step.
 
+mod overlay_support;
+
 use std::collections::VecDeque;
 
-use hyperport::crypto::DefaultProvider as P;
-use hyperport::overlay::{
-    Config, CorrSlot, Event, Identity, Node, PeerSlot, RecordSlot, Storage, TxSlot, node_name,
-};
-use hyperport::ports::{self, Bytes, PortName};
-use hyperport::rng::SeededRng;
-use hyperport::routing::{ChainOf, Ed25519, NeighbourEntry};
+use hyperport::overlay::{Config, Event, Identity, node_name};
+use hyperport::ports::{Bytes, PortName};
 use hyperport::time::{Duration, Instant};
-
-type Ports = ports::Node<Bytes<16>, SeededRng, 16, 64, 2, 32, 128, 16>;
-const MTU: usize = 1_400;
-const REC: usize = 400;
-type Chain = ChainOf<8>;
-type N<'s> = Node<'s, u32, P, Ports, Ed25519, Chain, MTU, REC>;
-
-struct Mem {
-    routing: Vec<NeighbourEntry>,
-    peers: Vec<PeerSlot<u32, P>>,
-    corr: Vec<CorrSlot<P>>,
-    records: Vec<RecordSlot<REC>>,
-    tx: Vec<TxSlot<u32, MTU>>,
-}
-
-impl Mem {
-    fn new() -> Self {
-        Mem {
-            routing: vec![NeighbourEntry::EMPTY; 4],
-            peers: (0..4).map(|_| PeerSlot::new()).collect(),
-            corr: (0..4).map(|_| CorrSlot::new()).collect(),
-            records: vec![RecordSlot::EMPTY; 64],
-            tx: (0..8).map(|_| TxSlot::new()).collect(),
-        }
-    }
-}
-
-fn node<'s>(i: u32, mem: &'s mut Mem, now: Instant) -> N<'s> {
-    let id = Identity::from_seed(&[i as u8 + 1; 32]);
-    let mut config = Config::default();
-    config.routing.rank = i;
-    let ports = Ports::new(
-        id.node_name(),
-        config.ports,
-        SeededRng::from_u64(100 + u64::from(i)),
-    );
-    Node::new(
-        config,
-        id,
-        ports,
-        Ed25519,
-        Chain::new(),
-        Chain::new(),
-        Storage {
-            routing: &mut mem.routing,
-            peers: &mut mem.peers,
-            correspondents: &mut mem.corr,
-            records: &mut mem.records,
-            transmit: &mut mem.tx,
-        },
-        [i as u8 + 50; 32],
-        now,
-    )
-    .unwrap()
-}
+use overlay_support::{Mem, N, big_stack, node, pipe};
 
 /// Delivers every datagram (1 ms per hop) and fires timers until `until`.
 fn run(
     nodes: &mut [N<'_>],
     now: &mut Instant,
     until: Instant,
-    events: &mut Vec<(usize, Event<u32>)>,
+    events: &mut Vec<(u32, Event<u32>)>,
 ) {
-    let mut buf = vec![0u8; MTU];
-    let mut wire: VecDeque<(Instant, u32, u32, Vec<u8>)> = VecDeque::new();
-    loop {
-        for (i, n) in nodes.iter_mut().enumerate() {
-            while let Some(t) = n.poll_transmit(*now, &mut buf).unwrap() {
-                wire.push_back((
-                    *now + Duration::from_millis(1),
-                    i as u32,
-                    t.to,
-                    buf[..t.len].to_vec(),
-                ));
-            }
-            while let Some(e) = n.poll_event() {
-                events.push((i, e));
-            }
-        }
-        let next_wire = wire.iter().map(|w| w.0).min();
-        let next_timer = nodes.iter().filter_map(|n| n.poll_timeout()).min();
-        let Some(t) = [next_wire, next_timer].into_iter().flatten().min() else {
-            break;
-        };
-        if t > until {
-            *now = until;
-            break;
-        }
-        *now = (*now).max(t);
-        if let Some(pos) = wire.iter().position(|w| w.0 <= *now) {
-            let (_, from, to, bytes) = wire.remove(pos).unwrap();
-            nodes[to as usize].handle_datagram(*now, from, &bytes);
-        } else {
-            for n in nodes.iter_mut() {
-                if n.poll_timeout().is_some_and(|t| t <= *now) {
-                    n.handle_timeout(*now);
-                }
-            }
-        }
-    }
-}
-
-/// Nodes are large values (a debug build keeps several copies of one on
-/// the stack): each test runs on a thread with a big stack.
-fn big_stack(f: fn()) {
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
+    let mut wire = VecDeque::new();
+    let lat = Duration::from_millis(1);
+    overlay_support::run(nodes, now, until, lat, &mut wire, events, &|_, _| false);
 }
 
 /// Nodes 0 - 1 - 2 in a line (0 and 2 dial 1), run for five seconds from
@@ -129,13 +27,13 @@ fn big_stack(f: fn()) {
 fn line_of_three<'m>(
     mems: &'m mut [Mem],
     now: &mut Instant,
-    events: &mut Vec<(usize, Event<u32>)>,
+    events: &mut Vec<(u32, Event<u32>)>,
 ) -> (Vec<N<'m>>, Vec<[u8; 32]>) {
     let t0 = *now;
     let mut nodes: Vec<N<'m>> = mems
         .iter_mut()
         .enumerate()
-        .map(|(i, m)| node(i as u32, m, t0))
+        .map(|(i, m)| node(i as u32, 1, Config::default(), m, t0))
         .collect();
     let keys: Vec<[u8; 32]> = nodes.iter().map(|n| n.public_key()).collect();
     nodes[0].connect(t0, keys[1], 1).unwrap();
@@ -150,10 +48,10 @@ fn three_nodes_in_a_line_route_ports_messages() {
 }
 
 fn three_nodes_in_a_line() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
-    let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
     let ups = events
         .iter()
         .filter(|(_, e)| matches!(e, Event::PeerUp { .. }))
@@ -165,20 +63,7 @@ fn three_nodes_in_a_line() {
     assert!(nodes.iter().all(|n| n.routing().root().key == root));
     assert_eq!(nodes.iter().filter(|n| n.routing().is_root()).count(), 1);
     // A pipe between 0 and 2: node 0 knows where 2 is (directory).
-    let loc2 = nodes[2].location();
-    nodes[0].set_location(now, keys[2], loc2.clone()).unwrap();
-    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let n0 = nodes[2].remember(now, keys[0]).unwrap();
-    let n2 = node_name(&keys[2]);
-    nodes[0]
-        .ports_mut()
-        .initialize_port(p0, n2, p2, n2, p2)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(p2, n0, p0, n0, p0)
-        .unwrap();
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, true);
     for k in 0..5u8 {
         nodes[0]
             .ports_mut()
@@ -207,23 +92,12 @@ fn a_slow_first_handshake_does_not_count_against_dead_after() {
 }
 
 fn slow_first_handshake() {
-    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new()).collect();
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
     let mut now = Instant::ZERO;
     let mut events = Vec::new();
     let (mut nodes, keys) = line_of_three(&mut mems, &mut now, &mut events);
     // Node 0 knows node 2's key, not yet where it is.
-    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
-    let p2 = nodes[2].ports_mut().create_uninitialized_port().unwrap();
-    let n2 = nodes[0].remember(now, keys[2]).unwrap();
-    let n0 = nodes[2].remember(now, keys[0]).unwrap();
-    nodes[0]
-        .ports_mut()
-        .initialize_port(p0, n2, p2, n2, p2)
-        .unwrap();
-    nodes[2]
-        .ports_mut()
-        .initialize_port(p2, n0, p0, n0, p0)
-        .unwrap();
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, false);
     for k in 0..3u8 {
         nodes[0]
             .ports_mut()
@@ -256,4 +130,88 @@ fn slow_first_handshake() {
     }
     assert_eq!(got, [0, 1, 2]);
     assert!(nodes.iter().all(|n| n.is_idle()));
+}
+
+/// A pipe that carries nothing for longer than `correspondent_ttl` stays
+/// open: a correspondent a port names is not forgotten while the node knows
+/// where it is; it is probed, which brings a session up, and neither node
+/// is reported lost. Before, a correspondent that had never carried a
+/// session was forgotten after `correspondent_ttl` and ports was told the
+/// node was lost, closing an idle pipe between two live nodes.
+#[test]
+fn an_idle_pipe_outlives_the_correspondent_ttl() {
+    big_stack(idle_pipe);
+}
+
+fn idle_pipe() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
+    let mut now = Instant::ZERO;
+    let mut events = Vec::new();
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
+    // Node 0 knows where 2 is; 2 only knows 0's key. Nothing is sent.
+    let (p0, p2) = pipe(&mut nodes, now, 0, 2, true);
+    let ttl = Config::default().correspondent_ttl;
+    let until = now + ttl + ttl;
+    run(&mut nodes, &mut now, until, &mut events);
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::NodeLost { .. })),
+        "{events:?}"
+    );
+    for (i, p) in [(0, p0), (2, p2)] {
+        let info = nodes[i].ports().inspect(p).expect("the port is still open");
+        assert!(!info.peer_closed, "node {i}: {info:?}");
+    }
+    // The pipe still carries messages both ways.
+    nodes[0]
+        .ports_mut()
+        .send_user_message(p0, Bytes::from_slice(&[7]).unwrap(), &[])
+        .unwrap();
+    nodes[2]
+        .ports_mut()
+        .send_user_message(p2, Bytes::from_slice(&[8]).unwrap(), &[])
+        .unwrap();
+    let until = now + Duration::from_secs(5);
+    run(&mut nodes, &mut now, until, &mut events);
+    let m = nodes[2].ports_mut().get_message(p2).unwrap().unwrap();
+    assert_eq!(m.payload[0], 7);
+    let m = nodes[0].ports_mut().get_message(p0).unwrap().unwrap();
+    assert_eq!(m.payload[0], 8);
+}
+
+/// The other side of the same rule: a correspondent a port names, that the
+/// node knows where to find but that is not there (here: a key no node
+/// holds, at node 2's location), is probed; the probe's handshake fails and
+/// the port sees its peer closed well before `correspondent_ttl`. Fails
+/// without the probe of correspondents that never carried a session (the
+/// port would stay open until the correspondent was forgotten).
+#[test]
+fn a_port_naming_an_absent_node_is_closed_by_the_probe() {
+    big_stack(absent_node);
+}
+
+fn absent_node() {
+    let mut mems: Vec<Mem> = (0..3).map(|_| Mem::new(4, 4)).collect();
+    let mut now = Instant::ZERO;
+    let mut events = Vec::new();
+    let (mut nodes, _keys) = line_of_three(&mut mems, &mut now, &mut events);
+    let ghost = Identity::from_seed(&[99; 32]).public_key();
+    let loc2 = nodes[2].location();
+    nodes[0].set_location(now, ghost, loc2).unwrap();
+    let p0 = nodes[0].ports_mut().create_uninitialized_port().unwrap();
+    let ng = node_name(&ghost);
+    let far = PortName::new(1, 2);
+    nodes[0]
+        .ports_mut()
+        .initialize_port(p0, ng, far, ng, far)
+        .unwrap();
+    let ttl = Config::default().correspondent_ttl;
+    let until = (now + ttl).saturating_sub(Duration::from_secs(1));
+    run(&mut nodes, &mut now, until, &mut events);
+    let closed = nodes[0]
+        .ports()
+        .inspect(p0)
+        .is_none_or(|info| info.peer_closed);
+    assert!(closed, "{:?} {events:?}", nodes[0].ports().inspect(p0));
 }

@@ -1529,6 +1529,17 @@ fn a_port_is_never_its_own_peer_or_previous_peer() {
     assert_eq!(v.inspect(u).unwrap().peer, (V, t), "the route is intact");
 }
 
+/// Direct bypass with a send window of four (the per-port hold bound).
+fn window_of_four() -> Config {
+    Config {
+        max_held_per_port: 4,
+        max_held_per_node: 8,
+        send_window: 4,
+        direct_bypass: true,
+        ..config()
+    }
+}
+
 /// A port's send window towards a port of this node that only a remote
 /// node's UpdatePreviousPeer would confirm ends with that node, even once
 /// the port has moved on from that edge: what still waits on it is
@@ -1538,14 +1549,7 @@ fn a_port_is_never_its_own_peer_or_previous_peer() {
 /// UpdatePreviousPeer of its move waited for that window for ever).
 #[test]
 fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
-    let cfg = Config {
-        max_held_per_port: 4,
-        max_held_per_node: 8,
-        send_window: 4,
-        direct_bypass: true,
-        ..config()
-    };
-    let mut v = victim(cfg);
+    let mut v = victim(window_of_four());
     let (a, b) = v.create_port_pair().unwrap();
     v.close_port(a).unwrap();
     drain(&mut v);
@@ -1602,4 +1606,108 @@ fn a_window_towards_a_local_port_ends_with_the_node_that_was_to_confirm_it() {
         .filter(|(_, st)| *st != PortState::Receiving)
         .collect();
     assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+    // The window a used towards b is free again: a port that D sends here
+    // with its peer on b sends its first message at once rather than
+    // waiting behind a used-up window.
+    let x = v.create_uninitialized_port().unwrap();
+    let y = PortName::new(0xd0d, 1);
+    v.initialize_port(x, D, y, D, y).unwrap();
+    let m = PortName::new(0x7e, 2);
+    let dm = PortDescriptor {
+        peer_node: V,
+        peer_port: b,
+        referring_node: D,
+        referring_port: PortName::new(0xd0d, 2),
+        next_seq_to_send: 1,
+        next_seq_to_receive: 1,
+        last_seq_to_receive: 0,
+        peer_closed: false,
+    };
+    v.handle_event(D, ev(x, y, 1, carrying(1, &[(m, dm)])))
+        .unwrap();
+    drain(&mut v);
+    v.send_user_message(m, pl(b"m"), &[]).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0, "no window left over from a");
+}
+
+/// An event that waits for a send window keeps the node it depends on,
+/// even once its port is gone: here C merges five ports into targets that
+/// do not exist, each made here with its peer on the local port b and
+/// closed at once. Four closures are held at b (only C could name their
+/// ports there) and fill the window towards b; the fifth waits. When C is
+/// lost, all five go. Before, the fifth was sent once the window was freed,
+/// without its cause (its port was gone), and held at b for ever (found by
+/// the `ports_hostile` fuzz target, corpus
+/// `regress-waiting-cause-of-a-closed-port`).
+#[test]
+fn a_waiting_event_of_a_closed_port_goes_with_the_node_it_depends_on() {
+    let mut v = victim(window_of_four());
+    let (_a, b) = v.create_port_pair().unwrap();
+    for i in 0..5u64 {
+        let merge = EventKind::MergePort {
+            new_port: PortName::new(0x7e, i + 1),
+            descriptor: PortDescriptor {
+                peer_node: V,
+                peer_port: b,
+                referring_node: C,
+                referring_port: PortName::new(0xc, i + 1),
+                next_seq_to_send: 1,
+                next_seq_to_receive: 1,
+                last_seq_to_receive: 0,
+                peer_closed: false,
+            },
+        };
+        // No such target: the new port is closed at once.
+        let target = PortName::new(0x7e, 100 + i);
+        let _ = v.handle_event(C, ev(target, PortName::INVALID, u64::MAX, merge));
+        drain(&mut v);
+    }
+    assert_eq!(v.inspect(b).unwrap().held, 4, "four closures held at b");
+    assert_eq!(v.waiting_count(), 1, "the fifth waits for the window");
+    v.lost_connection_to_node(C, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.waiting_count(), 0, "dropped with C");
+    assert_eq!(v.held_count(), 0, "released with C");
+}
+
+/// A merge whose new port names a local port as its peer: the merged ports
+/// swap peers, so x (which B shares) now sends to the local port b, which
+/// learns of x only from the new port's UpdatePreviousPeer, and the new
+/// port's own events to b depend on C, which sent it. Both wait at b for C;
+/// when B and C are lost nothing stays held. Before, the UpdatePreviousPeer
+/// (sent after the swap, on an edge the new port had left) and x's closure
+/// kept no cause and were held at b for ever (found by the `ports_hostile`
+/// fuzz target, corpus `regress-held-after-merge-to-a-local-peer`).
+#[test]
+fn a_merge_onto_a_local_peer_leaves_nothing_held_after_the_losses() {
+    let mut v = victim(window_of_four());
+    let (_a, b) = v.create_port_pair().unwrap();
+    let (x, _y) = cross(&mut v);
+    v.allow_merge(x, None).unwrap();
+    drain(&mut v);
+    let merge = EventKind::MergePort {
+        new_port: PortName::new(0x7e, 1),
+        descriptor: PortDescriptor {
+            peer_node: V,
+            peer_port: b,
+            referring_node: C,
+            referring_port: PortName::new(0xc, 1),
+            next_seq_to_send: 1,
+            next_seq_to_receive: 1,
+            last_seq_to_receive: 0,
+            peer_closed: false,
+        },
+    };
+    v.handle_event(C, ev(x, PortName::INVALID, u64::MAX, merge))
+        .unwrap();
+    drain(&mut v);
+    assert!(v.inspect(b).unwrap().held > 0, "waiting at b for C");
+    for n in [B, C] {
+        v.lost_connection_to_node(n, Incarnation::FIRST).unwrap();
+        drain(&mut v);
+    }
+    let held: Vec<_> = v.held_events().map(|(p, n, _)| (p, n)).collect();
+    assert!(held.is_empty(), "held after the losses: {held:?}");
+    assert_eq!(v.waiting_count(), 0);
 }

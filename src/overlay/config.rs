@@ -77,7 +77,9 @@ pub struct Config {
     /// [`MAX_WINDOW`](super::MAX_WINDOW). Default 32.
     pub window: u8,
     /// A correspondent with nothing in flight, no session and no traffic
-    /// for this long is forgotten (its table entry freed). Must exceed
+    /// for this long is forgotten (its table entry freed), unless a port
+    /// names it and its location is known: that one is probed instead
+    /// (see `probe_interval`), so an idle pipe outlives this. Must exceed
     /// `dead_after + rto_max` ([`ConfigError::CorrespondentTtl`]). Default
     /// 180 s.
     pub correspondent_ttl: Duration,
@@ -87,6 +89,8 @@ pub struct Config {
     /// A correspondent ports depends on whose stream has been idle this
     /// long is sent a probe record, so that a node that died or restarted
     /// is noticed (and reported lost) even when nothing else is sent to it.
+    /// This includes one that never carried a session, if its location is
+    /// known: the probe starts the session.
     /// Default 15 s.
     pub probe_interval: Duration,
 }

@@ -124,6 +124,9 @@ where
         c.my_stream = c.my_stream.wrapping_add(1);
         c.prev_dirty = dirty || reason == LossReason::Unreachable;
         c.rx_await_new = true;
+        // Its idle and probe timers count from the loss: a port that still
+        // names it is probed `probe_interval` later, not at once.
+        c.last_active = now;
         let (name, mut inc, key) = (c.name, c.ports_inc, c.key);
         c.ports_inc = 0;
         if inc == 0 && dirty {

@@ -153,12 +153,15 @@
 //!   Noise `IK` (forward secret), hop sessions too; nothing more.
 //! * **Ports events are records of at most `REC - 1` bytes**; a larger one
 //!   cannot travel (counted in [`Stats::ports_errors`]).
-//! * **A remembered node is forgotten when unused.** A correspondent that
-//!   never carried a session (only [`Node::remember`]ed or located) is
-//!   freed after [`Config::correspondent_ttl`] even when a port still
-//!   names it; a later ports event for it raises [`Event::UnknownNode`] and
-//!   ports is told the node is lost. Call `remember` again before using a
-//!   node left idle that long.
+//! * **A node without a location is forgotten when unused.** A
+//!   correspondent that never carried a session and whose location the
+//!   node does not know (only [`Node::remember`]ed) is freed after
+//!   [`Config::correspondent_ttl`] even when a port still names it; a
+//!   later ports event for it raises [`Event::UnknownNode`] and ports is
+//!   told the node is lost. Call `remember` again (or give its location)
+//!   before using a node left idle that long. One whose location is known
+//!   and that a port names is kept and probed instead
+//!   ([`Config::probe_interval`]), like any correspondent ports depends on.
 //! * **Restart needs fresh storage**: the routing machine does not give its
 //!   neighbour table back, so a node cannot be rebuilt in place.
 //!

@@ -43,12 +43,16 @@ where
             if k.link.as_ref().is_some_and(|l| l.is_established()) {
                 t = min(t, k.stream.dead_at(&c.timing));
             }
-            if k.stream.is_idle() && k.ports_inc == 0 {
+            let kept = Self::kept(k, c.ports.depends_on(k.name));
+            if k.stream.is_idle() && k.ports_inc == 0 && !kept {
                 t = min(
                     t,
                     Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
                 );
-            } else if k.stream.in_flight() == 0 && k.ports_inc != 0 && c.ports.depends_on(k.name) {
+            } else if k.stream.in_flight() == 0
+                && (k.ports_inc != 0 || kept)
+                && c.ports.depends_on(k.name)
+            {
                 // Probed when nothing of ours is in flight (records it sent
                 // may still wait behind a gap it will never fill).
                 t = min(
@@ -58,6 +62,17 @@ where
             }
         }
         t
+    }
+
+    /// Whether correspondent `c` is kept although it never carried a
+    /// session (`ports_inc == 0`): ports depends on it (`wanted`: a port
+    /// names it) and the node knows where it is. It is probed instead of
+    /// forgotten, so an idle pipe to it survives `correspondent_ttl` and a
+    /// node that is gone is found out (the probe's handshake fails and it
+    /// is reported lost). Without a location nothing can probe it: it is
+    /// forgotten after `correspondent_ttl` as before, and ports is told.
+    fn kept(c: &super::storage::Corr<C>, wanted: bool) -> bool {
+        wanted && c.loc.is_some()
     }
 
     /// When peer `p` expires if nothing changes.
@@ -116,9 +131,16 @@ where
             }
         }
         for k in 0..self.core.corr.len() {
+            let wanted = self
+                .core
+                .corr
+                .get(k)
+                .and_then(|s| s.c.as_ref())
+                .is_some_and(|c| self.core.ports.depends_on(c.name));
             let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
                 continue;
             };
+            let kept = Self::kept(c, wanted);
             if let Some(l) = c.link.as_mut()
                 && l.poll_timeout().is_some_and(|t| t <= now)
             {
@@ -134,11 +156,12 @@ where
                     .dead_at(&self.core.timing)
                     .is_some_and(|t| t <= now);
             let forget = c.ports_inc == 0
+                && !kept
                 && c.stream.is_idle()
                 && c.last_active
                     .saturating_add(self.core.config.correspondent_ttl)
                     <= now;
-            let probe = c.ports_inc != 0
+            let probe = (c.ports_inc != 0 || kept)
                 && c.stream.in_flight() == 0
                 && c.last_active
                     .saturating_add(self.core.config.probe_interval)

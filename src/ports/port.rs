@@ -35,6 +35,11 @@ pub(crate) struct Port {
     /// the proxy's node), that node: only its UpdatePreviousPeer names this
     /// port there. Invalid otherwise; reset whenever the peer changes.
     pub announcer: NodeName,
+    /// The edge this port last left (`set_peer`) while its `announcer` was
+    /// valid, and that announcer: what it still sends on that edge (a
+    /// proxy's final UpdatePreviousPeer, a merge's) depends on that node
+    /// like what it sent before.
+    pub left: (NodeName, PortName, NodeName),
     pub pending_merge: bool,
     pub pending_merge_node: NodeName,
     /// Next control number on the edge to the current peer.
@@ -74,6 +79,7 @@ impl Port {
             prev_port: PortName::INVALID,
             prev_announcer: NodeName::INVALID,
             announcer: NodeName::INVALID,
+            left: (NodeName::INVALID, PortName::INVALID, NodeName::INVALID),
             pending_merge: false,
             pending_merge_node: NodeName::INVALID,
             ctl_send: INITIAL_SEQ,
@@ -96,6 +102,9 @@ impl Port {
 
     /// Re-points the port; the control stream to the new peer restarts at 1.
     pub fn set_peer(&mut self, node: NodeName, port: PortName) {
+        if self.announcer.is_valid() {
+            self.left = (self.peer_node, self.peer_port, self.announcer);
+        }
         self.peer_node = node;
         self.peer_port = port;
         self.ctl_send = INITIAL_SEQ;

@@ -164,15 +164,29 @@ pub fn open_pipe(
     a: usize,
     c: usize,
 ) -> (hyperport::ports::PortName, hyperport::ports::PortName) {
+    pipe(nodes, now, a, c, true)
+}
+
+/// [`open_pipe`], with `a` told where `c` is only if `locate` (otherwise
+/// it only remembers `c`'s key and asks for the location when it needs it).
+pub fn pipe(
+    nodes: &mut [N<'_>],
+    now: Instant,
+    a: usize,
+    c: usize,
+    locate: bool,
+) -> (hyperport::ports::PortName, hyperport::ports::PortName) {
     let (ia, ic) = (a as u32, c as u32);
-    let loc = nodes[c].location();
-    nodes[a]
-        .set_location(now, identity(ic).public_key(), loc)
-        .unwrap();
+    if locate {
+        let loc = nodes[c].location();
+        nodes[a]
+            .set_location(now, identity(ic).public_key(), loc)
+            .unwrap();
+    }
     let pa = nodes[a].ports_mut().create_uninitialized_port().unwrap();
     let pc = nodes[c].ports_mut().create_uninitialized_port().unwrap();
+    let nc = nodes[a].remember(now, identity(ic).public_key()).unwrap();
     let na = nodes[c].remember(now, identity(ia).public_key()).unwrap();
-    let nc = node_name_of(ic);
     nodes[a]
         .ports_mut()
         .initialize_port(pa, nc, pc, nc, pc)

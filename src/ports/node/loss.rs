@@ -133,35 +133,22 @@ where
     /// of a port whose previous peer was on `node`, say) would wait for
     /// ever (found by the `ports_hostile` fuzz target). It is dropped like
     /// the events of those edges already held, and the windows are freed.
-    /// That holds for an edge the port has left as well (it moved on while
-    /// the edge's last events still waited; found by the same target,
-    /// corpus `regress-waiting-after-announcer-loss`): each window records
-    /// the node that was to confirm it.
+    /// Waiting events and windows record the node they depend on when they
+    /// begin (`cause_of`), as their port may have moved on or be gone by
+    /// now (found by the same target, corpus
+    /// `regress-waiting-after-announcer-loss` and
+    /// `regress-waiting-cause-of-a-closed-port`).
     fn release_caused_by(&mut self, node: NodeName) {
         let me = self.name;
         self.drop_held(|h| h.view().1 == me && h.cause() == node, None, true);
-        let mut edges: Vec<(PortName, PortName), PORTS> = Vec::new();
+        self.drop_waiting(|w| w.1 == me && w.3 == node);
         for p in self.ports.iter_mut() {
             if p.peer_node == me && p.announcer == node {
                 p.unconfirmed = false;
-                let _ = edges.push((p.name, p.peer_port));
             }
         }
-        // One window per edge, at most PORTS of them: this never overflows.
-        let mut moved_on: Vec<(PortName, PortName), PORTS> = Vec::new();
-        for w in &self.windows {
-            if w.to == me && w.cause == node {
-                let _ = moved_on.push((w.from, w.at));
-            }
-        }
-        if edges.is_empty() && moved_on.is_empty() {
-            return;
-        }
-        self.drop_edges_waiting(me, &edges);
-        self.drop_edges_waiting(me, &moved_on);
         let before = self.windows.len();
-        self.windows
-            .retain(|w| !(w.to == me && (w.cause == node || edges.contains(&(w.from, w.at)))));
+        self.windows.retain(|w| !(w.to == me && w.cause == node));
         if self.windows.len() != before {
             self.window_freed = true;
         }

@@ -137,10 +137,18 @@ where
             }
         }
         let [pa, pb] = peers;
+        // Each port takes the other's peer; one on this node learns of it
+        // only from the other's UpdatePreviousPeer, which depends on the
+        // node the other's own events there depended on.
+        let announcer = |x| self.port(x).map_or(NodeName::INVALID, |p| p.announcer);
+        let (ann_a, ann_b) = (announcer(a), announcer(b));
         let window = self.config.direct_bypass;
-        for (x, (node, port)) in [(a, pb), (b, pa)] {
+        for (x, (node, port), ann) in [(a, pb, ann_b), (b, pa, ann_a)] {
             if let Some(p) = self.port_mut(x) {
                 p.set_peer(node, port);
+                if node == me {
+                    p.announcer = ann;
+                }
                 // The new peer holds what this proxy forwards until the
                 // other proxy's UpdatePreviousPeer names this one: forward
                 // within a send window until it confirms.

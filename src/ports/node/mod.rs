@@ -192,8 +192,11 @@ pub struct Node<
     msgs: Vec<(PortName, UserMessage<P, A>), MSGS>,
     held: Vec<Held<P, A>, HELD>,
     deferred: Vec<(PortName, NodeName, Event<P, A>), HELD>,
-    /// Events of unconfirmed edges past their send window, in send order.
-    waiting: Vec<(PortName, NodeName, Event<P, A>), MSGS>,
+    /// Events of unconfirmed edges past their send window, in send order:
+    /// (sending port, destination node, event, the remote node a
+    /// self-addressed event depends on: `cause_of` when it began to wait,
+    /// as its port may be gone by the time it leaves).
+    waiting: Vec<(PortName, NodeName, Event<P, A>, NodeName), MSGS>,
     /// Send-window use per unconfirmed edge (sending port, destination
     /// node and port): events sent on it that the receiver may still hold.
     /// An entry outlives its port's record (a port moved or closed while
@@ -359,7 +362,7 @@ where
     /// node, event)` in send order (for tests and debugging). The sending
     /// port may be gone (its first event still waits, see the module docs).
     pub fn waiting_events(&self) -> impl Iterator<Item = (PortName, NodeName, &Event<P, A>)> + '_ {
-        self.waiting.iter().map(|(p, n, e)| (*p, *n, e))
+        self.waiting.iter().map(|(p, n, e, _)| (*p, *n, e))
     }
 
     // ----- time -----
@@ -453,15 +456,30 @@ where
 
     /// The remote node a self-addressed event of port `from` to `(to, at)`
     /// depends on if it is held: the node whose UpdatePreviousPeer alone
-    /// can name `from` to that local peer (`Port::announcer`). Invalid
+    /// can name `from` to that local peer (`Port::announcer`), or, for an
+    /// edge `from` has left, the announcer it had then (`Port::left`) or
+    /// the node recorded by the edge's send window when it opened. Invalid
     /// otherwise.
     fn cause_of(&self, from: PortName, to: NodeName, at: PortName) -> NodeName {
         if to != self.name {
             return NodeName::INVALID;
         }
-        self.port(from)
-            .filter(|p| p.peer_node == to && p.peer_port == at)
-            .map_or(NodeName::INVALID, |p| p.announcer)
+        let known = self.port(from).map_or(NodeName::INVALID, |p| {
+            if (p.peer_node, p.peer_port) == (to, at) {
+                p.announcer
+            } else if (p.left.0, p.left.1) == (to, at) {
+                p.left.2
+            } else {
+                NodeName::INVALID
+            }
+        });
+        if known.is_valid() {
+            return known;
+        }
+        self.windows
+            .iter()
+            .find(|w| w.from == from && w.to == to && w.at == at)
+            .map_or(NodeName::INVALID, |w| w.cause)
     }
 
     /// [`Self::send`] with the remote node a self-addressed event depends
@@ -559,7 +577,8 @@ where
         if !behind && (!self.windowed(port, to, dest) || self.charge(port, to, dest)) {
             return Some((to, ev));
         }
-        match self.waiting.push((port, to, ev)) {
+        let cause = self.cause_of(port, to, dest);
+        match self.waiting.push((port, to, ev, cause)) {
             Ok(()) => None,
             // Callers check room first (send_user_message); a control event
             // finding the pool full goes out of order rather than being lost.
@@ -704,8 +723,8 @@ where
             .iter()
             .position(|w| w.0 == port && w.1 == to && w.2.port == at)
         {
-            let (_, to, ev) = self.waiting.remove(k);
-            self.send(to, ev);
+            let (_, to, ev, cause) = self.waiting.remove(k);
+            self.send_caused(to, ev, cause);
             any = true;
         }
         any
@@ -738,28 +757,16 @@ where
                 k = k.saturating_add(1);
                 continue;
             }
-            let (_, to, ev) = self.waiting.remove(k);
-            self.send(to, ev);
+            let (_, to, ev, cause) = self.waiting.remove(k);
+            self.send_caused(to, ev, cause);
         }
-    }
-
-    /// Ends the send windows of the edges `(port, peer port)` towards
-    /// `to` and discards what waits on them (nothing will confirm them).
-    fn drop_edges_waiting(&mut self, to: NodeName, edges: &[(PortName, PortName)]) {
-        let before = self.windows.len();
-        self.windows
-            .retain(|w| !(w.to == to && edges.contains(&(w.from, w.at))));
-        if self.windows.len() != before {
-            self.window_freed = true;
-        }
-        self.drop_waiting(|w| w.1 == to && edges.contains(&(w.0, w.2.port)));
     }
 
     /// Discards waiting events matching `f` (their route ended): carried
     /// ports are closed like those of any dropped message.
-    fn drop_waiting(&mut self, f: impl Fn(&(PortName, NodeName, Event<P, A>)) -> bool) {
+    fn drop_waiting(&mut self, f: impl Fn(&(PortName, NodeName, Event<P, A>, NodeName)) -> bool) {
         while let Some(k) = self.waiting.iter().position(&f) {
-            let (_, to, ev) = self.waiting.remove(k);
+            let (_, to, ev, _) = self.waiting.remove(k);
             self.stats.dropped_unknown = self.stats.dropped_unknown.saturating_add(1);
             if let EventKind::UserMessage(m) = ev.kind {
                 // The carried ports are buffering proxies towards `to` that
