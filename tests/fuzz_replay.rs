@@ -303,3 +303,18 @@ fn finding_ports_hostile_held_after_merge_to_a_local_peer() {
         ports_hostile::run,
     );
 }
+
+/// `ports_hostile`, 2026-12-07 (5.8 million runs into a campaign run on
+/// 00659df), OPEN: MergePorts from a hostile node that re-use the names of
+/// local ports just freed leave two local proxies that are each other's
+/// peer; after every remote node is lost one is left ("proxies left").
+/// Bounded (one slot of the port table). See FUZZING.md, finding 7.
+#[test]
+#[ignore = "open finding: FUZZING.md finding 7"]
+fn finding_ports_hostile_proxy_left_after_local_name_reuse() {
+    finding(
+        "ports_hostile",
+        "proxy-left-after-local-name-reuse",
+        ports_hostile::run,
+    );
+}
