@@ -16,7 +16,7 @@
 //! payloads.
 //!
 //! `--listen ADDR` runs the responder: a fresh static key per run (or
-//! `--static-key`), every connection handshaken under the deadline, then
+//! `--static-key`, or `--identity FILE`), every connection handshaken under the deadline, then
 //! every transport message echoed back as one message, until the peer
 //! closes. Ctrl-C stops accepting and closes every connection within a
 //! grace period. `--connect ADDR` runs the initiator: it sends `--count`
@@ -37,12 +37,38 @@
 //! `--remote-static` given for a pattern that transmits the key pins it:
 //! another key fails the handshake.
 //!
+//! Post-quantum patterns (crate feature `mlkem`; a build without it refuses
+//! them in one line, exit 2): the hybrid X25519 + ML-KEM-768 patterns as
+//! clatter names them (`Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s`,
+//! bare `hybridXX`, `hybridIK`, ... with `pskN`) and the KEM-only ones
+//! (`Noise_pqXX_MLKEM768_ChaChaPoly_BLAKE2s`, bare `pqXX`, ...). There a
+//! static key is an X25519 key pair (hybrid only) AND an ML-KEM-768 key
+//! pair: `--static-kem-seed` fixes the ML-KEM one (default: fresh per run),
+//! and `--remote-static-kem` gives the peer's ML-KEM public key wherever
+//! `--remote-static` gives its X25519 key: in advance (`hybridIK`: both
+//! options; `pqIK`: `--remote-static-kem` only), or as a pin. A hybrid pin
+//! covers both keys (pinning X25519 alone would not hold against the
+//! quantum attacker the hybrid handshake is for), so it takes both options.
+//! The peer's ML-KEM public key is the `static kem` line it prints.
+//!
+//! `--identity FILE` keeps this side's static key in an identity file of
+//! the tokio adapter (`hyperport::adapters::tokio::identity`: written
+//! atomically, mode 0600, never silently replaced): loaded, or generated
+//! on first use. With a classical pattern the file holds (or gets) an
+//! X25519 key; with a hybrid or pq pattern it must hold an ML-KEM-768 key
+//! too (a new file gets both). An X25519-only file given with a hybrid or
+//! pq pattern is refused in one line, exit 2, and left as it is; a hybrid
+//! file serves the classical patterns too (its X25519 key).
+//!
 //! Standard output, one fact per line (logs go to standard error):
 //!
 //! * `static <64 hex>`: this side's static public key. Always the FIRST
 //!   line of the responder (printed even for patterns where the responder
 //!   has no static key, which then do not use it); the initiator prints
 //!   it first when its pattern has one.
+//! * `static kem <2368 hex>` (hybrid and pq patterns): this side's static
+//!   ML-KEM-768 public key, right after `static` (the responder always
+//!   prints it for these patterns; the initiator when it has a static key).
 //! * `listening <ip:port>` (responder): ready to accept.
 //! * `handshake hash <hex>`: once per established connection, on both
 //!   sides (32 or 64 bytes, by hash function); equal on both ends.
@@ -73,9 +99,11 @@ use tokio_util::sync::CancellationToken;
 use hyperport::adapters::tokio::{StreamConfig, StreamError, accept, connect_tcp};
 use hyperport::channel::MAX_MESSAGE_LEN;
 use hyperport::crypto::DefaultProvider as P;
+#[cfg(feature = "mlkem")]
+use hyperport::crypto::mlkem;
 use hyperport::crypto::x25519::KeyPair;
 use hyperport::noise::pattern::Token;
-use hyperport::noise::{Builder, HandshakeState, NoiseParams};
+use hyperport::noise::{Builder, HandshakeState, NoiseParams, ParamsError};
 use hyperport::rng::{RngCore, SeededRng};
 
 /// How long connections get to finish after Ctrl-C (or `--exit-after`).
@@ -104,13 +132,28 @@ struct Args {
     pattern: String,
     /// The peer's static public key (64 hex digits): needed where the pattern
     /// knows it in advance; otherwise pins the peer.
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    #[arg(long, value_name = "HEX", value_parser = parse_hex::<32>)]
     remote_static: Option<[u8; 32]>,
     /// This side's static PRIVATE key (64 hex digits); default: a fresh random key.
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    #[arg(long, value_name = "HEX", value_parser = parse_hex::<32>)]
     static_key: Option<[u8; 32]>,
+    /// This side's static key(s) in an identity file: loaded, or generated on
+    /// first use (X25519; with hybrid/pq patterns X25519 + ML-KEM-768).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["static_key", "static_kem_seed"])]
+    identity: Option<std::path::PathBuf>,
+    /// Hybrid/pq patterns (feature `mlkem`): the peer's static ML-KEM-768
+    /// public key (2368 hex digits, its `static kem` line): needed where the
+    /// pattern knows it in advance; otherwise pins the peer (with
+    /// --remote-static in hybrid patterns).
+    #[arg(long, value_name = "HEX", value_parser = parse_hex::<1184>)]
+    remote_static_kem: Option<[u8; 1184]>,
+    /// Hybrid/pq patterns (feature `mlkem`): this side's static ML-KEM-768 key
+    /// pair as its 64-byte FIPS 203 seed d||z (128 hex digits, SECRET);
+    /// default: a fresh random key pair.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex::<64>)]
+    static_kem_seed: Option<[u8; 64]>,
     /// Pre-shared key for pskN patterns (64 hex digits), used at every psk position.
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    #[arg(long, value_name = "HEX", value_parser = parse_hex::<32>)]
     psk: Option<[u8; 32]>,
     /// Prologue (both sides must use the same).
     #[arg(long, value_name = "TEXT", default_value = "")]
@@ -144,15 +187,16 @@ struct Args {
     exit_after: Option<u64>,
 }
 
-fn parse_key(s: &str) -> Result<[u8; 32], String> {
+fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
     let bytes = s.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 2 * N {
         return Err(format!(
-            "expected 64 hex digits, got {} characters",
+            "expected {} hex digits, got {} characters",
+            2 * N,
             bytes.len()
         ));
     }
-    let mut key = [0u8; 32];
+    let mut key = [0u8; N];
     for (out, pair) in key.iter_mut().zip(bytes.chunks(2)) {
         let text = std::str::from_utf8(pair).map_err(|_| "not hex".to_owned())?;
         *out = u8::from_str_radix(text, 16).map_err(|_| format!("{text:?} is not hex"))?;
@@ -180,16 +224,52 @@ struct Plan {
     /// Alice knows Bob's static key in advance / Bob knows Alice's.
     alice_knows_bob: bool,
     bob_knows_alice: bool,
+    /// A static key includes an X25519 key pair (classical and hybrid
+    /// patterns) / an ML-KEM-768 key pair (hybrid and pq patterns).
+    dh: bool,
+    // Read only where ML-KEM keys exist (feature `mlkem`).
+    #[cfg_attr(not(feature = "mlkem"), allow(dead_code))]
+    kem: bool,
+    /// `--remote-static-kem`, checked.
+    #[cfg(feature = "mlkem")]
+    remote_kem: Option<mlkem::PublicKey>,
 }
 
-fn plan(name: &str) -> Result<Plan, String> {
-    let full = if name.contains('_') {
+/// The full protocol name of a bare pattern (`XX`, `hybridIK`, `pqNK`).
+fn full_name(name: &str) -> String {
+    if name.contains('_') {
         name.to_owned()
+    } else if name.starts_with("hybrid") {
+        format!("Noise_{name}_25519+MLKEM768_ChaChaPoly_BLAKE2s")
+    } else if name.starts_with("pq") {
+        format!("Noise_{name}_MLKEM768_ChaChaPoly_BLAKE2s")
     } else {
         format!("Noise_{name}_25519_ChaChaPoly_BLAKE2s")
-    };
-    let params = NoiseParams::parse(&full).map_err(|e| format!("--pattern {name:?}: {e}"))?;
+    }
+}
+
+fn plan(args: &Args) -> Result<Plan, String> {
+    let name = &args.pattern;
+    let params = NoiseParams::parse(&full_name(name)).map_err(|e| match e {
+        ParamsError::NotCompiledIn { feature: "mlkem" } => format!(
+            "--pattern {name:?}: post-quantum pattern, but this noise_echo was built without \
+             the `mlkem` feature (rebuild with --features tokio,mlkem)"
+        ),
+        e => format!("--pattern {name:?}: {e}"),
+    })?;
     let pat = params.pattern();
+    let kind = pat.kind();
+    let (dh, kem) = (kind.has_dh(), kind.has_kem());
+    if !kem && (args.static_kem_seed.is_some() || args.remote_static_kem.is_some()) {
+        return Err(format!(
+            "--static-kem-seed and --remote-static-kem are for hybrid and pq patterns only, not {name:?}"
+        ));
+    }
+    if !dh && args.remote_static.is_some() {
+        return Err(format!(
+            "--pattern {name:?} has no X25519 static key: give the peer's key with --remote-static-kem"
+        ));
+    }
     if pat.is_one_way() {
         return Err(format!(
             "--pattern {name:?} is one-way: the responder never sends, so nothing can be echoed"
@@ -206,13 +286,107 @@ fn plan(name: &str) -> Result<Plan, String> {
             .enumerate()
             .any(|(i, m)| pat.alice_sends(i) == alice && m.tokens().contains(&Token::S))
     };
+    // A hybrid pin covers both static keys (module docs).
+    if dh && kem && args.remote_static.is_some() != args.remote_static_kem.is_some() {
+        return Err(format!(
+            "--pattern {name:?} is hybrid: the peer's static key is an X25519 and an ML-KEM key, \
+             give both --remote-static and --remote-static-kem (its `static` and `static kem` lines)"
+        ));
+    }
+    #[cfg(feature = "mlkem")]
+    let remote_kem = match &args.remote_static_kem {
+        Some(bytes) => Some(mlkem::PublicKey::from_bytes(bytes).ok_or(
+            "--remote-static-kem is not an ML-KEM-768 public key (a coefficient is out of range)",
+        )?),
+        None => None,
+    };
     Ok(Plan {
         alice_s: pat.pre_alice().has_s() || sends_s(true),
         bob_s: pat.pre_bob().has_s() || sends_s(false),
         alice_knows_bob: pat.pre_bob().has_s(),
         bob_knows_alice: pat.pre_alice().has_s(),
+        dh,
+        kem,
+        #[cfg(feature = "mlkem")]
+        remote_kem,
         params,
     })
+}
+
+/// One side's static keys.
+struct Keys {
+    /// X25519: always made (the responder prints it even when unused).
+    dh: KeyPair,
+    /// ML-KEM-768, for hybrid and pq patterns.
+    #[cfg(feature = "mlkem")]
+    kem: Option<mlkem::KeyPair>,
+}
+
+impl Keys {
+    /// The keys of `--identity`, or of `--static-key` / `--static-kem-seed`
+    /// (fresh where not given). A bad identity file ends the program (exit 2).
+    async fn new(plan: &Plan, args: &Args) -> Keys {
+        if let Some(path) = &args.identity {
+            return Keys::from_file(plan, path).await;
+        }
+        #[cfg(not(feature = "mlkem"))]
+        let _ = plan;
+        Keys {
+            dh: match args.static_key {
+                Some(secret) => KeyPair::from_secret_bytes(secret),
+                None => KeyPair::generate(&mut OsRng),
+            },
+            #[cfg(feature = "mlkem")]
+            kem: plan.kem.then(|| match &args.static_kem_seed {
+                Some(seed) => mlkem::KeyPair::from_seed(seed),
+                None => mlkem::KeyPair::generate(&mut OsRng),
+            }),
+        }
+    }
+
+    #[cfg(unix)]
+    async fn from_file(plan: &Plan, path: &std::path::Path) -> Keys {
+        use hyperport::adapters::tokio::identity;
+        let opts = identity::IdentityOptions::new();
+        #[cfg(feature = "mlkem")]
+        let loaded = if plan.kem {
+            identity::load_or_generate_hybrid(path, &opts).await
+        } else {
+            identity::load_or_generate(path, &opts).await
+        };
+        #[cfg(not(feature = "mlkem"))]
+        let loaded = {
+            let _ = plan;
+            identity::load_or_generate(path, &opts).await
+        };
+        let id = loaded.unwrap_or_else(|e| cli::fail(format_args!("--identity: {e}")));
+        if id.was_created() {
+            eprintln!("noise_echo: created identity file {}", path.display());
+        }
+        Keys {
+            dh: id.key_pair().clone(),
+            #[cfg(feature = "mlkem")]
+            kem: if plan.kem {
+                id.kem_key_pair().cloned()
+            } else {
+                None
+            },
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn from_file(_: &Plan, _: &std::path::Path) -> Keys {
+        cli::fail("--identity needs a Unix system (file modes)")
+    }
+
+    /// Prints `static <hex>` and, for hybrid and pq patterns, `static kem <hex>`.
+    fn say(&self) {
+        say(format_args!("static {}", hex(self.dh.public())));
+        #[cfg(feature = "mlkem")]
+        if let Some(kem) = &self.kem {
+            say(format_args!("static kem {}", hex(kem.public_bytes())));
+        }
+    }
 }
 
 /// A handshake state for one side, or the one-line reason it cannot be made.
@@ -220,19 +394,23 @@ fn handshake(
     plan: &Plan,
     args: &Args,
     initiator: bool,
-    key: Option<&KeyPair>,
+    keys: Option<&Keys>,
 ) -> Result<HandshakeState<P>, String> {
     let name = plan.params.name();
     let mut b = Builder::new(plan.params).prologue(args.prologue.as_bytes());
-    if let Some(k) = key {
-        b = b.local_static(k.clone());
+    if let Some(k) = keys.filter(|_| plan.dh) {
+        b = b.local_static(k.dh.clone());
+    }
+    #[cfg(feature = "mlkem")]
+    if let Some(kem) = keys.and_then(|k| k.kem.as_ref()) {
+        b = b.local_static_kem(kem);
     }
     let knows = if initiator {
         plan.alice_knows_bob
     } else {
         plan.bob_knows_alice
     };
-    if knows {
+    if knows && plan.dh {
         let Some(rs) = args.remote_static else {
             let whose = if initiator {
                 "the responder's static key (it prints `static <hex>` first)"
@@ -242,6 +420,18 @@ fn handshake(
             return Err(format!("{name} needs --remote-static: {whose}"));
         };
         b = b.remote_static(rs);
+    }
+    #[cfg(feature = "mlkem")]
+    if knows && plan.kem {
+        let Some(rs) = &plan.remote_kem else {
+            let whose = if initiator {
+                "the responder's static ML-KEM public key (it prints `static kem <hex>`)"
+            } else {
+                "the initiator's (start the initiator with a fixed --static-kem-seed; it prints `static kem <hex>`)"
+            };
+            return Err(format!("{name} needs --remote-static-kem: {whose}"));
+        };
+        b = b.remote_static_kem(rs);
     }
     let positions = plan.params.psk_positions();
     if !positions.is_empty() {
@@ -260,7 +450,7 @@ fn handshake(
     built.map_err(|e| format!("{name}: {e}"))
 }
 
-fn stream_config(args: &Args) -> StreamConfig {
+fn stream_config(plan: &Plan, args: &Args) -> StreamConfig {
     let mut c = StreamConfig::new()
         .with_max_frame_len(args.max_frame_len)
         .with_handshake_timeout(Duration::from_secs(args.handshake_timeout))
@@ -268,12 +458,18 @@ fn stream_config(args: &Args) -> StreamConfig {
     if let Some(rs) = args.remote_static {
         c = c.require_remote_static(rs);
     }
+    #[cfg(feature = "mlkem")]
+    if let Some(rs) = &plan.remote_kem {
+        c = c.require_remote_static_kem(rs.clone());
+    }
+    #[cfg(not(feature = "mlkem"))]
+    let _ = plan;
     c
 }
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    let plan = plan(&args.pattern).unwrap_or_else(|e| cli::fail(e));
+    let plan = plan(&args).unwrap_or_else(|e| cli::fail(e));
     if !(256..=MAX_MESSAGE_LEN).contains(&args.max_frame_len) {
         cli::fail(format_args!(
             "--max-frame-len {} is out of range 256..=65535",
@@ -320,22 +516,19 @@ fn main() -> ExitCode {
 }
 
 async fn listen(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
-    let key = match args.static_key {
-        Some(secret) => KeyPair::from_secret_bytes(secret),
-        None => KeyPair::generate(&mut OsRng),
-    };
+    let keys = Keys::new(plan, args).await;
     // Check the keys the pattern needs before accepting anyone.
-    handshake(plan, args, false, plan.bob_s.then_some(&key)).unwrap_or_else(|e| cli::fail(e));
+    handshake(plan, args, false, plan.bob_s.then_some(&keys)).unwrap_or_else(|e| cli::fail(e));
     let listener = TcpListener::bind(addr)
         .await
         .unwrap_or_else(|e| cli::fail(format_args!("cannot listen on {addr}: {e}")));
     let local = listener
         .local_addr()
         .map_err(|e| format!("local address: {e}"))?;
-    say(format_args!("static {}", hex(key.public())));
+    keys.say();
     say(format_args!("listening {local}"));
 
-    let config = stream_config(args);
+    let config = stream_config(plan, args);
     let token = CancellationToken::new();
     let limit = Arc::new(Semaphore::new(args.max_connections));
     let mut tasks = JoinSet::new();
@@ -374,7 +567,7 @@ async fn listen(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String
                     eprintln!("{peer}: refused: {} connections already open", args.max_connections);
                     continue;
                 };
-                let hs = match handshake(plan, args, false, plan.bob_s.then_some(&key)) {
+                let hs = match handshake(plan, args, false, plan.bob_s.then_some(&keys)) {
                     Ok(hs) => hs,
                     Err(e) => return Err(e),
                 };
@@ -462,15 +655,16 @@ async fn serve(
 }
 
 async fn connect(addr: SocketAddr, plan: &Plan, args: &Args) -> Result<(), String> {
-    let key = plan.alice_s.then(|| match args.static_key {
-        Some(secret) => KeyPair::from_secret_bytes(secret),
-        None => KeyPair::generate(&mut OsRng),
-    });
-    let hs = handshake(plan, args, true, key.as_ref()).unwrap_or_else(|e| cli::fail(e));
-    if let Some(k) = &key {
-        say(format_args!("static {}", hex(k.public())));
+    let keys = if plan.alice_s {
+        Some(Keys::new(plan, args).await)
+    } else {
+        None
+    };
+    let hs = handshake(plan, args, true, keys.as_ref()).unwrap_or_else(|e| cli::fail(e));
+    if let Some(k) = &keys {
+        k.say();
     }
-    let mut stream = connect_tcp(addr, hs, &stream_config(args))
+    let mut stream = connect_tcp(addr, hs, &stream_config(plan, args))
         .await
         .map_err(|e| format!("handshake with {addr} failed: {e}"))?;
     if let Some(rs) = stream.remote_static() {

@@ -23,6 +23,15 @@
 //! (`BLAKE2s-256("hyperport-uart-echo static key:" || SEED)` as the private
 //! key). Exit status 0 when every echo matched, 1 on any failure, 2 on a bad
 //! argument.
+//!
+//! `--pattern hybridXX` (`Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s`;
+//! crate feature `mlkem`, a build without it refuses the name in one line)
+//! talks to the image's hybrid variant (`uart-echo.sh --image hybrid`):
+//! frame cap 4,096 bytes, payloads up to 4,080; with `--seed` the client
+//! also requires the image's ML-KEM-768 public key, derived from the seed as
+//! the image derives it (FIPS 203 seed `d || z`, `d` and `z` the BLAKE2s-256
+//! of `"hyperport-uart-echo kem seed d:"` / `"... z:"` followed by SEED).
+//! snow has no hybrid patterns: `--impl snow` is classical only.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -42,9 +51,19 @@ use hyperport::noise::Builder;
 use hyperport::rng::SeededRng;
 
 const PROTOCOL: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+/// The protocol of the image's hybrid variant.
+const HYBRID_PROTOCOL: &str = "Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s";
 /// The image's frame cap (its channel storage).
 const IMAGE_FRAME_CAP: usize = 1024;
+/// The hybrid variant's frame cap.
+const HYBRID_FRAME_CAP: usize = 4096;
 const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
+/// The labels of the image's ML-KEM seed halves (hybrid variant).
+#[cfg(feature = "mlkem")]
+const KEM_LABELS: [&[u8]; 2] = [
+    b"hyperport-uart-echo kem seed d:",
+    b"hyperport-uart-echo kem seed z:",
+];
 
 /// Noise_XX_25519_ChaChaPoly_BLAKE2s initiator for the UART echo image
 /// (no_std-tests/uart-echo.sh): the handshake, N echoed messages, a final
@@ -65,9 +84,14 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     messages: usize,
     /// Largest payload: the image's cap of 1,024-byte messages less the
-    /// 16-byte tag at most.
-    #[arg(long, default_value_t = 1008, value_parser = clap::value_parser!(u16).range(1..=1008))]
+    /// 16-byte tag at most (4,080 with --pattern hybridXX).
+    #[arg(long, default_value_t = 1008, value_parser = clap::value_parser!(u16).range(1..=4080))]
     max_payload: u16,
+    /// The image's protocol: XX (Noise_XX_25519_ChaChaPoly_BLAKE2s) or, for
+    /// its hybrid variant, hybridXX
+    /// (Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s; feature `mlkem`).
+    #[arg(long, value_name = "NAME", default_value = "XX")]
+    pattern: String,
     /// The initiator: hyperport's blocking embedded adapter, or snow.
     #[arg(long = "impl", value_enum, default_value_t = Impl::Hyperport)]
     implementation: Impl,
@@ -86,7 +110,34 @@ enum Impl {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    match run(&args) {
+    let hybrid = match args.pattern.as_str() {
+        "XX" | PROTOCOL => false,
+        "hybridXX" | HYBRID_PROTOCOL if cfg!(feature = "mlkem") => true,
+        "hybridXX" | HYBRID_PROTOCOL => cli::fail(
+            "--pattern hybridXX: this uart_echo_client was built without the `mlkem` feature \
+             (rebuild with --features embedded-io,mlkem)",
+        ),
+        other => cli::fail(format_args!(
+            "--pattern {other:?}: the image speaks {PROTOCOL} (XX) or, its hybrid variant, \
+             {HYBRID_PROTOCOL} (hybridXX)"
+        )),
+    };
+    if hybrid && args.implementation == Impl::Snow {
+        cli::fail("--impl snow has no hybrid patterns: use --impl hyperport with hybridXX");
+    }
+    let cap = if hybrid {
+        HYBRID_FRAME_CAP
+    } else {
+        IMAGE_FRAME_CAP
+    };
+    if usize::from(args.max_payload) > cap - 16 {
+        cli::fail(format_args!(
+            "--max-payload {} exceeds the image's {} (its frame cap {cap} less the tag)",
+            args.max_payload,
+            cap - 16
+        ));
+    }
+    match run(&args, hybrid) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("uart_echo_client: {e}");
@@ -97,7 +148,7 @@ fn main() -> ExitCode {
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn run(args: &Args) -> Res<()> {
+fn run(args: &Args, hybrid: bool) -> Res<()> {
     let expected = args.seed.as_deref().map(image_public_key);
     let stream = connect(args)?;
     stream.set_read_timeout(Some(Duration::from_secs(args.timeout)))?;
@@ -107,12 +158,13 @@ fn run(args: &Args) -> Res<()> {
     let (sent, bytes) = if snow {
         run_snow(args, stream, expected)?
     } else {
-        run_hyperport(args, stream, expected)?
+        run_hyperport(args, stream, expected, hybrid)?
     };
     println!(
-        "echoed {sent} messages each way ({bytes} payload bytes, 1..={} bytes each) and the final empty message, impl {}, in {:.2} s",
+        "echoed {sent} messages each way ({bytes} payload bytes, 1..={} bytes each) and the final empty message, impl {}, {}, in {:.2} s",
         args.max_payload,
         if snow { "snow" } else { "hyperport" },
+        if hybrid { HYBRID_PROTOCOL } else { PROTOCOL },
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -124,6 +176,16 @@ fn image_public_key(seed: &str) -> [u8; 32] {
     let mut secret = [0u8; 32];
     secret.copy_from_slice(d.as_bytes());
     *KeyPair::from_secret_bytes(secret).public()
+}
+
+/// The image's static ML-KEM-768 key pair for `seed` (hybrid variant).
+#[cfg(feature = "mlkem")]
+fn image_kem_key(seed: &str) -> hyperport::crypto::mlkem::KeyPair {
+    let mut both = [0u8; 64];
+    for (half, label) in both.chunks_mut(32).zip(KEM_LABELS) {
+        half.copy_from_slice(P::hash(HashAlgorithm::Blake2s, &[label, seed.as_bytes()]).as_bytes());
+    }
+    hyperport::crypto::mlkem::KeyPair::from_seed(&both)
 }
 
 /// Connects, retrying while QEMU is not listening yet.
@@ -182,18 +244,36 @@ fn run_hyperport(
     args: &Args,
     stream: TcpStream,
     expected: Option<[u8; 32]>,
+    hybrid: bool,
 ) -> Res<(usize, usize)> {
     let mut rng = SeededRng::from_seed(os_random()?);
-    let hs = Builder::from_name(PROTOCOL)?
-        .local_static(KeyPair::generate(&mut rng))
-        .build_initiator::<P>(&mut rng)?;
+    let (name, cap) = if hybrid {
+        (HYBRID_PROTOCOL, HYBRID_FRAME_CAP)
+    } else {
+        (PROTOCOL, IMAGE_FRAME_CAP)
+    };
+    let builder = Builder::from_name(name)?.local_static(KeyPair::generate(&mut rng));
+    #[cfg(feature = "mlkem")]
+    let kem = hyperport::crypto::mlkem::KeyPair::generate(&mut rng);
+    #[cfg(feature = "mlkem")]
+    let builder = if hybrid {
+        builder.local_static_kem(&kem)
+    } else {
+        builder
+    };
+    let hs = builder.build_initiator::<P>(&mut rng)?;
     // Our cap equals the image's: its echoes are as long as our messages.
-    let mut channel = Channel::new(hs, vec![0u8; IMAGE_FRAME_CAP])?;
+    let mut channel = Channel::new(hs, vec![0u8; cap])?;
     if let Some(key) = expected {
         channel.require_remote_static(key);
     }
+    // The hybrid pin covers the image's ML-KEM key too.
+    #[cfg(feature = "mlkem")]
+    if let Some(seed) = args.seed.as_deref().filter(|_| hybrid) {
+        channel.require_remote_static_kem(&image_kem_key(seed).public());
+    }
     let mut link = FramedNoise::new(FromStd::new(stream), channel);
-    let mut buf = vec![0u8; IMAGE_FRAME_CAP + PREFIX_LEN];
+    let mut buf = vec![0u8; cap + PREFIX_LEN];
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     link.handshake(&mut buf, || Instant::now() > deadline)?;
     let ch = link.channel();
@@ -201,7 +281,7 @@ fn run_hyperport(
         ch.handshake_hash().unwrap_or_default(),
         ch.remote_static().map(|k| &k[..]).unwrap_or_default(),
     );
-    let mut plain = vec![0u8; IMAGE_FRAME_CAP];
+    let mut plain = vec![0u8; cap];
     let mut bytes = 0;
     let mut progress = cli::Progress::new();
     for i in 0..=args.messages {

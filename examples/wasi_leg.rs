@@ -1,6 +1,7 @@
-//! A framed `Noise_XX_25519_ChaChaPoly_BLAKE2s` leg over WASI Preview 2
-//! TCP (`wasi:sockets`), run in wasmtime: an initiator that sends messages
-//! and checks their echoes, or the matching echo responder.
+//! A framed Noise leg (`Noise_XX_25519_ChaChaPoly_BLAKE2s` unless
+//! `--pattern` says otherwise) over WASI Preview 2 TCP (`wasi:sockets`),
+//! run in wasmtime: an initiator that sends messages and checks their
+//! echoes, or the matching echo responder.
 //!
 //! ```sh
 //! rustup target add wasm32-wasip2
@@ -17,6 +18,20 @@
 //! framing...). Each run generates a fresh static key from `wasi:random`
 //! and prints `static <hex>` first. `--help` lists the options.
 //!
+//! `--pattern` takes a protocol name or a bare pattern (`IK`, `hybridXX`,
+//! `pqNK`), any two-way pattern whose keys a run can make: none with the
+//! initiator's key known in advance (`K*`: a fresh key cannot be), no
+//! `pskN`, no `fallback`. Where the initiator knows the responder's key in
+//! advance (`NK`, `XK`, `IK`), `--peer-static` gives it. The hybrid
+//! X25519 + ML-KEM-768 and KEM-only patterns (named as clatter names them,
+//! `Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s`) need the crate
+//! feature `mlkem` (`--features wasi,rustcrypto,mlkem`; a build without it
+//! refuses them in one line); their static key includes an ML-KEM-768 key
+//! pair, printed as `static kem <hex>` after `static`, and
+//! `--peer-static-kem` gives or pins the peer's (a hybrid pin takes both
+//! `--peer-static` and `--peer-static-kem`: pinning X25519 alone would not
+//! hold against the quantum attacker the hybrid handshake is for).
+//!
 //! The program itself runs only on `wasm32-wasip2`; built for another target
 //! it prints how to build it and exits 2 (`--help` still works).
 
@@ -31,6 +46,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser};
+use hyperport::noise::pattern::Token;
+use hyperport::noise::{NoiseParams, ParamsError};
 
 /// Largest payload of one message (65,535-byte Noise message less the tag).
 const MAX_PAYLOAD: usize = 65_519;
@@ -42,12 +59,13 @@ const DEFAULT_CONNECT_IDLE_MS: u64 = 10_000;
 /// Connections the responder's host queues before `accept`.
 const LISTEN_BACKLOG: u32 = 16;
 
-/// A framed Noise_XX_25519_ChaChaPoly_BLAKE2s leg over WASI Preview 2 TCP,
-/// run with `wasmtime run -S inherit-network=y wasi_leg.wasm ...`.
+/// A framed Noise leg over WASI Preview 2 TCP, run with `wasmtime run -S
+/// inherit-network=y wasi_leg.wasm ...`.
 ///
 /// Frames are a 4-byte big-endian length, then one Noise message (at most
 /// 65,535 bytes). Each run makes a fresh static key (entropy from
-/// wasi:random) and prints `static <hex>` first.
+/// wasi:random) and prints `static <hex>` first (and `static kem <hex>` for
+/// hybrid and pq patterns).
 #[derive(Parser, Debug)]
 #[command(
     name = "wasi_leg",
@@ -83,9 +101,24 @@ struct Args {
         value_parser = clap::value_parser!(u32).range(0..=65_519)
     )]
     size: Option<u32>,
-    /// Require the peer's static key (64 hex digits).
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    /// Protocol name, or a bare pattern (XX = Noise_XX_25519_ChaChaPoly_BLAKE2s,
+    /// hybridXX = Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s; hybrid and
+    /// pq patterns need the `mlkem` feature).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "Noise_XX_25519_ChaChaPoly_BLAKE2s"
+    )]
+    pattern: String,
+    /// The peer's static key (64 hex digits): required from the peer, or
+    /// known in advance (initiator of NK, XK, IK).
+    #[arg(long, value_name = "HEX", value_parser = parse_key::<32>)]
     peer_static: Option<[u8; 32]>,
+    /// Hybrid/pq patterns: the peer's static ML-KEM-768 public key (2368 hex
+    /// digits, its `static kem` line), required or known in advance like
+    /// --peer-static (a hybrid pin takes both).
+    #[arg(long, value_name = "HEX", value_parser = parse_key::<1184>)]
+    peer_static_kem: Option<[u8; 1184]>,
     /// Exit 0 after N connections (--listen) [default: serve forever].
     #[arg(long, value_name = "N", conflicts_with = "connect")]
     connections: Option<u64>,
@@ -104,10 +137,116 @@ struct Args {
     idle_timeout_ms: Option<u64>,
 }
 
-fn parse_key(v: &str) -> Result<[u8; 32], String> {
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(v, &mut key).map_err(|_| "expected 64 hex digits".to_owned())?;
+fn parse_key<const N: usize>(v: &str) -> Result<[u8; N], String> {
+    let mut key = [0u8; N];
+    hex::decode_to_slice(v, &mut key).map_err(|_| format!("expected {} hex digits", 2 * N))?;
     Ok(key)
+}
+
+/// What the chosen pattern needs (checked before anything runs).
+struct Plan {
+    params: NoiseParams,
+    /// This side has a static key (initiator / responder).
+    alice_s: bool,
+    bob_s: bool,
+    /// The initiator knows the responder's static key in advance.
+    alice_knows_bob: bool,
+    /// Static keys include an X25519 / an ML-KEM-768 key pair.
+    dh: bool,
+    // Read only where ML-KEM keys exist (feature `mlkem`).
+    #[cfg_attr(not(feature = "mlkem"), allow(dead_code))]
+    kem: bool,
+}
+
+/// The full protocol name of a bare pattern (`XX`, `hybridXX`, `pqNK`).
+fn full_name(name: &str) -> String {
+    if name.contains('_') {
+        name.to_owned()
+    } else if name.starts_with("hybrid") {
+        format!("Noise_{name}_25519+MLKEM768_ChaChaPoly_BLAKE2s")
+    } else if name.starts_with("pq") {
+        format!("Noise_{name}_MLKEM768_ChaChaPoly_BLAKE2s")
+    } else {
+        format!("Noise_{name}_25519_ChaChaPoly_BLAKE2s")
+    }
+}
+
+fn plan(args: &Args) -> Result<Plan, String> {
+    let name = &args.pattern;
+    let params = NoiseParams::parse(&full_name(name)).map_err(|e| match e {
+        ParamsError::NotCompiledIn { feature: "mlkem" } => format!(
+            "--pattern {name:?}: post-quantum pattern, but this wasi_leg was built without the \
+             `mlkem` feature (build with --features wasi,rustcrypto,mlkem)"
+        ),
+        e => format!("--pattern {name:?}: {e}"),
+    })?;
+    let pat = params.pattern();
+    if pat.is_one_way() || !pat.alice_first() || pat.is_psk() {
+        return Err(format!(
+            "--pattern {name:?}: one-way, fallback and pskN patterns are not supported here"
+        ));
+    }
+    if pat.pre_alice().has_s() {
+        return Err(format!(
+            "--pattern {name:?}: the responder would need the initiator's static key in \
+             advance, and each run makes a fresh one"
+        ));
+    }
+    let kind = pat.kind();
+    let (dh, kem) = (kind.has_dh(), kind.has_kem());
+    if !kem && args.peer_static_kem.is_some() {
+        return Err(format!(
+            "--peer-static-kem is for hybrid and pq patterns only, not {name:?}"
+        ));
+    }
+    if !dh && args.peer_static.is_some() {
+        return Err(format!(
+            "--pattern {name:?} has no X25519 static key: give the peer's with --peer-static-kem"
+        ));
+    }
+    if dh && kem && args.peer_static.is_some() != args.peer_static_kem.is_some() {
+        return Err(format!(
+            "--pattern {name:?} is hybrid: the peer's static key is an X25519 and an ML-KEM \
+             key, give both --peer-static and --peer-static-kem"
+        ));
+    }
+    let alice_knows_bob = pat.pre_bob().has_s();
+    if alice_knows_bob && args.connect.is_some() {
+        if dh && args.peer_static.is_none() {
+            return Err(format!(
+                "--pattern {name:?} needs --peer-static: the responder's key (its `static` line)"
+            ));
+        }
+        if kem && args.peer_static_kem.is_none() {
+            return Err(format!(
+                "--pattern {name:?} needs --peer-static-kem: the responder's ML-KEM key (its \
+                 `static kem` line)"
+            ));
+        }
+    }
+    #[cfg(feature = "mlkem")]
+    if let Some(bytes) = &args.peer_static_kem
+        && hyperport::crypto::mlkem::PublicKey::from_bytes(bytes).is_none()
+    {
+        return Err(
+            "--peer-static-kem is not an ML-KEM-768 public key (a coefficient is out of range)"
+                .to_owned(),
+        );
+    }
+    let sends_s = |alice: bool| {
+        pat.messages()
+            .iter()
+            .enumerate()
+            .any(|(i, m)| pat.alice_sends(i) == alice && m.tokens().contains(&Token::S))
+    };
+    Ok(Plan {
+        alice_s: sends_s(true),
+        bob_s: alice_knows_bob || sends_s(false),
+        alice_knows_bob,
+        dh,
+        kem,
+        params,
+    })
 }
 
 fn millis(v: &str) -> Result<u64, String> {
@@ -134,11 +273,12 @@ fn main() -> ExitCode {
     if args.connect.is_none() && args.listen.is_none() {
         cli::fail("give --connect IP:PORT or --listen IP:PORT (try --help)");
     }
-    run(args)
+    let plan = plan(&args).unwrap_or_else(|e| cli::fail(e));
+    run(args, plan)
 }
 
 #[cfg(not(all(target_os = "wasi", target_env = "p2")))]
-fn run(_args: Args) -> ExitCode {
+fn run(_args: Args, _plan: Plan) -> ExitCode {
     cli::fail(
         "this program runs in a WASI Preview 2 host; build it with `cargo build --release \
          --target wasm32-wasip2 --example wasi_leg --no-default-features --features \
@@ -147,10 +287,10 @@ fn run(_args: Args) -> ExitCode {
 }
 
 #[cfg(all(target_os = "wasi", target_env = "p2"))]
-fn run(args: Args) -> ExitCode {
+fn run(args: Args, plan: Plan) -> ExitCode {
     let result = match (args.connect, args.listen) {
-        (Some(addr), _) => wasm::initiator(addr, &args),
-        (None, Some(addr)) => wasm::responder(addr, &args),
+        (Some(addr), _) => wasm::initiator(addr, &args, &plan),
+        (None, Some(addr)) => wasm::responder(addr, &args, &plan),
         (None, None) => Err("give --connect or --listen (try --help)".to_owned()),
     };
     match result {
@@ -173,14 +313,14 @@ mod wasm {
     };
     use hyperport::channel::Channel;
     use hyperport::crypto::DefaultProvider as P;
+    #[cfg(feature = "mlkem")]
+    use hyperport::crypto::mlkem;
     use hyperport::crypto::x25519::KeyPair;
     use hyperport::noise::{Builder, HandshakeState};
     use hyperport::rng::SeededRng;
     use rand_core::RngCore;
 
-    use super::{Args, LISTEN_BACKLOG, MAX_PAYLOAD};
-
-    const PATTERN: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+    use super::{Args, LISTEN_BACKLOG, MAX_PAYLOAD, Plan};
     /// Receive storage: the frame cap is the largest Noise message.
     const FRAME_CAP: usize = 65_535;
     /// The first message sizes: 0, 1 and the largest payload, then some
@@ -195,17 +335,85 @@ mod wasm {
             .with_idle_timeout(Some(args.idle_timeout()))
     }
 
-    fn handshake_state(key: &KeyPair, initiator: bool) -> Result<HandshakeState<P>, String> {
-        let key = KeyPair::from_secret_bytes(key.secret_bytes());
-        let builder = Builder::from_name(PATTERN)
-            .map_err(|e| format!("{PATTERN}: {e}"))?
-            .local_static(key);
+    /// This run's static keys: X25519 always (printed even where unused),
+    /// ML-KEM-768 for hybrid and pq patterns.
+    struct Keys {
+        dh: KeyPair,
+        #[cfg(feature = "mlkem")]
+        kem: Option<mlkem::KeyPair>,
+    }
+
+    impl Keys {
+        fn generate(plan: &Plan) -> Keys {
+            #[cfg(not(feature = "mlkem"))]
+            let _ = plan;
+            Keys {
+                dh: KeyPair::generate(&mut WasiRng),
+                #[cfg(feature = "mlkem")]
+                kem: plan.kem.then(|| mlkem::KeyPair::generate(&mut WasiRng)),
+            }
+        }
+
+        fn print(&self) {
+            print_line(&format!("static {}", hex::encode(self.dh.public())));
+            #[cfg(feature = "mlkem")]
+            if let Some(kem) = &self.kem {
+                print_line(&format!("static kem {}", hex::encode(kem.public_bytes())));
+            }
+        }
+    }
+
+    /// The peer's ML-KEM key of --peer-static-kem (checked by `plan`).
+    #[cfg(feature = "mlkem")]
+    fn peer_kem(args: &Args) -> Option<mlkem::PublicKey> {
+        args.peer_static_kem
+            .as_ref()
+            .and_then(mlkem::PublicKey::from_bytes)
+    }
+
+    fn handshake_state(
+        plan: &Plan,
+        args: &Args,
+        keys: &Keys,
+        initiator: bool,
+    ) -> Result<HandshakeState<P>, String> {
+        let has_s = if initiator { plan.alice_s } else { plan.bob_s };
+        let mut builder = Builder::new(plan.params);
+        if has_s && plan.dh {
+            builder = builder.local_static(KeyPair::from_secret_bytes(keys.dh.secret_bytes()));
+        }
+        #[cfg(feature = "mlkem")]
+        if let Some(kem) = keys.kem.as_ref().filter(|_| has_s) {
+            builder = builder.local_static_kem(kem);
+        }
+        let knows = initiator && plan.alice_knows_bob;
+        if let Some(rs) = args.peer_static.filter(|_| knows && plan.dh) {
+            builder = builder.remote_static(rs);
+        }
+        #[cfg(feature = "mlkem")]
+        let rs_kem = peer_kem(args).filter(|_| knows && plan.kem);
+        #[cfg(feature = "mlkem")]
+        if let Some(rs) = &rs_kem {
+            builder = builder.remote_static_kem(rs);
+        }
+        let name = plan.params.name();
         let built = if initiator {
             builder.build_initiator::<P>(&mut WasiRng)
         } else {
             builder.build_responder::<P>(&mut WasiRng)
         };
-        built.map_err(|e| format!("building the handshake: {e}"))
+        built.map_err(|e| format!("building the {name} handshake: {e}"))
+    }
+
+    /// Pins the peer's keys given on the command line.
+    fn pin<S: AsMut<[u8]>>(channel: &mut Channel<P, S>, args: &Args) {
+        if let Some(pin) = args.peer_static {
+            channel.require_remote_static(pin);
+        }
+        #[cfg(feature = "mlkem")]
+        if let Some(pin) = peer_kem(args) {
+            channel.require_remote_static_kem(&pin);
+        }
     }
 
     fn print_line(line: &str) {
@@ -218,15 +426,14 @@ mod wasm {
         clock::now().saturating_duration_since(since).as_micros() as f64 / 1000.0
     }
 
-    pub fn initiator(addr: SocketAddr, args: &Args) -> Result<(), String> {
+    pub fn initiator(addr: SocketAddr, args: &Args, plan: &Plan) -> Result<(), String> {
         let config = config(args);
-        let key = KeyPair::generate(&mut WasiRng);
-        print_line(&format!("static {}", hex::encode(key.public())));
-        let mut channel = Channel::new(handshake_state(&key, true)?, vec![0u8; FRAME_CAP])
-            .map_err(|e| format!("channel: {e}"))?;
-        if let Some(pin) = args.peer_static {
-            channel.require_remote_static(pin);
-        }
+        let keys = Keys::generate(plan);
+        keys.print();
+        let hs = handshake_state(plan, args, &keys, true)?;
+        let mut channel =
+            Channel::new(hs, vec![0u8; FRAME_CAP]).map_err(|e| format!("channel: {e}"))?;
+        pin(&mut channel, args);
         let start = clock::now();
         let stream = TcpStream::connect(addr, &mut config.connect_deadline())
             .map_err(|e| format!("{addr}: {e}"))?;
@@ -290,10 +497,10 @@ mod wasm {
         Ok(())
     }
 
-    pub fn responder(addr: SocketAddr, args: &Args) -> Result<(), String> {
+    pub fn responder(addr: SocketAddr, args: &Args, plan: &Plan) -> Result<(), String> {
         let config = config(args);
-        let key = KeyPair::generate(&mut WasiRng);
-        print_line(&format!("static {}", hex::encode(key.public())));
+        let keys = Keys::generate(plan);
+        keys.print();
         let listener =
             TcpListener::bind(addr, LISTEN_BACKLOG).map_err(|e| format!("{addr}: {e}"))?;
         print_line(&format!("listening on {}", listener.local_addr()));
@@ -314,11 +521,10 @@ mod wasm {
             };
             served += 1;
             let peer = stream.peer_addr();
-            let mut channel = Channel::new(handshake_state(&key, false)?, &mut storage[..])
-                .map_err(|e| format!("channel: {e}"))?;
-            if let Some(pin) = args.peer_static {
-                channel.require_remote_static(pin);
-            }
+            let hs = handshake_state(plan, args, &keys, false)?;
+            let mut channel =
+                Channel::new(hs, &mut storage[..]).map_err(|e| format!("channel: {e}"))?;
+            pin(&mut channel, args);
             let mut leg = match Leg::handshake(stream, channel, &config) {
                 Ok(leg) => leg,
                 Err(e) => {

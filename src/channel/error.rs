@@ -31,7 +31,9 @@ pub enum RecvError {
     Transport(TransportError),
     /// The peer's static key is not the one required with
     /// [`Channel::require_remote_static`](super::Channel::require_remote_static)
-    /// (or the pattern never revealed one). Fatal.
+    /// (or its ML-KEM key is not the one required with
+    /// `require_remote_static_kem`, or the pattern never revealed a pinned
+    /// key). Fatal.
     UnexpectedPeer,
     /// The stream ended before the handshake finished. Fatal.
     EndedInHandshake,

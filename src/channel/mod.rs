@@ -101,6 +101,8 @@ use core::fmt;
 
 pub use error::{RecvError, SendError};
 
+#[cfg(feature = "mlkem")]
+use crate::crypto::mlkem;
 use crate::crypto::x25519::KEY_LEN;
 use crate::crypto::{Digest, Provider};
 use crate::error::BufferTooSmall;
@@ -147,13 +149,60 @@ struct Session {
     handshake_hash: Digest,
 }
 
+/// The peer's static keys a channel requires (its pins).
+#[derive(Clone, Default)]
+struct Pins {
+    x25519: Option<[u8; KEY_LEN]>,
+    #[cfg(feature = "mlkem")]
+    kem: Option<mlkem::PublicKey>,
+}
+
+impl Pins {
+    fn any(&self) -> bool {
+        #[cfg(feature = "mlkem")]
+        if self.kem.is_some() {
+            return true;
+        }
+        self.x25519.is_some()
+    }
+
+    /// Whether a key the handshake knows so far differs from its pin.
+    fn contradicted_by<P: Provider>(&self, hs: &HandshakeState<P>) -> bool {
+        if let (Some(want), Some(got)) = (&self.x25519, hs.remote_static())
+            && want != got
+        {
+            return true;
+        }
+        #[cfg(feature = "mlkem")]
+        if let (Some(want), Some(got)) = (&self.kem, hs.remote_static_kem())
+            && want != got
+        {
+            return true;
+        }
+        false
+    }
+
+    /// Whether the finished handshake revealed every pinned key, equal to
+    /// its pin.
+    fn met_by<P: Provider>(&self, hs: &HandshakeState<P>) -> bool {
+        if self.x25519.is_some() && hs.remote_static() != self.x25519.as_ref() {
+            return false;
+        }
+        #[cfg(feature = "mlkem")]
+        if self.kem.is_some() && hs.remote_static_kem() != self.kem.as_ref() {
+            return false;
+        }
+        true
+    }
+}
+
 /// A framed Noise channel (module docs): handshake, then transport, over
 /// one byte stream. `S` is the receive storage; its length is the frame cap.
 pub struct Channel<P: Provider, S> {
     phase: Phase<P>,
     decoder: Decoder<S>,
     cap: usize,
-    pinned: Option<[u8; KEY_LEN]>,
+    pins: Pins,
     session: Option<Session>,
     transport_config: transport::Config,
 }
@@ -168,7 +217,7 @@ impl<P: Provider, S> fmt::Debug for Channel<P, S> {
         f.debug_struct("Channel")
             .field("phase", &phase)
             .field("frame_cap", &self.cap)
-            .field("pinned", &self.pinned.is_some())
+            .field("pinned", &self.pins.any())
             .finish_non_exhaustive()
     }
 }
@@ -210,7 +259,7 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
             phase: Phase::Handshake(handshake),
             decoder,
             cap,
-            pinned: None,
+            pins: Pins::default(),
             session: None,
             transport_config: config,
         })
@@ -223,7 +272,20 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
     /// with [`RecvError::UnexpectedPeer`]. The check runs as soon as the key
     /// is known, before this side writes another message.
     pub fn require_remote_static(&mut self, key: [u8; KEY_LEN]) {
-        self.pinned = Some(key);
+        self.pins.x25519 = Some(key);
+    }
+
+    /// Requires the peer's static ML-KEM-768 public key to be `key`
+    /// (`hybrid*` and `pq*` patterns; feature `mlkem`), as
+    /// [`require_remote_static`](Self::require_remote_static) does for the
+    /// X25519 key: another key, or a handshake that finishes without
+    /// revealing one, closes the channel with [`RecvError::UnexpectedPeer`].
+    /// In a hybrid pattern pin both keys: the X25519 pin alone does not hold
+    /// against an attacker who can break X25519, which is what the hybrid
+    /// handshake is for. The pin is stored in the channel (1,184 bytes).
+    #[cfg(feature = "mlkem")]
+    pub fn require_remote_static_kem(&mut self, key: &mlkem::PublicKey) {
+        self.pins.kem = Some(key.clone());
     }
 
     /// Whether the handshake is finished and transport messages flow.
@@ -396,7 +458,7 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
         let frame = self.decoder.handle_input(input);
         let result = match frame {
             Ok(None) => return Ok(None),
-            Ok(Some(frame)) => process(&mut self.phase, self.pinned.as_ref(), frame, plain),
+            Ok(Some(frame)) => process(&mut self.phase, &self.pins, frame, plain),
             Err(e) => Err(decode_error(e)),
         };
         self.after(result)
@@ -430,7 +492,7 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
         self.check_plain(plain)?;
         let result = match self.decoder.handle_filled(filled) {
             Ok(None) => return Ok(None),
-            Ok(Some(frame)) => process(&mut self.phase, self.pinned.as_ref(), frame, plain),
+            Ok(Some(frame)) => process(&mut self.phase, &self.pins, frame, plain),
             Err(e) => return Err(RecvError::BadFill(e)),
         };
         self.after(result)
@@ -527,10 +589,10 @@ impl<P: Provider, S: AsMut<[u8]>> Channel<P, S> {
         let Phase::Handshake(hs) = core::mem::replace(&mut self.phase, Phase::Closed) else {
             return;
         };
-        let remote_static = hs.remote_static().copied();
-        if self.pinned.is_some() && remote_static != self.pinned {
+        if !self.pins.met_by(&hs) {
             return; // stays Closed
         }
+        let remote_static = hs.remote_static().copied();
         let Ok(keys) = hs.split() else {
             return; // unreachable: `establish` runs only when finished
         };
@@ -559,7 +621,7 @@ fn decode_error(e: DecodeError) -> RecvError {
 /// Processes one received frame in the current phase.
 fn process<P: Provider>(
     phase: &mut Phase<P>,
-    pinned: Option<&[u8; KEY_LEN]>,
+    pins: &Pins,
     frame: &[u8],
     plain: &mut [u8],
 ) -> Result<Incoming, RecvError> {
@@ -568,9 +630,7 @@ fn process<P: Provider>(
             let n = hs
                 .read_message(frame, plain)
                 .map_err(RecvError::Handshake)?;
-            if let (Some(want), Some(got)) = (pinned, hs.remote_static())
-                && want != got
-            {
+            if pins.contradicted_by(hs) {
                 return Err(RecvError::UnexpectedPeer);
             }
             Ok(Incoming::HandshakePayload(n))

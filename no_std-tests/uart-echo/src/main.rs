@@ -27,6 +27,16 @@
 //! the handshake hash, the client's static key, the instructions the
 //! handshake took (under `-icount shift=0`, idle waits for the UART
 //! excluded), the messages echoed, `.data + .bss`, and the peak stack.
+//!
+//! With the feature `hybrid` (`uart-echo.sh --image hybrid`) the
+//! protocol is `Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s` (issue
+//! #19), the frame cap 4,096 bytes (payloads up to 4,080; the largest
+//! handshake message is 3,568 bytes), and the static key also has an
+//! ML-KEM-768 key pair from the FIPS 203 seed `d || z`, `d =
+//! BLAKE2s-256("hyperport-uart-echo kem seed d:" || SEED)`, `z =
+//! BLAKE2s-256("hyperport-uart-echo kem seed z:" || SEED)`; the image prints
+//! `static kem public key blake2s: ` and the BLAKE2s-256 of that public key
+//! (the client derives and pins the key itself).
 #![no_std]
 #![no_main]
 
@@ -42,19 +52,38 @@ use hyperport::noise::Builder;
 use uart::{Uart, UartError};
 
 /// The protocol, as the issue fixes it.
+#[cfg(not(feature = "hybrid"))]
 const PROTOCOL: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+/// The protocol of the hybrid variant.
+#[cfg(feature = "hybrid")]
+const PROTOCOL: &str = "Noise_hybridXX_25519+MLKEM768_ChaChaPoly_BLAKE2s";
 /// The frame cap: the channel's receive storage.
+#[cfg(not(feature = "hybrid"))]
 const FRAME_CAP: usize = 1024;
+/// The frame cap of the hybrid variant (its largest handshake message is
+/// 3,568 bytes).
+#[cfg(feature = "hybrid")]
+const FRAME_CAP: usize = 4096;
 /// How long the handshake and then each message may take to arrive.
 const DEADLINE_TICKS: u64 = 60 * board::CORE_HZ;
 /// Domain separation for the static key derived from the seed.
 const KEY_LABEL: &[u8] = b"hyperport-uart-echo static key:";
+/// Domain separation for the two halves of the ML-KEM seed (hybrid).
+#[cfg(feature = "hybrid")]
+const KEM_LABELS: [&[u8]; 2] = [
+    b"hyperport-uart-echo kem seed d:",
+    b"hyperport-uart-echo kem seed z:",
+];
 
 #[entry]
 fn main() -> ! {
     board::init();
     let painted = board::paint_stack();
-    let (static_key, entropy) = keys_from_cmdline();
+    let (static_key, entropy, seed) = keys_from_cmdline();
+    #[cfg(feature = "hybrid")]
+    let kem_key = kem_key(&seed);
+    #[cfg(not(feature = "hybrid"))]
+    let _ = seed;
 
     let uart = Uart::new();
     let t0 = board::ticks();
@@ -63,8 +92,10 @@ fn main() -> ! {
         counter: 0,
     };
     let Ok(hs) = Builder::from_name(PROTOCOL).and_then(|b| {
-        b.local_static(static_key)
-            .build_responder::<RustCrypto>(&mut rng)
+        let b = b.local_static(static_key);
+        #[cfg(feature = "hybrid")]
+        let b = b.local_static_kem(&kem_key);
+        b.build_responder::<RustCrypto>(&mut rng)
     }) else {
         board::fail(b"cannot build the handshake")
     };
@@ -151,11 +182,13 @@ impl rand_core::RngCore for HashRng {
 
 impl rand_core::CryptoRng for HashRng {}
 
-/// The static key (from the command line's seed; its public half printed)
-/// and the host's entropy. A function of its own, so that the command-line
-/// buffer is off the stack before the handshake runs.
+/// The static key (from the command line's seed; its public half printed),
+/// the host's entropy, and the ML-KEM seed of the hybrid variant (derived
+/// from the command line's seed; unused otherwise). A function of its own,
+/// so that the command-line buffer is off the stack before the handshake
+/// runs.
 #[inline(never)]
-fn keys_from_cmdline() -> (KeyPair, [u8; 32]) {
+fn keys_from_cmdline() -> (KeyPair, [u8; 32], [u8; 64]) {
     let mut cmd = [0u8; 256];
     let Some((seed, entropy)) = board::cmdline(&mut cmd).and_then(board::parse_args) else {
         board::print(b"usage: semihosting command line `key=SEED rng=<64 hex digits>`\n");
@@ -166,7 +199,29 @@ fn keys_from_cmdline() -> (KeyPair, [u8; 32]) {
     secret_bytes.copy_from_slice(secret.as_bytes());
     let static_key = KeyPair::from_secret_bytes(secret_bytes);
     board::line_hex(b"static public key: ", static_key.public());
-    (static_key, entropy)
+    #[cfg(feature = "hybrid")]
+    let kem_seed = {
+        let mut both = [0u8; 64];
+        for (half, label) in both.chunks_mut(32).zip(KEM_LABELS) {
+            half.copy_from_slice(
+                RustCrypto::hash(HashAlgorithm::Blake2s, &[label, seed]).as_bytes(),
+            );
+        }
+        both
+    };
+    #[cfg(not(feature = "hybrid"))]
+    let kem_seed = [0u8; 64];
+    (static_key, entropy, kem_seed)
+}
+
+/// The static ML-KEM-768 key pair of the hybrid variant; prints the
+/// BLAKE2s-256 of its public key.
+#[cfg(feature = "hybrid")]
+fn kem_key(seed: &[u8; 64]) -> hyperport::crypto::mlkem::KeyPair {
+    let key = hyperport::crypto::mlkem::KeyPair::from_seed(seed);
+    let digest = RustCrypto::hash(HashAlgorithm::Blake2s, &[key.public_bytes()]);
+    board::line_hex(b"static kem public key blake2s: ", digest.as_bytes());
+    key
 }
 
 /// Names the error without `core::fmt` (which would add kilobytes).

@@ -50,6 +50,33 @@
 //! The public line is redundant on purpose: it is recomputed from the
 //! secret on load, so any corruption of either line is detected.
 //!
+//! ### Hybrid identities (X25519 + ML-KEM-768)
+//!
+//! The `hybrid*` and `pq*` Noise patterns (feature `mlkem`) need a static
+//! ML-KEM-768 key pair besides the X25519 one. A hybrid identity file is
+//! exactly [`HYBRID_IDENTITY_FILE_LEN`] bytes, five lines:
+//!
+//! ```text
+//! hyperport x25519+mlkem768 static key v1
+//! secret <64 hex digits: the X25519 private key>
+//! public <64 hex digits: its public key>
+//! kem-seed <128 hex digits: the ML-KEM-768 key pair's FIPS 203 seed d || z>
+//! kem-check <64 hex digits: BLAKE2s-256 of the seed>
+//! kem-public <2368 hex digits: its encapsulation (public) key>
+//! ```
+//!
+//! The ML-KEM key pair is derived from the seed on load and its public key
+//! compared with the `kem-public` line; the public key depends on `d`
+//! only, so the `kem-check` line covers all of the seed (`z` included).
+//! Corruption of any of the three lines is detected. [`load_or_generate_hybrid`] writes this format for a
+//! new identity; it refuses an existing X25519-only file with
+//! [`IdentityError::NoKemKey`] (never extending it by itself);
+//! [`store_hybrid`] writes (or extends, keeping the X25519 key) one
+//! explicitly. [`load`] and [`load_or_generate`] read both formats: the
+//! X25519-only format is unchanged, so existing files keep working for the
+//! classical patterns. A build without the `mlkem` feature loads a hybrid
+//! file's X25519 key (the ML-KEM lines are checked for their form only).
+//!
 //! This module is available on Unix only (it relies on mode bits and on
 //! fsyncing a directory).
 //!
@@ -75,17 +102,48 @@ use std::vec::Vec;
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
+#[cfg(feature = "mlkem")]
+use crate::crypto::mlkem;
 use crate::crypto::x25519::{KEY_LEN, KeyPair};
 
 /// First line of an identity file (with its newline).
 pub const IDENTITY_HEADER: &str = "hyperport x25519 static key v1\n";
+/// First line of a hybrid (X25519 + ML-KEM-768) identity file (with its
+/// newline).
+pub const HYBRID_IDENTITY_HEADER: &str = "hyperport x25519+mlkem768 static key v1\n";
 const SECRET_TAG: &[u8] = b"secret ";
 const PUBLIC_TAG: &[u8] = b"public ";
+const KEM_SEED_TAG: &[u8] = b"kem-seed ";
+const KEM_CHECK_TAG: &[u8] = b"kem-check ";
+const KEM_CHECK_LEN: usize = 32;
+const KEM_PUBLIC_TAG: &[u8] = b"kem-public ";
 const HEX_KEY_LEN: usize = 2 * KEY_LEN;
+/// ML-KEM-768 seed and public key lengths (`crypto::mlkem::SEED_LEN` and
+/// `PUBLIC_KEY_LEN`, spelled out so the format exists without `mlkem`).
+const KEM_SEED_LEN: usize = 64;
+const KEM_PUBLIC_LEN: usize = 1184;
 
 /// Exact length of an identity file in bytes (175).
 pub const IDENTITY_FILE_LEN: usize =
     IDENTITY_HEADER.len() + SECRET_TAG.len() + HEX_KEY_LEN + 1 + PUBLIC_TAG.len() + HEX_KEY_LEN + 1;
+
+/// Exact length of a hybrid identity file in bytes (2,777).
+pub const HYBRID_IDENTITY_FILE_LEN: usize = HYBRID_IDENTITY_HEADER.len()
+    + SECRET_TAG.len()
+    + HEX_KEY_LEN
+    + 1
+    + PUBLIC_TAG.len()
+    + HEX_KEY_LEN
+    + 1
+    + KEM_SEED_TAG.len()
+    + 2 * KEM_SEED_LEN
+    + 1
+    + KEM_CHECK_TAG.len()
+    + 2 * KEM_CHECK_LEN
+    + 1
+    + KEM_PUBLIC_TAG.len()
+    + 2 * KEM_PUBLIC_LEN
+    + 1;
 
 /// Mode of an identity file: read and write for the owner only.
 pub const KEY_FILE_MODE: u32 = 0o600;
@@ -132,10 +190,54 @@ impl Default for IdentityOptions {
     }
 }
 
+/// The ML-KEM-768 part of a hybrid identity: the seed (written to the
+/// file) and the key pair derived from it.
+#[cfg(feature = "mlkem")]
+#[derive(Clone)]
+pub(crate) struct KemPart {
+    seed: Zeroizing<[u8; KEM_SEED_LEN]>,
+    key: mlkem::KeyPair,
+}
+
+#[cfg(feature = "mlkem")]
+impl KemPart {
+    fn from_seed(seed: [u8; KEM_SEED_LEN]) -> KemPart {
+        let seed = Zeroizing::new(seed);
+        let key = mlkem::KeyPair::from_seed(&seed);
+        KemPart { seed, key }
+    }
+
+    fn generate() -> KemPart {
+        let mut seed = Zeroizing::new([0u8; KEM_SEED_LEN]);
+        OsRng.fill_bytes(&mut *seed);
+        KemPart::from_seed(*seed)
+    }
+}
+
+#[cfg(feature = "mlkem")]
+impl fmt::Debug for KemPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key pair's Debug shows its public half only; the seed is secret.
+        f.debug_struct("KemPart")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an identity file holds.
+#[derive(Clone, Debug)]
+pub(crate) struct Keys {
+    pub(crate) dh: KeyPair,
+    #[cfg(feature = "mlkem")]
+    pub(crate) kem: Option<KemPart>,
+}
+
 /// A node's static key, with where it came from.
 #[derive(Clone, Debug)]
 pub struct Identity {
     key: KeyPair,
+    #[cfg(feature = "mlkem")]
+    kem: Option<KemPart>,
     path: PathBuf,
     created: bool,
 }
@@ -156,6 +258,24 @@ impl Identity {
         self.key
     }
 
+    /// The static ML-KEM-768 key pair of a hybrid identity (give it to
+    /// `noise::Builder::local_static_kem`); `None` for an X25519-only file.
+    /// Feature `mlkem`.
+    #[cfg(feature = "mlkem")]
+    pub fn kem_key_pair(&self) -> Option<&mlkem::KeyPair> {
+        self.kem.as_ref().map(|k| &k.key)
+    }
+
+    fn new(keys: Keys, path: &Path, created: bool) -> Identity {
+        Identity {
+            key: keys.dh,
+            #[cfg(feature = "mlkem")]
+            kem: keys.kem,
+            path: path.to_path_buf(),
+            created,
+        }
+    }
+
     /// The file the key was loaded from or written to.
     pub fn path(&self) -> &Path {
         &self.path
@@ -171,33 +291,47 @@ impl Identity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CorruptReason {
-    /// Shorter than [`IDENTITY_FILE_LEN`] (a torn or truncated write).
+    /// Shorter than its format's length ([`IDENTITY_FILE_LEN`] or
+    /// [`HYBRID_IDENTITY_FILE_LEN`]; a torn or truncated write).
     Truncated {
         /// Bytes found.
         len: usize,
     },
-    /// Longer than [`IDENTITY_FILE_LEN`].
+    /// Longer than its format's length.
     TooLong,
-    /// The first line is not [`IDENTITY_HEADER`] (another format or version).
+    /// The first line is neither [`IDENTITY_HEADER`] nor
+    /// [`HYBRID_IDENTITY_HEADER`] (another format or version).
     BadHeader,
-    /// The `secret` or `public` line is malformed (not 64 lower-case hex digits).
+    /// A key line is malformed (not `<tag> <lower-case hex of the right
+    /// length>`).
     BadEncoding,
     /// The public key does not belong to the secret key.
     PublicKeyMismatch,
+    /// The ML-KEM lines of a hybrid file disagree: the seed does not match
+    /// its check value or (checked with the `mlkem` feature) the public
+    /// key.
+    KemKeyMismatch,
 }
 
 impl fmt::Display for CorruptReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CorruptReason::Truncated { len } => {
-                write!(f, "truncated ({len} bytes, expected {IDENTITY_FILE_LEN})")
+            CorruptReason::Truncated { len } => write!(
+                f,
+                "truncated ({len} bytes; an identity file has {IDENTITY_FILE_LEN}, a hybrid one \
+                 {HYBRID_IDENTITY_FILE_LEN})"
+            ),
+            CorruptReason::TooLong => f.write_str("longer than its format"),
+            CorruptReason::BadHeader => {
+                f.write_str("not a hyperport x25519 (or x25519+mlkem768) static key v1 file")
             }
-            CorruptReason::TooLong => write!(f, "longer than {IDENTITY_FILE_LEN} bytes"),
-            CorruptReason::BadHeader => f.write_str("not a hyperport x25519 static key v1 file"),
-            CorruptReason::BadEncoding => f.write_str("malformed secret or public line"),
+            CorruptReason::BadEncoding => f.write_str("malformed key line"),
             CorruptReason::PublicKeyMismatch => {
                 f.write_str("the public key does not match the secret key")
             }
+            CorruptReason::KemKeyMismatch => f.write_str(
+                "the ML-KEM seed does not match its check value or the ML-KEM public key",
+            ),
         }
     }
 }
@@ -278,6 +412,13 @@ pub enum IdentityError {
         /// What is wrong.
         reason: CorruptReason,
     },
+    /// `load_or_generate_hybrid` found an X25519-only identity file: a
+    /// hybrid or pq pattern needs an ML-KEM key too. The file is left as it
+    /// is.
+    NoKemKey {
+        /// The key file.
+        path: PathBuf,
+    },
     /// The operation did not finish within [`IdentityOptions::timeout`].
     TimedOut {
         /// The key file.
@@ -322,6 +463,13 @@ impl fmt::Display for IdentityError {
                  pinned the old key will refuse the new one)",
                 path.display()
             ),
+            IdentityError::NoKemKey { path } => write!(
+                f,
+                "identity file {} holds an X25519 key only, but hybrid and pq patterns need an \
+                 ML-KEM-768 key too; it is never extended automatically: use another file, or \
+                 extend this one with store_hybrid (which keeps its X25519 key)",
+                path.display()
+            ),
             IdentityError::TimedOut { path, after } => write!(
                 f,
                 "identity file {}: operation took longer than {after:?} (slow or stuck file \
@@ -361,6 +509,26 @@ pub async fn load_or_generate(
     .await
 }
 
+/// As [`load_or_generate`] for a hybrid identity (feature `mlkem`): loads
+/// the X25519 and ML-KEM-768 key pairs at `path`, or, if no file exists
+/// there, generates both and writes a hybrid file atomically. An existing
+/// X25519-only file is [`IdentityError::NoKemKey`] and stays as it is (to
+/// extend it, [`load`] it and [`store_hybrid`] its key with a new seed).
+///
+/// # Errors
+/// As [`load_or_generate`], and [`IdentityError::NoKemKey`].
+#[cfg(feature = "mlkem")]
+pub async fn load_or_generate_hybrid(
+    path: impl AsRef<Path>,
+    options: &IdentityOptions,
+) -> Result<Identity, IdentityError> {
+    let path = path.as_ref().to_path_buf();
+    run_blocking(path.clone(), options.timeout, move || {
+        load_or_generate_keys_blocking(&path, true, &mut no_crash)
+    })
+    .await
+}
+
 /// Loads the identity at `path`; a missing file is [`IdentityError::NotFound`].
 ///
 /// # Errors
@@ -373,12 +541,8 @@ pub async fn load(
     run_blocking(
         path.clone(),
         options.timeout,
-        move || match load_blocking(&path)? {
-            Some(key) => Ok(Identity {
-                key,
-                path,
-                created: false,
-            }),
+        move || match load_keys_blocking(&path)? {
+            Some(keys) => Ok(Identity::new(keys, &path, false)),
             None => Err(IdentityError::NotFound { path }),
         },
     )
@@ -401,6 +565,36 @@ pub async fn store(
     let key = key.clone();
     run_blocking(path.clone(), options.timeout, move || {
         match write_atomic(&path, &encode(&key), Commit::Replace, &mut no_crash) {
+            Ok(()) => Ok(()),
+            Err(WriteFail::Failed(e)) => Err(e),
+            Err(WriteFail::Crashed) => Err(crashed_error(&path)),
+        }
+    })
+    .await
+}
+
+/// As [`store`] for a hybrid identity (feature `mlkem`): writes `key` and
+/// the ML-KEM-768 key pair derived from `kem_seed` (its FIPS 203 seed
+/// d || z, secret) to `path` atomically, in the hybrid format. Storing the
+/// key of an X25519-only identity with a fresh seed extends that identity:
+/// peers that pinned its X25519 key still recognise it.
+///
+/// # Errors
+/// As [`store`].
+#[cfg(feature = "mlkem")]
+pub async fn store_hybrid(
+    path: impl AsRef<Path>,
+    key: &KeyPair,
+    kem_seed: &[u8; mlkem::SEED_LEN],
+    options: &IdentityOptions,
+) -> Result<(), IdentityError> {
+    let path = path.as_ref().to_path_buf();
+    let keys = Keys {
+        dh: key.clone(),
+        kem: Some(KemPart::from_seed(*kem_seed)),
+    };
+    run_blocking(path.clone(), options.timeout, move || {
+        match write_atomic(&path, &encode_keys(&keys), Commit::Replace, &mut no_crash) {
             Ok(()) => Ok(()),
             Err(WriteFail::Failed(e)) => Err(e),
             Err(WriteFail::Crashed) => Err(crashed_error(&path)),
@@ -511,8 +705,15 @@ fn split_path(path: &Path) -> Result<(&Path, String), IdentityError> {
     Ok((dir, name))
 }
 
-/// Reads and checks the file at `path`: `None` if it does not exist.
+/// Reads and checks the file at `path` (its X25519 key): `None` if it does
+/// not exist.
+#[cfg(test)]
 pub(crate) fn load_blocking(path: &Path) -> Result<Option<KeyPair>, IdentityError> {
+    load_keys_blocking(path).map(|k| k.map(|k| k.dh))
+}
+
+/// Reads and checks the file at `path`: `None` if it does not exist.
+pub(crate) fn load_keys_blocking(path: &Path) -> Result<Option<Keys>, IdentityError> {
     split_path(path)?;
     let file = match File::open(path) {
         Ok(f) => f,
@@ -532,12 +733,14 @@ pub(crate) fn load_blocking(path: &Path) -> Result<Option<KeyPair>, IdentityErro
             mode,
         });
     }
-    // Read at most one byte more than a valid file: a huge file costs nothing.
-    let mut bytes = Zeroizing::new(Vec::with_capacity(IDENTITY_FILE_LEN.saturating_add(1)));
-    file.take(IDENTITY_FILE_LEN.saturating_add(1) as u64)
+    // Read at most one byte more than the longest valid file: a huge file
+    // costs nothing.
+    let limit = HYBRID_IDENTITY_FILE_LEN.saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(limit));
+    file.take(limit as u64)
         .read_to_end(&mut bytes)
         .map_err(io_err(IdentityOp::Read, path))?;
-    decode(&bytes)
+    decode_keys(&bytes)
         .map(Some)
         .map_err(|reason| IdentityError::Corrupt {
             path: path.to_path_buf(),
@@ -549,23 +752,40 @@ pub(crate) fn load_or_generate_blocking(
     path: &Path,
     hook: Hook<'_>,
 ) -> Result<Identity, IdentityError> {
-    if let Some(key) = load_blocking(path)? {
+    load_or_generate_keys_blocking(path, false, hook)
+}
+
+/// Loads, or generates and writes; `hybrid`: the identity must have (and a
+/// new one gets) an ML-KEM-768 key pair too.
+pub(crate) fn load_or_generate_keys_blocking(
+    path: &Path,
+    hybrid: bool,
+    hook: Hook<'_>,
+) -> Result<Identity, IdentityError> {
+    let check = |keys: Keys| -> Result<Identity, IdentityError> {
+        #[cfg(feature = "mlkem")]
+        if hybrid && keys.kem.is_none() {
+            return Err(IdentityError::NoKemKey {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Identity::new(keys, path, false))
+    };
+    if let Some(keys) = load_keys_blocking(path)? {
         remove_stale_temps(path);
-        return Ok(Identity {
-            key,
-            path: path.to_path_buf(),
-            created: false,
-        });
+        return check(keys);
     }
-    let key = KeyPair::generate(&mut OsRng);
-    match write_atomic(path, &encode(&key), Commit::NoReplace, hook) {
+    #[cfg(not(feature = "mlkem"))]
+    let _ = hybrid;
+    let keys = Keys {
+        dh: KeyPair::generate(&mut OsRng),
+        #[cfg(feature = "mlkem")]
+        kem: hybrid.then(KemPart::generate),
+    };
+    match write_atomic(path, &encode_keys(&keys), Commit::NoReplace, hook) {
         Ok(()) => {
             tracing::info!(path = %path.display(), "generated a new identity");
-            Ok(Identity {
-                key,
-                path: path.to_path_buf(),
-                created: true,
-            })
+            Ok(Identity::new(keys, path, true))
         }
         Err(WriteFail::Failed(IdentityError::Io {
             op: IdentityOp::Commit,
@@ -573,12 +793,8 @@ pub(crate) fn load_or_generate_blocking(
             ..
         })) if source.kind() == io::ErrorKind::AlreadyExists => {
             // Another writer committed first: its key is the identity.
-            match load_blocking(path)? {
-                Some(key) => Ok(Identity {
-                    key,
-                    path: path.to_path_buf(),
-                    created: false,
-                }),
+            match load_keys_blocking(path)? {
+                Some(keys) => check(keys),
                 None => Err(IdentityError::NotFound {
                     path: path.to_path_buf(),
                 }),
@@ -763,17 +979,47 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// The file content for `key`.
+/// The file content for `key` (the X25519-only format).
 pub(crate) fn encode(key: &KeyPair) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(IDENTITY_FILE_LEN));
-    out.extend_from_slice(IDENTITY_HEADER.as_bytes());
+    encode_keys(&Keys {
+        dh: key.clone(),
+        #[cfg(feature = "mlkem")]
+        kem: None,
+    })
+}
+
+/// The file content for `keys`: the hybrid format if they include an
+/// ML-KEM part.
+pub(crate) fn encode_keys(keys: &Keys) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(HYBRID_IDENTITY_FILE_LEN));
+    #[cfg(feature = "mlkem")]
+    let kem = keys.kem.as_ref();
+    #[cfg(not(feature = "mlkem"))]
+    let kem: Option<&()> = None;
+    out.extend_from_slice(if kem.is_some() {
+        HYBRID_IDENTITY_HEADER.as_bytes()
+    } else {
+        IDENTITY_HEADER.as_bytes()
+    });
     out.extend_from_slice(SECRET_TAG);
-    let secret = Zeroizing::new(key.secret_bytes());
+    let secret = Zeroizing::new(keys.dh.secret_bytes());
     push_hex(&mut out, &*secret);
     out.push(b'\n');
     out.extend_from_slice(PUBLIC_TAG);
-    push_hex(&mut out, key.public());
+    push_hex(&mut out, keys.dh.public());
     out.push(b'\n');
+    #[cfg(feature = "mlkem")]
+    if let Some(kem) = kem {
+        out.extend_from_slice(KEM_SEED_TAG);
+        push_hex(&mut out, &*kem.seed);
+        out.push(b'\n');
+        out.extend_from_slice(KEM_CHECK_TAG);
+        push_hex(&mut out, &kem_check(&kem.seed));
+        out.push(b'\n');
+        out.extend_from_slice(KEM_PUBLIC_TAG);
+        push_hex(&mut out, kem.key.public_bytes());
+        out.push(b'\n');
+    }
     out
 }
 
@@ -785,12 +1031,13 @@ fn hex_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Parses `<tag><64 hex>\n` at the start of `input`; returns the key and the rest.
-fn parse_line<'a>(input: &'a [u8], tag: &[u8]) -> Option<([u8; KEY_LEN], &'a [u8])> {
+/// Parses `<tag><2 * N hex>\n` at the start of `input`; returns the bytes
+/// and the rest.
+fn parse_line<'a, const N: usize>(input: &'a [u8], tag: &[u8]) -> Option<([u8; N], &'a [u8])> {
     let rest = input.strip_prefix(tag)?;
-    let (hex, rest) = rest.split_at_checked(HEX_KEY_LEN)?;
+    let (hex, rest) = rest.split_at_checked(N.checked_mul(2)?)?;
     let rest = rest.strip_prefix(b"\n")?;
-    let mut key = [0u8; KEY_LEN];
+    let mut key = [0u8; N];
     for (out, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
         let (hi, lo) = (pair.first()?, pair.get(1)?);
         *out = (hex_value(*hi)? << 4) | hex_value(*lo)?;
@@ -798,24 +1045,71 @@ fn parse_line<'a>(input: &'a [u8], tag: &[u8]) -> Option<([u8; KEY_LEN], &'a [u8
     Some((key, rest))
 }
 
-/// Parses a whole file.
+/// The `kem-check` value of an ML-KEM seed: BLAKE2s-256 of it.
+fn kem_check(seed: &[u8; KEM_SEED_LEN]) -> [u8; KEM_CHECK_LEN] {
+    use blake2::Digest as _;
+    blake2::Blake2s256::digest(seed).into()
+}
+
+/// Parses a whole file (its X25519 key).
+#[cfg(test)]
 pub(crate) fn decode(bytes: &[u8]) -> Result<KeyPair, CorruptReason> {
-    if bytes.len() > IDENTITY_FILE_LEN {
-        return Err(CorruptReason::TooLong);
-    }
-    let body = bytes.strip_prefix(IDENTITY_HEADER.as_bytes()).ok_or(
-        if bytes.len() < IDENTITY_HEADER.len() {
+    decode_keys(bytes).map(|k| k.dh)
+}
+
+/// Parses a whole file, either format.
+pub(crate) fn decode_keys(bytes: &[u8]) -> Result<Keys, CorruptReason> {
+    let headers = [
+        (IDENTITY_HEADER, IDENTITY_FILE_LEN, false),
+        (HYBRID_IDENTITY_HEADER, HYBRID_IDENTITY_FILE_LEN, true),
+    ];
+    let Some((body, len, hybrid)) = headers.iter().find_map(|&(header, len, hybrid)| {
+        bytes
+            .strip_prefix(header.as_bytes())
+            .map(|body| (body, len, hybrid))
+    }) else {
+        // A strict prefix of a header is a truncated file.
+        let truncated = headers
+            .iter()
+            .any(|(header, _, _)| header.as_bytes().starts_with(bytes));
+        return Err(if truncated {
             CorruptReason::Truncated { len: bytes.len() }
+        } else if bytes.len() > HYBRID_IDENTITY_FILE_LEN {
+            CorruptReason::TooLong
         } else {
             CorruptReason::BadHeader
-        },
-    )?;
-    if bytes.len() < IDENTITY_FILE_LEN {
+        });
+    };
+    if bytes.len() > len {
+        return Err(CorruptReason::TooLong);
+    }
+    if bytes.len() < len {
         return Err(CorruptReason::Truncated { len: bytes.len() });
     }
-    let (secret, rest) = parse_line(body, SECRET_TAG).ok_or(CorruptReason::BadEncoding)?;
+    let (secret, rest) =
+        parse_line::<KEY_LEN>(body, SECRET_TAG).ok_or(CorruptReason::BadEncoding)?;
     let secret = Zeroizing::new(secret);
-    let (public, rest) = parse_line(rest, PUBLIC_TAG).ok_or(CorruptReason::BadEncoding)?;
+    let (public, rest) =
+        parse_line::<KEY_LEN>(rest, PUBLIC_TAG).ok_or(CorruptReason::BadEncoding)?;
+    // The ML-KEM lines of a hybrid file; then nothing may follow.
+    let (kem_lines, rest) = if hybrid {
+        let (seed, rest) =
+            parse_line::<KEM_SEED_LEN>(rest, KEM_SEED_TAG).ok_or(CorruptReason::BadEncoding)?;
+        let seed = Zeroizing::new(seed);
+        let (check, rest) =
+            parse_line::<KEM_CHECK_LEN>(rest, KEM_CHECK_TAG).ok_or(CorruptReason::BadEncoding)?;
+        let (kem_public, rest) =
+            parse_line::<KEM_PUBLIC_LEN>(rest, KEM_PUBLIC_TAG).ok_or(CorruptReason::BadEncoding)?;
+        if !rest.is_empty() {
+            return Err(CorruptReason::BadEncoding);
+        }
+        if kem_check(&seed) != check {
+            return Err(CorruptReason::KemKeyMismatch);
+        }
+        (Some((seed, kem_public)), rest)
+    } else {
+        (None, rest)
+    };
     if !rest.is_empty() {
         return Err(CorruptReason::BadEncoding);
     }
@@ -823,7 +1117,25 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<KeyPair, CorruptReason> {
     if key.public() != &public {
         return Err(CorruptReason::PublicKeyMismatch);
     }
-    Ok(key)
+    #[cfg(feature = "mlkem")]
+    let kem = match kem_lines {
+        Some((seed, kem_public)) => {
+            let kem = KemPart::from_seed(*seed);
+            if kem.key.public_bytes() != &kem_public {
+                return Err(CorruptReason::KemKeyMismatch);
+            }
+            Some(kem)
+        }
+        None => None,
+    };
+    // Without `mlkem` the ML-KEM lines were checked for their form only.
+    #[cfg(not(feature = "mlkem"))]
+    let _ = kem_lines;
+    Ok(Keys {
+        dh: key,
+        #[cfg(feature = "mlkem")]
+        kem,
+    })
 }
 
 #[cfg(test)]

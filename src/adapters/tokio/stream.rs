@@ -130,6 +130,13 @@ pub struct StreamConfig {
     /// [`RecvError::UnexpectedPeer`] unless the peer proves this static
     /// key. Default `None`.
     pub require_remote_static: Option<[u8; KEY_LEN]>,
+    /// Pins the peer's static ML-KEM-768 public key (`hybrid*` and `pq*`
+    /// patterns; feature `mlkem`), as
+    /// [`require_remote_static`](Self::require_remote_static) does the
+    /// X25519 key (see [`Channel::require_remote_static_kem`]). In a hybrid
+    /// pattern pin both. Default `None`.
+    #[cfg(feature = "mlkem")]
+    pub require_remote_static_kem: Option<crate::crypto::mlkem::PublicKey>,
 }
 
 impl StreamConfig {
@@ -142,6 +149,8 @@ impl StreamConfig {
             write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             idle_timeout: None,
             require_remote_static: None,
+            #[cfg(feature = "mlkem")]
+            require_remote_static_kem: None,
         }
     }
 
@@ -184,6 +193,14 @@ impl StreamConfig {
     #[must_use]
     pub fn require_remote_static(mut self, key: [u8; KEY_LEN]) -> Self {
         self.require_remote_static = Some(key);
+        self
+    }
+
+    /// Sets [`StreamConfig::require_remote_static_kem`] (feature `mlkem`).
+    #[cfg(feature = "mlkem")]
+    #[must_use]
+    pub fn require_remote_static_kem(mut self, key: crate::crypto::mlkem::PublicKey) -> Self {
+        self.require_remote_static_kem = Some(key);
         self
     }
 
@@ -1036,6 +1053,10 @@ where
         .map_err(|_| StreamError::InvalidConfig("frame storage"))?;
     if let Some(key) = config.require_remote_static {
         ch.require_remote_static(key);
+    }
+    #[cfg(feature = "mlkem")]
+    if let Some(key) = &config.require_remote_static_kem {
+        ch.require_remote_static_kem(key);
     }
     let max_payload = ch.max_payload_len();
     let mut rd = vec![0u8; config.read_buffer_len].into_boxed_slice();

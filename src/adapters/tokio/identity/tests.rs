@@ -413,3 +413,228 @@ async fn stuck_file_operation_times_out() {
         "the async worker was blocked"
     );
 }
+
+// ------------------------------------------------------- hybrid identities
+
+#[test]
+fn hybrid_file_length_constant_is_typed_by_hand() {
+    // 40 header bytes + "secret " + 64 + "\n" + "public " + 64 + "\n"
+    // + "kem-seed " + 128 + "\n" + "kem-check " + 64 + "\n"
+    // + "kem-public " + 2368 + "\n".
+    assert_eq!(HYBRID_IDENTITY_HEADER.len(), 40);
+    assert_eq!(
+        HYBRID_IDENTITY_FILE_LEN,
+        40 + 7 + 64 + 1 + 7 + 64 + 1 + 9 + 128 + 1 + 10 + 64 + 1 + 11 + 2368 + 1
+    );
+    assert_eq!(HYBRID_IDENTITY_FILE_LEN, 2777);
+}
+
+#[cfg(feature = "mlkem")]
+fn hybrid_keys(seed: u8) -> Keys {
+    Keys {
+        dh: KeyPair::from_secret_bytes([seed; 32]),
+        kem: Some(KemPart::from_seed([seed.wrapping_add(1); KEM_SEED_LEN])),
+    }
+}
+
+/// Byte offset of the first hex digit after `tag` in a hybrid file.
+#[cfg(feature = "mlkem")]
+fn hex_at(file: &[u8], tag: &[u8]) -> usize {
+    file.windows(tag.len()).position(|w| w == tag).unwrap() + tag.len()
+}
+
+#[cfg(feature = "mlkem")]
+#[test]
+fn hybrid_encode_decode_round_trip_and_layout() {
+    let keys = hybrid_keys(0x11);
+    let bytes = encode_keys(&keys);
+    assert_eq!(bytes.len(), HYBRID_IDENTITY_FILE_LEN);
+    let text = core::str::from_utf8(&bytes).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0], "hyperport x25519+mlkem768 static key v1");
+    assert_eq!(lines[1], std::format!("secret {}", "11".repeat(32)));
+    assert!(lines[2].starts_with("public "));
+    assert_eq!(lines[3], std::format!("kem-seed {}", "12".repeat(64)));
+    // FIPS 203 KeyGen from the seed, computed independently of the file code.
+    let expected = crate::crypto::mlkem::KeyPair::from_seed(&[0x12; 64]);
+    let mut hex = std::string::String::new();
+    for b in expected.public_bytes() {
+        hex.push_str(&std::format!("{b:02x}"));
+    }
+    // BLAKE2s-256 of 64 bytes 0x12, by an independent implementation
+    // (Python's `hashlib.blake2s(bytes([0x12] * 64)).hexdigest()`).
+    assert_eq!(
+        lines[4],
+        "kem-check dd98771e2f71e145cec03b42ae61616e501407ba75ab09017618bf0c3dd15027"
+    );
+    assert_eq!(lines[5], std::format!("kem-public {hex}"));
+    assert_eq!(lines[6], "");
+    let back = decode_keys(&bytes).unwrap();
+    assert_eq!(back.dh.public(), keys.dh.public());
+    let kem = back.kem.unwrap();
+    assert_eq!(kem.key.public_bytes(), expected.public_bytes());
+    assert_eq!(kem.key.secret_bytes(), expected.secret_bytes());
+    // The X25519-only format is unchanged.
+    let classic = encode(&keys.dh);
+    assert_eq!(classic.len(), IDENTITY_FILE_LEN);
+    assert!(decode_keys(&classic).unwrap().kem.is_none());
+}
+
+#[cfg(feature = "mlkem")]
+#[test]
+fn hybrid_corrupt_content_is_classified() {
+    let good = encode_keys(&hybrid_keys(5)).to_vec();
+    for n in 0..good.len() {
+        let r = decode_keys(&good[..n]);
+        assert!(
+            matches!(r, Err(CorruptReason::Truncated { len }) if len == n),
+            "prefix of {n} bytes"
+        );
+    }
+    let mut long = good.clone();
+    long.push(b'\n');
+    assert!(matches!(decode_keys(&long), Err(CorruptReason::TooLong)));
+    let flip = |at: usize| {
+        let mut bad = good.clone();
+        bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
+        decode_keys(&bad).map(|_| ())
+    };
+    // A flipped digit anywhere in the seed (d or z), its check or the
+    // ML-KEM public key.
+    let seed_at = hex_at(&good, KEM_SEED_TAG);
+    let check_at = hex_at(&good, KEM_CHECK_TAG);
+    let public_at = hex_at(&good, KEM_PUBLIC_TAG);
+    for at in (seed_at..seed_at + 128)
+        .chain(check_at..check_at + 64)
+        .chain([public_at, public_at + 1000, public_at + 2367])
+    {
+        assert_eq!(flip(at), Err(CorruptReason::KemKeyMismatch), "at {at}");
+    }
+    assert_eq!(
+        flip(hex_at(&good, SECRET_TAG) + 3),
+        Err(CorruptReason::PublicKeyMismatch)
+    );
+    // The lines swapped, a tag misspelt, an upper-case digit: bad encoding.
+    let mut upper = good.clone();
+    upper[public_at + 10] = b'A';
+    assert!(matches!(
+        decode_keys(&upper),
+        Err(CorruptReason::BadEncoding)
+    ));
+    let mut tag = good.clone();
+    tag[seed_at - 2] = b'x';
+    assert!(matches!(decode_keys(&tag), Err(CorruptReason::BadEncoding)));
+    // A classical header over a hybrid body: too long for that format.
+    let mut mixed = IDENTITY_HEADER.as_bytes().to_vec();
+    mixed.extend_from_slice(&good[HYBRID_IDENTITY_HEADER.len()..]);
+    assert!(matches!(decode_keys(&mixed), Err(CorruptReason::TooLong)));
+}
+
+#[cfg(feature = "mlkem")]
+#[tokio::test]
+async fn hybrid_load_or_generate_store_and_an_x25519_only_file() {
+    let s = Scratch::new("hybrid");
+    let opts = IdentityOptions::new();
+    // A new hybrid identity: written whole, 0600, loaded the same.
+    let path = s.0.join("h/static.key");
+    let first = load_or_generate_hybrid(&path, &opts).await.unwrap();
+    assert!(first.was_created());
+    let kem = first.kem_key_pair().unwrap().public_bytes().to_vec();
+    assert_eq!(
+        fs::metadata(&path).unwrap().len(),
+        HYBRID_IDENTITY_FILE_LEN as u64
+    );
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(entries(&s.0.join("h")), vec!["static.key".to_owned()]);
+    for again in [
+        load_or_generate_hybrid(&path, &opts).await.unwrap(),
+        load(&path, &opts).await.unwrap(),
+        load_or_generate(&path, &opts).await.unwrap(),
+    ] {
+        assert!(!again.was_created());
+        assert_eq!(again.public(), first.public());
+        assert_eq!(&again.kem_key_pair().unwrap().public_bytes()[..], &kem[..]);
+    }
+
+    // An X25519-only file: fine for load_or_generate, refused (and left
+    // byte for byte as it was) by load_or_generate_hybrid.
+    let old = s.0.join("old.key");
+    let classic = load_or_generate(&old, &opts).await.unwrap();
+    assert!(classic.kem_key_pair().is_none());
+    let before = fs::read(&old).unwrap();
+    let err = load_or_generate_hybrid(&old, &opts).await.unwrap_err();
+    assert!(matches!(err, IdentityError::NoKemKey { .. }), "{err}");
+    assert!(err.to_string().contains("X25519 key only"), "{err}");
+    assert_eq!(fs::read(&old).unwrap(), before);
+
+    // Extending it keeps the X25519 key.
+    store_hybrid(&old, classic.key_pair(), &[9; 64], &opts)
+        .await
+        .unwrap();
+    let extended = load_or_generate_hybrid(&old, &opts).await.unwrap();
+    assert_eq!(extended.public(), classic.public());
+    assert_eq!(
+        extended.kem_key_pair().unwrap().public_bytes(),
+        crate::crypto::mlkem::KeyPair::from_seed(&[9; 64]).public_bytes()
+    );
+    assert_eq!(mode_of(&old), 0o600);
+}
+
+/// A crash at any step of generating a hybrid identity leaves no file or
+/// the whole new one (both keys).
+#[cfg(feature = "mlkem")]
+#[test]
+fn crash_at_each_step_of_hybrid_generate_leaves_nothing_or_a_whole_key() {
+    for (i, crash_at) in ALL_STEPS.iter().enumerate() {
+        let s = Scratch::new("crash-hybrid");
+        let path = s.0.join("keys/static.key");
+        let mut hook = |step: WriteStep| {
+            if step == *crash_at {
+                Err(Crash)
+            } else {
+                Ok(())
+            }
+        };
+        assert!(load_or_generate_keys_blocking(&path, true, &mut hook).is_err());
+        let committed = i >= 5;
+        let after =
+            load_keys_blocking(&path).unwrap_or_else(|e| panic!("crash at {crash_at:?}: {e}"));
+        assert_eq!(after.is_some(), committed, "crash at {crash_at:?}");
+        let id = load_or_generate_keys_blocking(&path, true, &mut no_crash).unwrap();
+        assert_eq!(id.was_created(), !committed, "crash at {crash_at:?}");
+        if let Some(k) = after {
+            assert_eq!(id.public(), k.dh.public());
+            assert_eq!(
+                id.kem_key_pair().unwrap().public_bytes(),
+                k.kem.unwrap().key.public_bytes()
+            );
+        }
+    }
+}
+
+/// Without `mlkem`, a hybrid file's X25519 key loads (its ML-KEM lines are
+/// checked for their form and the seed's check value only).
+#[cfg(not(feature = "mlkem"))]
+#[test]
+fn a_hybrid_file_loads_its_x25519_key_without_mlkem() {
+    let k = KeyPair::from_secret_bytes([0x33; 32]);
+    let mut file = std::string::String::from(HYBRID_IDENTITY_HEADER);
+    file.push_str(&std::format!("secret {}\n", "33".repeat(32)));
+    let mut public = Vec::new();
+    push_hex(&mut public, k.public());
+    file.push_str(&std::format!(
+        "public {}\n",
+        core::str::from_utf8(&public).unwrap()
+    ));
+    file.push_str(&std::format!("kem-seed {}\n", "12".repeat(64)));
+    file.push_str("kem-check dd98771e2f71e145cec03b42ae61616e501407ba75ab09017618bf0c3dd15027\n");
+    file.push_str(&std::format!("kem-public {}\n", "ab".repeat(1184)));
+    assert_eq!(file.len(), HYBRID_IDENTITY_FILE_LEN);
+    assert_eq!(decode(file.as_bytes()).unwrap().public(), k.public());
+    let bad = file.replacen("kem-seed 12", "kem-seed 13", 1);
+    assert!(matches!(
+        decode(bad.as_bytes()),
+        Err(CorruptReason::KemKeyMismatch)
+    ));
+}
