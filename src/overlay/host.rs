@@ -216,9 +216,13 @@ where
     }
 
     fn depends_on(&self, name: NodeName) -> bool {
+        // A port whose route a loss of `name` already broke (`peer_lost`)
+        // needs nothing more from it: probing it again would only find it
+        // lost again.
         self.ports().any(|(p, _)| {
-            self.inspect(p)
-                .is_some_and(|i| i.peer.0 == name || i.prev.0 == name || i.prev_announcer == name)
+            self.inspect(p).is_some_and(|i| {
+                (i.peer.0 == name && !i.peer_lost) || i.prev.0 == name || i.prev_announcer == name
+            })
         })
     }
 
