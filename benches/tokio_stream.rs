@@ -11,9 +11,11 @@
 //!    the end, `next` on the receiving side). The ratio is noise / codec.
 //! 2. **Handshakes per second** over loopback TCP, each a fresh connection
 //!    (connect, accept, the whole XX handshake): the adapter
-//!    (`connect_tcp` + `accept`), snow 0.10 (default resolver) framed by
-//!    hand the same way, and the floor of plain TCP (connect, accept, a
-//!    1-byte round trip). Ratios: adapter / snow and adapter / TCP.
+//!    (`connect_tcp` + `accept`) with the ring provider and, built with
+//!    feature `aws-lc`, with the aws-lc provider; snow 0.10 (default
+//!    resolver) framed by hand the same way; and the floor of plain TCP
+//!    (connect, accept, a 1-byte round trip). Ratios: each adapter / snow
+//!    and adapter / TCP.
 //!
 //! Everything runs on ONE current-thread tokio runtime, so the work of both
 //! ends, syscalls included, is on one thread: besides wall time, the
@@ -24,6 +26,7 @@
 //!
 //! ```sh
 //! cargo bench --features tokio --bench tokio_stream
+//! cargo bench --features tokio,aws-lc --bench tokio_stream   # both providers
 //! ```
 
 use std::future::poll_fn;
@@ -184,9 +187,62 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[derive(Clone, Copy, Debug)]
 enum Hs {
+    /// The adapter with the ring provider (the default build).
     Adapter,
+    /// The adapter with the aws-lc provider (feature `aws-lc`).
+    #[cfg(feature = "aws-lc")]
+    AdapterAwsLc,
     Snow,
     Tcp,
+}
+
+impl Hs {
+    /// Every column of this build, adapters first.
+    fn all() -> Vec<Hs> {
+        let mut v = vec![Hs::Adapter];
+        #[cfg(feature = "aws-lc")]
+        v.push(Hs::AdapterAwsLc);
+        v.extend([Hs::Snow, Hs::Tcp]);
+        v
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Hs::Adapter => "adapter (ring)",
+            #[cfg(feature = "aws-lc")]
+            Hs::AdapterAwsLc => "adapter (aws-lc)",
+            Hs::Snow => "snow",
+            Hs::Tcp => "plain TCP",
+        }
+    }
+}
+
+/// One adapter handshake over a fresh loopback connection with provider
+/// `Q`; key generation for the ephemerals is part of it.
+async fn adapter_handshake<Q: hyperport::crypto::Provider>(
+    l: &TcpListener,
+    keys: (&KeyPair, &KeyPair),
+    cfg: &StreamConfig,
+    rng: &mut SeededRng,
+) {
+    let addr = l.local_addr().unwrap();
+    let ha = Builder::from_name(XX)
+        .unwrap()
+        .local_static(keys.0.clone())
+        .build_initiator::<Q>(rng)
+        .unwrap();
+    let hb = Builder::from_name(XX)
+        .unwrap()
+        .local_static(keys.1.clone())
+        .build_responder::<Q>(rng)
+        .unwrap();
+    let server = async {
+        let (s, _) = l.accept().await.unwrap();
+        s.set_nodelay(true).unwrap();
+        accept(s, hb, cfg).await.unwrap()
+    };
+    let (x, y) = tokio::join!(connect_tcp(addr, ha, cfg), server);
+    std::hint::black_box((x.unwrap(), y));
 }
 
 async fn snow_frame_write(s: &mut TcpStream, msg: &[u8]) {
@@ -231,25 +287,11 @@ async fn handshakes_once(col: Hs, rng: &mut SeededRng) -> (Duration, Duration) {
     timed(async {
         for _ in 0..HANDSHAKES_PER_RUN {
             match col {
-                Hs::Adapter => {
-                    // Key generation for the ephemeral is part of a handshake.
-                    let ha = Builder::from_name(XX)
-                        .unwrap()
-                        .local_static(ours_a.clone())
-                        .build_initiator::<P>(rng)
-                        .unwrap();
-                    let hb = Builder::from_name(XX)
-                        .unwrap()
-                        .local_static(ours_b.clone())
-                        .build_responder::<P>(rng)
-                        .unwrap();
-                    let server = async {
-                        let (s, _) = l.accept().await.unwrap();
-                        s.set_nodelay(true).unwrap();
-                        accept(s, hb, &cfg).await.unwrap()
-                    };
-                    let (x, y) = tokio::join!(connect_tcp(addr, ha, &cfg), server);
-                    std::hint::black_box((x.unwrap(), y));
+                Hs::Adapter => adapter_handshake::<P>(&l, (&ours_a, &ours_b), &cfg, rng).await,
+                #[cfg(feature = "aws-lc")]
+                Hs::AdapterAwsLc => {
+                    adapter_handshake::<hyperport::crypto::AwsLc>(&l, (&ours_a, &ours_b), &cfg, rng)
+                        .await
                 }
                 Hs::Snow => {
                     let hi = snow::Builder::new(params.clone())
@@ -338,49 +380,55 @@ async fn run() {
     println!(
         "\n## Handshakes per second over loopback TCP (XX, {HANDSHAKES_PER_RUN} per run, {ROUNDS} rounds, medians)\n"
     );
-    println!(
-        "| clock | adapter | snow | plain TCP (connect + 1-byte round trip) | adapter / snow | adapter / TCP |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
-    let cols = [Hs::Adapter, Hs::Snow, Hs::Tcp];
-    let mut wall = vec![Vec::new(); 3];
-    let mut cpu = vec![Vec::new(); 3];
-    let mut rw = vec![Vec::new(); 2];
-    let mut rc = vec![Vec::new(); 2];
+    let cols = Hs::all();
+    let snow = cols.iter().position(|c| matches!(c, Hs::Snow)).unwrap();
+    let tcp = cols.iter().position(|c| matches!(c, Hs::Tcp)).unwrap();
+    let adapters = snow; // the adapter columns come first
+    let n = cols.len();
+    let mut head = String::from("| clock |");
+    for c in &cols {
+        head += &format!(" {} |", c.name());
+    }
+    for c in &cols[..adapters] {
+        head += &format!(" {} / snow | {} / TCP |", c.name(), c.name());
+    }
+    println!("{head}");
+    println!("|---|{}", "---:|".repeat(n + 2 * adapters));
+    let mut wall = vec![Vec::new(); n];
+    let mut cpu = vec![Vec::new(); n];
+    // Per adapter: ratios to snow and to TCP, per round (wall, CPU).
+    let mut rw = vec![Vec::new(); 2 * adapters];
+    let mut rc = vec![Vec::new(); 2 * adapters];
     for round in 0..ROUNDS {
-        let mut this = [(0.0, 0.0); 3];
-        for k in 0..3 {
-            let i = (k + round) % 3;
+        let mut this = vec![(0.0, 0.0); n];
+        for k in 0..n {
+            let i = (k + round) % n;
             let (w, c) = handshakes_once(cols[i], &mut rng).await;
-            let n = HANDSHAKES_PER_RUN as f64;
-            this[i] = (n / w.as_secs_f64(), n / c.as_secs_f64());
+            let per = HANDSHAKES_PER_RUN as f64;
+            this[i] = (per / w.as_secs_f64(), per / c.as_secs_f64());
         }
-        for i in 0..3 {
+        for i in 0..n {
             wall[i].push(this[i].0);
             cpu[i].push(this[i].1);
         }
-        rw[0].push(this[0].0 / this[1].0);
-        rw[1].push(this[0].0 / this[2].0);
-        rc[0].push(this[0].1 / this[1].1);
-        rc[1].push(this[0].1 / this[2].1);
+        for a in 0..adapters {
+            rw[2 * a].push(this[a].0 / this[snow].0);
+            rw[2 * a + 1].push(this[a].0 / this[tcp].0);
+            rc[2 * a].push(this[a].1 / this[snow].1);
+            rc[2 * a + 1].push(this[a].1 / this[tcp].1);
+        }
     }
     let m = |v: &Vec<f64>| median(v.clone());
-    println!(
-        "| wall | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} |",
-        m(&wall[0]),
-        m(&wall[1]),
-        m(&wall[2]),
-        m(&rw[0]),
-        m(&rw[1])
-    );
-    println!(
-        "| thread CPU | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} |",
-        m(&cpu[0]),
-        m(&cpu[1]),
-        m(&cpu[2]),
-        m(&rc[0]),
-        m(&rc[1])
-    );
+    for (clock, rates, ratios) in [("wall", &wall, &rw), ("thread CPU", &cpu, &rc)] {
+        let mut row = format!("| {clock} |");
+        for r in rates.iter() {
+            row += &format!(" {:.0} |", m(r));
+        }
+        for r in ratios.iter() {
+            row += &format!(" {:.2} |", m(r));
+        }
+        println!("{row}");
+    }
 }
 
 fn main() {
