@@ -177,7 +177,11 @@ where
     /// route through `node`. A peer that exists is left alone: it may
     /// have heard from `x` already (the announcer is kept after that), and
     /// if not, its own previous peer's loss (`prev_lost`) ends the route
-    /// from its side.
+    /// from its side. (The one honest case this ends early: `m` heard from
+    /// a proxy `x` and was closed since, and `node` is lost while `x` waits
+    /// for its own removal; `x` forwards into nothing either way, but the
+    /// ports still sending to it now see a lost peer rather than waiting
+    /// for `m`'s closure.)
     ///
     /// Found by the `ports_hostile` fuzz target (FUZZING.md finding 7,
     /// corpus `regress-proxy-to-a-missing-local-port`): a hostile MergePort
