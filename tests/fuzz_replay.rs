@@ -305,16 +305,35 @@ fn finding_ports_hostile_held_after_merge_to_a_local_peer() {
 }
 
 /// `ports_hostile`, 2026-12-07 (5.8 million runs into a campaign run on
-/// 00659df), OPEN: MergePorts from a hostile node that re-use the names of
-/// local ports just freed leave two local proxies that are each other's
-/// peer; after every remote node is lost one is left ("proxies left").
-/// Bounded (one slot of the port table). See FUZZING.md, finding 7.
+/// 00659df): MergePorts from a hostile node that re-use the name of a local
+/// port just merged away. The second names, as the new port's peer, a port
+/// of the victim that never exists; the merged local port became a proxy
+/// towards it, and as its previous peer is local, no loss ended it
+/// ("proxies left"). Fixed: when a node is lost, a port whose peer is a
+/// missing local port that only that node could name it to (its announcer)
+/// sees its peer lost (`end_routes_to_missing_local_peers`).
 #[test]
-#[ignore = "open finding: FUZZING.md finding 7"]
 fn finding_ports_hostile_proxy_left_after_local_name_reuse() {
     finding(
         "ports_hostile",
-        "proxy-left-after-local-name-reuse",
+        "regress-proxy-to-a-missing-local-port",
+        ports_hostile::run,
+    );
+}
+
+/// `ports_hostile`, 2026-12-07 (2.16 million runs, 5 minutes into the
+/// check run of the fix of finding 7, on 1b58010), OPEN: after hostile
+/// MergePorts and a forged closure, a port of the victim's local pair
+/// (`05f9…`) is a proxy whose previous peer is a missing local port and
+/// whose closure promises a last sequence number it never reaches; it is
+/// left after every remote node is lost ("proxies left"). Bounded (one slot
+/// of the port table). See FUZZING.md, finding 8.
+#[test]
+#[ignore = "open finding: FUZZING.md finding 8"]
+fn finding_ports_hostile_proxy_left_after_hostile_merges() {
+    finding(
+        "ports_hostile",
+        "proxy-left-after-hostile-merges",
         ports_hostile::run,
     );
 }

@@ -1711,3 +1711,70 @@ fn a_merge_onto_a_local_peer_leaves_nothing_held_after_the_losses() {
     assert!(held.is_empty(), "held after the losses: {held:?}");
     assert_eq!(v.waiting_count(), 0);
 }
+
+/// A merge whose new port names, as its peer, a port of this node that does
+/// not exist: the merged port x becomes a proxy towards that missing port,
+/// which only C (the merging node) could make take x's events. A missing
+/// local peer alone ends nothing (an honest moved port may still be on its
+/// way, and D's loss changes nothing), but C's loss does: x's route is
+/// broken like a route through C, so x dies and is announced to B, whose
+/// port still sends to it. Before, x stayed a proxy, forwarding into the
+/// void, until its previous peer's node was lost; with a local previous
+/// peer that could not bypass it, for ever (found by the `ports_hostile`
+/// fuzz target, FUZZING.md finding 7, corpus
+/// `regress-proxy-to-a-missing-local-port`, where C named the missing port
+/// after merging into the name of a port it had just merged away).
+#[test]
+fn a_proxy_towards_a_missing_local_port_ends_with_the_node_that_named_it() {
+    let mut v = victim(window_of_four());
+    let (x, y) = cross(&mut v);
+    v.allow_merge(x, None).unwrap();
+    drain(&mut v);
+    let missing = PortName::new(0x7e, 2);
+    let merge = EventKind::MergePort {
+        new_port: PortName::new(0x7e, 1),
+        descriptor: PortDescriptor {
+            peer_node: V,
+            peer_port: missing,
+            referring_node: C,
+            referring_port: PortName::new(0xc, 1),
+            next_seq_to_send: 1,
+            next_seq_to_receive: 1,
+            last_seq_to_receive: 0,
+            peer_closed: false,
+        },
+    };
+    v.handle_event(C, ev(x, PortName::INVALID, u64::MAX, merge))
+        .unwrap();
+    drain(&mut v);
+    let info = v.inspect(x).unwrap();
+    assert_eq!(info.state, PortState::Proxying);
+    assert_eq!(info.peer, (V, missing));
+    assert_eq!(info.prev, (B, y));
+    // A node that never named the missing port: nothing changes.
+    v.lost_connection_to_node(D, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.port_state(x), Some(PortState::Proxying));
+    while v.poll_broadcast().is_some() {}
+    // C, the only node that could name x to the missing port, is lost: x
+    // dies and says so, like a proxy towards a lost node.
+    v.lost_connection_to_node(C, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    assert_eq!(v.port_state(x), None, "x ended with C");
+    let mut dead = Vec::new();
+    while let Some(e) = v.poll_broadcast() {
+        if let EventKind::ObserveProxy { proxy_port, .. } = e.kind {
+            dead.push(proxy_port);
+        }
+    }
+    assert!(dead.contains(&x), "x announced dead: {dead:?}");
+    v.lost_connection_to_node(B, Incarnation::FIRST).unwrap();
+    drain(&mut v);
+    let proxies: Vec<_> = v
+        .ports()
+        .filter(|(_, st)| *st != PortState::Receiving)
+        .collect();
+    assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+    assert_eq!(v.held_count(), 0);
+    assert_eq!(v.waiting_count(), 0);
+}

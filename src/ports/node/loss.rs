@@ -152,6 +152,56 @@ where
         if self.windows.len() != before {
             self.window_freed = true;
         }
+        self.end_routes_to_missing_local_peers(node);
+    }
+
+    /// Ends the routes of ports whose peer is a port of this node that does
+    /// not exist, when only the lost `node` could have made that peer take
+    /// their events (`Port::announcer`): their peer is treated as lost, as
+    /// if it were on `node` (a proxy dies and is announced, a receiving
+    /// port sees its peer closed).
+    ///
+    /// Why this is safe. A local peer that does not exist may still come:
+    /// a moved port whose creating message is in flight (`PortArrived`),
+    /// so "missing" alone ends nothing. But a port `x` whose peer `m` is
+    /// here and whose announcer is `node` has its events taken by `m` only
+    /// once `m`'s previous peer becomes `x`, and only an UpdatePreviousPeer
+    /// that `node` sends (or that a chain started by `node` sends: a
+    /// merge's, see `merge_internal`) names `x` there. With `node` lost
+    /// that never happens: if `m` is created later, it is created with its
+    /// descriptor's referring port as previous peer, and every
+    /// announcement that could lead from there to `x` passes through
+    /// `node`; the events that were to do it are dropped now
+    /// (`drop_held`, `drop_waiting` above). So `x` can never deliver
+    /// anything again: its route is broken by this loss, exactly like a
+    /// route through `node`. A peer that exists is left alone: it may
+    /// have heard from `x` already (the announcer is kept after that), and
+    /// if not, its own previous peer's loss (`prev_lost`) ends the route
+    /// from its side. (The one honest case this ends early: `m` heard from
+    /// a proxy `x` and was closed since, and `node` is lost while `x` waits
+    /// for its own removal; `x` forwards into nothing either way, but the
+    /// ports still sending to it now see a lost peer rather than waiting
+    /// for `m`'s closure.)
+    ///
+    /// Found by the `ports_hostile` fuzz target (FUZZING.md finding 7,
+    /// corpus `regress-proxy-to-a-missing-local-port`): a hostile MergePort
+    /// naming a port of this node that never exists as the new port's peer
+    /// left the merged proxy pointing at it after every loss.
+    fn end_routes_to_missing_local_peers(&mut self, node: NodeName) {
+        let me = self.name;
+        let mut hit: Vec<PortName, PORTS> = Vec::new();
+        for p in &self.ports {
+            if p.peer_node == me
+                && p.announcer == node
+                && p.state != PortState::Uninitialized
+                && self.port(p.peer_port).is_none()
+            {
+                let _ = hit.push(p.name);
+            }
+        }
+        if !hit.is_empty() {
+            self.destroy_ports(hit);
+        }
     }
 
     fn check_remote(&self, node: NodeName) -> Result<(), NodeError> {
@@ -246,15 +296,23 @@ where
     }
 
     pub(super) fn destroy_all_ports_with_peer(&mut self, node: NodeName, port: Option<PortName>) {
-        let mut work: Deque<(NodeName, Option<PortName>), PORTS> = Deque::new();
-        let _ = work.push_back((node, port));
-        while let Some((node, port)) = work.pop_front() {
-            let mut hit: Vec<PortName, PORTS> = Vec::new();
-            for p in &self.ports {
-                if p.peer_node == node && port.is_none_or(|x| x == p.peer_port) {
-                    let _ = hit.push(p.name);
-                }
+        let mut hit: Vec<PortName, PORTS> = Vec::new();
+        for p in &self.ports {
+            if p.peer_node == node && port.is_none_or(|x| x == p.peer_port) {
+                let _ = hit.push(p.name);
             }
+        }
+        self.destroy_ports(hit);
+    }
+
+    /// Ends the routes of the ports `hit`, whose peer is gone: each sees
+    /// its peer closed (lost); a proxy dies and is announced, and the
+    /// ports of this node whose peer it was follow, boundedly (each port
+    /// is erased at most once, so at most `PORTS` rounds).
+    fn destroy_ports(&mut self, mut hit: Vec<PortName, PORTS>) {
+        let me = self.name;
+        let mut work: Deque<PortName, PORTS> = Deque::new();
+        loop {
             for name in hit {
                 // Nothing more comes from a lost peer: the port's last
                 // message is the last it holds (as Mojo does). A closure that
@@ -277,13 +335,21 @@ where
                     PortState::Buffering | PortState::Proxying => {
                         self.erase_port(name);
                         self.broadcast_dead(name);
-                        let me = self.name;
-                        if work.push_back((me, Some(name))).is_err() {
+                        if work.push_back(name).is_err() {
                             self.stats.dropped_outputs =
                                 self.stats.dropped_outputs.saturating_add(1);
                         }
                     }
                     PortState::Uninitialized => {}
+                }
+            }
+            let Some(gone) = work.pop_front() else {
+                return;
+            };
+            hit = Vec::new();
+            for p in &self.ports {
+                if p.peer_node == me && p.peer_port == gone {
+                    let _ = hit.push(p.name);
                 }
             }
         }
