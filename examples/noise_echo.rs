@@ -82,6 +82,8 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/pattern.rs"]
+mod pattern;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -235,22 +237,9 @@ struct Plan {
     remote_kem: Option<mlkem::PublicKey>,
 }
 
-/// The full protocol name of a bare pattern (`XX`, `hybridIK`, `pqNK`).
-fn full_name(name: &str) -> String {
-    if name.contains('_') {
-        name.to_owned()
-    } else if name.starts_with("hybrid") {
-        format!("Noise_{name}_25519+MLKEM768_ChaChaPoly_BLAKE2s")
-    } else if name.starts_with("pq") {
-        format!("Noise_{name}_MLKEM768_ChaChaPoly_BLAKE2s")
-    } else {
-        format!("Noise_{name}_25519_ChaChaPoly_BLAKE2s")
-    }
-}
-
 fn plan(args: &Args) -> Result<Plan, String> {
     let name = &args.pattern;
-    let params = NoiseParams::parse(&full_name(name)).map_err(|e| match e {
+    let params = NoiseParams::parse(&pattern::full_name(name)).map_err(|e| match e {
         ParamsError::NotCompiledIn { feature: "mlkem" } => format!(
             "--pattern {name:?}: post-quantum pattern, but this noise_echo was built without \
              the `mlkem` feature (rebuild with --features tokio,mlkem)"

@@ -40,6 +40,8 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/pattern.rs"]
+mod pattern;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -158,22 +160,9 @@ struct Plan {
     kem: bool,
 }
 
-/// The full protocol name of a bare pattern (`XX`, `hybridXX`, `pqNK`).
-fn full_name(name: &str) -> String {
-    if name.contains('_') {
-        name.to_owned()
-    } else if name.starts_with("hybrid") {
-        format!("Noise_{name}_25519+MLKEM768_ChaChaPoly_BLAKE2s")
-    } else if name.starts_with("pq") {
-        format!("Noise_{name}_MLKEM768_ChaChaPoly_BLAKE2s")
-    } else {
-        format!("Noise_{name}_25519_ChaChaPoly_BLAKE2s")
-    }
-}
-
 fn plan(args: &Args) -> Result<Plan, String> {
     let name = &args.pattern;
-    let params = NoiseParams::parse(&full_name(name)).map_err(|e| match e {
+    let params = NoiseParams::parse(&pattern::full_name(name)).map_err(|e| match e {
         ParamsError::NotCompiledIn { feature: "mlkem" } => format!(
             "--pattern {name:?}: post-quantum pattern, but this wasi_leg was built without the \
              `mlkem` feature (build with --features wasi,rustcrypto,mlkem)"
