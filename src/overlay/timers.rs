@@ -43,16 +43,14 @@ where
             if k.link.as_ref().is_some_and(|l| l.is_established()) {
                 t = min(t, k.stream.dead_at(&c.timing));
             }
-            let kept = Self::kept(k, c.ports.depends_on(k.name));
+            let wanted = c.ports.depends_on(k.name);
+            let kept = Self::kept(k, wanted);
             if k.stream.is_idle() && k.ports_inc == 0 && !kept {
                 t = min(
                     t,
                     Some(k.last_active.saturating_add(c.config.correspondent_ttl)),
                 );
-            } else if k.stream.in_flight() == 0
-                && (k.ports_inc != 0 || kept)
-                && c.ports.depends_on(k.name)
-            {
+            } else if k.stream.in_flight() == 0 && (k.ports_inc != 0 || kept) && wanted {
                 // Probed when nothing of ours is in flight (records it sent
                 // may still wait behind a gap it will never fill).
                 t = min(
@@ -131,12 +129,16 @@ where
             }
         }
         for k in 0..self.core.corr.len() {
+            // Asked only where the answer matters (`kept`: no session yet,
+            // a location known): the ports scan is not free.
             let wanted = self
                 .core
                 .corr
                 .get(k)
                 .and_then(|s| s.c.as_ref())
-                .is_some_and(|c| self.core.ports.depends_on(c.name));
+                .is_some_and(|c| {
+                    c.ports_inc == 0 && c.loc.is_some() && self.core.ports.depends_on(c.name)
+                });
             let Some(c) = self.core.corr.get_mut(k).and_then(|s| s.c.as_mut()) else {
                 continue;
             };
