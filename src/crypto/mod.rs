@@ -6,16 +6,19 @@
 //!
 //! | provider | feature | targets | X25519 | AEAD | SHA-2 | BLAKE2 |
 //! |---|---|---|---|---|---|---|
-//! | `Ring` | `ring` (default) | hosted (x86_64, aarch64, wasm32) | x25519-dalek | ring | ring | `blake2` crate |
+//! | `Ring` | `ring` (default) | hosted (x86_64, aarch64, wasm32) | curve25519-dalek (Edwards form with AVX2, else x25519-dalek's ladder) | ring | ring | `blake2` crate |
 //! | `RustCrypto` | `rustcrypto` | everywhere, Cortex-M included | x25519-dalek | RustCrypto | `sha2` crate | `blake2` crate |
 //! | `AwsLc` | `aws-lc` | hosted (needs a C compiler) | AWS-LC | AWS-LC | AWS-LC | `blake2` crate |
 //!
 //! X25519 is a provider method ([`Provider::x25519`],
 //! [`Provider::x25519_generate`], [`Provider::x25519_prepare`]) whose
-//! default is x25519-dalek: ring
-//! cannot hold a static X25519 private key, so the `Ring` provider keeps
-//! dalek, as does `RustCrypto` (firmware); `AwsLc` overrides both with
-//! AWS-LC's X25519 (static keys supported). Key pairs are provider-neutral
+//! default is x25519-dalek's Montgomery ladder, which `RustCrypto`
+//! (firmware) keeps. ring cannot hold a static X25519 private key, so the
+//! `Ring` provider stays with the dalek crates but overrides the DH: on
+//! x86_64 with AVX2 it computes X25519 in Edwards form on
+//! curve25519-dalek's AVX2 backend (about 1.5 times the ladder per DH, the
+//! same bytes; see [`x25519`]). `AwsLc` overrides the DH and key generation
+//! with AWS-LC's X25519 (static keys supported). Key pairs are provider-neutral
 //! [`x25519::KeyPair`]s. BLAKE2s/BLAKE2b always come from the `blake2`
 //! crate.
 //!
