@@ -1061,6 +1061,8 @@ pub struct Opts {
     pub pace: Duration,
     /// Spanning trees per node (`routing::Config::trees`).
     pub trees: u8,
+    /// Hops wanted between the roots (`routing::Config::root_spread`).
+    pub root_spread: u16,
     /// The evaluation is the deployment's authority: it credentials every
     /// node's rank (the degree). Without it every rank is 0.
     pub authority: bool,
@@ -1077,6 +1079,7 @@ pub fn evaluate(g: &Graph, o: Opts) -> (Vec<Outcome>, bool) {
     let config = Config {
         authority: o.authority.then(|| credential::public_key(&AUTHORITY)),
         trees: o.trees,
+        root_spread: o.root_spread,
         ..Config::default()
     };
     // The hostile node: a seeded pick, with the smallest key it can grind
@@ -1435,6 +1438,9 @@ struct Args {
     /// Spanning trees per node [default: routing::Config's default].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
     trees: Option<u8>,
+    /// Hops wanted between the roots of the trees [default: routing::Config's default].
+    #[arg(long, value_name = "HOPS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    root_spread: Option<u16>,
     /// The evaluation acts as the deployment's authority and credentials
     /// every node's rank (its degree); without it every rank is 0.
     #[arg(long)]
@@ -1550,6 +1556,7 @@ fn main() -> std::process::ExitCode {
         verbose: args.verbose,
         pace: Duration::from_millis(args.pace),
         trees: args.trees.unwrap_or(Config::default().trees),
+        root_spread: args.root_spread.unwrap_or(Config::default().root_spread),
         authority: args.authority,
         hostile: args.hostile_root,
         hop_ack: !args.no_hop_ack,

@@ -24,6 +24,7 @@ fn opts(churn: bool) -> Opts {
         verbose: false,
         pace: Duration::ZERO,
         trees: 1,
+        root_spread: hyperport::routing::Config::default().root_spread,
         authority: true,
         hostile: false,
         hop_ack: true,

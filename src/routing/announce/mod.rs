@@ -113,6 +113,12 @@ pub const KEEPALIVE_LEN: usize = HEADER_LEN + KEEPALIVE_ROOT_LEN + 16;
 pub const MAX_SEGMENT_LEN: usize = SEGMENT_HEADER_LEN + (SEGMENT_HOPS + 1) * HOP_WIRE_LEN;
 /// Largest announcement message of either kind (a segment).
 pub const MAX_ANNOUNCE_LEN: usize = MAX_SEGMENT_LEN;
+/// Most announcements one message carries back to back (a receiver
+/// refuses the rest as [`AnnounceError::Malformed`]): a node sends the
+/// keepalives of all its trees to one neighbour in one message
+/// ([`crate::routing::MAX_TREES`] × [`KEEPALIVE_LEN`] = 532 bytes), so
+/// keepalive messages do not grow with the number of trees.
+pub const MAX_BUNDLE: usize = crate::routing::MAX_TREES;
 
 /// Largest announcement with at most `hops` hops per segment: a driver with
 /// an MTU picks [`crate::routing::Config::segment_hops`] so that this fits
@@ -337,11 +343,25 @@ fn header(r: &mut Reader<'_>) -> Result<(u8, u8, u8, u8, Option<u16>), AnnounceE
 }
 
 impl<'a> Announcement<'a> {
-    /// Parses one announcement; never panics.
+    /// Parses one announcement that is the whole of `bytes`; never panics.
+    ///
+    /// # Errors
+    /// [`AnnounceError::Malformed`] (also for bytes left over) or
+    /// [`AnnounceError::TooDeep`].
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, AnnounceError> {
+        match Self::parse_prefix(bytes)? {
+            (a, n) if n == bytes.len() => Ok(a),
+            _ => Err(AnnounceError::Malformed),
+        }
+    }
+
+    /// Parses the announcement at the start of `bytes` and says how many
+    /// bytes it took (a message may carry several back to back, see
+    /// [`MAX_BUNDLE`]); never panics.
     ///
     /// # Errors
     /// [`AnnounceError::Malformed`] or [`AnnounceError::TooDeep`].
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, AnnounceError> {
+    pub fn parse_prefix(bytes: &'a [u8]) -> Result<(Self, usize), AnnounceError> {
         let m = |_| AnnounceError::Malformed;
         let mut r = Reader::new(bytes);
         let (kind, tree, flags, n, want) = header(&mut r)?;
@@ -405,10 +425,7 @@ impl<'a> Announcement<'a> {
             }
             _ => return Err(AnnounceError::Malformed),
         };
-        if !r.is_empty() {
-            return Err(AnnounceError::Malformed);
-        }
-        Ok(out)
+        Ok((out, r.position()))
     }
 
     /// The tree the announcement is about.

@@ -47,6 +47,10 @@ pub const FEASIBLE_ROOTS: usize = 4;
 /// Announcement intervals a node must have kept the same root in every
 /// earlier tree before it stands for the root of a later one.
 pub const CANDIDACY_HOLD: u64 = 1;
+/// Steps of one announcement interval a candidate's stagger is counted in
+/// (`Node::stagger`): far candidates stand within the first interval after
+/// their hold, near ones within the second.
+pub const STAND_STAGGER_STEPS: u64 = 1024;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct DeadRoot {
@@ -88,6 +92,9 @@ pub(super) struct Tree<S> {
     pub(super) root_heard: Instant,
     /// When our root here (its key) last changed, or we joined or left.
     pub(super) root_since: Instant,
+    /// When we last lost our position here (or started without one): a
+    /// candidate's stagger (`stand_at`) counts from it.
+    pub(super) stand_from: Instant,
     pub(super) next_root_refresh: Instant,
     pub(super) dead: heapless::Vec<DeadRoot, DEAD_ROOTS>,
     pub(super) feasible: heapless::Vec<Feasible, FEASIBLE_ROOTS>,
@@ -122,6 +129,7 @@ impl<S: ChainStore> Tree<S> {
             own_seq: seq,
             root_heard: now,
             root_since: now,
+            stand_from: now,
             next_root_refresh: now,
             dead: heapless::Vec::new(),
             feasible: heapless::Vec::new(),
@@ -160,25 +168,119 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         let hold = self.candidacy_hold();
         self.trees.iter().take(t).all(|s| {
             s.joined && !s.is_own_root(&self.public) && s.root_since.saturating_add(hold) <= now
-        })
+        }) && !self.roots_later(t)
+    }
+
+    /// Whether we root one of the trees after `t`: such a root does not
+    /// stand for tree `t` (it keeps the tree it has, so a failure in an
+    /// earlier tree does not take a later tree's root with it).
+    fn roots_later(&self, t: usize) -> bool {
+        self.trees
+            .iter()
+            .skip(t.saturating_add(1))
+            .any(|s| s.joined && s.is_own_root(&self.public))
+    }
+
+    /// Whether we may stay the root of tree `t` we already root: not the
+    /// root of an earlier tree. Unlike [`Self::candidate`] it asks for no
+    /// hold and no position in the earlier trees, so while an earlier tree
+    /// re-forms (its root lost, say) this tree keeps its root and carries
+    /// traffic.
+    fn may_keep_root(&self, t: usize) -> bool {
+        self.trees
+            .iter()
+            .take(t)
+            .all(|s| !(s.joined && s.is_own_root(&self.public)))
+    }
+
+    /// How long a candidate for tree `t` ≥ 1 waits, after it may first
+    /// stand, before it starts a tree of its own ([`STAND_STAGGER_STEPS`]):
+    /// the better its candidacy in [`RootInfo::beats_in`]'s order, the
+    /// sooner. The best candidates stand first and their announcements
+    /// reach the others before these would stand, so most nodes join the
+    /// winner at once instead of rooting a tree of their own and switching
+    /// (measured on as-733: the switches cost most of a later tree's
+    /// messages and signatures). Within one interval: far candidates
+    /// (spread ≥ [`Config::root_spread`]), credentialed ranks first, higher
+    /// first, then rank 0 by key; within a second interval the near ones in
+    /// the same order. Tree 0 does not wait: without it no tree forms.
+    pub(super) fn stagger(&self, t: usize) -> Duration {
+        if t == 0 {
+            return Duration::ZERO;
+        }
+        let me = self.self_root(t);
+        let cap = self.config.root_spread;
+        let near: u64 = if me.spread.min(cap) >= cap {
+            0
+        } else {
+            STAND_STAGGER_STEPS
+        };
+        let half = STAND_STAGGER_STEPS / 2;
+        let within = if me.rank > 0 {
+            // Credentialed: higher ranks sooner, half / 2, half / 3, ...
+            // by powers of two.
+            half.checked_div(u64::from(me.rank.ilog2()).saturating_add(2))
+                .unwrap_or(0)
+        } else {
+            // Rank 0: the smaller key sooner, across the second half.
+            let key = u64::from(u16::from_be_bytes([me.key[0], me.key[1]]));
+            half.saturating_add(key.saturating_mul(half) >> 16)
+        };
+        let steps = near.saturating_add(within);
+        Duration::from_micros(
+            self.config
+                .announce_interval
+                .as_micros()
+                .saturating_mul(steps)
+                / STAND_STAGGER_STEPS,
+        )
+    }
+
+    /// When a candidate for tree `t` may start a tree of its own: the hold
+    /// after the earlier trees' last change of root, or the loss of its
+    /// position here, whichever is later, plus its [`Self::stagger`].
+    pub(super) fn stand_at(&self, t: usize) -> Instant {
+        let hold = self.candidacy_hold();
+        let held = self
+            .trees
+            .iter()
+            .take(t)
+            .map(|s| s.root_since.saturating_add(hold))
+            .max()
+            .unwrap_or(Instant::ZERO);
+        let from = self.trees.get(t).map_or(Instant::ZERO, |s| s.stand_from);
+        held.max(from).saturating_add(self.stagger(t))
     }
 
     pub(super) fn candidacy_hold(&self) -> Duration {
         self.config.announce_interval.saturating_mul(CANDIDACY_HOLD)
     }
 
-    /// When a tree before `t` completes its hold (so candidacy for `t`
-    /// must be looked at again), if one is pending.
+    /// When a tree before `t` completes its hold, or our stagger for `t`
+    /// ends (so candidacy for `t` must be looked at again), if one is
+    /// pending.
     pub(super) fn candidacy_deadline(&self, t: usize) -> Option<Instant> {
         let now = self.clock.latest();
         let hold = self.candidacy_hold();
-        self.trees
+        let held = self
+            .trees
             .iter()
             .take(t)
             .filter(|s| s.joined && !s.is_own_root(&self.public))
             .map(|s| s.root_since.saturating_add(hold))
             .filter(|&at| at > now)
-            .max()
+            .max();
+        let own = self
+            .trees
+            .get(t)
+            .is_some_and(|s| s.joined && s.is_own_root(&self.public));
+        let stand = (t > 0 && !own && self.candidate(t))
+            .then(|| self.stand_at(t))
+            .filter(|&at| at > now);
+        match (held, stand) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Whether a neighbour has offered us a position in tree `t` under a
@@ -461,6 +563,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             return;
         }
         tr.joined = false;
+        tr.stand_from = self.clock.latest();
         tr.detached = false;
         tr.chain.clear();
         tr.coord = Coord::root();
@@ -514,10 +617,14 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
 
     /// Our position in tree `t` is lost for good (its root died, our own
     /// grant expired, our root roots an earlier tree): our own root if we
-    /// are a candidate, else unjoined; either way we re-join from the
-    /// offers.
+    /// are a candidate whose stagger is over, else unjoined (a candidate
+    /// stands when its stagger ends and no better offer came); either way
+    /// we re-join from the offers.
     pub(super) fn parent_lost(&mut self, now: Instant, t: usize) {
-        if self.candidate(t) {
+        if let Some(tr) = self.trees.get_mut(t) {
+            tr.stand_from = now;
+        }
+        if self.candidate(t) && now >= self.stand_at(t) {
             self.become_root(now, t);
         } else {
             self.unjoin(t);
@@ -541,9 +648,9 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             let joined = tr.joined;
             let root = tr.root;
             if own {
-                if !cand {
+                if !self.may_keep_root(t) {
                     self.unjoin(t);
-                } else if root.spread.min(cap) != self.own_spread(t).min(cap) {
+                } else if cand && root.spread.min(cap) != self.own_spread(t).min(cap) {
                     // Our distance to the earlier roots changed where the
                     // election looks (below the cap): a new heartbeat says
                     // so (keepalives carry it).
@@ -563,13 +670,19 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                                 x.due = true;
                             }
                         }
-                        None => self.become_root(now, t),
+                        None if now >= self.stand_at(t) => self.become_root(now, t),
+                        // Our stagger is not over: a better candidate may
+                        // still reach us (`candidacy_deadline` wakes us).
+                        None => {}
                     }
                 }
             } else if self.roots_earlier(t, &root.key) {
                 // Our root here now roots an earlier tree: one key, one tree.
                 self.parent_lost(now, t);
-            } else if cand && self.self_root(t).beats_in(Self::tree_index(t), cap, &root) {
+            } else if cand
+                && self.self_root(t).beats_in(Self::tree_index(t), cap, &root)
+                && now >= self.stand_at(t)
+            {
                 self.become_root(now, t);
             }
         }

@@ -68,7 +68,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         };
         tr.parent != Some(idx)
             && !(tr.joined && root.same_tree(&tr.root))
-            && !self.beats_ours(t, root)
+            && (!self.beats_ours(t, root)
+                // Not yet in the tree but standing for its root (when our
+                // stagger ends): a root we would beat is as useless.
+                || (!tr.joined && !self.acceptable_root(t, root)))
     }
 
     pub(super) fn root_deadline(&self, t: usize) -> Option<Instant> {

@@ -3,8 +3,8 @@
 //! feeds parent choice, `node/parent.rs`).
 
 use super::super::announce::{
-    Announcement, Full, Keepalive, RootInfo, SEGMENT_HOPS, chain_digest, grant_message, next_tag,
-    root_tag,
+    Announcement, Full, Keepalive, MAX_BUNDLE, RootInfo, SEGMENT_HOPS, chain_digest, grant_message,
+    next_tag, root_tag,
 };
 use super::super::coords::Coord;
 use super::super::error::AnnounceError;
@@ -46,11 +46,15 @@ fn check(c: Check, bad: AnnounceError) -> Result<(), AnnounceError> {
 }
 
 impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, T> {
-    /// Processes one announcement (a keepalive or one segment of a full
-    /// announcement, of one tree) received on `link`. Bounded work: at most
-    /// [`SEGMENT_HOPS`] + 3 signature checks (and never more than the
-    /// neighbour's remaining budget, [`Config::verify_budget`] per
-    /// interval), [`SEGMENT_HOPS`] + 1 hashes and a few scans of the table.
+    /// Processes one message received on `link`: an announcement (a
+    /// keepalive or one segment of a full announcement, of one tree), or up
+    /// to [`MAX_BUNDLE`] of them back to back (what [`Node::poll_transmit`]
+    /// sends when the keepalives of several trees are due at once), in
+    /// order; the first refusal ends the message. Bounded work per
+    /// announcement: at most [`SEGMENT_HOPS`] + 3 signature checks (and
+    /// never more than the neighbour's remaining budget,
+    /// [`Config::verify_budget`] per interval, whatever the message holds),
+    /// [`SEGMENT_HOPS`] + 1 hashes and a few scans of the table.
     ///
     /// # Errors
     /// [`AnnounceError`] (also counted in [`Stats`]). A refused
@@ -68,7 +72,45 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             self.stats.rejected_unknown_link = self.stats.rejected_unknown_link.saturating_add(1);
             return Err(AnnounceError::UnknownLink);
         };
-        let parsed = Announcement::parse(bytes);
+        // Up to MAX_BUNDLE announcements back to back (the keepalives of
+        // several trees). The whole message is checked first: one that
+        // does not parse completely is refused as a whole, nothing in it
+        // acted on.
+        let mut ends = [0usize; MAX_BUNDLE];
+        let mut count = 0usize;
+        let mut at = 0usize;
+        while at < bytes.len() {
+            let rest = bytes.get(at..).unwrap_or(&[]);
+            let Some(end) = ends.get_mut(count) else {
+                return self.handle_one(now, idx, Err(AnnounceError::Malformed));
+            };
+            match Announcement::parse_prefix(rest) {
+                Ok((_, n)) => at = at.saturating_add(n),
+                Err(e) => return self.handle_one(now, idx, Err(e)),
+            }
+            *end = at;
+            count = count.saturating_add(1);
+        }
+        if count == 0 {
+            return self.handle_one(now, idx, Err(AnnounceError::Malformed));
+        }
+        let mut start = 0usize;
+        for &end in ends.iter().take(count) {
+            let one = bytes.get(start..end).unwrap_or(&[]);
+            start = end;
+            // The first refusal ends the message.
+            self.handle_one(now, idx, Announcement::parse(one))?;
+        }
+        Ok(())
+    }
+
+    /// One announcement of a message, parsed (or refused by the parser).
+    fn handle_one(
+        &mut self,
+        now: Instant,
+        idx: usize,
+        parsed: Result<Announcement<'_>, AnnounceError>,
+    ) -> Result<(), AnnounceError> {
         let tree = parsed.as_ref().ok().map(|a| usize::from(a.tree()));
         // A tree we do not run (another deployment size): liveness only.
         if tree.is_some_and(|t| t >= self.ntrees()) {
@@ -471,11 +513,27 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             if self.expired(seq, g.epoch, f.depth().saturating_add(1)) {
                 return Err(AnnounceError::Expired);
             }
-            let m = grant_message(&p.tag, g.slot, &self.public, g.epoch);
-            check(
-                self.verify(idx, &peer, &m, &g.sig),
-                AnnounceError::BadSignature,
-            )?;
+            // Lazy: the grant is checked only where we would take it now
+            // (from our parent, or a better position). Any other offer is
+            // remembered unchecked; acting on it later (`reconsider`, a
+            // candidacy that waits for it) asks for the chain again, and
+            // the grant is checked then, before it is taken.
+            let depth = f.depth().saturating_add(1);
+            let wanted = self.trees.get(t).is_some_and(|tr| tr.parent == Some(idx))
+                || (self.better_parts(t, &f.root, &coord) && self.may_join(t, &f.root, depth));
+            if wanted {
+                let m = grant_message(&p.tag, g.slot, &self.public, g.epoch);
+                if let Err(e) = check(
+                    self.verify(idx, &peer, &m, &g.sig),
+                    AnnounceError::BadSignature,
+                ) {
+                    // An offer that fails its check is no offer.
+                    if let Some(i) = self.peer_mut(idx, t).and_then(|x| x.info_mut()) {
+                        i.offer = false;
+                    }
+                    return Err(e);
+                }
+            }
             offer = !f.detached && self.acceptable_root(t, &f.root);
         }
         if let Some(x) = self.peer_mut(idx, t) {

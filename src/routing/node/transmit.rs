@@ -169,13 +169,81 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                     p.they_want = None;
                 }
             }
-            if full {
+            let written = if full {
                 self.stats.full_out = self.stats.full_out.saturating_add(1);
-            }
+                written
+            } else {
+                self.more_keepalives(i, buf, written)
+            };
             self.tx_cursor = pos.wrapping_add(1);
             return Ok(Some(Transmit { link, len: written }));
         }
         Ok(None)
+    }
+
+    /// Appends to the keepalive already in `buf[..written]` for table entry
+    /// `i` the keepalives of the other trees that are due to it now (not a
+    /// full announcement, not held back by pacing), while `buf` has room:
+    /// one message per neighbour and interval, whatever the number of
+    /// trees ([`MAX_BUNDLE`](super::super::announce::MAX_BUNDLE)). Returns the message's new length.
+    fn more_keepalives(&mut self, i: usize, buf: &mut [u8], mut written: usize) -> usize {
+        let now = self.clock.latest();
+        let gap = self.config.min_announce_gap;
+        let refresh = self.config.full_refresh_every;
+        for t in 0..self.ntrees() {
+            let Some(tr) = self.trees.get(t).filter(|tr| tr.joined) else {
+                continue;
+            };
+            let (version, depth) = (tr.version, tr.depth());
+            let Some(p) = self
+                .table
+                .as_ref()
+                .get(i)
+                .and_then(|e| e.n.as_ref())
+                .and_then(|n| n.peer(t))
+            else {
+                continue;
+            };
+            let keepalive = p.due
+                && p.tx_next.is_none()
+                && p.sent_version == Some(version)
+                && p.they_want.is_none()
+                && !(refresh != 0 && p.since_full >= refresh)
+                && p.next_allowed(gap).is_none_or(|at| now >= at);
+            if !keepalive {
+                continue;
+            }
+            let want = p.we_want;
+            let Some(out) = buf.get_mut(written..).filter(|b| b.len() >= KEEPALIVE_LEN) else {
+                break;
+            };
+            let grant = if depth < MAX_DEPTH {
+                self.grant_for(i, t)
+            } else {
+                None
+            };
+            let digest = self.own_digest(t, grant.as_ref());
+            let Some(tr) = self.trees.get(t) else {
+                continue;
+            };
+            let Ok(n) = encode_keepalive_flagged(
+                out,
+                Self::tree_index(t),
+                &tr.root,
+                &digest,
+                want,
+                tr.detached,
+            ) else {
+                break;
+            };
+            written = written.saturating_add(n);
+            self.stats.announcements_out = self.stats.announcements_out.saturating_add(1);
+            if let Some(p) = self.peer_mut(i, t) {
+                p.last_out = Some(now);
+                p.due = false;
+            }
+        }
+        written
     }
 
     /// Prefix tag of our current chain in tree `t`, computed once per
