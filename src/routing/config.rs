@@ -39,12 +39,20 @@ pub struct Config {
     /// deployment use the same value. Tree 0 is rooted at the best rank;
     /// tree `t` ≥ 1 at the best candidate (credentialed first) at least
     /// [`Config::root_spread`] hops from the roots of trees `0..t` (see
-    /// [`super::node`]). Default 1.
+    /// [`super::node`]). Default 4 ([`MAX_TREES`]), chosen by measurement
+    /// (`routing_eval`, BENCHMARKS.md "Several trees"): with 4 trees and
+    /// [`Config::root_spread`] 2, stretch is 1.01 on the Topology Zoo
+    /// graphs, 1.013 on as-733 and 1.216 on Gnutella08 (1.12, 1.033 and
+    /// 1.341 with one tree), at 1.0-2.6 times one tree's messages and
+    /// 3.1-3.5 times its signature checks. A node that must spend less
+    /// (firmware, a small mesh) runs 1.
     pub trees: u8,
     /// How far apart (hops) the roots of trees 1.. should be from the roots
     /// of the earlier trees: in tree `t` a candidate's distance to the
     /// nearest earlier root counts up to this value, then its rank decides.
-    /// All nodes of a deployment use the same value. Default 3.
+    /// All nodes of a deployment use the same value. Default 2 (with 4
+    /// trees it cost as-733 26 % fewer signature checks than 3 at the same
+    /// stretch; BENCHMARKS.md).
     pub root_spread: u16,
     /// Period of announcements to every neighbour. Default 1 s.
     pub announce_interval: Duration,
@@ -131,8 +139,8 @@ impl Default for Config {
             rank: 0,
             authority: None,
             rank_credential: None,
-            trees: 1,
-            root_spread: 3,
+            trees: 4,
+            root_spread: 2,
             announce_interval: Duration::from_secs(1),
             min_announce_gap: Duration::from_millis(100),
             neighbour_timeout: Duration::from_millis(3_500),
