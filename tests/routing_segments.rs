@@ -19,8 +19,8 @@ use routing_support::{HeapChain, Net, Xs, member_config, seed_of, signed_root};
 /// The victims' config: the test deployment, a budget that covers a whole
 /// 300-hop chain in one interval (the budget has its own tests).
 /// One tree: these tests follow one deep chain (with more trees the victim
-/// would also root a later tree, and a later tree's root does not stand for
-/// tree 0 when its root dies).
+/// would also root a later tree, and a later tree's root waits
+/// `LATER_ROOT_WAIT` intervals more before it stands for tree 0).
 fn victim_config() -> Config {
     Config {
         trees: 1,

@@ -11,7 +11,8 @@
 //! * [`greedy`]: the forwarding decision ([`decide`] in one tree,
 //!   [`decide_multi`] over all of them: greedy over all links, watermark,
 //!   switch of tree at a dead end, "path broken").
-//! * [`announce`]: the announcement wire format (a chain in segments), the
+//! * [`announce`]: the announcement wire format (a chain in segments; read
+//!   in `announce/mod.rs`, written in `announce/encode.rs`), the
 //!   signed path from the root (Ed25519 per hop, each grant bound to the
 //!   parent's prefix tag and to a root heartbeat, renewed) that
 //!   authenticates every coordinate.
@@ -19,7 +20,8 @@
 //!   a root.
 //! * [`node`]: the protocol machine, itself in pieces (`node/table.rs`
 //!   neighbours, `node/receive.rs` and `node/parent.rs` chains and parent
-//!   choice, `node/election.rs` roots, `node/transmit.rs` announcements,
+//!   choice, `node/election.rs` roots, `node/candidacy.rs` who may root
+//!   which tree, `node/keepalive.rs` keepalives, `node/transmit.rs` announcements,
 //!   `node/forward.rs` forwarding, `node/timers.rs` timeouts,
 //!   `node/verify.rs` signatures and the verification budget; the table in
 //!   [`node`] says more).

@@ -17,16 +17,21 @@
 //! announcement of the latest position, and [`Timed::poll_timeout`] says
 //! when it may leave. A receiver whose stored chain does not match a
 //! keepalive's digest (a full announcement was lost) asks for the chain in
-//! its own messages; requests are served at most once per interval.
+//! its own messages; requests are served at most once per interval. The
+//! keepalives of all trees due to one neighbour leave in one message
+//! (at most [`super::announce::MAX_BUNDLE`] announcements back to back).
+//! An offered grant is checked only when the node would take it.
 //!
-//! **Root election** (`node/election.rs`). Tree 0's root is the node with
+//! **Root election** (`node/candidacy.rs`). Tree 0's root is the node with
 //! the highest `(rank, then smallest key)` ([`RootInfo::beats`]); a rank
 //! above 0 needs a credential ([`super::credential`]), so without an
 //! authority every rank is 0 and the smallest key wins. Tree `t` ≥ 1 is
 //! rooted at the best candidate at least [`Config::root_spread`] hops from
 //! the roots of trees `0..t`, credentialed first, then the smaller key
 //! ([`RootInfo::beats_in`]); one key roots at most one tree
-//! ([`AnnounceError::DuplicateRoot`]). A node adopts a neighbour's offer when it leads to a better
+//! ([`AnnounceError::DuplicateRoot`]); candidates for a later tree stand
+//! in order of merit (a stagger of up to two intervals), and a later
+//! tree's root keeps it while an earlier tree re-forms. A node adopts a neighbour's offer when it leads to a better
 //! root, or to the same root at a depth at least
 //! [`Config::parent_switch_margin`] hops smaller than its current one, or
 //! (with [`Config::bfs_order_parent`]) at the same depth through a parent
@@ -107,9 +112,11 @@
 //! |---|---|
 //! | `node/mod.rs` | the [`Node`] struct, constructors, accessors |
 //! | `node/table.rs` | neighbour table: entries, views per tree, links up and down, eviction |
-//! | `node/receive.rs` | incoming announcements: requests, keepalives, segment verification |
+//! | `node/receive.rs` | incoming messages (up to `MAX_BUNDLE` announcements), requests, segment verification |
+//! | `node/keepalive.rs` | incoming keepalives |
 //! | `node/parent.rs` | parent choice: staging, following, renewal, hysteresis, adoption |
-//! | `node/election.rs` | per-tree state, root election and candidacy, feasibility, detaching, becoming root |
+//! | `node/election.rs` | per-tree state, our heartbeat, feasibility, detaching, becoming root, leaving a tree |
+//! | `node/candidacy.rs` | who may root which tree, the stagger before a candidate stands, `settle` |
 //! | `node/liveness.rs` | root heartbeats: staleness, following them down, root timeout, dead roots |
 //! | `node/transmit.rs` | outgoing announcements: pacing, segments, keepalives, grants |
 //! | `node/forward.rs` | locators, headers and the forwarding decision at this node |
@@ -134,8 +141,10 @@ use super::greedy::LinkId;
 use crate::time::Timed;
 use crate::time::{Instant, Monotonic};
 
+mod candidacy;
 mod election;
 mod forward;
+mod keepalive;
 mod liveness;
 mod parent;
 mod receive;

@@ -142,8 +142,8 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Timed for Node<'_,
                 tr.dead.retain(|d| d.at.saturating_add(hold) > now);
             }
         }
-        // Candidacy depends on time (the hold): look again.
-        self.recheck_from(1);
+        // Candidacy depends on time (the hold, the stagger): look again.
+        self.recheck_from(0);
         self.settle(now);
     }
 }
