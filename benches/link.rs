@@ -15,6 +15,9 @@
 //! ```sh
 //! cargo bench --bench link
 //! ```
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
 
 use std::hint::black_box;
 
@@ -32,18 +35,6 @@ use hyperport::time::Instant;
 const SIZES: [usize; 2] = [64, 1400];
 const TRIALS: usize = 21;
 const ITERS: usize = 20_000;
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
-    // Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 fn links(now: Instant) -> (Link<P>, Link<P>) {
     let mut rng = SeededRng::from_u64(1);

@@ -17,6 +17,9 @@
 //! cargo bench --bench noise_hybrid --features mlkem          # default features + mlkem
 //! cargo bench --bench noise_hybrid --features mlkem,aws-lc   # + the AWS-LC column
 //! ```
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
 
 use std::hint::black_box;
 
@@ -33,18 +36,6 @@ use hyperport::rng::SeededRng;
 
 const TRIALS: usize = 41;
 const TRIAL_MS: u64 = 40;
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
-    // Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 trait Column {
     fn name(&self) -> &'static str;

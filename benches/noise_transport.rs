@@ -24,6 +24,9 @@
 //! cargo bench --bench noise_transport
 //! cargo bench --bench noise_transport --features aws-lc
 //! ```
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
 
 use std::hint::black_box;
 
@@ -37,18 +40,6 @@ use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 const SIZES: [usize; 3] = [64, 1400, 65519];
 const TRIALS: usize = 31;
 const TRIAL_MS: u64 = 60;
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
-    // Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 /// One benchmarked implementation: `run(iters, len)` encrypts and decrypts
 /// `iters` messages of `len` payload bytes.

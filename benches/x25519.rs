@@ -31,6 +31,9 @@
 //! cargo bench --bench x25519                      # default features
 //! cargo bench --bench x25519 --features aws-lc    # + the AWS-LC column
 //! ```
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
 
 use std::hint::black_box;
 
@@ -44,18 +47,6 @@ const TRIALS: usize = 61;
 const TRIAL_MS: u64 = 30;
 /// Distinct (private key, peer public key) pairs each column cycles through.
 const PAIRS: usize = 16;
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
-    // Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 /// One input of the benchmark: the private key in every form a column
 /// needs, and the peer's `u`.

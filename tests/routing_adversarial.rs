@@ -386,22 +386,7 @@ fn a_flapping_neighbour_cannot_make_us_announce_faster_than_the_gap() {
 fn an_unauthorised_node_cannot_root_two_trees() {
     use hyperport::routing::{Config, RootId, announce::root_tag};
     use routing_support::test_config;
-    // A 6 x 6 grid.
-    let side = 6;
-    let mut adj = vec![Vec::new(); side * side];
-    for r in 0..side {
-        for c in 0..side {
-            let i = r * side + c;
-            if c + 1 < side {
-                adj[i].push(i + 1);
-                adj[i + 1].push(i);
-            }
-            if r + 1 < side {
-                adj[i].push(i + side);
-                adj[i + side].push(i);
-            }
-        }
-    }
+    let adj = routing_support::grid(6);
     let mut net = Net::with_configs(adj, |i, _| Config {
         trees: 3,
         authority: None,

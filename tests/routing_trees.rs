@@ -9,26 +9,7 @@ use std::collections::HashMap;
 
 use hyperport::routing::announce::{Announcement, KEEPALIVE_LEN, MAX_BUNDLE, encode_keepalive};
 use hyperport::routing::{AnnounceError, Config, LinkId};
-use routing_support::{Net, seed_of, test_config};
-
-/// An `side` x `side` grid.
-fn grid(side: usize) -> Vec<Vec<usize>> {
-    let mut adj = vec![Vec::new(); side * side];
-    for r in 0..side {
-        for c in 0..side {
-            let i = r * side + c;
-            if c + 1 < side {
-                adj[i].push(i + 1);
-                adj[i + 1].push(i);
-            }
-            if r + 1 < side {
-                adj[i].push(i + side);
-                adj[i + side].push(i);
-            }
-        }
-    }
-    adj
-}
+use routing_support::{Net, grid, seed_of, test_config};
 
 /// Every rank 0, no authority: roots chosen by key.
 fn keyed(adj: Vec<Vec<usize>>, trees: u8) -> Net {

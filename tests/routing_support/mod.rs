@@ -451,3 +451,22 @@ pub fn bfs(adj: &[Vec<usize>], s: usize) -> Vec<u32> {
     }
     d
 }
+
+/// A `side` x `side` grid (4-neighbour).
+pub fn grid(side: usize) -> Vec<Vec<usize>> {
+    let mut adj = vec![Vec::new(); side * side];
+    for r in 0..side {
+        for c in 0..side {
+            let i = r * side + c;
+            if c + 1 < side {
+                adj[i].push(i + 1);
+                adj[i + 1].push(i);
+            }
+            if r + 1 < side {
+                adj[i].push(i + side);
+                adj[i + side].push(i);
+            }
+        }
+    }
+    adj
+}

@@ -20,13 +20,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         if self.is_stale(t, &k.root) {
             return Err(AnnounceError::StaleRoot);
         }
-        let Some(p) = self
-            .table
-            .as_mut()
-            .get(idx)
-            .and_then(|e| e.n.as_ref())
-            .and_then(|n| n.peer(t))
-        else {
+        let Some(p) = self.peer_at(idx, t) else {
             return Err(AnnounceError::UnknownLink);
         };
         let view = p

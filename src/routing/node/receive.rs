@@ -143,13 +143,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
     /// The neighbour asked for our chain of tree `t` from hop `from` on.
     fn requested(&mut self, now: Instant, idx: usize, t: usize, from: u16) {
         let interval = self.config.announce_interval;
-        let Some(p) = self
-            .table
-            .as_mut()
-            .get_mut(idx)
-            .and_then(|e| e.n.as_mut())
-            .and_then(|n| n.peer_mut(t))
-        else {
+        let Some(p) = self.peer_mut(idx, t) else {
             return;
         };
         p.they_want = Some(p.they_want.map_or(from, |w| w.min(from)));
@@ -228,13 +222,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             None => 0..K,
         };
         for t in trees {
-            if let Some(p) = self
-                .table
-                .as_mut()
-                .get_mut(idx)
-                .and_then(|e| e.n.as_mut())
-                .and_then(|n| n.peer_mut(t))
-            {
+            if let Some(p) = self.peer_mut(idx, t) {
                 p.view = View::None;
                 p.we_want = Some(0);
                 p.due = true;
@@ -243,6 +231,15 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 self.parent_gone(t);
             }
         }
+    }
+
+    /// Table entry `idx`'s view in tree `t`.
+    pub(super) fn peer_at(&self, idx: usize, t: usize) -> Option<&super::table::Peer> {
+        self.table
+            .as_ref()
+            .get(idx)
+            .and_then(|e| e.n.as_ref())
+            .and_then(|n| n.peer(t))
     }
 
     pub(super) fn peer_mut(&mut self, idx: usize, t: usize) -> Option<&mut super::table::Peer> {

@@ -51,13 +51,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             let version = tr.version;
             let position = tr.position;
             let depth = tr.depth();
-            let Some(p) = self
-                .table
-                .as_ref()
-                .get(i)
-                .and_then(|e| e.n.as_ref())
-                .and_then(|n| n.peer(t))
-            else {
+            let Some(p) = self.peer_at(i, t) else {
                 continue;
             };
             if !p.due {
@@ -195,13 +189,7 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
                 continue;
             };
             let (version, depth) = (tr.version, tr.depth());
-            let Some(p) = self
-                .table
-                .as_ref()
-                .get(i)
-                .and_then(|e| e.n.as_ref())
-                .and_then(|n| n.peer(t))
-            else {
+            let Some(p) = self.peer_at(i, t) else {
                 continue;
             };
             let keepalive = p.due
