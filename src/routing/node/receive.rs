@@ -76,30 +76,28 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
         // several trees). The whole message is checked first: one that
         // does not parse completely is refused as a whole, nothing in it
         // acted on.
-        let mut ends = [0usize; MAX_BUNDLE];
+        let mut parsed: [Option<Announcement<'_>>; MAX_BUNDLE] = core::array::from_fn(|_| None);
         let mut count = 0usize;
-        let mut at = 0usize;
-        while at < bytes.len() {
-            let rest = bytes.get(at..).unwrap_or(&[]);
-            let Some(end) = ends.get_mut(count) else {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let Some(slot) = parsed.get_mut(count) else {
                 return self.handle_one(now, idx, Err(AnnounceError::Malformed));
             };
             match Announcement::parse_prefix(rest) {
-                Ok((_, n)) => at = at.saturating_add(n),
+                Ok((a, n)) => {
+                    *slot = Some(a);
+                    rest = rest.get(n..).unwrap_or(&[]);
+                }
                 Err(e) => return self.handle_one(now, idx, Err(e)),
             }
-            *end = at;
             count = count.saturating_add(1);
         }
         if count == 0 {
             return self.handle_one(now, idx, Err(AnnounceError::Malformed));
         }
-        let mut start = 0usize;
-        for &end in ends.iter().take(count) {
-            let one = bytes.get(start..end).unwrap_or(&[]);
-            start = end;
+        for a in parsed.into_iter().flatten() {
             // The first refusal ends the message.
-            self.handle_one(now, idx, Announcement::parse(one))?;
+            self.handle_one(now, idx, Ok(a))?;
         }
         Ok(())
     }

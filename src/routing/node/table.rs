@@ -172,6 +172,21 @@ impl Peer {
     pub(super) fn next_allowed(&self, gap: Duration) -> Option<Instant> {
         self.last_out.map(|t| t.saturating_add(gap))
     }
+
+    /// Whether pacing holds its next announcement back at `now`.
+    pub(super) fn paced(&self, gap: Duration, now: Instant) -> bool {
+        self.next_allowed(gap).is_some_and(|at| now < at)
+    }
+
+    /// Whether what it is owed of our position `version` is a full
+    /// announcement rather than a keepalive: it has not had this version,
+    /// it asked for our chain, or `refresh_every` intervals (0: never)
+    /// passed since the last full one.
+    pub(super) fn owes_full(&self, version: u64, refresh_every: u16) -> bool {
+        self.sent_version != Some(version)
+            || self.they_want.is_some()
+            || (refresh_every != 0 && self.since_full >= refresh_every)
+    }
 }
 
 /// A neighbour's chain being received: everything needed to verify the next

@@ -67,14 +67,10 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             // hostile neighbour can drive that), one announcement per
             // neighbour and tree per gap; the one that leaves carries the
             // latest position, nothing queues.
-            if cont.is_none() && p.next_allowed(gap).is_some_and(|at| now < at) {
+            if cont.is_none() && p.paced(gap, now) {
                 continue;
             }
-            let full = cont.is_some()
-                || p.sent_version != Some(version)
-                || p.they_want.is_some()
-                || (self.config.full_refresh_every != 0
-                    && p.since_full >= self.config.full_refresh_every);
+            let full = cont.is_some() || p.owes_full(version, self.config.full_refresh_every);
             let want = p.we_want;
             let asked = p
                 .they_want
@@ -194,10 +190,8 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
             };
             let keepalive = p.due
                 && p.tx_next.is_none()
-                && p.sent_version == Some(version)
-                && p.they_want.is_none()
-                && !(refresh != 0 && p.since_full >= refresh)
-                && p.next_allowed(gap).is_none_or(|at| now >= at);
+                && !p.owes_full(version, refresh)
+                && !p.paced(gap, now);
             if !keepalive {
                 continue;
             }
