@@ -216,7 +216,8 @@ pub use header::{
     TreeCoord,
 };
 pub use node::{
-    ChainOf, ChainStore, DEAD_ROOTS, Destination, Ed25519, Event, Eviction, FEASIBLE_ROOTS,
-    INLINE_CHAIN_HOPS, InlineChain, MAX_NEIGHBOURS, NeighbourEntry, Node, Stats, TRANSMIT_BUF_LEN,
-    Table, Transmit, VERIFY_CACHE_ENTRIES, Verifier,
+    CANDIDACY_HOLD, ChainOf, ChainStore, DEAD_ROOTS, Destination, Ed25519, Event, Eviction,
+    FEASIBLE_ROOTS, INLINE_CHAIN_HOPS, InlineChain, LATER_ROOT_WAIT, MAX_NEIGHBOURS,
+    NeighbourEntry, Node, STAND_STAGGER_STEPS, Stats, TRANSMIT_BUF_LEN, Table, Transmit,
+    VERIFY_CACHE_ENTRIES, Verifier,
 };

@@ -43,15 +43,19 @@
 use super::super::announce::RootInfo;
 #[cfg(doc)]
 use super::super::error::AnnounceError;
+#[cfg(doc)]
+use super::Config;
 use super::{ChainStore, Node, Table, Verifier};
 use crate::time::{Duration, Instant};
 
 /// Announcement intervals a node must have kept the same root in every
 /// earlier tree before it stands for the root of a later one.
 pub const CANDIDACY_HOLD: u64 = 1;
-/// Steps of one announcement interval a candidate's stagger is counted in
-/// (`Node::stagger`): far candidates stand within the first interval after
-/// their hold, near ones within the second.
+/// Steps of one announcement interval a candidate's stagger is counted in:
+/// a candidate for a later tree's root waits, after its hold, up to one
+/// interval if it is at least [`Config::root_spread`] hops from the
+/// earlier roots (the better its candidacy, the sooner), up to two if it
+/// is nearer.
 pub const STAND_STAGGER_STEPS: u64 = 1024;
 /// Announcement intervals the root of a later tree waits, with no position
 /// in an earlier tree and no offer there, before it stands for that tree
@@ -106,7 +110,9 @@ impl<V: Verifier, S: ChainStore, const K: usize, T: Table<K>> Node<'_, V, S, K, 
     /// messages and signatures). Within one interval: far candidates
     /// (spread ≥ [`Config::root_spread`]), credentialed ranks first, higher
     /// first, then rank 0 by key; within a second interval the near ones in
-    /// the same order. Tree 0 does not wait: without it no tree forms.
+    /// the same order. Tree 0 does not wait: without it no tree forms. The
+    /// root of a later tree waits [`LATER_ROOT_WAIT`] intervals for any
+    /// tree before its own.
     pub(super) fn stagger(&self, t: usize) -> Duration {
         if self.roots_later(t) {
             return self

@@ -157,6 +157,7 @@ mod timers;
 mod transmit;
 mod verify;
 
+pub use candidacy::{CANDIDACY_HOLD, LATER_ROOT_WAIT, STAND_STAGGER_STEPS};
 use election::Tree;
 pub use election::{DEAD_ROOTS, FEASIBLE_ROOTS};
 pub use forward::Destination;
